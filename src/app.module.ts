@@ -1,0 +1,41 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin/admin.module';
+import { AuthModule } from './auth/auth.module';
+import { CacheModule } from './common/cache/cache.module';
+import { ApiExceptionFilter } from './common/errors/api-exception.filter';
+import { IdempotencyModule } from './common/idempotency/idempotency.module';
+import { pinoParams } from './common/logging';
+import { AppConfigModule } from './config/config.module';
+import { validateEnv } from './config/env';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { ProductsModule } from './products/products.module';
+
+@Module({})
+export class AppModule {
+  /** `overrides` win over process.env (main.ts: the embedded database URL; tests: per-instance settings). */
+  static register(overrides: Record<string, string> = {}): DynamicModule {
+    const env = validateEnv({ ...process.env, ...overrides });
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.register(overrides),
+        LoggerModule.forRoot(pinoParams(env.LOG_LEVEL)),
+        ScheduleModule.forRoot(),
+        DatabaseModule,
+        CacheModule,
+        MetricsModule,
+        AuthModule,
+        IdempotencyModule,
+        HealthModule,
+        AdminModule,
+        ProductsModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { DomainError } from '../common/errors/domain-errors';
+import { ApiKeysService } from './api-keys.service';
+import { ALLOWED_KINDS, PUBLIC_ROUTE } from './auth.decorators';
+import type { KeyKind } from './auth.types';
+
+/**
+ * Global guard, closed by default: a route is reachable only if it is @Public() or names the key kinds
+ * it accepts with @AllowKeys(). Missing, unknown or revoked key: 401. Valid key of the wrong kind: 403.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const allowed = this.reflector.getAllAndOverride<KeyKind[]>(ALLOWED_KINDS, targets) ?? [];
+
+    const req = context.switchToHttp().getRequest<Request>();
+    const plaintext = req.header('x-api-key');
+    if (!plaintext) throw new DomainError('unauthenticated', 'api_key_missing', 'Provide an API key in the X-Api-Key header.');
+    const key = plaintext.length <= 200 ? await this.keys.authenticate(plaintext) : null;
+    if (!key) throw new DomainError('unauthenticated', 'api_key_invalid', 'The API key is invalid or has been revoked.');
+    if (!allowed.includes(key.kind)) {
+      throw new DomainError('forbidden', 'api_key_kind_forbidden', `A ${key.kind} key cannot call this route.`);
+    }
+    req.auth = { merchantId: key.merchantId, keyId: key.id, kind: key.kind };
+    return true;
+  }
+}

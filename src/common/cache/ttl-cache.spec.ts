@@ -1,0 +1,30 @@
+import { TtlCache } from './ttl-cache';
+
+describe('TtlCache', () => {
+  it('shares one load between concurrent misses and serves hits until cleared', async () => {
+    const cache = new TtlCache<number>(60_000);
+    let loads = 0;
+    const load = async () => ++loads;
+    const [a, b] = await Promise.all([cache.getOrLoad('k', load), cache.getOrLoad('k', load)]);
+    expect([a, b, loads]).toEqual([1, 1, 1]);
+    expect(await cache.getOrLoad('k', load)).toBe(1);
+    cache.clear();
+    expect(await cache.getOrLoad('k', load)).toBe(2);
+  });
+
+  it('does not keep a value loaded across a clear()', async () => {
+    const cache = new TtlCache<string>(60_000);
+    let release!: (v: string) => void;
+    const pending = cache.getOrLoad('k', () => new Promise<string>((r) => (release = r)));
+    cache.clear();
+    release('stale');
+    expect(await pending).toBe('stale');
+    expect(await cache.getOrLoad('k', async () => 'fresh')).toBe('fresh');
+  });
+
+  it('does not cache failures', async () => {
+    const cache = new TtlCache<string>(60_000);
+    await expect(cache.getOrLoad('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await cache.getOrLoad('k', async () => 'ok')).toBe('ok');
+  });
+});

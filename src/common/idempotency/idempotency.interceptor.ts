@@ -1,0 +1,115 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { from, lastValueFrom, Observable } from 'rxjs';
+import type { Env } from '../../config/env';
+import { DatabaseService } from '../../database/database.service';
+import { DomainError } from '../errors/domain-errors';
+import { toApiError } from '../errors/api-exception.filter';
+import { canonicalJson } from './canonical-json';
+import { IDEMPOTENCY_POLICY, IdempotencyContext, IdempotencyPolicy } from './idempotency.decorator';
+import { IdempotencyRepository, StoredResponse } from './idempotency.repository';
+import { ReplayedResponse } from './replayed-response';
+
+const DEFAULT_POLICY: IdempotencyPolicy = { required: false, mode: 'atomic' };
+
+/**
+ * API.md's idempotency, implemented once for every POST route. The first request with a key claims it
+ * (one INSERT … ON CONFLICT), runs, and stores its response; later requests with the same key replay
+ * that response, get 409 while it runs, or 422 if their body differs. Postgres holds the claim, so this
+ * holds across any number of instances.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly ttlHours: number;
+  private readonly lockTimeoutSeconds: number;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: IdempotencyRepository,
+    private readonly db: DatabaseService,
+    config: ConfigService<Env, true>,
+  ) {
+    this.ttlHours = config.get('IDEMPOTENCY_TTL_HOURS', { infer: true });
+    this.lockTimeoutSeconds = config.get('IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', { infer: true });
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = context.switchToHttp().getRequest<Request>();
+    if (req.method !== 'POST' || !req.auth) return next.handle();
+    const policy = this.reflector.get<IdempotencyPolicy>(IDEMPOTENCY_POLICY, context.getHandler()) ?? DEFAULT_POLICY;
+    const key = req.header('idempotency-key');
+    if (key === undefined) {
+      if (policy.required) {
+        throw new DomainError('idempotency_required', 'idempotency_key_required', 'This request requires an Idempotency-Key header.');
+      }
+      return next.handle();
+    }
+    if (key.length < 1 || key.length > 255) {
+      throw new DomainError('invalid_request', 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 characters.', { param: 'Idempotency-Key' });
+    }
+    const res = context.switchToHttp().getResponse<Response>();
+    return from(this.run(req, res, req.auth.merchantId, key, policy, next));
+  }
+
+  private async run(req: Request, res: Response, merchantId: string, key: string, policy: IdempotencyPolicy, next: CallHandler) {
+    const hash = createHash('sha256').update(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+    const claim = await this.keys.claim({ merchantId, key, method: req.method, path: req.originalUrl, hash }, randomUUID(), this.ttlHours, this.lockTimeoutSeconds);
+    switch (claim.outcome) {
+      case 'replay':
+        throw new ReplayedResponse(claim.response.status, claim.response.body);
+      case 'mismatch':
+        throw new DomainError('idempotency_mismatch', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
+      case 'in_use':
+        throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly.', {
+          retryAfterSeconds: 1,
+        });
+    }
+    const ctx: IdempotencyContext = { merchantId, key, lockToken: claim.lockToken, recoveryPoint: claim.recoveryPoint, completed: false };
+    return policy.mode === 'atomic' ? this.runAtomic(res, ctx, next) : this.runPhased(req, res, ctx, next);
+  }
+
+  /** Handler and stored response commit together; on any error nothing happened, so the key is released. */
+  private async runAtomic(res: Response, ctx: IdempotencyContext, next: CallHandler) {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+        const stored = await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, toStored(res.statusCode, result), tx);
+        if (!stored) throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock; retry.');
+        return result;
+      });
+    } catch (err) {
+      await this.keys.release(ctx.merchantId, ctx.key, ctx.lockToken);
+      throw err;
+    }
+  }
+
+  /**
+   * The handler commits its own phases. A final answer (2xx, or a 4xx such as a decline) is stored for
+   * replay unless the handler stored it itself; anything else unlocks the key so that a retry resumes
+   * from the last recovery point.
+   */
+  private async runPhased(req: Request, res: Response, ctx: IdempotencyContext, next: CallHandler) {
+    req.idempotency = ctx;
+    try {
+      const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      if (!ctx.completed) await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, toStored(res.statusCode, result));
+      return result;
+    } catch (err) {
+      const { status, body } = toApiError(err);
+      if (ctx.completed) throw err;
+      if (status >= 400 && status < 500 && status !== 409) {
+        await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, { status, body: JSON.stringify(body) });
+      } else {
+        await this.keys.unlock(ctx.merchantId, ctx.key, ctx.lockToken);
+      }
+      throw err;
+    }
+  }
+}
+
+function toStored(status: number, result: unknown): StoredResponse {
+  return { status, body: result === undefined ? '' : JSON.stringify(result) };
+}

@@ -1,0 +1,142 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../../database/database.service';
+import type { Executor } from '../../database/database.types';
+
+export interface IdempotencyRequest {
+  merchantId: string;
+  key: string;
+  method: string;
+  path: string;
+  hash: string;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+export type ClaimResult =
+  | { outcome: 'claimed'; lockToken: string; recoveryPoint: string }
+  | { outcome: 'replay'; response: StoredResponse }
+  | { outcome: 'mismatch' }
+  | { outcome: 'in_use' };
+
+@Injectable()
+export class IdempotencyRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  /**
+   * One statement claims the key: a new key, an expired one, or one whose lock went stale (its process
+   * died) is locked for this request. Otherwise the existing row says what to answer.
+   */
+  async claim(req: IdempotencyRequest, lockToken: string, ttlHours: number, lockTimeoutSeconds: number): Promise<ClaimResult> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claimed = await this.db.query<{ recovery_point: string }>(
+        `INSERT INTO idempotency_keys
+                (merchant_id, key, request_method, request_path, request_hash, lock_token, locked_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(hours => $7))
+         ON CONFLICT (merchant_id, key) DO UPDATE
+            SET request_method = EXCLUDED.request_method,
+                request_path = EXCLUDED.request_path,
+                request_hash = EXCLUDED.request_hash,
+                lock_token = EXCLUDED.lock_token,
+                locked_at = now(),
+                recovery_point = CASE WHEN idempotency_keys.expires_at <= now() THEN 'started'
+                                      ELSE idempotency_keys.recovery_point END,
+                response_status = NULL,
+                response_body = NULL,
+                expires_at = greatest(idempotency_keys.expires_at, EXCLUDED.expires_at)
+          WHERE idempotency_keys.expires_at <= now()
+             OR (idempotency_keys.response_status IS NULL
+                 AND idempotency_keys.request_hash = EXCLUDED.request_hash
+                 AND (idempotency_keys.locked_at IS NULL
+                      OR idempotency_keys.locked_at < now() - make_interval(secs => $8)))
+         RETURNING recovery_point`,
+        [req.merchantId, req.key, req.method, req.path, req.hash, lockToken, ttlHours, lockTimeoutSeconds],
+      );
+      if (claimed.rows[0]) return { outcome: 'claimed', lockToken, recoveryPoint: claimed.rows[0].recovery_point };
+
+      const existing = await this.db.query<{ request_hash: string; response_status: number | null; response_body: string | null }>(
+        `SELECT request_hash, response_status, response_body
+           FROM idempotency_keys
+          WHERE merchant_id = $1
+            AND key = $2`,
+        [req.merchantId, req.key],
+      );
+      const row = existing.rows[0];
+      if (!row) continue; // released between the two statements: claim again
+      if (row.request_hash !== req.hash) return { outcome: 'mismatch' };
+      if (row.response_status !== null) return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
+      return { outcome: 'in_use' };
+    }
+    return { outcome: 'in_use' };
+  }
+
+  /** Stores the final response and unlocks; false if this request no longer holds the lock. */
+  async complete(merchantId: string, key: string, lockToken: string, response: StoredResponse, executor: Executor = this.db): Promise<boolean> {
+    const { rowCount } = await executor.query(
+      `UPDATE idempotency_keys
+          SET response_status = $4,
+              response_body = $5,
+              recovery_point = 'finished',
+              lock_token = NULL,
+              locked_at = NULL
+        WHERE merchant_id = $1
+          AND key = $2
+          AND lock_token = $3`,
+      [merchantId, key, lockToken, response.status, response.body],
+    );
+    return rowCount === 1;
+  }
+
+  /** Records that a phase committed (phased routes); false if the lock was lost. */
+  async setRecoveryPoint(merchantId: string, key: string, lockToken: string, recoveryPoint: string, executor: Executor = this.db): Promise<boolean> {
+    const { rowCount } = await executor.query(
+      `UPDATE idempotency_keys
+          SET recovery_point = $4,
+              locked_at = now()
+        WHERE merchant_id = $1
+          AND key = $2
+          AND lock_token = $3`,
+      [merchantId, key, lockToken, recoveryPoint],
+    );
+    return rowCount === 1;
+  }
+
+  /** Forgets a key whose request had no effect, so the client may retry it. */
+  async release(merchantId: string, key: string, lockToken: string): Promise<void> {
+    await this.db.query(
+      `DELETE FROM idempotency_keys
+        WHERE merchant_id = $1
+          AND key = $2
+          AND lock_token = $3`,
+      [merchantId, key, lockToken],
+    );
+  }
+
+  /** Unlocks without forgetting: a later retry resumes from the recovery point. */
+  async unlock(merchantId: string, key: string, lockToken: string): Promise<void> {
+    await this.db.query(
+      `UPDATE idempotency_keys
+          SET lock_token = NULL,
+              locked_at = NULL
+        WHERE merchant_id = $1
+          AND key = $2
+          AND lock_token = $3`,
+      [merchantId, key, lockToken],
+    );
+  }
+
+  async deleteExpired(limit: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `DELETE FROM idempotency_keys
+        WHERE ctid IN (SELECT ctid
+                         FROM idempotency_keys
+                        WHERE expires_at < now()
+                          AND lock_token IS NULL
+                        LIMIT $1)`,
+      [limit],
+    );
+    return rowCount ?? 0;
+  }
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from 'nestjs-pino';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Secrets and personal data never reach a log line. */
+export const REDACT_PATHS = [
+  'req.headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["stripe-signature"]',
+  'req.headers["x-signature"]',
+  'req.headers["idempotency-key"]',
+  'res.headers["set-cookie"]',
+  'secret',
+  'key',
+  'token',
+  'email',
+  'password',
+  '*.secret',
+  '*.token',
+  '*.email',
+  '*.customerEmail',
+  '*.recipientEmail',
+  '*.card',
+  '*.cardNumber',
+  '*.cvc',
+  '*.paymentMethod',
+  '*.password',
+  '*.*.email',
+  '*.*.token',
+];
+
+/**
+ * X-Request-Id: accepted when well-formed, generated otherwise, echoed on the response. Runs as the
+ * first middleware (so that even body-parser errors carry it) and again as pino-http's genReqId.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  if (typeof req.id === 'string' && req.id) return req.id;
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID()}`;
+  req.id = id;
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+export function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  assignRequestId(req, res);
+  next();
+}
+
+export function pinoParams(level: string): Params {
+  return {
+    pinoHttp: {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      genReqId: assignRequestId,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    },
+  };
+}

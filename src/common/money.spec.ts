@@ -1,0 +1,18 @@
+import { currencyExponent, isSupportedCurrency, toMajorString } from './money';
+
+describe('money', () => {
+  it('formats minor units per currency exponent without floats', () => {
+    expect(toMajorString(2999, 'USD')).toBe('29.99');
+    expect(toMajorString(5, 'BRL')).toBe('0.05');
+    expect(toMajorString(500, 'JPY')).toBe('500');
+    expect(toMajorString(1234, 'KWD')).toBe('1.234');
+    expect(toMajorString(-150, 'USD')).toBe('-1.50');
+  });
+
+  it('rejects non-integer amounts and unknown currencies', () => {
+    expect(() => toMajorString(10.5, 'USD')).toThrow();
+    expect(() => currencyExponent('XXX')).toThrow();
+    expect(isSupportedCurrency('usd')).toBe(false);
+    expect(isSupportedCurrency('USD')).toBe(true);
+  });
+});

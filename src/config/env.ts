@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }) => {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/**
+ * Every environment variable the application reads, with its default. `.env.example` documents the
+ * same list; this class is the only place that interprets process.env.
+ */
+export class Env {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsInt() @Min(0) @Max(65535)
+  PORT: number = 3000;
+
+  @IsString()
+  HOST: string = '0.0.0.0';
+
+  @IsOptional() @IsString() @Transform(emptyToUndefined)
+  DATABASE_URL?: string;
+
+  @IsInt() @Min(2) @Max(500)
+  DATABASE_POOL_MAX: number = 20;
+
+  @IsInt() @Min(1) @Max(50)
+  DATABASE_REPORT_POOL_MAX: number = 3;
+
+  @IsInt() @Min(100)
+  DATABASE_ACQUIRE_TIMEOUT_MS: number = 5000;
+
+  @IsInt() @Min(100)
+  DATABASE_STATEMENT_TIMEOUT_MS: number = 15000;
+
+  @IsNumber() @Min(0.1) @Max(1)
+  DATABASE_SHED_THRESHOLD: number = 0.8;
+
+  @IsBoolean() @Transform(toBoolean)
+  MIGRATE_ON_START: boolean = true;
+
+  @IsString()
+  PAYBRIDGE_DATA_DIR: string = '.data';
+
+  @IsInt() @Min(0) @Max(65535)
+  EMBEDDED_POSTGRES_PORT: number = 0;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+
+  @IsString()
+  CORS_ORIGINS: string = '';
+
+  @IsString()
+  BODY_LIMIT: string = '1mb';
+
+  @IsBoolean() @Transform(toBoolean)
+  TRUST_PROXY: boolean = false;
+
+  @IsInt() @Min(1)
+  IDEMPOTENCY_TTL_HOURS: number = 24;
+
+  @IsInt() @Min(1)
+  IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: number = 60;
+
+  @IsInt() @Min(0)
+  CACHE_TTL_SECONDS: number = 60;
+}
+
+export class InvalidEnvironmentError extends Error {}
+
+/** Validates raw variables (strings) into a typed Env; throws naming every bad variable. */
+export function validateEnv(raw: Record<string, unknown>): Env {
+  const known = Object.keys(new Env()).concat('DATABASE_URL');
+  const picked = Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== undefined));
+  const env = plainToInstance(Env, picked, { enableImplicitConversion: true, exposeDefaultValues: true });
+  const errors = validateSync(env, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new InvalidEnvironmentError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return env;
+}
+
+/** process.env plus a `.env` file in the working directory (process.env wins). */
+export function readProcessEnv(): Record<string, string | undefined> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return process.env;
+}

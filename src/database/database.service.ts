@@ -1,0 +1,141 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Pool, PoolClient, QueryResultRow, types } from 'pg';
+import type { Env } from '../config/env';
+import { DatabaseUnavailableError, ServiceOverloadedError } from '../common/errors/domain-errors';
+import type { Executor } from './database.types';
+
+// Type parsers are process-wide in pg: set them once, at import.
+const INT8_OID = 20;
+const DATE_OID = 1082;
+types.setTypeParser(INT8_OID, (value: string) => {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value;
+});
+types.setTypeParser(DATE_OID, (value: string) => value);
+
+/** Errors that mean "the database is not reachable right now", as opposed to a bad statement. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (e?.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  const message = e?.message ?? '';
+  return message.includes('timeout exceeded when trying to connect') || message.includes('Connection terminated');
+}
+
+interface AmbientTransaction {
+  client: PoolClient;
+  open: boolean;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+/**
+ * The one pg Pool every module shares, plus a small separate pool for reports and admin lists so that
+ * they can never starve payments (seed 000). `transaction(fn)` is the only place that opens a
+ * transaction; inside it, `query()` and nested `transaction()` calls run on the same client, so a
+ * caller up the stack (the idempotency interceptor) can make a handler's writes and its stored response
+ * one atomic unit.
+ */
+@Injectable()
+export class DatabaseService implements Executor, OnApplicationShutdown {
+  private readonly logger = new Logger(DatabaseService.name);
+  private readonly pool: Pool;
+  private readonly reportPool: Pool;
+  private readonly ambient = new AsyncLocalStorage<AmbientTransaction>();
+  private readonly shedThreshold: number;
+  readonly url: string;
+
+  constructor(@Inject(ConfigService) config: ConfigService<Env, true>) {
+    this.url = config.get('DATABASE_URL', { infer: true }) as string;
+    if (!this.url) throw new Error('DATABASE_URL is not set (main.ts starts an embedded server when it is missing)');
+    const common = {
+      connectionString: this.url,
+      connectionTimeoutMillis: config.get('DATABASE_ACQUIRE_TIMEOUT_MS', { infer: true }),
+      statement_timeout: config.get('DATABASE_STATEMENT_TIMEOUT_MS', { infer: true }),
+      idleTimeoutMillis: 30_000,
+    };
+    this.pool = new Pool({ ...common, max: config.get('DATABASE_POOL_MAX', { infer: true }), application_name: 'paybridge' });
+    this.reportPool = new Pool({
+      ...common,
+      max: config.get('DATABASE_REPORT_POOL_MAX', { infer: true }),
+      application_name: 'paybridge-reports',
+    });
+    this.shedThreshold = config.get('DATABASE_SHED_THRESHOLD', { infer: true });
+    // Without a listener an idle client's error (server restart, 57P01) crashes the process.
+    for (const pool of [this.pool, this.reportPool]) {
+      pool.on('error', (err) => this.logger.error({ err }, 'idle database client failed'));
+    }
+  }
+
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) {
+    const tx = this.ambient.getStore();
+    const runner = tx?.open ? tx.client : this.pool;
+    return this.guard(() => runner.query<R>(text, values));
+  }
+
+  /** Read-only reports and admin lists: a separate, small pool. */
+  readonly reports: Executor = {
+    query: <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) =>
+      this.guard(() => this.reportPool.query<R>(text, values)),
+  };
+
+  /**
+   * Runs fn inside BEGIN/COMMIT on one client, ROLLBACK on any error, and always releases the client.
+   * Called inside another transaction it joins it.
+   */
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    const outer = this.ambient.getStore();
+    if (outer?.open) return fn(outer.client);
+
+    const client = await this.guard(() => this.pool.connect());
+    const state: AmbientTransaction = { client, open: true };
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await this.ambient.run(state, () => fn(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw isUnavailable(err) ? new DatabaseUnavailableError(err) : err;
+    } finally {
+      state.open = false;
+      // A client whose ROLLBACK failed is in an unknown state: destroy it instead of reusing it.
+      client.release(broken);
+    }
+  }
+
+  /** True when in-use plus waiting connections exceed the shed threshold (default 80%) of the pool. */
+  isUnderPressure(): boolean {
+    const { total, idle, waiting, max } = this.stats();
+    return (total - idle + waiting) / max > this.shedThreshold;
+  }
+
+  /** Throws 503 for non-critical work when the pool is under pressure: payments keep their connections. */
+  assertCapacityForNonCriticalWork(): void {
+    if (this.isUnderPressure()) throw new ServiceOverloadedError();
+  }
+
+  stats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, max: this.pool.options.max ?? 0 };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.pool.end(), this.reportPool.end()]);
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw isUnavailable(err) ? new DatabaseUnavailableError(err) : err;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import pino from 'pino';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { InvalidEnvironmentError, readProcessEnv, validateEnv } from './config/env';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { runMigrations } from './database/migrator';
+import { seedDemo } from './seed/demo-seed';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function bootstrap(): Promise<void> {
+  const env = validateEnv(readProcessEnv());
+  const boot = pino({ level: env.LOG_LEVEL, name: 'boot' });
+  const overrides: Record<string, string> = {};
+
+  // No DATABASE_URL: a real PostgreSQL from the embedded-postgres package, data kept in PAYBRIDGE_DATA_DIR.
+  let embedded: EmbeddedDatabase | undefined;
+  if (!env.DATABASE_URL) {
+    embedded = await startEmbeddedPostgres(env.PAYBRIDGE_DATA_DIR, env.EMBEDDED_POSTGRES_PORT, {
+      info: (m) => boot.info(m),
+      error: (m) => boot.error(m),
+    });
+    overrides.DATABASE_URL = embedded.url;
+  }
+  const databaseUrl = overrides.DATABASE_URL ?? (env.DATABASE_URL as string);
+  if (env.MIGRATE_ON_START) {
+    const applied = await runMigrations(databaseUrl, { info: (m) => boot.debug(m) });
+    boot.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+  }
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(overrides), { rawBody: true, bufferLogs: true });
+  configureApp(app);
+  const logger = app.get(Logger);
+  if (embedded) await seedDemo(app, logger);
+  await app.listen(env.PORT, env.HOST);
+  logger.log(`Paybridge listening on http://${env.HOST}:${env.PORT} (docs at /docs)`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: draining`);
+    const forced = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS * 2).unref();
+    // Stop accepting connections, let in-flight requests finish, then close modules (pool drain).
+    const server = app.getHttpServer();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections?.();
+      setTimeout(resolve, SHUTDOWN_GRACE_MS).unref();
+    });
+    await app.close();
+    if (embedded?.owned) await embedded.stop();
+    clearTimeout(forced);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+bootstrap().catch((err: unknown) => {
+  // Configuration errors are for a person: the message names each bad variable.
+  if (err instanceof InvalidEnvironmentError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`Paybridge failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

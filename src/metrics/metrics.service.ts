@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DatabaseService } from '../database/database.service';
+
+/**
+ * One Prometheus registry per application instance (several instances can share a test process).
+ * Other modules register their own metrics on `registry`.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by method, route template and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(db: DatabaseService) {
+    collectDefaultMetrics({ register: this.registry });
+    const pool = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    pool('db_pool_connections_total', 'Connections open in the main pool', () => db.stats().total);
+    pool('db_pool_connections_in_use', 'Connections checked out of the main pool', () => db.stats().total - db.stats().idle);
+    pool('db_pool_connections_idle', 'Idle connections in the main pool', () => db.stats().idle);
+    pool('db_pool_waiting_requests', 'Requests waiting for a connection', () => db.stats().waiting);
+    pool('db_pool_connections_max', 'Size of the main pool', () => db.stats().max);
+  }
+
+  counter(name: string, help: string, labelNames: string[]): Counter<string> {
+    return (this.registry.getSingleMetric(name) as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** Express middleware: observes every response, labelled by route template (not raw path). */
+  readonly httpMiddleware = (req: Request, res: Response, next: NextFunction) => {
+    const end = this.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path as string}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
