@@ -35,7 +35,11 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.listen();
+    // The API still starts (and /health reports 503) when the database is down at boot.
+    await this.listen().catch((err: unknown) => {
+      this.logger.warn({ err }, 'cache listener could not connect; retrying');
+      this.scheduleReconnect();
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -58,9 +62,9 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
       this.scheduleReconnect();
     });
     client.on('end', () => this.scheduleReconnect());
+    this.listener = client;
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
-    this.listener = client;
   }
 
   private scheduleReconnect(): void {
