@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -43,6 +43,9 @@ export async function startEmbeddedPostgres(dataDir: string, port = 0, log?: Emb
   const clusterDir = join(root, 'postgres');
   const passwordFile = join(root, 'postgres-password');
   mkdirSync(root, { recursive: true, mode: 0o755 });
+  const asRoot = process.getuid?.() === 0;
+  // As root the server runs as a `postgres` OS user, which must be able to enter the data directory.
+  if (asRoot) chmodSync(root, 0o755);
 
   const urlFile = join(root, 'postgres.url');
   const running = await findRunningServer(clusterDir, urlFile);
@@ -63,7 +66,7 @@ export async function startEmbeddedPostgres(dataDir: string, port = 0, log?: Emb
     authMethod: 'scram-sha-256',
     persistent: true,
     // PostgreSQL refuses to run as root: the package then creates a `postgres` OS user for it.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: () => undefined,
     onError: (e: unknown) => log?.error(`embedded postgres: ${String(e)}`),

@@ -1,0 +1,96 @@
+import { productBody } from '../factories/products';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
+  let dbUrl: string;
+  let a: TestApp;
+  let b: TestApp;
+  let admin: string;
+  let pk: string;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    // A long TTL, so only invalidation can explain a fresh read.
+    [a, b] = await Promise.all([startTestApp(dbUrl, { CACHE_TTL_SECONDS: '600' }), startTestApp(dbUrl, { CACHE_TTL_SECONDS: '600' })]);
+    admin = await a.key('admin');
+    pk = await a.key('publishable');
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropDatabase(dbUrl);
+  });
+
+  async function pollUntil(check: () => Promise<boolean>, withinMs: number): Promise<number> {
+    const started = Date.now();
+    while (Date.now() - started < withinMs) {
+      if (await check()) return Date.now() - started;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`condition not met within ${withinMs} ms`);
+  }
+
+  it('creates, reads, updates and archives a product', async () => {
+    const created = await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody({ name: 'Lifecycle', billingType: 'SUBSCRIPTION', interval: 'month' }));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Lifecycle', billingType: 'SUBSCRIPTION', interval: 'month', type: 'STANDARD', active: true });
+    expect(created.body.id).toMatch(/^prod_[A-Za-z0-9]{20}$/);
+    expect(created.body.prices).toEqual([
+      { currency: 'BRL', amount: 14990, stripePriceId: null },
+      { currency: 'USD', amount: 2999, stripePriceId: null },
+    ]);
+
+    const patched = await a.http().patch(`/admin/products/${created.body.id}`).set('X-Api-Key', admin).send({ description: 'Now described', prices: [{ currency: 'JPY', amount: 500 }] });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ name: 'Lifecycle', description: 'Now described', prices: [{ currency: 'JPY', amount: 500, stripePriceId: null }] });
+
+    const archived = await a.http().delete(`/admin/products/${created.body.id}`).set('X-Api-Key', admin);
+    expect(archived.status).toBe(200);
+    expect(archived.body.active).toBe(false);
+    expect(archived.body.archivedAt).toBeTruthy();
+    expect((await a.http().get(`/products/${created.body.id}`).set('X-Api-Key', pk)).status).toBe(404);
+    const listed = await a.http().get('/products?limit=100').set('X-Api-Key', pk);
+    expect(listed.body.data.map((p: { id: string }) => p.id)).not.toContain(created.body.id);
+    const adminList = await a.http().get('/admin/products?includeArchived=true&limit=100').set('X-Api-Key', admin);
+    expect(adminList.body.data.map((p: { id: string }) => p.id)).toContain(created.body.id);
+  });
+
+  it('paginates by page and by cursor', async () => {
+    for (let i = 0; i < 5; i++) await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201);
+    const first = await a.http().get('/products?limit=2&page=1').set('X-Api-Key', pk);
+    expect(first.body).toMatchObject({ hasMore: true, page: 1 });
+    expect(first.body.data).toHaveLength(2);
+    expect(first.body.total).toBeGreaterThanOrEqual(5);
+    const next = await a.http().get(`/products?limit=2&startingAfter=${first.body.data[1].id}`).set('X-Api-Key', pk);
+    expect(next.body.data).toHaveLength(2);
+    const page2 = await a.http().get('/products?limit=2&page=2').set('X-Api-Key', pk);
+    expect(next.body.data.map((p: { id: string }) => p.id)).toEqual(page2.body.data.map((p: { id: string }) => p.id));
+  });
+
+  it('shows an admin price change made on one instance on the other within 1 s', async () => {
+    const created = await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201);
+    const id = created.body.id;
+    const priceOnB = async () => (await b.http().get(`/products/${id}`).set('X-Api-Key', pk)).body.prices.find((p: { currency: string }) => p.currency === 'USD').amount;
+    expect(await priceOnB()).toBe(2999); // now cached on B for 10 minutes
+
+    await a.http().patch(`/admin/products/${id}`).set('X-Api-Key', admin).send({ prices: [{ currency: 'USD', amount: 3499 }] }).expect(200);
+    await pollUntil(async () => (await priceOnB()) === 3499, 1000);
+  });
+
+  it('drops every instance cache on POST /admin/cache/invalidate', async () => {
+    const created = await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201);
+    const id = created.body.id;
+    const nameOnB = async () => (await b.http().get(`/products/${id}`).set('X-Api-Key', pk)).body.name;
+    const original = await nameOnB();
+    // A change behind the application's back: only an invalidation makes B see it.
+    await a.db.query(`UPDATE products SET name = 'Renamed in SQL' WHERE id = $1`, [id]);
+    expect(await nameOnB()).toBe(original);
+
+    const res = await a.http().post('/admin/cache/invalidate?entity=products').set('X-Api-Key', admin);
+    expect(res.status).toBe(200);
+    await pollUntil(async () => (await nameOnB()) === 'Renamed in SQL', 1000);
+
+    const bad = await a.http().post('/admin/cache/invalidate?entity=everything').set('X-Api-Key', admin);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe('entity');
+  });
+});
