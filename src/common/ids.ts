@@ -13,7 +13,23 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-export type IdPrefix = 'prod' | 'cs' | 'pay' | 're' | 'sub' | 'cus' | 'gc' | 'evt' | 'key' | 'att' | 'cb' | 'le' | 'whe' | 'rec' | 'dis' | 'mer';
+export type IdPrefix =
+  | 'prod'
+  | 'cs'
+  | 'pay'
+  | 're'
+  | 'sub'
+  | 'cus'
+  | 'gc'
+  | 'evt'
+  | 'key'
+  | 'att'
+  | 'cb'
+  | 'le'
+  | 'whe'
+  | 'rec'
+  | 'dis'
+  | 'mer';
 
 /** Prefixed, non-sequential ids: `prod_3hK9…`. */
 export function newId(prefix: IdPrefix): string {

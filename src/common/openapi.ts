@@ -2,7 +2,17 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 
 class ApiErrorDetail {
-  @ApiProperty({ enum: ['invalid_request_error', 'authentication_error', 'idempotency_error', 'card_error', 'rate_limit_error', 'provider_error', 'api_error'] })
+  @ApiProperty({
+    enum: [
+      'invalid_request_error',
+      'authentication_error',
+      'idempotency_error',
+      'card_error',
+      'rate_limit_error',
+      'provider_error',
+      'api_error',
+    ],
+  })
   type: string;
   @ApiProperty({ example: 'parameter_invalid' })
   code: string;

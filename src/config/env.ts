@@ -19,37 +19,52 @@ export class Env {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT: number = 3000;
 
   @IsString()
   HOST: string = '0.0.0.0';
 
-  @IsOptional() @IsString() @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
   DATABASE_URL?: string;
 
-  @IsInt() @Min(2) @Max(500)
+  @IsInt()
+  @Min(2)
+  @Max(500)
   DATABASE_POOL_MAX: number = 20;
 
-  @IsInt() @Min(1) @Max(50)
+  @IsInt()
+  @Min(1)
+  @Max(50)
   DATABASE_REPORT_POOL_MAX: number = 3;
 
-  @IsInt() @Min(100)
+  @IsInt()
+  @Min(100)
   DATABASE_ACQUIRE_TIMEOUT_MS: number = 5000;
 
-  @IsInt() @Min(100)
+  @IsInt()
+  @Min(100)
   DATABASE_STATEMENT_TIMEOUT_MS: number = 15000;
 
-  @IsNumber() @Min(0.1) @Max(1)
+  @IsNumber()
+  @Min(0.1)
+  @Max(1)
   DATABASE_SHED_THRESHOLD: number = 0.8;
 
-  @IsBoolean() @Transform(toBoolean)
+  @IsBoolean()
+  @Transform(toBoolean)
   MIGRATE_ON_START: boolean = true;
 
   @IsString()
   PAYBRIDGE_DATA_DIR: string = '.data';
 
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   EMBEDDED_POSTGRES_PORT: number = 0;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -61,16 +76,20 @@ export class Env {
   @IsString()
   BODY_LIMIT: string = '1mb';
 
-  @IsBoolean() @Transform(toBoolean)
+  @IsBoolean()
+  @Transform(toBoolean)
   TRUST_PROXY: boolean = false;
 
-  @IsInt() @Min(1)
+  @IsInt()
+  @Min(1)
   IDEMPOTENCY_TTL_HOURS: number = 24;
 
-  @IsInt() @Min(1)
+  @IsInt()
+  @Min(1)
   IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: number = 60;
 
-  @IsInt() @Min(0)
+  @IsInt()
+  @Min(0)
   CACHE_TTL_SECONDS: number = 60;
 }
 

@@ -23,7 +23,12 @@ export async function runMigrations(databaseUrl: string, log?: MigrationLog): Pr
     singleTransaction: true,
     checkOrder: true,
     advisoryLockMode: 'wait',
-    logger: { debug: () => undefined, info: (m: string) => log?.info(m), warn: (m: string) => log?.info(m), error: (m: string) => log?.info(m) },
+    logger: {
+      debug: () => undefined,
+      info: (m: string) => log?.info(m),
+      warn: (m: string) => log?.info(m),
+      error: (m: string) => log?.info(m),
+    },
   });
   return applied.map((m) => m.name);
 }

@@ -96,8 +96,18 @@ export class ProductsRepository {
                stripe_product_id, segpay_package_id, segpay_price_point_id, metadata)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
-        merchantId, id, fields.name, fields.description, fields.billingType, fields.interval, fields.type, fields.active,
-        fields.stripeProductId, fields.segpayPackageId, fields.segpayPricePointId, fields.metadata,
+        merchantId,
+        id,
+        fields.name,
+        fields.description,
+        fields.billingType,
+        fields.interval,
+        fields.type,
+        fields.active,
+        fields.stripeProductId,
+        fields.segpayPackageId,
+        fields.segpayPricePointId,
+        fields.metadata,
       ],
     );
     await this.replacePrices(merchantId, id, fields.prices, executor);
@@ -120,8 +130,18 @@ export class ProductsRepository {
         WHERE merchant_id = $1
           AND id = $2`,
       [
-        merchantId, id, fields.name, fields.description, fields.billingType, fields.interval, fields.type, fields.active,
-        fields.stripeProductId, fields.segpayPackageId, fields.segpayPricePointId, fields.metadata,
+        merchantId,
+        id,
+        fields.name,
+        fields.description,
+        fields.billingType,
+        fields.interval,
+        fields.type,
+        fields.active,
+        fields.stripeProductId,
+        fields.segpayPackageId,
+        fields.segpayPricePointId,
+        fields.metadata,
       ],
     );
     await this.replacePrices(merchantId, id, fields.prices, executor);

@@ -91,7 +91,8 @@ export class ProductsService {
       const fields = checkFields({
         name: dto.name ?? current.name,
         description: dto.description !== undefined ? dto.description : current.description,
-        prices: dto.prices?.map((p) => ({ currency: p.currency, amount: p.amount, stripePriceId: p.stripePriceId ?? null })) ?? current.prices,
+        prices:
+          dto.prices?.map((p) => ({ currency: p.currency, amount: p.amount, stripePriceId: p.stripePriceId ?? null })) ?? current.prices,
         billingType: dto.billingType ?? current.billingType,
         interval: dto.interval !== undefined ? dto.interval : dto.billingType === 'ONE_TIME' ? null : current.interval,
         type: dto.type ?? current.type,
@@ -121,7 +122,8 @@ export class ProductsService {
 function checkFields(fields: ProductFields): ProductFields {
   const seen = new Set<string>();
   fields.prices.forEach((price, i) => {
-    if (seen.has(price.currency)) throw new ValidationFailedError(`prices[${i}].currency repeats ${price.currency}`, `prices[${i}].currency`);
+    if (seen.has(price.currency))
+      throw new ValidationFailedError(`prices[${i}].currency repeats ${price.currency}`, `prices[${i}].currency`);
     seen.add(price.currency);
   });
   if (fields.billingType === 'SUBSCRIPTION' && !fields.interval) {

@@ -6,10 +6,42 @@ import type { CreateProductDto } from '../products/dto/product.dto';
 import { ProductsService } from '../products/products.service';
 
 export const DEMO_CATALOG: CreateProductDto[] = [
-  { name: 'Starter Kit', description: 'One-time purchase', prices: [{ currency: 'USD', amount: 2999 }, { currency: 'BRL', amount: 14990 }, { currency: 'JPY', amount: 4500 }] },
-  { name: 'Pro Plan', description: 'Monthly subscription', billingType: 'SUBSCRIPTION', interval: 'month', prices: [{ currency: 'USD', amount: 999 }, { currency: 'BRL', amount: 4990 }] },
-  { name: 'Pro Plan (yearly)', billingType: 'SUBSCRIPTION', interval: 'year', prices: [{ currency: 'USD', amount: 9999 }, { currency: 'BRL', amount: 49900 }] },
-  { name: 'Gift Card 50', type: 'GIFT_CARD', prices: [{ currency: 'USD', amount: 5000 }, { currency: 'BRL', amount: 25000 }] },
+  {
+    name: 'Starter Kit',
+    description: 'One-time purchase',
+    prices: [
+      { currency: 'USD', amount: 2999 },
+      { currency: 'BRL', amount: 14990 },
+      { currency: 'JPY', amount: 4500 },
+    ],
+  },
+  {
+    name: 'Pro Plan',
+    description: 'Monthly subscription',
+    billingType: 'SUBSCRIPTION',
+    interval: 'month',
+    prices: [
+      { currency: 'USD', amount: 999 },
+      { currency: 'BRL', amount: 4990 },
+    ],
+  },
+  {
+    name: 'Pro Plan (yearly)',
+    billingType: 'SUBSCRIPTION',
+    interval: 'year',
+    prices: [
+      { currency: 'USD', amount: 9999 },
+      { currency: 'BRL', amount: 49900 },
+    ],
+  },
+  {
+    name: 'Gift Card 50',
+    type: 'GIFT_CARD',
+    prices: [
+      { currency: 'USD', amount: 5000 },
+      { currency: 'BRL', amount: 25000 },
+    ],
+  },
 ];
 
 export interface SeedLog {

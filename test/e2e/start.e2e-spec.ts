@@ -24,24 +24,35 @@ describe('npm start without DATABASE_URL (real process, embedded PostgreSQL)', (
   async function start(): Promise<Spawned> {
     const port = await findFreePort();
     base = `http://127.0.0.1:${port}`;
-    const spawned = spawnProject(['dist/main.js'], cleanEnv({ PORT: String(port), HOST: '127.0.0.1', PAYBRIDGE_DATA_DIR: dataDir, LOG_LEVEL: 'info' }));
-    await waitFor(async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined), 45_000, `/health of ${base}\n${spawned.output()}`);
+    const spawned = spawnProject(
+      ['dist/main.js'],
+      cleanEnv({ PORT: String(port), HOST: '127.0.0.1', PAYBRIDGE_DATA_DIR: dataDir, LOG_LEVEL: 'info' }),
+    );
+    await waitFor(
+      async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined),
+      45_000,
+      `/health of ${base}\n${spawned.output()}`,
+    );
     return spawned;
   }
 
   it('reaches a healthy /health, prints dev keys once, serves the demo catalog and docs, and shuts down cleanly', async () => {
     server = await start();
-    const health = await (await fetch(`${base}/health`)).json();
+    const health = (await (await fetch(`${base}/health`)).json()) as { details: { database: { status: string } } };
     expect(health.details.database.status).toBe('up');
 
-    const keys = Object.fromEntries([...server.output().matchAll(/(publishable|secret|admin)\s+((?:pk|sk|ak)_[A-Za-z0-9]{32})/g)].map((m) => [m[1], m[2]]));
+    const keys = Object.fromEntries(
+      [...server.output().matchAll(/(publishable|secret|admin)\s+((?:pk|sk|ak)_[A-Za-z0-9]{32})/g)].map((m) => [m[1], m[2]]),
+    );
     expect(Object.keys(keys).sort()).toEqual(['admin', 'publishable', 'secret']);
-    const products = await (await fetch(`${base}/products`, { headers: { 'X-Api-Key': keys.publishable } })).json();
+    const products = (await (await fetch(`${base}/products`, { headers: { 'X-Api-Key': keys.publishable } })).json()) as { data: unknown[] };
     expect(products.data.length).toBeGreaterThanOrEqual(4);
 
     // The compiled build carries the OpenAPI plugin: DTO fields are documented.
-    const docs = await (await fetch(`${base}/docs-json`)).json();
-    expect(Object.keys(docs.components.schemas.CreateProductDto.properties)).toEqual(expect.arrayContaining(['name', 'prices', 'billingType']));
+    const docs = (await (await fetch(`${base}/docs-json`)).json()) as { components: { schemas: Record<string, { properties: object }> } };
+    expect(Object.keys(docs.components.schemas.CreateProductDto.properties)).toEqual(
+      expect.arrayContaining(['name', 'prices', 'billingType']),
+    );
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);

@@ -39,10 +39,16 @@ describe('API keys (real PostgreSQL)', () => {
   });
 
   it('stores only a SHA-256 hash of each key', async () => {
-    const created = await a.http().post('/admin/api-keys').set('X-Api-Key', await a.key('admin')).send({ kind: 'secret' });
+    const created = await a
+      .http()
+      .post('/admin/api-keys')
+      .set('X-Api-Key', await a.key('admin'))
+      .send({ kind: 'secret' });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^sk_[A-Za-z0-9]{32}$/);
-    const { rows } = await a.db.query<{ hash: string }>(`SELECT encode(key_hash, 'hex') AS hash FROM api_keys WHERE id = $1`, [created.body.id]);
+    const { rows } = await a.db.query<{ hash: string }>(`SELECT encode(key_hash, 'hex') AS hash FROM api_keys WHERE id = $1`, [
+      created.body.id,
+    ]);
     expect(rows[0].hash).toBe(createHash('sha256').update(created.body.secret).digest('hex'));
     expect(JSON.stringify(rows)).not.toContain(created.body.secret);
   });

@@ -30,18 +30,36 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
   }
 
   it('creates, reads, updates and archives a product', async () => {
-    const created = await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody({ name: 'Lifecycle', billingType: 'SUBSCRIPTION', interval: 'month' }));
+    const created = await a
+      .http()
+      .post('/admin/products')
+      .set('X-Api-Key', admin)
+      .send(productBody({ name: 'Lifecycle', billingType: 'SUBSCRIPTION', interval: 'month' }));
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Lifecycle', billingType: 'SUBSCRIPTION', interval: 'month', type: 'STANDARD', active: true });
+    expect(created.body).toMatchObject({
+      name: 'Lifecycle',
+      billingType: 'SUBSCRIPTION',
+      interval: 'month',
+      type: 'STANDARD',
+      active: true,
+    });
     expect(created.body.id).toMatch(/^prod_[A-Za-z0-9]{20}$/);
     expect(created.body.prices).toEqual([
       { currency: 'BRL', amount: 14990, stripePriceId: null },
       { currency: 'USD', amount: 2999, stripePriceId: null },
     ]);
 
-    const patched = await a.http().patch(`/admin/products/${created.body.id}`).set('X-Api-Key', admin).send({ description: 'Now described', prices: [{ currency: 'JPY', amount: 500 }] });
+    const patched = await a
+      .http()
+      .patch(`/admin/products/${created.body.id}`)
+      .set('X-Api-Key', admin)
+      .send({ description: 'Now described', prices: [{ currency: 'JPY', amount: 500 }] });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ name: 'Lifecycle', description: 'Now described', prices: [{ currency: 'JPY', amount: 500, stripePriceId: null }] });
+    expect(patched.body).toMatchObject({
+      name: 'Lifecycle',
+      description: 'Now described',
+      prices: [{ currency: 'JPY', amount: 500, stripePriceId: null }],
+    });
 
     const archived = await a.http().delete(`/admin/products/${created.body.id}`).set('X-Api-Key', admin);
     expect(archived.status).toBe(200);
@@ -69,10 +87,17 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
   it('shows an admin price change made on one instance on the other within 1 s', async () => {
     const created = await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201);
     const id = created.body.id;
-    const priceOnB = async () => (await b.http().get(`/products/${id}`).set('X-Api-Key', pk)).body.prices.find((p: { currency: string }) => p.currency === 'USD').amount;
+    const priceOnB = async () =>
+      (await b.http().get(`/products/${id}`).set('X-Api-Key', pk)).body.prices.find((p: { currency: string }) => p.currency === 'USD')
+        .amount;
     expect(await priceOnB()).toBe(2999); // now cached on B for 10 minutes
 
-    await a.http().patch(`/admin/products/${id}`).set('X-Api-Key', admin).send({ prices: [{ currency: 'USD', amount: 3499 }] }).expect(200);
+    await a
+      .http()
+      .patch(`/admin/products/${id}`)
+      .set('X-Api-Key', admin)
+      .send({ prices: [{ currency: 'USD', amount: 3499 }] })
+      .expect(200);
     await pollUntil(async () => (await priceOnB()) === 3499, 1000);
   });
 

@@ -19,7 +19,8 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
     await dropDatabase(dbUrl);
   });
 
-  const countNamed = async (name: string) => (await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM products WHERE name = $1', [name])).rows[0].n;
+  const countNamed = async (name: string) =>
+    (await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM products WHERE name = $1', [name])).rows[0].n;
 
   it('replays the first response for the same key and body, with Idempotent-Replayed', async () => {
     const body = productBody();
@@ -27,7 +28,12 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
     expect(first.status).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
 
-    const again = await b.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'replay-1').send({ prices: body.prices, name: body.name });
+    const again = await b
+      .http()
+      .post('/admin/products')
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', 'replay-1')
+      .send({ prices: body.prices, name: body.name });
     expect(again.status).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body).toEqual(first.body);
@@ -59,7 +65,9 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
   it('runs 50 concurrent requests with one key on two instances exactly once', async () => {
     const body = productBody();
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'race-1').send(body)),
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 ? a : b).http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'race-1').send(body),
+      ),
     );
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);

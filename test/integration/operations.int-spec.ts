@@ -68,7 +68,12 @@ describe('operations: health, metrics, docs, pool limits (real PostgreSQL)', () 
     const res = await api.http().get('/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/health"[^}]*status="200"/);
-    for (const gauge of ['db_pool_connections_total', 'db_pool_connections_idle', 'db_pool_waiting_requests', 'db_pool_connections_in_use']) {
+    for (const gauge of [
+      'db_pool_connections_total',
+      'db_pool_connections_idle',
+      'db_pool_waiting_requests',
+      'db_pool_connections_in_use',
+    ]) {
       expect(res.text).toContain(`# TYPE ${gauge} gauge`);
     }
   });
@@ -77,10 +82,20 @@ describe('operations: health, metrics, docs, pool limits (real PostgreSQL)', () 
     const res = await api.http().get('/docs-json');
     expect(res.status).toBe(200);
     const paths = Object.keys(res.body.paths);
-    for (const path of ['/products', '/products/{id}', '/admin/products', '/admin/products/{id}', '/admin/api-keys', '/admin/cache/invalidate', '/health']) {
+    for (const path of [
+      '/products',
+      '/products/{id}',
+      '/admin/products',
+      '/admin/products/{id}',
+      '/admin/api-keys',
+      '/admin/cache/invalidate',
+      '/health',
+    ]) {
       expect(paths).toContain(path);
     }
-    expect(res.body.paths['/admin/products'].post.responses['400'].content['application/json'].schema.$ref).toBe('#/components/schemas/ApiErrorResponse');
+    expect(res.body.paths['/admin/products'].post.responses['400'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/ApiErrorResponse',
+    );
     expect((await api.http().get('/docs')).status).toBe(200);
   });
 });

@@ -25,7 +25,16 @@ describe('request validation and errors (real PostgreSQL)', () => {
     ['a negative price', productBody({ prices: [{ currency: 'USD', amount: -1 }] }), 'prices[0].amount'],
     ['a lower-case currency', productBody({ prices: [{ currency: 'usd', amount: 100 }] }), 'prices[0].currency'],
     ['an unknown currency', productBody({ prices: [{ currency: 'XYZ', amount: 100 }] }), 'prices[0].currency'],
-    ['a repeated currency', productBody({ prices: [{ currency: 'USD', amount: 1 }, { currency: 'USD', amount: 2 }] }), 'prices[1].currency'],
+    [
+      'a repeated currency',
+      productBody({
+        prices: [
+          { currency: 'USD', amount: 1 },
+          { currency: 'USD', amount: 2 },
+        ],
+      }),
+      'prices[1].currency',
+    ],
     ['a subscription without interval', productBody({ billingType: 'SUBSCRIPTION' }), 'interval'],
     ['no prices', productBody({ prices: [] }), 'prices'],
   ])('answers 400 naming the field for %s, and writes nothing', async (_, body, param) => {
@@ -42,12 +51,22 @@ describe('request validation and errors (real PostgreSQL)', () => {
 
   it('answers 413 for a 2 MB body and 400 for malformed JSON, writing nothing', async () => {
     const before = await productCount();
-    const big = await api.http().post('/admin/products').set('X-Api-Key', admin).set('Content-Type', 'application/json').send(JSON.stringify(productBody({ description: 'x'.repeat(2 * 1024 * 1024) })));
+    const big = await api
+      .http()
+      .post('/admin/products')
+      .set('X-Api-Key', admin)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(productBody({ description: 'x'.repeat(2 * 1024 * 1024) })));
     expect(big.status).toBe(413);
     expect(big.body.error).toMatchObject({ type: 'invalid_request_error', code: 'payload_too_large' });
     expect(big.body.error.requestId).toBeTruthy();
 
-    const malformed = await api.http().post('/admin/products').set('X-Api-Key', admin).set('Content-Type', 'application/json').send('{"name": "x",');
+    const malformed = await api
+      .http()
+      .post('/admin/products')
+      .set('X-Api-Key', admin)
+      .set('Content-Type', 'application/json')
+      .send('{"name": "x",');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
     expect(await productCount()).toBe(before);

@@ -80,7 +80,8 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody; 
   if (err instanceof HttpException) {
     const status = err.getStatus();
     if (status < 500) {
-      const type: ApiErrorType = status === 401 || status === 403 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error';
+      const type: ApiErrorType =
+        status === 401 || status === 403 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error';
       // Nest turns body-parser's SyntaxError into a BadRequestException carrying only its message.
       if (status === 400 && /JSON/.test(err.message)) {
         return { status, body: { error: { type, code: 'invalid_json', message: `The request body is not valid JSON: ${err.message}` } } };

@@ -48,24 +48,38 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return next.handle();
     }
     if (key.length < 1 || key.length > 255) {
-      throw new DomainError('invalid_request', 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 characters.', { param: 'Idempotency-Key' });
+      throw new DomainError('invalid_request', 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 characters.', {
+        param: 'Idempotency-Key',
+      });
     }
     const res = context.switchToHttp().getResponse<Response>();
     return from(this.run(req, res, req.auth.merchantId, key, policy, next));
   }
 
   private async run(req: Request, res: Response, merchantId: string, key: string, policy: IdempotencyPolicy, next: CallHandler) {
-    const hash = createHash('sha256').update(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`).digest('hex');
-    const claim = await this.keys.claim({ merchantId, key, method: req.method, path: req.originalUrl, hash }, randomUUID(), this.ttlHours, this.lockTimeoutSeconds);
+    const hash = createHash('sha256')
+      .update(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`)
+      .digest('hex');
+    const claim = await this.keys.claim(
+      { merchantId, key, method: req.method, path: req.originalUrl, hash },
+      randomUUID(),
+      this.ttlHours,
+      this.lockTimeoutSeconds,
+    );
     switch (claim.outcome) {
       case 'replay':
         throw new ReplayedResponse(claim.response.status, claim.response.body);
       case 'mismatch':
         throw new DomainError('idempotency_mismatch', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
       case 'in_use':
-        throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly.', {
-          retryAfterSeconds: 1,
-        });
+        throw new DomainError(
+          'idempotency_in_use',
+          'idempotency_key_in_use',
+          'A request with this Idempotency-Key is still being processed; retry shortly.',
+          {
+            retryAfterSeconds: 1,
+          },
+        );
     }
     const ctx: IdempotencyContext = { merchantId, key, lockToken: claim.lockToken, recoveryPoint: claim.recoveryPoint, completed: false };
     return policy.mode === 'atomic' ? this.runAtomic(res, ctx, next) : this.runPhased(req, res, ctx, next);
@@ -77,7 +91,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return await this.db.transaction(async (tx) => {
         const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
         const stored = await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, toStored(res.statusCode, result), tx);
-        if (!stored) throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock; retry.');
+        if (!stored)
+          throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock; retry.');
         return result;
       });
     } catch (err) {

@@ -66,14 +66,21 @@ export class IdempotencyRepository {
       const row = existing.rows[0];
       if (!row) continue; // released between the two statements: claim again
       if (row.request_hash !== req.hash) return { outcome: 'mismatch' };
-      if (row.response_status !== null) return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
+      if (row.response_status !== null)
+        return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
       return { outcome: 'in_use' };
     }
     return { outcome: 'in_use' };
   }
 
   /** Stores the final response and unlocks; false if this request no longer holds the lock. */
-  async complete(merchantId: string, key: string, lockToken: string, response: StoredResponse, executor: Executor = this.db): Promise<boolean> {
+  async complete(
+    merchantId: string,
+    key: string,
+    lockToken: string,
+    response: StoredResponse,
+    executor: Executor = this.db,
+  ): Promise<boolean> {
     const { rowCount } = await executor.query(
       `UPDATE idempotency_keys
           SET response_status = $4,
@@ -90,7 +97,13 @@ export class IdempotencyRepository {
   }
 
   /** Records that a phase committed (phased routes); false if the lock was lost. */
-  async setRecoveryPoint(merchantId: string, key: string, lockToken: string, recoveryPoint: string, executor: Executor = this.db): Promise<boolean> {
+  async setRecoveryPoint(
+    merchantId: string,
+    key: string,
+    lockToken: string,
+    recoveryPoint: string,
+    executor: Executor = this.db,
+  ): Promise<boolean> {
     const { rowCount } = await executor.query(
       `UPDATE idempotency_keys
           SET recovery_point = $4,

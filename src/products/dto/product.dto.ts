@@ -16,7 +16,14 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
-import { BILLING_INTERVALS, BILLING_TYPES, PRODUCT_TYPES, type BillingInterval, type BillingType, type ProductType } from '../products.types';
+import {
+  BILLING_INTERVALS,
+  BILLING_TYPES,
+  PRODUCT_TYPES,
+  type BillingInterval,
+  type BillingType,
+  type ProductType,
+} from '../products.types';
 
 export class PriceDto {
   /** ISO 4217, upper case. */
