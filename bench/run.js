@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Load test against a running Paybridge (starts nothing itself). See bench/README.md.
+//   PAYBRIDGE_URL=http://127.0.0.1:3000 BENCH_ADMIN_KEY=ak_… npm run bench [-- scenario …]
+const { randomUUID } = require('node:crypto');
+const autocannon = require('autocannon');
+
+const BASE = process.env.PAYBRIDGE_URL ?? 'http://127.0.0.1:3000';
+const ADMIN_KEY = process.env.BENCH_ADMIN_KEY;
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+async function api(method, path, key, body) {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { 'X-Api-Key': key, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+function productBody() {
+  return JSON.stringify({ name: 'Bench product', prices: [{ currency: 'USD', amount: 1999 }, { currency: 'BRL', amount: 9990 }] });
+}
+
+const SCENARIOS = {
+  'products:list': ({ publishable }) => ({ method: 'GET', path: '/products', headers: { 'X-Api-Key': publishable } }),
+  'products:create': ({ admin }) => ({
+    method: 'POST',
+    path: '/admin/products',
+    headers: { 'X-Api-Key': admin, 'Content-Type': 'application/json' },
+    body: productBody(),
+    // A fresh Idempotency-Key per request: every request really creates a product.
+    setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'Idempotency-Key': randomUUID() } }),
+  }),
+};
+
+function run(name, request) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url: BASE, connections: CONNECTIONS, duration: DURATION, requests: [request] }, (err, result) => (err ? reject(err) : resolve({ name, result })));
+  });
+}
+
+async function main() {
+  if (!ADMIN_KEY) throw new Error('Set BENCH_ADMIN_KEY to an admin key (npm run --silent keys:create -- --kind admin)');
+  const publishable = (await api('POST', '/admin/api-keys', ADMIN_KEY, { kind: 'publishable', label: 'bench' })).secret;
+  const keys = { admin: ADMIN_KEY, publishable };
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
+  console.log(`Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
+  const rows = [];
+  for (const name of wanted) {
+    if (!SCENARIOS[name]) throw new Error(`Unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    const { result } = await run(name, SCENARIOS[name](keys));
+    rows.push({
+      scenario: name,
+      'req/s': Math.round(result.requests.average),
+      'p50 ms': result.latency.p50,
+      'p99 ms': result.latency.p99,
+      'max ms': result.latency.max,
+      '2xx': result['2xx'],
+      'non-2xx': result.non2xx,
+      errors: result.errors + result.timeouts,
+    });
+  }
+  console.table(rows);
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
