@@ -91,13 +91,71 @@ export class Env {
   @IsInt()
   @Min(0)
   CACHE_TTL_SECONDS: number = 60;
+
+  /** Base URL customers reach this API at (hosted simulator pages, 3-D Secure returns). Default: the listening address. */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  PUBLIC_URL?: string;
+
+  /** Ordered providers per currency: `USD=stripe,simulator;BRL=mercadopago;*=simulator`. */
+  @IsString()
+  PROVIDER_ROUTING: string = '*=simulator';
+
+  @IsInt()
+  @Min(100)
+  PROVIDER_TIMEOUT_MS: number = 10000;
+
+  @IsInt()
+  @Min(1)
+  CHECKOUT_EXPIRY_HOURS: number = 24;
+
+  /** The simulator provider: added latency after it has recorded a charge, an outage switch, its webhook secret. */
+  @IsInt()
+  @Min(0)
+  SIMULATOR_LATENCY_MS: number = 0;
+
+  @IsBoolean()
+  @Transform(toBoolean)
+  SIMULATOR_OUTAGE: boolean = false;
+
+  @IsString()
+  SIMULATOR_WEBHOOK_SECRET: string = 'whsec_simulator_dev';
+
+  /** Recovery of payments left in processing (a crash or an unknown outcome): how often, and how old they must be. */
+  @IsInt()
+  @Min(100)
+  RECOVERY_INTERVAL_MS: number = 10000;
+
+  @IsInt()
+  @Min(0)
+  RECOVERY_MIN_AGE_SECONDS: number = 60;
+
+  /** A payment waiting on the customer (3-D Secure) this long after creation is failed. */
+  @IsInt()
+  @Min(1)
+  PAYMENT_PENDING_DEADLINE_HOURS: number = 72;
+
+  /** Inbound webhook worker: poll interval and attempts before a dead letter. */
+  @IsInt()
+  @Min(50)
+  WEBHOOK_WORKER_INTERVAL_MS: number = 1000;
+
+  @IsInt()
+  @Min(1)
+  WEBHOOK_MAX_ATTEMPTS: number = 8;
+
+  /** Background jobs (recovery, expiry, webhook worker) can be switched off per instance. */
+  @IsBoolean()
+  @Transform(toBoolean)
+  JOBS_ENABLED: boolean = true;
 }
 
 export class InvalidEnvironmentError extends Error {}
 
 /** Validates raw variables (strings) into a typed Env; throws naming every bad variable. */
 export function validateEnv(raw: Record<string, unknown>): Env {
-  const known = Object.keys(new Env()).concat('DATABASE_URL');
+  const known = Object.keys(new Env()).concat('DATABASE_URL', 'PUBLIC_URL');
   const picked = Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== undefined));
   const env = plainToInstance(Env, picked, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(env, { forbidUnknownValues: false });

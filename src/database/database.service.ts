@@ -112,6 +112,23 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Runs fn only if this instance wins the session-level advisory lock `name`: single-runner jobs
+   * across instances. Returns undefined when another instance holds it.
+   */
+  async withAdvisoryLock<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const client = await this.guard(() => this.pool.connect());
+    let locked = false;
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+      locked = rows[0].locked;
+      return locked ? await fn() : undefined;
+    } finally {
+      if (locked) await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
+      client.release();
+    }
+  }
+
   /** True when in-use plus waiting connections exceed the shed threshold (default 80%) of the pool. */
   isUnderPressure(): boolean {
     const { total, idle, waiting, max } = this.stats();

@@ -28,6 +28,8 @@ export interface IdempotencyContext {
   recoveryPoint: string;
   /** Set by the handler when it stored the response in its own last phase. */
   completed: boolean;
+  /** The request id, stored in replayed error bodies. */
+  requestId: string;
 }
 
 declare module 'express-serve-static-core' {

@@ -81,7 +81,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
           },
         );
     }
-    const ctx: IdempotencyContext = { merchantId, key, lockToken: claim.lockToken, recoveryPoint: claim.recoveryPoint, completed: false };
+    const ctx: IdempotencyContext = {
+      merchantId,
+      key,
+      lockToken: claim.lockToken,
+      recoveryPoint: claim.recoveryPoint,
+      completed: false,
+      requestId: String(req.id ?? ''),
+    };
     return policy.mode === 'atomic' ? this.runAtomic(res, ctx, next) : this.runPhased(req, res, ctx, next);
   }
 
@@ -90,7 +97,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     try {
       return await this.db.transaction(async (tx) => {
         const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
-        const stored = await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, toStored(res.statusCode, result), tx);
+        const stored = await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, successResponse(res.statusCode, result), tx);
         if (!stored)
           throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock; retry.');
         return result;
@@ -110,13 +117,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     req.idempotency = ctx;
     try {
       const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
-      if (!ctx.completed) await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, toStored(res.statusCode, result));
+      if (!ctx.completed) await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, successResponse(res.statusCode, result));
       return result;
     } catch (err) {
-      const { status, body } = toApiError(err);
       if (ctx.completed) throw err;
+      const { status } = toApiError(err);
       if (status >= 400 && status < 500 && status !== 409) {
-        await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, { status, body: JSON.stringify(body) });
+        await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, errorResponse(err, ctx.requestId));
       } else {
         await this.keys.unlock(ctx.merchantId, ctx.key, ctx.lockToken);
       }
@@ -125,6 +132,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 }
 
-function toStored(status: number, result: unknown): StoredResponse {
+
+/** The stored form of an error response, exactly as the exception filter sends it. */
+export function errorResponse(err: unknown, requestId: string): StoredResponse {
+  const { status, body } = toApiError(err);
+  body.error.requestId = requestId;
+  return { status, body: JSON.stringify(body) };
+}
+
+export function successResponse(status: number, result: unknown): StoredResponse {
   return { status, body: result === undefined ? '' : JSON.stringify(result) };
 }

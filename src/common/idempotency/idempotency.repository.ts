@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../../database/database.service';
 import type { Executor } from '../../database/database.types';
+import { DomainError } from '../errors/domain-errors';
+import type { IdempotencyContext } from './idempotency.decorator';
 
 export interface IdempotencyRequest {
   merchantId: string;
@@ -96,6 +98,28 @@ export class IdempotencyRepository {
     return rowCount === 1;
   }
 
+  /**
+   * Stores the final response of a request nobody is waiting on any more (its process died): used by
+   * recovery jobs, so that the client's retry replays the outcome. Does nothing while a live request
+   * holds the key.
+   */
+  async completeAbandoned(merchantId: string, key: string, lockTimeoutSeconds: number, response: StoredResponse, executor: Executor = this.db): Promise<boolean> {
+    const { rowCount } = await executor.query(
+      `UPDATE idempotency_keys
+          SET response_status = $3,
+              response_body = $4,
+              recovery_point = 'finished',
+              lock_token = NULL,
+              locked_at = NULL
+        WHERE merchant_id = $1
+          AND key = $2
+          AND response_status IS NULL
+          AND (lock_token IS NULL OR locked_at < now() - make_interval(secs => $5))`,
+      [merchantId, key, response.status, response.body, lockTimeoutSeconds],
+    );
+    return rowCount === 1;
+  }
+
   /** Records that a phase committed (phased routes); false if the lock was lost. */
   async setRecoveryPoint(
     merchantId: string,
@@ -114,6 +138,16 @@ export class IdempotencyRepository {
       [merchantId, key, lockToken, recoveryPoint],
     );
     return rowCount === 1;
+  }
+
+  /** A phased handler's last phase: stores its answer in the same transaction, and marks it done. */
+  async completeOwned(ctx: IdempotencyContext, response: StoredResponse, tx: Executor): Promise<void> {
+    if (!(await this.complete(ctx.merchantId, ctx.key, ctx.lockToken, response, tx))) throw lostLock();
+  }
+
+  /** A phased handler's intermediate phase committed: the next attempt resumes from `recoveryPoint`. */
+  async advance(ctx: IdempotencyContext, recoveryPoint: string, tx: Executor): Promise<void> {
+    if (!(await this.setRecoveryPoint(ctx.merchantId, ctx.key, ctx.lockToken, recoveryPoint, tx))) throw lostLock();
   }
 
   /** Forgets a key whose request had no effect, so the client may retry it. */
@@ -152,4 +186,8 @@ export class IdempotencyRepository {
     );
     return rowCount ?? 0;
   }
+}
+
+function lostLock(): DomainError {
+  return new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock to a retry; retry to get the outcome.');
 }

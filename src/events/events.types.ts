@@ -1,0 +1,33 @@
+export const EVENT_TYPES = [
+  'payment.succeeded',
+  'payment.failed',
+  'payment.refunded',
+  'checkout.completed',
+  'checkout.expired',
+  'subscription.activated',
+  'subscription.renewed',
+  'subscription.past_due',
+  'subscription.failed',
+  'subscription.canceled',
+  'gift_card.activated',
+  'gift_card.redeemed',
+  'reconciliation.discrepancy',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface DomainEventInput {
+  merchantId: string;
+  type: EventType;
+  aggregateType: 'payment' | 'checkout_session' | 'subscription' | 'gift_card' | 'reconciliation';
+  aggregateId: string;
+  data: Record<string, unknown>;
+}
+
+/** What leaves through the outbox (API.md, domain events). */
+export interface DomainEvent {
+  id: string;
+  type: EventType;
+  createdAt: string;
+  merchantId: string;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import type { AccountBalance, Posting } from './ledger.types';
+
+@Injectable()
+export class LedgerRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  /** All lines of a posting in one statement. */
+  async insert(posting: Posting, executor: Executor): Promise<void> {
+    await executor.query(
+      `INSERT INTO ledger_entries (merchant_id, posting_id, kind, account, direction, amount, currency, payment_id, refund_id)
+       SELECT $1, $2, $3, line.account, line.direction, line.amount, $4, $5, $6
+         FROM unnest($7::text[], $8::text[], $9::bigint[]) AS line (account, direction, amount)`,
+      [
+        posting.merchantId,
+        posting.postingId,
+        posting.kind,
+        posting.currency,
+        posting.paymentId ?? null,
+        posting.refundId ?? null,
+        posting.lines.map((l) => l.account),
+        posting.lines.map((l) => l.direction),
+        posting.lines.map((l) => l.amount),
+      ],
+    );
+  }
+
+  async balances(merchantId: string, currency: string, executor: Executor = this.db): Promise<AccountBalance[]> {
+    const { rows } = await executor.query<AccountBalance>(
+      `SELECT account,
+              coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)::bigint AS debits,
+              coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0)::bigint AS credits,
+              (coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)
+               - coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0))::bigint AS balance
+         FROM ledger_entries
+        WHERE merchant_id = $1
+          AND currency = $2
+        GROUP BY account
+        ORDER BY account`,
+      [merchantId, currency],
+    );
+    return rows;
+  }
+
+  async forPayment(merchantId: string, paymentId: string, executor: Executor = this.db) {
+    const { rows } = await executor.query<{ posting_id: string; kind: string; account: string; direction: string; amount: number; currency: string }>(
+      `SELECT posting_id, kind, account, direction, amount, currency
+         FROM ledger_entries
+        WHERE merchant_id = $1
+          AND payment_id = $2
+        ORDER BY id`,
+      [merchantId, paymentId],
+    );
+    return rows;
+  }
+}

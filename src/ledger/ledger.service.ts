@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import type { Executor } from '../database/database.types';
+import { DatabaseService } from '../database/database.service';
+import { LedgerRepository } from './ledger.repository';
+import type { LedgerBalance, Posting } from './ledger.types';
+
+export class UnbalancedPostingError extends Error {}
+
+/** Double-entry bookkeeping: every posting balances, entries are never changed (a trigger refuses it). */
+@Injectable()
+export class LedgerService {
+  constructor(
+    private readonly ledger: LedgerRepository,
+    private readonly db: DatabaseService,
+  ) {}
+
+  /** Writes a posting inside the caller's transaction, the one that moves the money. */
+  async post(posting: Posting, tx: Executor): Promise<void> {
+    let debits = 0;
+    let credits = 0;
+    for (const line of posting.lines) {
+      if (!Number.isSafeInteger(line.amount) || line.amount <= 0) throw new UnbalancedPostingError(`Ledger line amount must be a positive integer, got ${line.amount}`);
+      if (line.direction === 'debit') debits += line.amount;
+      else credits += line.amount;
+    }
+    if (debits !== credits || posting.lines.length < 2) {
+      throw new UnbalancedPostingError(`Posting ${posting.postingId} does not balance: debits ${debits}, credits ${credits}`);
+    }
+    await this.ledger.insert(posting, tx);
+  }
+
+  /** Per-account totals for one currency; a report, on the report pool. */
+  async balance(merchantId: string, currency: string): Promise<LedgerBalance> {
+    const accounts = await this.ledger.balances(merchantId, currency, this.db.reports);
+    const totalDebits = accounts.reduce((sum, a) => sum + a.debits, 0);
+    const totalCredits = accounts.reduce((sum, a) => sum + a.credits, 0);
+    return { currency, accounts, totalDebits, totalCredits, balanced: totalDebits === totalCredits };
+  }
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import type { CheckoutSession, CheckoutSessionRow, CheckoutStatus } from './checkout-sessions.types';
+import { toCheckoutSession } from './checkout-sessions.types';
+import type { Line } from './payments.types';
+
+const SELECT_SESSION = `
+  SELECT s.merchant_id, s.id, s.status, s.currency, s.subtotal, s.discount, s.gift_card_applied, s.total, s.lines,
+         s.customer_id, c.email AS customer_email, s.provider, s.provider_session_id, s.url, s.success_url, s.cancel_url,
+         s.payment_id, s.metadata, s.idempotency_key, s.expires_at, s.completed_at, s.created_at, s.updated_at
+    FROM checkout_sessions s
+    JOIN customers c ON c.merchant_id = s.merchant_id AND c.id = s.customer_id`;
+
+export interface NewCheckoutSession {
+  merchantId: string;
+  id: string;
+  currency: string;
+  subtotal: number;
+  discount: number;
+  giftCardApplied: number;
+  total: number;
+  lines: Line[];
+  customerId: string;
+  provider: string;
+  successUrl: string;
+  cancelUrl: string;
+  paymentId: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string | null;
+  expiresInHours: number;
+}
+
+@Injectable()
+export class CheckoutSessionsRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  async insert(session: NewCheckoutSession, tx: Executor): Promise<void> {
+    await tx.query(
+      `INSERT INTO checkout_sessions (merchant_id, id, status, currency, subtotal, discount, gift_card_applied, total, lines,
+                                      customer_id, provider, success_url, cancel_url, payment_id, metadata, idempotency_key, expires_at)
+       VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now() + make_interval(hours => $16))`,
+      [
+        session.merchantId, session.id, session.currency, session.subtotal, session.discount, session.giftCardApplied, session.total,
+        JSON.stringify(session.lines), session.customerId, session.provider, session.successUrl, session.cancelUrl, session.paymentId,
+        session.metadata, session.idempotencyKey, session.expiresInHours,
+      ],
+    );
+  }
+
+  async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
+    const { rows } = await executor.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.id = $2`, [merchantId, id]);
+    return rows[0] ? toCheckoutSession(rows[0]) : null;
+  }
+
+  async findByIdForUpdate(merchantId: string, id: string, tx: Executor): Promise<CheckoutSession | null> {
+    const { rows } = await tx.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [merchantId, id]);
+    return rows[0] ? toCheckoutSession(rows[0]) : null;
+  }
+
+  async findByIdempotencyKey(merchantId: string, key: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
+    const { rows } = await executor.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.idempotency_key = $2`, [merchantId, key]);
+    return rows[0] ? toCheckoutSession(rows[0]) : null;
+  }
+
+  async findByProviderSession(merchantId: string, provider: string, providerSessionId: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
+    const { rows } = await executor.query<CheckoutSessionRow>(
+      `${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.provider = $2 AND s.provider_session_id = $3`,
+      [merchantId, provider, providerSessionId],
+    );
+    return rows[0] ? toCheckoutSession(rows[0]) : null;
+  }
+
+  /** Records where the customer pays: the provider's session and its hosted page. */
+  async attachProvider(merchantId: string, id: string, provider: string, providerSessionId: string, url: string, tx: Executor): Promise<void> {
+    await tx.query(
+      `UPDATE checkout_sessions
+          SET provider = $3, provider_session_id = $4, url = $5, updated_at = now()
+        WHERE merchant_id = $1
+          AND id = $2`,
+      [merchantId, id, provider, providerSessionId, url],
+    );
+  }
+
+  /** Moves the session from one of `from` to `to`; false if it was elsewhere. */
+  async transition(merchantId: string, id: string, from: CheckoutStatus[], to: CheckoutStatus, tx: Executor): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      `UPDATE checkout_sessions
+          SET status = $4,
+              completed_at = CASE WHEN $4 = 'complete' THEN now() ELSE completed_at END,
+              updated_at = now()
+        WHERE merchant_id = $1
+          AND id = $2
+          AND status = ANY($3::text[])`,
+      [merchantId, id, from, to],
+    );
+    return rowCount === 1;
+  }
+
+  async setPayment(merchantId: string, id: string, paymentId: string, tx: Executor): Promise<void> {
+    await tx.query(
+      `UPDATE checkout_sessions SET payment_id = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2`,
+      [merchantId, id, paymentId],
+    );
+  }
+
+  /** Open sessions past their expiry, oldest first. */
+  async findExpired(limit: number): Promise<Array<{ merchantId: string; id: string }>> {
+    const { rows } = await this.db.query<{ merchantId: string; id: string }>(
+      `SELECT merchant_id AS "merchantId", id
+         FROM checkout_sessions
+        WHERE status = 'open'
+          AND expires_at < now()
+        ORDER BY expires_at
+        LIMIT $1`,
+      [limit],
+    );
+    return rows;
+  }
+}

@@ -1,0 +1,261 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AuthContext } from '../auth/auth.types';
+import type { Env } from '../config/env';
+import { DomainError, NotFoundError } from '../common/errors/domain-errors';
+import { newId } from '../common/ids';
+import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
+import { IdempotencyRepository } from '../common/idempotency/idempotency.repository';
+import { CustomersRepository } from '../customers/customers.repository';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import { OutboxRepository } from '../events/outbox.repository';
+import { CheckoutSessionsRepository } from './checkout-sessions.repository';
+import type { CheckoutSession } from './checkout-sessions.types';
+import type { CreateCheckoutDto } from './dto/checkout.dto';
+import { ProvidersUnavailableError } from './payment-errors';
+import { PaymentOutcomes } from './payment-outcomes';
+import { PaymentsRepository } from './payments.repository';
+import type { Payment } from './payments.types';
+import { PricingService } from './pricing.service';
+import { ProviderId, ProviderUnavailableError, ProviderUnknownOutcomeError, ProviderWebhookEvent } from './providers/payment-provider';
+import { ProviderRegistry } from './providers/provider-registry';
+import { ProviderRouter } from './routing/provider-router';
+
+const SESSION_CREATED = 'session_created';
+
+/**
+ * Hosted checkout. Creating a session records it and its pending payment, then opens it at the first
+ * available provider of the currency's routing (failing over while providers are unavailable). The
+ * session completes only through a verified provider webhook (`applyEvent`).
+ */
+@Injectable()
+export class CheckoutService {
+  private readonly logger = new Logger(CheckoutService.name);
+  private readonly expiryHours: number;
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly sessions: CheckoutSessionsRepository,
+    private readonly payments: PaymentsRepository,
+    private readonly customers: CustomersRepository,
+    private readonly idempotency: IdempotencyRepository,
+    private readonly pricing: PricingService,
+    private readonly registry: ProviderRegistry,
+    private readonly router: ProviderRouter,
+    private readonly outcomes: PaymentOutcomes,
+    private readonly outbox: OutboxRepository,
+    config: ConfigService<Env, true>,
+  ) {
+    this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
+  }
+
+  async create(caller: AuthContext, dto: CreateCheckoutDto, idem: IdempotencyContext): Promise<CheckoutSession> {
+    const merchantId = caller.merchantId;
+    if (idem.recoveryPoint === SESSION_CREATED) {
+      const existing = await this.sessions.findByIdempotencyKey(merchantId, idem.key);
+      if (!existing) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no checkout session to resume.');
+      return this.openAtProvider(existing, this.router.candidates(existing.currency, dto.provider), idem);
+    }
+    const candidates = this.router.candidates(dto.currency, dto.provider);
+    const { lines, subtotal } = await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
+    const sessionId = newId('cs');
+    const paymentId = newId('pay');
+    await this.db.transaction(async (tx) => {
+      const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
+      await this.payments.insert(
+        {
+          merchantId, id: paymentId, status: 'pending', amount: subtotal, currency: dto.currency, provider: candidates[0],
+          customerId: customer.id, checkoutSessionId: sessionId, lines, discount: 0, idempotencyKey: null, retryOf: null,
+          metadata: dto.metadata ?? {},
+        },
+        null,
+        tx,
+      );
+      await this.sessions.insert(
+        {
+          merchantId, id: sessionId, currency: dto.currency, subtotal, discount: 0, giftCardApplied: 0, total: subtotal, lines,
+          customerId: customer.id, provider: candidates[0], successUrl: dto.successUrl, cancelUrl: dto.cancelUrl, paymentId,
+          metadata: dto.metadata ?? {}, idempotencyKey: idem.key, expiresInHours: this.expiryHours,
+        },
+        tx,
+      );
+      await this.idempotency.advance(idem, SESSION_CREATED, tx);
+    });
+    return this.openAtProvider((await this.sessions.findById(merchantId, sessionId)) as CheckoutSession, candidates, idem);
+  }
+
+  async get(merchantId: string, id: string): Promise<CheckoutSession> {
+    const session = await this.sessions.findById(merchantId, id);
+    if (!session) throw new NotFoundError('checkout session', id);
+    return session;
+  }
+
+  /** An open session can be canceled; its pending payment is canceled with it. */
+  async cancel(merchantId: string, id: string): Promise<CheckoutSession> {
+    const session = await this.db.transaction(async (tx) => {
+      const current = await this.sessions.findByIdForUpdate(merchantId, id, tx);
+      if (!current) throw new NotFoundError('checkout session', id);
+      if (current.status === 'canceled') return current;
+      if (current.status !== 'open') throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`, { param: 'id' });
+      await this.sessions.transition(merchantId, id, ['open'], 'canceled', tx);
+      await this.cancelPendingPayment(current, 'checkout_canceled', tx);
+      return current;
+    });
+    await this.closeAtProvider(session);
+    return this.get(merchantId, id);
+  }
+
+  /** The expiry job: an open session past its expiry becomes expired; its pending payment is canceled. */
+  async expire(merchantId: string, id: string): Promise<boolean> {
+    const session = await this.db.transaction(async (tx) => {
+      const current = await this.sessions.findByIdForUpdate(merchantId, id, tx);
+      if (!current || !(await this.sessions.transition(merchantId, id, ['open'], 'expired', tx))) return null;
+      await this.cancelPendingPayment(current, 'checkout_expired', tx);
+      await this.outbox.insert([this.event(current, 'checkout.expired')], tx);
+      return current;
+    });
+    if (session) await this.closeAtProvider(session);
+    return session !== null;
+  }
+
+  /** A verified provider event about a hosted checkout. */
+  async applyEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
+    const merchantId = event.merchantId;
+    if (!merchantId) return 'ignored';
+    const session =
+      (event.providerSessionId && (await this.sessions.findByProviderSession(merchantId, provider, event.providerSessionId))) ||
+      (event.reference ? await this.sessions.findById(merchantId, event.reference) : null);
+    if (!session) {
+      this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown checkout session');
+      return 'ignored';
+    }
+    if (event.kind === 'checkout.completed') await this.complete(session, provider, event);
+    else if (event.kind === 'checkout.attempt_failed') await this.attemptFailed(session, provider, event);
+    else if (event.kind === 'checkout.expired') await this.expire(merchantId, session.id);
+    else return 'ignored';
+    return 'processed';
+  }
+
+  /**
+   * The customer paid. Money moved, so it is recorded whatever the session's state (even expired or
+   * canceled): the session's pending payment succeeds, or a new payment is recorded if that one already
+   * failed (an earlier declined attempt).
+   */
+  private async complete(session: CheckoutSession, provider: ProviderId, event: ProviderWebhookEvent): Promise<void> {
+    const providerRef = event.providerRef ?? event.providerSessionId ?? event.eventId;
+    await this.db.transaction(async (tx) => {
+      const locked = (await this.sessions.findByIdForUpdate(session.merchantId, session.id, tx)) as CheckoutSession;
+      const already = await this.payments.findByProviderRef(session.merchantId, provider, providerRef, tx);
+      if (already) return; // this charge is recorded: a repeated event
+      let payment = locked.paymentId ? await this.payments.findById(session.merchantId, locked.paymentId, tx) : null;
+      if (!payment || !['pending', 'processing', 'requires_action'].includes(payment.status)) {
+        payment = await this.newSessionPayment(locked, provider, tx);
+      }
+      await this.payments.addTimelineEntry(session.merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
+      await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
+      if (await this.sessions.transition(session.merchantId, session.id, ['open', 'expired', 'canceled'], 'complete', tx)) {
+        await this.outbox.insert([this.event({ ...locked, paymentId: payment.id }, 'checkout.completed')], tx);
+      }
+    });
+  }
+
+  /** A declined attempt on the hosted page: that payment fails; the session stays open for another try. */
+  private async attemptFailed(session: CheckoutSession, provider: ProviderId, event: ProviderWebhookEvent): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const locked = (await this.sessions.findByIdForUpdate(session.merchantId, session.id, tx)) as CheckoutSession;
+      const payment = locked.paymentId ? await this.payments.findById(session.merchantId, locked.paymentId, tx) : null;
+      if (!payment) return;
+      await this.payments.addTimelineEntry(session.merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
+      await this.outcomes.fail(
+        tx,
+        payment,
+        { code: 'card_declined', message: 'The card was declined on the hosted page.', declineCode: event.declineCode ?? 'generic_decline', provider, providerRef: event.providerRef },
+        null,
+      );
+    });
+  }
+
+  private async newSessionPayment(session: CheckoutSession, provider: ProviderId, tx: Executor): Promise<Payment> {
+    const id = newId('pay');
+    await this.payments.insert(
+      {
+        merchantId: session.merchantId, id, status: 'pending', amount: session.total, currency: session.currency, provider,
+        customerId: session.customer.id, checkoutSessionId: session.id, lines: session.lines, discount: session.discount,
+        idempotencyKey: null, retryOf: null, metadata: session.metadata,
+      },
+      null,
+      tx,
+    );
+    await this.sessions.setPayment(session.merchantId, session.id, id, tx);
+    return (await this.payments.findById(session.merchantId, id, tx)) as Payment;
+  }
+
+  /** Opens the session at the first provider that answers; all unavailable: the session is canceled. */
+  private async openAtProvider(session: CheckoutSession, candidates: ProviderId[], idem: IdempotencyContext): Promise<CheckoutSession> {
+    if (session.url || session.status !== 'open') return this.finish(session, idem);
+    for (const providerId of candidates) {
+      try {
+        const opened = await this.registry.get(providerId).createCheckout({
+          merchantId: session.merchantId,
+          reference: session.id,
+          amount: session.total,
+          currency: session.currency,
+          lines: session.lines.map((l) => ({ name: l.name, unitAmount: l.unitAmount, quantity: l.quantity })),
+          customer: { email: session.customer.email },
+          successUrl: session.successUrl,
+          cancelUrl: session.cancelUrl,
+          idempotencyKey: `${session.id}_${providerId}`,
+        });
+        await this.db.transaction(async (tx) => {
+          await this.sessions.attachProvider(session.merchantId, session.id, providerId, opened.providerSessionId, opened.url, tx);
+          if (session.paymentId) await this.payments.setProvider(session.merchantId, session.paymentId, providerId, tx);
+        });
+        return this.finish((await this.sessions.findById(session.merchantId, session.id)) as CheckoutSession, idem);
+      } catch (err) {
+        // Opening a hosted page moves no money: an unknown outcome is as safe to fail over as an outage.
+        if (!(err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError)) throw err;
+        this.logger.warn({ sessionId: session.id, provider: providerId }, 'provider unavailable for checkout; trying the next');
+      }
+    }
+    const error = new ProvidersUnavailableError();
+    await this.db.transaction(async (tx) => {
+      await this.sessions.transition(session.merchantId, session.id, ['open'], 'canceled', tx);
+      await this.cancelPendingPayment(session, 'provider_unavailable', tx);
+      await this.idempotency.completeOwned(idem, errorResponse(error, idem.requestId), tx);
+    });
+    idem.completed = true;
+    throw error;
+  }
+
+  private async finish(session: CheckoutSession, idem: IdempotencyContext): Promise<CheckoutSession> {
+    await this.idempotency.completeOwned(idem, successResponse(201, session), this.db);
+    idem.completed = true;
+    return session;
+  }
+
+  private async cancelPendingPayment(session: CheckoutSession, reason: string, tx: Executor): Promise<void> {
+    if (!session.paymentId) return;
+    const payment = await this.payments.findById(session.merchantId, session.paymentId, tx);
+    if (payment?.status === 'pending') await this.outcomes.cancel(tx, payment, reason);
+  }
+
+  private async closeAtProvider(session: CheckoutSession): Promise<void> {
+    if (!session.provider || !session.providerSessionId) return;
+    await this.registry
+      .get(session.provider)
+      .cancelCheckout(session.providerSessionId)
+      .catch((err: unknown) => this.logger.warn({ err, sessionId: session.id }, 'could not close the checkout at its provider'));
+  }
+
+  private event(session: CheckoutSession, type: 'checkout.completed' | 'checkout.expired') {
+    return {
+      merchantId: session.merchantId,
+      type,
+      aggregateType: 'checkout_session' as const,
+      aggregateId: session.id,
+      data: { checkoutSessionId: session.id, paymentId: session.paymentId, total: session.total, currency: session.currency, customer: session.customer },
+    };
+  }
+}

@@ -1,0 +1,197 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
+
+export const PROVIDER_IDS = ['simulator', 'stripe', 'mercadopago', 'segpay'] as const;
+
+export class CheckoutItemDto {
+  /** A catalog product: its price comes from the catalog. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  productId?: string;
+
+  /** Ad hoc line (secret keys only): name and unit amount instead of productId. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  /** Ad hoc line: unit amount in minor units. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
+  amount?: number;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  quantity: number;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false })
+  @MaxLength(2000)
+  image?: string;
+}
+
+export class CustomerDto {
+  @IsEmail()
+  @MaxLength(254)
+  email: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  /** ISO 3166-1 alpha-2, upper case. */
+  @IsOptional()
+  @Matches(/^[A-Z]{2}$/, { message: 'country must be an upper-case ISO 3166-1 alpha-2 code' })
+  country?: string;
+}
+
+export class CreateCheckoutDto {
+  @ValidateNested({ each: true })
+  @Type(() => CheckoutItemDto)
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  items: CheckoutItemDto[];
+
+  @IsCurrencyCode()
+  currency: string;
+
+  @ValidateNested()
+  @Type(() => CustomerDto)
+  customer: CustomerDto;
+
+  /** Force a provider instead of the currency's routing. */
+  @IsOptional()
+  @IsIn(PROVIDER_IDS)
+  provider?: string;
+
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @MaxLength(2000)
+  successUrl: string;
+
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @MaxLength(2000)
+  cancelUrl: string;
+
+  /** Up to 50 string pairs kept with the session and payment. */
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, string>;
+}
+
+export class PaymentMethodDto {
+  @IsIn(PROVIDER_IDS)
+  provider: string;
+
+  /** The provider's payment-method token (simulator: tok_visa, …; Stripe: pm_…). Never card numbers. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  token: string;
+}
+
+export class ProcessPaymentDto {
+  @ValidateNested({ each: true })
+  @Type(() => CheckoutItemDto)
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  items: CheckoutItemDto[];
+
+  @IsCurrencyCode()
+  currency: string;
+
+  @ValidateNested()
+  @Type(() => CustomerDto)
+  customer: CustomerDto;
+
+  @IsOptional()
+  @IsIn(PROVIDER_IDS)
+  provider?: string;
+
+  /** One token … */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PaymentMethodDto)
+  paymentMethod?: PaymentMethodDto;
+
+  /** … or one per provider, which lets a failover reach the next provider. */
+  @IsOptional()
+  @ValidateNested({ each: true })
+  @Type(() => PaymentMethodDto)
+  @ArrayMaxSize(4)
+  paymentMethods?: PaymentMethodDto[];
+
+  /** Where the customer returns after a 3-D Secure challenge. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @MaxLength(2000)
+  returnUrl?: string;
+
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, string>;
+}
+
+export class VerifyPriceItemDto {
+  @IsString()
+  @MaxLength(64)
+  productId: string;
+
+  /** The unit price the client shows, in minor units. */
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AMOUNT)
+  price: number;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  quantity: number;
+
+  @IsCurrencyCode()
+  currency: string;
+}
+
+export class VerifyPricesDto {
+  @ValidateNested({ each: true })
+  @Type(() => VerifyPriceItemDto)
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  products: VerifyPriceItemDto[];
+}
+
+export class RefundDto {
+  /** Minor units; the whole remaining amount when absent. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_AMOUNT)
+  amount?: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  reason?: string;
+}

@@ -1,0 +1,104 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Env } from '../config/env';
+import { DatabaseService } from '../database/database.service';
+import { CheckoutSessionsRepository } from './checkout-sessions.repository';
+import { CheckoutService } from './checkout.service';
+import { PaymentOutcomes } from './payment-outcomes';
+import { PaymentsRepository } from './payments.repository';
+import type { Payment } from './payments.types';
+import { RefundsRepository } from './refunds.repository';
+import { RefundsService } from './refunds.service';
+import { PaymentsService } from './payments.service';
+
+const BATCH = 50;
+
+/**
+ * Background work that keeps every payment moving, one runner at a time across all instances
+ * (advisory locks), like Kill Bill's Janitor:
+ * - recovery: payments left in processing by a crash or an unknown outcome are resolved by asking the
+ *   provider; refunds left pending are sent again under the same provider key; a payment waiting on
+ *   the customer (3-D Secure) past PAYMENT_PENDING_DEADLINE_HOURS fails;
+ * - expiry: open checkout sessions past their expiry become expired.
+ */
+@Injectable()
+export class PaymentJobs implements OnModuleInit {
+  private readonly logger = new Logger(PaymentJobs.name);
+  private readonly minAgeSeconds: number;
+  private readonly lockTimeoutSeconds: number;
+  private readonly deadlineHours: number;
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly payments: PaymentsRepository,
+    private readonly paymentsService: PaymentsService,
+    private readonly refunds: RefundsRepository,
+    private readonly refundsService: RefundsService,
+    private readonly sessions: CheckoutSessionsRepository,
+    private readonly checkout: CheckoutService,
+    private readonly outcomes: PaymentOutcomes,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly config: ConfigService<Env, true>,
+  ) {
+    this.minAgeSeconds = config.get('RECOVERY_MIN_AGE_SECONDS', { infer: true });
+    this.lockTimeoutSeconds = config.get('IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', { infer: true });
+    this.deadlineHours = config.get('PAYMENT_PENDING_DEADLINE_HOURS', { infer: true });
+  }
+
+  onModuleInit(): void {
+    if (!this.config.get('JOBS_ENABLED', { infer: true })) return;
+    const every = this.config.get('RECOVERY_INTERVAL_MS', { infer: true });
+    this.scheduler.addInterval('payments-recovery', setInterval(() => void this.recover().catch((err) => this.logger.error({ err }, 'recovery failed')), every));
+    this.scheduler.addInterval('checkout-expiry', setInterval(() => void this.expireSessions().catch((err) => this.logger.error({ err }, 'expiry failed')), 60_000));
+  }
+
+  /** One pass of the recovery job; returns how many payments and refunds it settled or retried. */
+  async recover(): Promise<number> {
+    return (
+      (await this.db.withAdvisoryLock('paybridge:payments-recovery', async () => {
+        let handled = 0;
+        for (const stuck of await this.payments.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
+          const payment = (await this.payments.findById(stuck.merchantId, stuck.paymentId)) as Payment;
+          try {
+            if (stuck.status === 'requires_action') await this.abandon(payment);
+            else if (stuck.attempt) {
+              await this.paymentsService.resolveWithProvider(payment, stuck.attempt, this.paymentsService.abandonedKey(payment, stuck.idempotencyKey));
+            }
+            handled++;
+          } catch (err) {
+            // A decline or provider outage surfaces as the error the payment now answers with: settled.
+            if ((err as { kind?: string }).kind === 'card_declined' || (err as { code?: string }).code === 'provider_unavailable') handled++;
+            else this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
+          }
+        }
+        for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, BATCH)) {
+          await this.refundsService.execute(refund.merchantId, refund, null).then(
+            () => handled++,
+            (err: unknown) => this.logger.warn({ err, refundId: refund.id }, 'refund still pending'),
+          );
+        }
+        return handled;
+      })) ?? 0
+    );
+  }
+
+  async expireSessions(): Promise<number> {
+    return (
+      (await this.db.withAdvisoryLock('paybridge:checkout-expiry', async () => {
+        let expired = 0;
+        for (const session of await this.sessions.findExpired(BATCH)) {
+          if (await this.checkout.expire(session.merchantId, session.id)) expired++;
+        }
+        return expired;
+      })) ?? 0
+    );
+  }
+
+  /** The customer never finished 3-D Secure within the deadline. */
+  private async abandon(payment: Payment): Promise<void> {
+    await this.db.transaction((tx) =>
+      this.outcomes.fail(tx, payment, { code: 'authentication_timeout', message: 'The customer did not complete authentication in time.' }, null),
+    );
+  }
+}

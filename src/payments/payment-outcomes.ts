@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import type { Counter } from 'prom-client';
+import type { Executor } from '../database/database.types';
+import { OutboxRepository } from '../events/outbox.repository';
+import { LedgerService } from '../ledger/ledger.service';
+import { ACCOUNTS } from '../ledger/ledger.types';
+import { MetricsService } from '../metrics/metrics.service';
+import { PaymentsRepository } from './payments.repository';
+import type { AttemptResult, NextAction, Payment } from './payments.types';
+import type { ProviderId } from './providers/payment-provider';
+
+/**
+ * The one place where a payment reaches an outcome. Each method runs inside the caller's transaction
+ * and writes, all or nothing: the status change (only if the state machine allows it), the ledger
+ * posting for money that moved, and the outbox event. Each returns false when the payment was already
+ * past that point (a repeated webhook, a recovery racing a slow request): then nothing is written.
+ */
+@Injectable()
+export class PaymentOutcomes {
+  private readonly outcomes: Counter<string>;
+
+  constructor(
+    private readonly payments: PaymentsRepository,
+    private readonly ledger: LedgerService,
+    private readonly outbox: OutboxRepository,
+    metrics: MetricsService,
+  ) {
+    this.outcomes = metrics.counter('payments_outcomes_total', 'Payments reaching an outcome, by provider', ['provider', 'outcome']);
+  }
+
+  async succeed(tx: Executor, payment: Payment, provider: ProviderId, providerRef: string, attempt: AttemptResult | null, detail: Record<string, unknown> = {}): Promise<boolean> {
+    const moved = await this.payments.transition(payment.merchantId, payment.id, 'succeeded', { provider, providerRef, nextAction: null }, attempt, { provider, ...detail }, tx);
+    if (!moved) return false;
+    await this.ledger.post(
+      {
+        merchantId: payment.merchantId,
+        postingId: `charge:${payment.id}`,
+        kind: 'charge',
+        currency: payment.currency,
+        paymentId: payment.id,
+        lines: [
+          { account: ACCOUNTS.receivable(provider), direction: 'debit', amount: payment.amount },
+          { account: ACCOUNTS.sales, direction: 'credit', amount: payment.amount },
+        ],
+      },
+      tx,
+    );
+    await this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx);
+    this.outcomes.inc({ provider, outcome: 'succeeded' });
+    return true;
+  }
+
+  async requireAction(tx: Executor, payment: Payment, provider: ProviderId, providerRef: string, nextAction: NextAction, attempt: AttemptResult | null): Promise<boolean> {
+    const moved = await this.payments.transition(payment.merchantId, payment.id, 'requires_action', { provider, providerRef, nextAction }, attempt, { provider }, tx);
+    if (moved) this.outcomes.inc({ provider, outcome: 'requires_action' });
+    return moved !== null;
+  }
+
+  async fail(
+    tx: Executor,
+    payment: Payment,
+    failure: { code: string; message: string; declineCode?: string | null; provider?: ProviderId; providerRef?: string | null },
+    attempt: AttemptResult | null,
+  ): Promise<boolean> {
+    const moved = await this.payments.transition(
+      payment.merchantId,
+      payment.id,
+      'failed',
+      { provider: failure.provider, providerRef: failure.providerRef, failureCode: failure.code, failureMessage: failure.message, declineCode: failure.declineCode ?? null, nextAction: null },
+      attempt,
+      { failureCode: failure.code, declineCode: failure.declineCode ?? null },
+      tx,
+    );
+    if (!moved) return false;
+    await this.outbox.insert([this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })], tx);
+    this.outcomes.inc({ provider: failure.provider ?? payment.provider ?? 'none', outcome: failure.code === 'card_declined' ? 'declined' : 'failed' });
+    return true;
+  }
+
+  async cancel(tx: Executor, payment: Payment, reason: string): Promise<boolean> {
+    return (await this.payments.transition(payment.merchantId, payment.id, 'canceled', { nextAction: null }, null, { reason }, tx)) !== null;
+  }
+
+  /** A succeeded refund: the payment's refunded amount and status, a balanced posting, the event. */
+  async refunded(tx: Executor, payment: Payment, refund: { id: string; amount: number; provider: string }): Promise<void> {
+    await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, true, tx);
+    await this.ledger.post(
+      {
+        merchantId: payment.merchantId,
+        postingId: `refund:${refund.id}`,
+        kind: 'refund',
+        currency: payment.currency,
+        paymentId: payment.id,
+        refundId: refund.id,
+        lines: [
+          { account: ACCOUNTS.refunds, direction: 'debit', amount: refund.amount },
+          { account: ACCOUNTS.receivable(refund.provider), direction: 'credit', amount: refund.amount },
+        ],
+      },
+      tx,
+    );
+    await this.outbox.insert([this.event(payment, 'payment.refunded', { refundId: refund.id, refundAmount: refund.amount })], tx);
+  }
+
+  private event(payment: Payment, type: 'payment.succeeded' | 'payment.failed' | 'payment.refunded', extra: Record<string, unknown>) {
+    return {
+      merchantId: payment.merchantId,
+      type,
+      aggregateType: 'payment' as const,
+      aggregateId: payment.id,
+      data: {
+        paymentId: payment.id,
+        amount: payment.amount,
+        currency: payment.currency,
+        customer: payment.customer,
+        checkoutSessionId: payment.checkoutSessionId,
+        ...extra,
+      },
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AllowKeys, Caller } from '../auth/auth.decorators';
+import type { AuthContext } from '../auth/auth.types';
+import { Idempotency, Idempotent, type IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+import { ApiErrors } from '../common/openapi';
+import { CheckoutService } from './checkout.service';
+import { CreateCheckoutDto, ProcessPaymentDto, VerifyPricesDto } from './dto/checkout.dto';
+import { PaymentsService } from './payments.service';
+import { PricingService } from './pricing.service';
+
+@ApiTags('payments')
+@ApiSecurity('api-key')
+@AllowKeys('publishable', 'secret')
+@Controller('payments')
+export class PaymentsController {
+  constructor(
+    private readonly checkout: CheckoutService,
+    private readonly payments: PaymentsService,
+    private readonly pricing: PricingService,
+  ) {}
+
+  /** Creates a hosted checkout session; the customer pays on `url`. Completion arrives by verified webhook. */
+  @Post('checkout')
+  @Idempotent({ mode: 'phased' })
+  @ApiErrors(400, 401, 403, 409, 422, 503)
+  createCheckout(@Caller() caller: AuthContext, @Body() body: CreateCheckoutDto, @Idempotency() idem: IdempotencyContext) {
+    return this.checkout.create(caller, body, idem);
+  }
+
+  @Get('checkout/:sessionId')
+  @ApiErrors(401, 403, 404)
+  getCheckout(@Caller() caller: AuthContext, @Param('sessionId') sessionId: string) {
+    return this.checkout.get(caller.merchantId, sessionId);
+  }
+
+  @Post('checkout/:sessionId/cancel')
+  @HttpCode(200)
+  @ApiErrors(401, 403, 404, 422)
+  cancelCheckout(@Caller() caller: AuthContext, @Param('sessionId') sessionId: string) {
+    return this.checkout.cancel(caller.merchantId, sessionId);
+  }
+
+  /**
+   * Charges a provider payment-method token synchronously: 201 with the payment (succeeded, or
+   * requires_action with nextAction.url), 402 on a decline, 503 when no provider could take it.
+   */
+  @Post('process')
+  @Idempotent({ mode: 'phased' })
+  @ApiErrors(400, 401, 402, 403, 409, 422, 503)
+  process(@Caller() caller: AuthContext, @Body() body: ProcessPaymentDto, @Idempotency() idem: IdempotencyContext) {
+    return this.payments.process(caller, body, idem);
+  }
+
+  /** Checks the prices a client shows against the catalog. */
+  @Post('verify-prices')
+  @HttpCode(200)
+  @ApiErrors(400, 401, 403)
+  verifyPrices(@Caller() caller: AuthContext, @Body() body: VerifyPricesDto) {
+    return this.pricing.verify(caller.merchantId, body.products);
+  }
+}

@@ -1,0 +1,55 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { ProductsModule } from '../products/products.module';
+import { AdminPaymentsController } from './admin-payments.controller';
+import { CheckoutSessionsRepository } from './checkout-sessions.repository';
+import { CheckoutService } from './checkout.service';
+import { PaymentJobs } from './payment-jobs';
+import { PaymentOutcomes } from './payment-outcomes';
+import { PaymentsController } from './payments.controller';
+import { PaymentsRepository } from './payments.repository';
+import { PaymentsService } from './payments.service';
+import { PricingService } from './pricing.service';
+import { ProviderEventsHandler } from './provider-events.handler';
+import { ProviderRegistry } from './providers/provider-registry';
+import { SimulatorController } from './providers/simulator/simulator.controller';
+import { SimulatorProvider } from './providers/simulator/simulator.provider';
+import { SimulatorRepository } from './providers/simulator/simulator.repository';
+import { RefundsRepository } from './refunds.repository';
+import { RefundsService } from './refunds.service';
+import { ProviderRouter } from './routing/provider-router';
+import { TransactionsController } from './transactions.controller';
+import { PublicUrl } from '../common/public-url';
+
+@Module({
+  imports: [ProductsModule],
+  controllers: [PaymentsController, TransactionsController, AdminPaymentsController, SimulatorController],
+  providers: [
+    PublicUrl,
+    ProviderRegistry,
+    ProviderRouter,
+    SimulatorRepository,
+    SimulatorProvider,
+    PaymentsRepository,
+    CheckoutSessionsRepository,
+    RefundsRepository,
+    PricingService,
+    PaymentOutcomes,
+    PaymentsService,
+    CheckoutService,
+    RefundsService,
+    ProviderEventsHandler,
+    PaymentJobs,
+  ],
+  exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, PaymentJobs],
+})
+export class PaymentsModule implements OnModuleInit {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly simulator: SimulatorProvider,
+  ) {}
+
+  /** The simulator is always available; real providers register when their credentials are set. */
+  onModuleInit(): void {
+    this.registry.register(this.simulator);
+  }
+}

@@ -1,0 +1,337 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import type { PageRequest } from '../common/pagination';
+import { sourcesOf } from './payment-state';
+import type { Attempt, AttemptResult, Line, Payment, PaymentRow, PaymentStatus, TimelineEntry, TransitionChanges } from './payments.types';
+import { toPayment } from './payments.types';
+
+const SELECT_PAYMENT = `
+  SELECT p.merchant_id, p.id, p.status, p.amount, p.amount_refunded, p.amount_refund_pending, p.currency, p.provider,
+         p.provider_ref, p.customer_id, c.email AS customer_email, p.checkout_session_id, p.lines, p.discount,
+         p.failure_code, p.failure_message, p.decline_code, p.next_action, p.idempotency_key, p.retry_of,
+         p.metadata, p.created_at, p.updated_at
+    FROM payments p
+    JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
+
+export interface NewPayment {
+  merchantId: string;
+  id: string;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  provider: string | null;
+  customerId: string;
+  checkoutSessionId: string | null;
+  lines: Line[];
+  discount: number;
+  idempotencyKey: string | null;
+  retryOf: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface PaymentFilter {
+  status?: PaymentStatus;
+  provider?: string;
+  customerEmail?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface UnresolvedPayment {
+  merchantId: string;
+  paymentId: string;
+  status: PaymentStatus;
+  idempotencyKey: string | null;
+  attempt: Attempt | null;
+  createdAt: Date;
+}
+
+@Injectable()
+export class PaymentsRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  /** The payment, its first attempt (if any) and their timeline entries, in one statement. */
+  async insert(payment: NewPayment, attempt: Omit<Attempt, 'paymentId' | 'status' | 'providerRef'> | null, tx: Executor): Promise<void> {
+    await tx.query(
+      `WITH payment AS (
+         INSERT INTO payments (merchant_id, id, status, amount, currency, provider, customer_id, checkout_session_id, lines,
+                               discount, idempotency_key, retry_of, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         RETURNING merchant_id, id
+       ), attempt AS (
+         INSERT INTO payment_attempts (merchant_id, id, payment_id, provider, provider_key, payment_method, status)
+         SELECT merchant_id, $14, id, $15, $16, $17, 'pending' FROM payment WHERE $14::text IS NOT NULL
+       )
+       INSERT INTO payment_events (merchant_id, payment_id, kind, from_status, to_status, detail)
+       SELECT merchant_id, id, 'status_changed', NULL, $3, '{}'::jsonb FROM payment
+        UNION ALL
+       SELECT merchant_id, id, 'attempt', NULL, NULL, jsonb_build_object('attemptId', $14::text, 'provider', $15::text)
+         FROM payment WHERE $14::text IS NOT NULL`,
+      [
+        payment.merchantId, payment.id, payment.status, payment.amount, payment.currency, payment.provider, payment.customerId,
+        payment.checkoutSessionId, JSON.stringify(payment.lines), payment.discount, payment.idempotencyKey, payment.retryOf,
+        payment.metadata, attempt?.id ?? null, attempt?.provider ?? null, attempt?.providerKey ?? null, attempt?.paymentMethod ?? null,
+      ],
+    );
+  }
+
+  async insertAttempt(merchantId: string, attempt: Omit<Attempt, 'status' | 'providerRef'>, tx: Executor): Promise<void> {
+    await tx.query(
+      `WITH attempt AS (
+         INSERT INTO payment_attempts (merchant_id, id, payment_id, provider, provider_key, payment_method, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending')
+       ), moved AS (
+         UPDATE payments SET provider = $4, updated_at = now() WHERE merchant_id = $1 AND id = $3
+       )
+       INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+       VALUES ($1, $3, 'attempt', jsonb_build_object('attemptId', $2::text, 'provider', $4::text))`,
+      [merchantId, attempt.id, attempt.paymentId, attempt.provider, attempt.providerKey, attempt.paymentMethod],
+    );
+  }
+
+  /**
+   * Moves a payment to `to` if, and only if, its current status allows it (payment-state.ts), records
+   * the change in the timeline and, when given, the attempt's result: one statement. Null when the
+   * payment was not in a status that allows the change (a repeated or late event).
+   */
+  async transition(
+    merchantId: string,
+    paymentId: string,
+    to: PaymentStatus,
+    changes: TransitionChanges,
+    attempt: AttemptResult | null,
+    detail: Record<string, unknown>,
+    tx: Executor,
+  ): Promise<{ from: PaymentStatus } | null> {
+    const { rows } = await tx.query<{ from_status: PaymentStatus }>(
+      `WITH current AS (
+         SELECT status FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE
+       ), moved AS (
+         UPDATE payments p
+            SET status = $3,
+                provider = coalesce($5, p.provider),
+                provider_ref = coalesce($6, p.provider_ref),
+                failure_code = CASE WHEN $7 THEN $8 ELSE p.failure_code END,
+                failure_message = CASE WHEN $7 THEN $9 ELSE p.failure_message END,
+                decline_code = CASE WHEN $7 THEN $10 ELSE p.decline_code END,
+                next_action = CASE WHEN $11 THEN $12::jsonb ELSE p.next_action END,
+                updated_at = now()
+           FROM current
+          WHERE p.merchant_id = $1 AND p.id = $2 AND current.status = ANY($4::text[])
+         RETURNING current.status AS from_status
+       ), attempt AS (
+         UPDATE payment_attempts
+            SET status = $14, provider_ref = coalesce($15, provider_ref), error_code = $16, finished_at = now()
+          WHERE merchant_id = $1 AND id = $13 AND $13::text IS NOT NULL
+       ), timeline AS (
+         INSERT INTO payment_events (merchant_id, payment_id, kind, from_status, to_status, detail)
+         SELECT $1, $2, 'status_changed', from_status, $3, $17::jsonb FROM moved
+       )
+       SELECT from_status FROM moved`,
+      [
+        merchantId, paymentId, to, sourcesOf(to), changes.provider ?? null, changes.providerRef ?? null,
+        'failureCode' in changes || 'declineCode' in changes, changes.failureCode ?? null, changes.failureMessage ?? null,
+        changes.declineCode ?? null, 'nextAction' in changes, changes.nextAction ? JSON.stringify(changes.nextAction) : null,
+        attempt?.attemptId ?? null, attempt?.status ?? null, attempt?.providerRef ?? null, attempt?.errorCode ?? null, detail,
+      ],
+    );
+    return rows[0] ? { from: rows[0].from_status } : null;
+  }
+
+  /** Records an attempt's result without changing the payment (a failed attempt before a failover). */
+  async finishAttempt(merchantId: string, paymentId: string, result: AttemptResult, tx: Executor): Promise<void> {
+    await tx.query(
+      `WITH attempt AS (
+         UPDATE payment_attempts
+            SET status = $4, provider_ref = coalesce($5, provider_ref), error_code = $6, finished_at = now()
+          WHERE merchant_id = $1 AND id = $3
+       )
+       INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+       VALUES ($1, $2, 'attempt', jsonb_build_object('attemptId', $3::text, 'status', $4::text, 'errorCode', $6::text))`,
+      [merchantId, paymentId, result.attemptId, result.status, result.providerRef ?? null, result.errorCode ?? null],
+    );
+  }
+
+  async setProvider(merchantId: string, paymentId: string, provider: string, tx: Executor): Promise<void> {
+    await tx.query(`UPDATE payments SET provider = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2`, [merchantId, paymentId, provider]);
+  }
+
+  async addTimelineEntry(merchantId: string, paymentId: string, kind: TimelineEntry['kind'], detail: Record<string, unknown>, tx: Executor = this.db): Promise<void> {
+    await tx.query(
+      `INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+       VALUES ($1, $2, $3, $4)`,
+      [merchantId, paymentId, kind, detail],
+    );
+  }
+
+  async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {
+    const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2`, [merchantId, id]);
+    return rows[0] ? toPayment(rows[0]) : null;
+  }
+
+  async findByIdempotencyKey(merchantId: string, key: string, executor: Executor = this.db): Promise<Payment | null> {
+    const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.idempotency_key = $2`, [merchantId, key]);
+    return rows[0] ? toPayment(rows[0]) : null;
+  }
+
+  async findByProviderRef(merchantId: string, provider: string, providerRef: string, executor: Executor = this.db): Promise<Payment | null> {
+    const { rows } = await executor.query<PaymentRow>(
+      `${SELECT_PAYMENT}
+        WHERE p.merchant_id = $1
+          AND p.provider = $2
+          AND (p.provider_ref = $3
+               OR p.id = (SELECT a.payment_id FROM payment_attempts a
+                           WHERE a.merchant_id = $1 AND a.provider = $2 AND a.provider_ref = $3
+                           LIMIT 1))`,
+      [merchantId, provider, providerRef],
+    );
+    return rows[0] ? toPayment(rows[0]) : null;
+  }
+
+  async latestAttempt(merchantId: string, paymentId: string, executor: Executor = this.db): Promise<Attempt | null> {
+    const { rows } = await executor.query<Attempt>(
+      `SELECT id, payment_id AS "paymentId", provider, provider_key AS "providerKey", payment_method AS "paymentMethod",
+              status, provider_ref AS "providerRef"
+         FROM payment_attempts
+        WHERE merchant_id = $1
+          AND payment_id = $2
+        ORDER BY created_at DESC, id DESC
+        LIMIT 1`,
+      [merchantId, paymentId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async countAttempts(merchantId: string, paymentId: string, tx: Executor = this.db): Promise<number> {
+    const { rows } = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM payment_attempts WHERE merchant_id = $1 AND payment_id = $2`,
+      [merchantId, paymentId],
+    );
+    return rows[0].n;
+  }
+
+  async list(merchantId: string, filter: PaymentFilter, page: PageRequest, executor: Executor = this.db): Promise<Payment[]> {
+    const { rows } = await executor.query<PaymentRow>(
+      `${SELECT_PAYMENT}
+        WHERE p.merchant_id = $1
+          AND ($2::text IS NULL OR p.status = $2)
+          AND ($3::text IS NULL OR p.provider = $3)
+          AND ($4::text IS NULL OR c.email = lower($4))
+          AND ($5::timestamptz IS NULL OR p.created_at >= $5)
+          AND ($6::timestamptz IS NULL OR p.created_at < $6)
+          AND ($7::text IS NULL
+               OR (p.created_at, p.id) < (SELECT s.created_at, s.id FROM payments s WHERE s.merchant_id = $1 AND s.id = $7))
+        ORDER BY p.created_at DESC, p.id DESC
+        LIMIT $8 OFFSET $9`,
+      [
+        merchantId, filter.status ?? null, filter.provider ?? null, filter.customerEmail ?? null, filter.from ?? null, filter.to ?? null,
+        page.startingAfter ?? null, page.limit + 1, page.offset,
+      ],
+    );
+    return rows.map(toPayment);
+  }
+
+  async count(merchantId: string, filter: PaymentFilter, executor: Executor = this.db): Promise<number> {
+    const { rows } = await executor.query<{ n: number }>(
+      `SELECT count(*)::int AS n
+         FROM payments p
+         JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id
+        WHERE p.merchant_id = $1
+          AND ($2::text IS NULL OR p.status = $2)
+          AND ($3::text IS NULL OR p.provider = $3)
+          AND ($4::text IS NULL OR c.email = lower($4))
+          AND ($5::timestamptz IS NULL OR p.created_at >= $5)
+          AND ($6::timestamptz IS NULL OR p.created_at < $6)`,
+      [merchantId, filter.status ?? null, filter.provider ?? null, filter.customerEmail ?? null, filter.from ?? null, filter.to ?? null],
+    );
+    return rows[0].n;
+  }
+
+  async timeline(merchantId: string, paymentId: string, executor: Executor = this.db): Promise<TimelineEntry[]> {
+    const { rows } = await executor.query<TimelineEntry>(
+      `SELECT kind, from_status AS "fromStatus", to_status AS "toStatus", detail, created_at AS "createdAt"
+         FROM payment_events
+        WHERE merchant_id = $1
+          AND payment_id = $2
+        ORDER BY id`,
+      [merchantId, paymentId],
+    );
+    return rows;
+  }
+
+  /**
+   * Payments left unresolved: in processing (a crash or an unknown outcome) or waiting on a customer
+   * action past the deadline, older than minAgeSeconds, and not held by a live request (their
+   * idempotency key is unlocked or its lock is stale).
+   */
+  async findUnresolved(minAgeSeconds: number, lockTimeoutSeconds: number, deadlineHours: number, limit: number): Promise<UnresolvedPayment[]> {
+    const { rows } = await this.db.query<{
+      merchant_id: string; id: string; status: PaymentStatus; idempotency_key: string | null; created_at: Date;
+      attempt_id: string | null; provider: Attempt['provider'] | null; provider_key: string | null; payment_method: string | null;
+      attempt_status: Attempt['status'] | null; attempt_ref: string | null;
+    }>(
+      `SELECT p.merchant_id, p.id, p.status, p.idempotency_key, p.created_at,
+              a.id AS attempt_id, a.provider, a.provider_key, a.payment_method, a.status AS attempt_status, a.provider_ref AS attempt_ref
+         FROM payments p
+         LEFT JOIN LATERAL (SELECT * FROM payment_attempts a
+                             WHERE a.merchant_id = p.merchant_id AND a.payment_id = p.id
+                             ORDER BY a.created_at DESC, a.id DESC LIMIT 1) a ON true
+        WHERE ((p.status = 'processing' AND p.updated_at < now() - make_interval(secs => $1))
+               OR (p.status = 'requires_action' AND p.created_at < now() - make_interval(hours => $3)))
+          AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
+                           WHERE k.merchant_id = p.merchant_id AND k.key = p.idempotency_key
+                             AND k.lock_token IS NOT NULL AND k.locked_at >= now() - make_interval(secs => $2))
+        ORDER BY p.updated_at
+        LIMIT $4`,
+      [minAgeSeconds, lockTimeoutSeconds, deadlineHours, limit],
+    );
+    return rows.map((r) => ({
+      merchantId: r.merchant_id,
+      paymentId: r.id,
+      status: r.status,
+      idempotencyKey: r.idempotency_key,
+      createdAt: r.created_at,
+      attempt: r.attempt_id
+        ? { id: r.attempt_id, paymentId: r.id, provider: r.provider!, providerKey: r.provider_key!, paymentMethod: r.payment_method, status: r.attempt_status!, providerRef: r.attempt_ref }
+        : null,
+    }));
+  }
+
+  /** Holds `amount` for a refund in flight; null when the payment cannot take it (status or remaining amount). */
+  async reserveRefund(merchantId: string, paymentId: string, amount: number, tx: Executor): Promise<Payment | null> {
+    const { rowCount } = await tx.query(
+      `UPDATE payments
+          SET amount_refund_pending = amount_refund_pending + $3,
+              updated_at = now()
+        WHERE merchant_id = $1
+          AND id = $2
+          AND status IN ('succeeded', 'partially_refunded')
+          AND amount_refunded + amount_refund_pending + $3 <= amount`,
+      [merchantId, paymentId, amount],
+    );
+    return rowCount === 1 ? this.findById(merchantId, paymentId, tx) : null;
+  }
+
+  /** Turns a held refund amount into a refunded one (and the status with it), or releases it. */
+  async settleRefund(merchantId: string, paymentId: string, amount: number, succeeded: boolean, tx: Executor): Promise<void> {
+    await tx.query(
+      `WITH moved AS (
+         UPDATE payments p
+            SET amount_refund_pending = p.amount_refund_pending - $3,
+                amount_refunded = p.amount_refunded + CASE WHEN $4 THEN $3 ELSE 0 END,
+                status = CASE WHEN NOT $4 THEN p.status
+                              WHEN p.amount_refunded + $3 = p.amount THEN 'refunded'
+                              ELSE 'partially_refunded' END,
+                updated_at = now()
+           FROM (SELECT status FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE) old
+          WHERE p.merchant_id = $1 AND p.id = $2
+         RETURNING old.status AS from_status, p.status AS to_status
+       )
+       INSERT INTO payment_events (merchant_id, payment_id, kind, from_status, to_status, detail)
+       SELECT $1, $2, 'status_changed', from_status, to_status, jsonb_build_object('refundAmount', $3::bigint)
+         FROM moved WHERE $4`,
+      [merchantId, paymentId, amount, succeeded],
+    );
+  }
+}

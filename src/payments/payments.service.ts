@@ -1,0 +1,377 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AuthContext } from '../auth/auth.types';
+import type { Env } from '../config/env';
+import { DomainError, NotFoundError } from '../common/errors/domain-errors';
+import { newId } from '../common/ids';
+import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
+import { IdempotencyRepository, StoredResponse } from '../common/idempotency/idempotency.repository';
+import { Page, PageRequest, toPage } from '../common/pagination';
+import { CustomersRepository } from '../customers/customers.repository';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import type { ProcessPaymentDto } from './dto/checkout.dto';
+import { CardDeclinedError, errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
+import { PaymentOutcomes } from './payment-outcomes';
+import { PaymentFilter, PaymentsRepository } from './payments.repository';
+import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';
+import { PricingService } from './pricing.service';
+import {
+  ProviderDeclineError,
+  ProviderId,
+  ProviderPayment,
+  ProviderUnavailableError,
+  ProviderUnknownOutcomeError,
+  ProviderWebhookEvent,
+} from './providers/payment-provider';
+import { ProviderRegistry } from './providers/provider-registry';
+import { ProviderRouter } from './routing/provider-router';
+
+/** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
+interface PlannedMethod {
+  provider: ProviderId;
+  token: string;
+}
+
+/**
+ * How the final answer reaches the idempotency key: the live request's own key (it holds the lock), or
+ * the key of a request whose process died (recovery), or none (the payment has no key).
+ */
+type KeyCompletion = (tx: Executor, response: StoredResponse) => Promise<unknown>;
+
+/** Recovery points of POST /payments/process (Brandur Leach's design). */
+const PAYMENT_CREATED = 'payment_created';
+
+/**
+ * Direct charges (POST /payments/process) in atomic phases:
+ *   1. one transaction records the customer, the payment (processing) and its first attempt, and moves
+ *      the idempotency key's recovery point to payment_created;
+ *   2. the provider is called outside any transaction, under a key derived from ours (`<payment>_<n>`);
+ *   3. one transaction writes the outcome (status, ledger, outbox) and stores the response for replay.
+ * A process that dies between 1 and 3 leaves a processing payment whose attempt the provider can be
+ * asked about: the client's retry (same key) or the recovery job resolves it, never charging twice.
+ */
+@Injectable()
+export class PaymentsService {
+  private readonly logger = new Logger(PaymentsService.name);
+  private readonly lockTimeoutSeconds: number;
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly payments: PaymentsRepository,
+    private readonly customers: CustomersRepository,
+    private readonly idempotency: IdempotencyRepository,
+    private readonly pricing: PricingService,
+    private readonly registry: ProviderRegistry,
+    private readonly router: ProviderRouter,
+    private readonly outcomes: PaymentOutcomes,
+    config: ConfigService<Env, true>,
+  ) {
+    this.lockTimeoutSeconds = config.get('IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', { infer: true });
+  }
+
+  async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext): Promise<Payment> {
+    if (idem.recoveryPoint === PAYMENT_CREATED) return this.resume(caller.merchantId, idem);
+    const merchantId = caller.merchantId;
+    const plan = this.plan(dto);
+    const { lines, subtotal } = await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
+    const paymentId = newId('pay');
+    const attempt = this.newAttempt(paymentId, plan[0], 1);
+
+    const payment = await this.db.transaction(async (tx) => {
+      const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
+      await this.payments.insert(
+        {
+          merchantId, id: paymentId, status: 'processing', amount: subtotal, currency: dto.currency, provider: attempt.provider,
+          customerId: customer.id, checkoutSessionId: null, lines, discount: 0, idempotencyKey: idem.key, retryOf: null,
+          metadata: dto.metadata ?? {},
+        },
+        attempt,
+        tx,
+      );
+      await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
+      return { id: paymentId, merchantId, amount: subtotal, currency: dto.currency, customer };
+    });
+    return this.charge(payment, lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
+  }
+
+  /** Admin retry of a payment that failed because no provider was available (never a decline). */
+  async retry(caller: AuthContext, paymentId: string, idem: IdempotencyContext): Promise<Payment> {
+    if (idem.recoveryPoint === PAYMENT_CREATED) return this.resume(caller.merchantId, idem);
+    const original = await this.getById(caller.merchantId, paymentId);
+    const lastAttempt = await this.payments.latestAttempt(caller.merchantId, paymentId);
+    if (original.status !== 'failed' || original.failureCode !== 'provider_unavailable' || !lastAttempt?.paymentMethod) {
+      throw new DomainError('unprocessable', 'payment_not_retryable', 'Only a direct payment that failed because no provider was available can be retried.', {
+        param: 'id',
+      });
+    }
+    const plan: PlannedMethod[] = [{ provider: lastAttempt.provider, token: lastAttempt.paymentMethod }];
+    const id = newId('pay');
+    const attempt = this.newAttempt(id, plan[0], 1);
+    await this.db.transaction(async (tx) => {
+      await this.payments.insert(
+        {
+          merchantId: original.merchantId, id, status: 'processing', amount: original.amount, currency: original.currency, provider: attempt.provider,
+          customerId: original.customer.id, checkoutSessionId: null, lines: original.lines ?? [], discount: original.discount,
+          idempotencyKey: idem.key, retryOf: original.id, metadata: original.metadata,
+        },
+        attempt,
+        tx,
+      );
+      await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
+    });
+    const payment = { id, merchantId: original.merchantId, amount: original.amount, currency: original.currency, customer: original.customer };
+    return this.charge(payment, original.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
+  }
+
+  /**
+   * The payment's outcome is not known to us (a crash, a timeout): ask the provider that may have
+   * charged, and settle it from the answer. Used by a client's retry and by the recovery job.
+   */
+  async resolveWithProvider(payment: Payment, attempt: Attempt, complete: KeyCompletion | null, idem?: IdempotencyContext, rechargeIfMissing = true): Promise<Payment> {
+    const provider = this.registry.get(attempt.provider);
+    let found: ProviderPayment | null;
+    try {
+      found = await provider.retrieve({ providerRef: attempt.providerRef, idempotencyKey: attempt.providerKey });
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
+      throw err;
+    }
+    if (!found) {
+      // The provider never received the charge. A waiting client can safely send it now (same key);
+      // without one, nobody will: the payment fails and nothing was charged.
+      if (idem && rechargeIfMissing && attempt.paymentMethod) {
+        const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
+        return this.charge(payment, payment.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
+      }
+      return this.finishFailure(payment, attempt, { code: 'provider_unavailable', message: 'The provider has no record of this charge.' }, complete, idem);
+    }
+    if (found.status === 'declined') {
+      return this.finishFailure(
+        payment,
+        attempt,
+        { code: 'card_declined', message: 'The card was declined.', declineCode: found.declineCode ?? 'generic_decline', providerRef: found.providerRef },
+        complete,
+        idem,
+      );
+    }
+    return this.finishCharge(payment, attempt, found, complete, idem);
+  }
+
+  /** A verified provider event about a charge (3-D Secure completed or failed, an async settlement). */
+  async applyEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
+    if (!event.merchantId || !event.providerRef) return 'ignored';
+    const merchantId = event.merchantId;
+    const payment = await this.payments.findByProviderRef(merchantId, provider, event.providerRef);
+    if (!payment) {
+      this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown payment');
+      return 'ignored';
+    }
+    await this.db.transaction(async (tx) => {
+      await this.payments.addTimelineEntry(merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
+      if (event.kind === 'payment.succeeded') {
+        await this.outcomes.succeed(tx, payment, provider, event.providerRef as string, null, { eventId: event.eventId });
+      } else if (event.kind === 'payment.failed') {
+        await this.outcomes.fail(
+          tx,
+          payment,
+          { code: 'card_declined', message: 'The provider reported the payment as failed.', declineCode: event.declineCode ?? 'generic_decline', provider, providerRef: event.providerRef },
+          null,
+        );
+      }
+    });
+    return 'processed';
+  }
+
+  async getById(merchantId: string, id: string): Promise<Payment> {
+    const payment = await this.payments.findById(merchantId, id);
+    if (!payment) throw new NotFoundError('payment', id);
+    return payment;
+  }
+
+  async list(merchantId: string, filter: PaymentFilter, page: PageRequest, executor: Executor = this.db): Promise<Page<Payment>> {
+    const [rows, total] = await Promise.all([
+      this.payments.list(merchantId, filter, page, executor),
+      page.page === undefined ? undefined : this.payments.count(merchantId, filter, executor),
+    ]);
+    return toPage(rows, page, total);
+  }
+
+  async timeline(merchantId: string, id: string): Promise<TimelineEntry[]> {
+    await this.getById(merchantId, id);
+    return this.payments.timeline(merchantId, id);
+  }
+
+  /** The recovery job's completion: the key of a request whose process is gone. */
+  abandonedKey(payment: Payment, idempotencyKey: string | null): KeyCompletion | null {
+    if (!idempotencyKey) return null;
+    return (tx, response) => this.idempotency.completeAbandoned(payment.merchantId, idempotencyKey, this.lockTimeoutSeconds, response, tx);
+  }
+
+  // ---- phases ----
+
+  private async resume(merchantId: string, idem: IdempotencyContext): Promise<Payment> {
+    const payment = await this.payments.findByIdempotencyKey(merchantId, idem.key);
+    if (!payment) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no payment to resume.');
+    const attempt = await this.payments.latestAttempt(merchantId, payment.id);
+    if (payment.status === 'processing' && attempt) return this.resolveWithProvider(payment, attempt, this.ownKey(idem), idem);
+    // Settled while this key was unlocked (by the recovery job, or a webhook): answer from its state.
+    await this.idempotency.completeOwned(idem, this.responseFor(payment, idem.requestId), this.db);
+    idem.completed = true;
+    if (payment.status === 'failed') throw errorForFailedPayment(payment.failureCode, payment.declineCode);
+    return payment;
+  }
+
+  /** Phase 2 and 3: call the providers of the plan in turn (failover on unavailability only). */
+  private async charge(
+    payment: Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer'>,
+    lines: Line[],
+    plan: PlannedMethod[],
+    firstAttempt: Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>,
+    returnUrl: string | undefined,
+    complete: KeyCompletion,
+    idem: IdempotencyContext,
+  ): Promise<Payment> {
+    let attempt = firstAttempt;
+    for (let step = 0; ; step++) {
+      const method = plan[step];
+      try {
+        const result = await this.registry.get(method.provider).charge({
+          merchantId: payment.merchantId,
+          reference: payment.id,
+          amount: payment.amount,
+          currency: payment.currency,
+          token: method.token,
+          customer: { email: payment.customer.email },
+          description: lines.map((l) => `${l.quantity} × ${l.name}`).join(', ').slice(0, 500),
+          returnUrl,
+          idempotencyKey: attempt.providerKey,
+        });
+        return await this.finishCharge(payment, attempt, result, complete, idem);
+      } catch (err) {
+        if (err instanceof ProviderDeclineError) {
+          return this.finishFailure(
+            payment,
+            attempt,
+            { code: 'card_declined', message: err.message, declineCode: err.declineCode, providerRef: err.providerRef },
+            complete,
+            idem,
+          );
+        }
+        if (err instanceof ProviderUnknownOutcomeError) {
+          // Sent, but no answer: only this provider can say whether it charged. Ask it now; if it cannot
+          // answer, the client gets 503 payment_outcome_unknown and its retry (or recovery) asks again.
+          this.logger.warn({ paymentId: payment.id, provider: method.provider }, 'provider outcome unknown; asking it');
+          const current = (await this.payments.findById(payment.merchantId, payment.id)) as Payment;
+          return this.resolveWithProvider(current, { ...attempt, paymentId: payment.id, status: 'unknown', providerRef: null }, complete, idem, false);
+        }
+        if (!(err instanceof ProviderUnavailableError)) throw err; // our own failure: the key is unlocked, recovery resolves it
+        const next = plan[step + 1];
+        if (!next) {
+          return this.finishFailure(payment, attempt, { code: 'provider_unavailable', message: 'No provider was available; nothing was charged.' }, complete, idem);
+        }
+        const failed = attempt;
+        attempt = this.newAttempt(payment.id, next, step + 2);
+        const nextAttempt = attempt;
+        await this.db.transaction(async (tx) => {
+          await this.payments.finishAttempt(payment.merchantId, payment.id, { attemptId: failed.id, status: 'failed', errorCode: 'provider_unavailable' }, tx);
+          await this.payments.insertAttempt(payment.merchantId, { ...nextAttempt, paymentId: payment.id }, tx);
+        });
+      }
+    }
+  }
+
+  private async finishCharge(
+    payment: Pick<Payment, 'id' | 'merchantId'>,
+    attempt: Pick<Attempt, 'id' | 'provider'>,
+    result: ProviderPayment,
+    complete: KeyCompletion | null,
+    idem?: IdempotencyContext,
+  ): Promise<Payment> {
+    const settled = await this.db.transaction(async (tx) => {
+      const current = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      if (result.status === 'succeeded') {
+        await this.outcomes.succeed(tx, current, attempt.provider, result.providerRef, { attemptId: attempt.id, status: 'succeeded', providerRef: result.providerRef });
+      } else if (result.status === 'requires_action' && result.nextActionUrl) {
+        await this.outcomes.requireAction(tx, current, attempt.provider, result.providerRef, { type: 'redirect_to_url', url: result.nextActionUrl }, {
+          attemptId: attempt.id,
+          status: 'requires_action',
+          providerRef: result.providerRef,
+        });
+      } else if (result.status === 'canceled') {
+        await this.outcomes.fail(tx, current, { code: 'canceled_by_provider', message: 'The provider canceled the payment.', provider: attempt.provider, providerRef: result.providerRef }, {
+          attemptId: attempt.id,
+          status: 'failed',
+          providerRef: result.providerRef,
+        });
+      } else {
+        // Still processing at the provider: its webhook or the recovery job settles it later.
+        await this.payments.finishAttempt(payment.merchantId, payment.id, { attemptId: attempt.id, status: 'pending', providerRef: result.providerRef }, tx);
+      }
+      const after = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      return after;
+    });
+    if (idem) idem.completed = true;
+    if (settled.status === 'failed') throw errorForFailedPayment(settled.failureCode, settled.declineCode);
+    return settled;
+  }
+
+  private async finishFailure(
+    payment: Pick<Payment, 'id' | 'merchantId'>,
+    attempt: Pick<Attempt, 'id' | 'provider'>,
+    failure: { code: 'card_declined' | 'provider_unavailable'; message: string; declineCode?: string; providerRef?: string },
+    complete: KeyCompletion | null,
+    idem?: IdempotencyContext,
+  ): Promise<never> {
+    const settled = await this.db.transaction(async (tx) => {
+      const current = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      await this.outcomes.fail(
+        tx,
+        current,
+        { ...failure, provider: attempt.provider },
+        { attemptId: attempt.id, status: failure.code === 'card_declined' ? 'declined' : 'failed', providerRef: failure.providerRef, errorCode: failure.declineCode ?? failure.code },
+      );
+      const after = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      return after;
+    });
+    if (idem) idem.completed = true;
+    // A concurrent settlement (webhook, recovery) may have won: answer with what the payment became.
+    if (settled.status !== 'failed') throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
+    throw failure.code === 'card_declined' ? new CardDeclinedError(failure.declineCode ?? 'generic_decline') : new ProvidersUnavailableError();
+  }
+
+  /** What a request for this payment answers: 201 with it, or the error of its failure. */
+  private responseFor(payment: Payment, requestId: string): StoredResponse {
+    if (payment.status === 'failed') return errorResponse(errorForFailedPayment(payment.failureCode, payment.declineCode), requestId);
+    return successResponse(201, payment);
+  }
+
+  private ownKey(idem: IdempotencyContext): KeyCompletion {
+    return (tx, response) => this.idempotency.completeOwned(idem, response, tx);
+  }
+
+  private newAttempt(paymentId: string, method: PlannedMethod, n: number) {
+    return { id: newId('att'), provider: method.provider, providerKey: `${paymentId}_${n}`, paymentMethod: method.token };
+  }
+
+  /**
+   * The providers to try, in routing order, among those the request gave a token for. A request that
+   * names a provider (body `provider`) gets only that one.
+   */
+  private plan(dto: ProcessPaymentDto): PlannedMethod[] {
+    const methods = [...(dto.paymentMethod ? [dto.paymentMethod] : []), ...(dto.paymentMethods ?? [])];
+    if (methods.length === 0) throw new DomainError('invalid_request', 'parameter_missing', 'Give paymentMethod (or paymentMethods).', { param: 'paymentMethod' });
+    const tokens = new Map(methods.map((m) => [m.provider, m.token]));
+    const routed = dto.provider ? this.router.candidates(dto.currency, dto.provider) : this.router.candidates(dto.currency);
+    const plan = routed.filter((p) => tokens.has(p)).map((provider) => ({ provider, token: tokens.get(provider) as string }));
+    if (plan.length === 0) {
+      throw new DomainError('unprocessable', 'provider_not_available', `No payment method given for a provider that takes ${dto.currency} (${routed.join(', ')}).`, {
+        param: 'paymentMethod.provider',
+      });
+    }
+    return plan;
+  }
+}

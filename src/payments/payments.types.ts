@@ -1,0 +1,131 @@
+import type { ProviderId } from './providers/payment-provider';
+
+export const PAYMENT_STATUSES = ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'canceled', 'partially_refunded', 'refunded'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export interface Line {
+  productId: string | null;
+  name: string;
+  unitAmount: number;
+  quantity: number;
+  /** unitAmount × quantity */
+  amount: number;
+  productType: 'STANDARD' | 'GIFT_CARD' | null;
+  image?: string | null;
+}
+
+export interface NextAction {
+  type: 'redirect_to_url';
+  url: string;
+}
+
+export interface PaymentRow {
+  merchant_id: string;
+  id: string;
+  status: PaymentStatus;
+  amount: number;
+  amount_refunded: number;
+  amount_refund_pending: number;
+  currency: string;
+  provider: ProviderId | null;
+  provider_ref: string | null;
+  customer_id: string;
+  customer_email: string;
+  checkout_session_id: string | null;
+  lines: Line[] | null;
+  discount: number;
+  failure_code: string | null;
+  failure_message: string | null;
+  decline_code: string | null;
+  next_action: NextAction | null;
+  idempotency_key: string | null;
+  retry_of: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface Payment {
+  id: string;
+  merchantId: string;
+  status: PaymentStatus;
+  amount: number;
+  amountRefunded: number;
+  currency: string;
+  provider: ProviderId | null;
+  providerRef: string | null;
+  customer: { id: string; email: string };
+  checkoutSessionId: string | null;
+  lines: Line[] | null;
+  discount: number;
+  failureCode: string | null;
+  failureMessage: string | null;
+  declineCode: string | null;
+  nextAction: NextAction | null;
+  retryOf: string | null;
+  metadata: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function toPayment(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    status: row.status,
+    amount: row.amount,
+    amountRefunded: row.amount_refunded,
+    currency: row.currency,
+    provider: row.provider,
+    providerRef: row.provider_ref,
+    customer: { id: row.customer_id, email: row.customer_email },
+    checkoutSessionId: row.checkout_session_id,
+    lines: row.lines,
+    discount: row.discount,
+    failureCode: row.failure_code,
+    failureMessage: row.failure_message,
+    declineCode: row.decline_code,
+    nextAction: row.next_action,
+    retryOf: row.retry_of,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type AttemptStatus = 'pending' | 'succeeded' | 'requires_action' | 'declined' | 'failed' | 'unknown';
+
+export interface Attempt {
+  id: string;
+  paymentId: string;
+  provider: ProviderId;
+  providerKey: string;
+  paymentMethod: string | null;
+  status: AttemptStatus;
+  providerRef: string | null;
+}
+
+export interface TimelineEntry {
+  kind: 'status_changed' | 'attempt' | 'webhook' | 'refund' | 'note';
+  fromStatus: string | null;
+  toStatus: string | null;
+  detail: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** Fields a status change may set at the same time. */
+export interface TransitionChanges {
+  provider?: ProviderId;
+  providerRef?: string | null;
+  failureCode?: string | null;
+  failureMessage?: string | null;
+  declineCode?: string | null;
+  nextAction?: NextAction | null;
+}
+
+export interface AttemptResult {
+  attemptId: string;
+  status: AttemptStatus;
+  providerRef?: string | null;
+  errorCode?: string | null;
+}

@@ -1,0 +1,158 @@
+/**
+ * The one contract every payment provider adapter implements, in our types: amounts in minor units,
+ * our statuses, our errors. Adapters throw:
+ *   ProviderDeclineError       a final answer from the card network: never retried elsewhere
+ *   ProviderUnavailableError   nothing happened (5xx, 429, connection refused): may fail over
+ *   ProviderUnknownOutcomeError the request was sent and no answer came back: resolve with retrieve()
+ *                               at this provider before anything else is tried
+ */
+export type ProviderId = 'simulator' | 'stripe' | 'mercadopago' | 'segpay';
+
+export interface ProviderLine {
+  name: string;
+  unitAmount: number;
+  quantity: number;
+}
+
+export interface ProviderCustomer {
+  email: string;
+  name?: string | null;
+  country?: string | null;
+}
+
+export interface CreateCheckoutInput {
+  merchantId: string;
+  /** Our checkout session id, echoed back by the provider's webhooks. */
+  reference: string;
+  amount: number;
+  currency: string;
+  lines: ProviderLine[];
+  customer: ProviderCustomer;
+  successUrl: string;
+  cancelUrl: string;
+  /** Derived from our idempotency key: the provider deduplicates retries. */
+  idempotencyKey: string;
+}
+
+export interface ProviderCheckout {
+  providerSessionId: string;
+  url: string;
+}
+
+export interface ChargeInput {
+  merchantId: string;
+  reference: string;
+  amount: number;
+  currency: string;
+  token: string;
+  customer: ProviderCustomer;
+  description?: string;
+  /** Where the customer comes back after a 3-D Secure challenge. */
+  returnUrl?: string;
+  idempotencyKey: string;
+}
+
+export type ProviderPaymentStatus = 'succeeded' | 'requires_action' | 'declined' | 'processing' | 'canceled';
+
+export interface ProviderPayment {
+  providerRef: string;
+  status: ProviderPaymentStatus;
+  amount: number;
+  currency: string;
+  amountRefunded: number;
+  declineCode?: string;
+  /** 3-D Secure or another customer step. */
+  nextActionUrl?: string;
+}
+
+export interface RefundInput {
+  providerRef: string;
+  amount: number;
+  currency: string;
+  idempotencyKey: string;
+}
+
+export interface ProviderRefund {
+  providerRefundId: string;
+  status: 'succeeded' | 'pending';
+}
+
+/** What a verified webhook means, in our terms. */
+export type ProviderEventKind =
+  | 'checkout.completed'
+  | 'checkout.attempt_failed'
+  | 'checkout.expired'
+  | 'payment.succeeded'
+  | 'payment.failed'
+  | 'payment.refunded'
+  | 'other';
+
+export interface ProviderWebhookEvent {
+  eventId: string;
+  type: string;
+  kind: ProviderEventKind;
+  merchantId?: string;
+  /** Our checkout session id, when the provider echoes it. */
+  reference?: string;
+  providerSessionId?: string;
+  providerRef?: string;
+  amount?: number;
+  currency?: string;
+  declineCode?: string;
+  payload: unknown;
+}
+
+export interface WebhookRequest {
+  rawBody: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, unknown>;
+  params: Record<string, string>;
+}
+
+export interface PaymentProvider {
+  readonly id: ProviderId;
+  createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout>;
+  charge(input: ChargeInput): Promise<ProviderPayment>;
+  /** The provider's record of a charge, by its ref or by the idempotency key we sent; null if it has none. */
+  retrieve(lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null>;
+  refund(input: RefundInput): Promise<ProviderRefund>;
+  cancelCheckout(providerSessionId: string): Promise<void>;
+  /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
+  parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
+}
+
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: ProviderId,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ProviderDeclineError extends ProviderError {
+  constructor(
+    provider: ProviderId,
+    readonly declineCode: string,
+    readonly providerRef?: string,
+    message = `The card was declined (${declineCode}).`,
+  ) {
+    super(provider, message);
+  }
+}
+
+export class ProviderUnavailableError extends ProviderError {}
+
+export class ProviderUnknownOutcomeError extends ProviderError {}
+
+export class WebhookVerificationError extends Error {
+  constructor(
+    message: string,
+    /** 400 for a bad signature; 403 for a wrong secret path token (Segpay). */
+    readonly status: 400 | 403 = 400,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,94 @@
+import { Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../../../auth/auth.decorators';
+import { NotFoundError } from '../../../common/errors/domain-errors';
+import { toMajorString } from '../../../common/money';
+import { SimulatorProvider } from './simulator.provider';
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}table{width:100%;border-collapse:collapse}
+td{padding:.3rem 0;border-bottom:1px solid #ddd}td:last-child{text-align:right}form{display:inline-block;margin:1rem .5rem 0 0}
+button{font-size:1rem;padding:.6rem 1.4rem}</style></head><body>${body}</body></html>`;
+}
+
+/**
+ * The simulator's customer-facing pages: plain HTML forms that work without JavaScript. What the
+ * customer does reaches Paybridge only as a signed webhook, as with a real provider.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('simulator')
+export class SimulatorController {
+  constructor(private readonly simulator: SimulatorProvider) {}
+
+  @Get('checkout/:id')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  async checkoutPage(@Param('id') id: string): Promise<string> {
+    const session = await this.simulator.findSession(id);
+    if (!session) throw new NotFoundError('simulator session', id);
+    const rows = session.lines
+      .map((l) => `<tr><td>${escape(l.name)} × ${l.quantity}</td><td>${toMajorString(l.unitAmount * l.quantity, session.currency)} ${session.currency}</td></tr>`)
+      .join('');
+    const actions =
+      session.status === 'open'
+        ? `<form method="post" action="/simulator/checkout/${escape(id)}/pay"><button type="submit">Pay</button></form>
+           <form method="post" action="/simulator/checkout/${escape(id)}/decline"><button type="submit">Decline</button></form>`
+        : `<p>This checkout is ${escape(session.status)}.</p>`;
+    return page(
+      'Simulator checkout',
+      `<h1>Simulator checkout</h1><table>${rows}<tr><td><strong>Total</strong></td><td><strong>${toMajorString(session.amount, session.currency)} ${session.currency}</strong></td></tr></table>${actions}`,
+    );
+  }
+
+  @Post('checkout/:id/pay')
+  pay(@Param('id') id: string, @Res() res: Response) {
+    return this.submit(id, true, res);
+  }
+
+  @Post('checkout/:id/decline')
+  decline(@Param('id') id: string, @Res() res: Response) {
+    return this.submit(id, false, res);
+  }
+
+  @Get('3ds/:chargeId')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  async authenticationPage(@Param('chargeId') chargeId: string): Promise<string> {
+    const charge = await this.simulator.findCharge(chargeId);
+    if (!charge) throw new NotFoundError('simulator charge', chargeId);
+    const actions =
+      charge.status === 'requires_action'
+        ? `<form method="post" action="/simulator/3ds/${escape(chargeId)}/complete"><button type="submit">Complete authentication</button></form>
+           <form method="post" action="/simulator/3ds/${escape(chargeId)}/fail"><button type="submit">Fail authentication</button></form>`
+        : `<p>This charge is ${escape(charge.status)}.</p>`;
+    return page('3-D Secure', `<h1>3-D Secure</h1><p>${toMajorString(charge.amount, charge.currency)} ${charge.currency}</p>${actions}`);
+  }
+
+  @Post('3ds/:chargeId/complete')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  async completeAuthentication(@Param('chargeId') chargeId: string): Promise<string> {
+    const done = await this.simulator.submitAuthentication(chargeId, true);
+    return page('3-D Secure', done ? '<h1>Authenticated</h1><p>You can return to the merchant.</p>' : '<h1>Nothing to authenticate</h1>');
+  }
+
+  @Post('3ds/:chargeId/fail')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  async failAuthentication(@Param('chargeId') chargeId: string): Promise<string> {
+    const done = await this.simulator.submitAuthentication(chargeId, false);
+    return page('3-D Secure', done ? '<h1>Authentication failed</h1>' : '<h1>Nothing to authenticate</h1>');
+  }
+
+  private async submit(id: string, approve: boolean, res: Response): Promise<void> {
+    const result = await this.simulator.submitHostedPayment(id, approve);
+    if (!result) {
+      res.status(409).type('html').send(page('Simulator checkout', '<h1>This checkout is no longer open.</h1>'));
+      return;
+    }
+    res.redirect(303, result.redirectTo);
+  }
+}

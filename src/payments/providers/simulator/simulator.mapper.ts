@@ -1,0 +1,65 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ProviderEventKind, ProviderPayment } from '../payment-provider';
+import type { SimulatorCharge } from './simulator.repository';
+
+/** The simulator's test tokens and what each does (README, "Simulator"). */
+export type TokenOutcome = { status: 'succeeded' } | { status: 'requires_action' } | { status: 'declined'; declineCode: string } | { status: 'processing_error' };
+
+export const TEST_TOKENS: Readonly<Record<string, TokenOutcome>> = {
+  tok_visa: { status: 'succeeded' },
+  tok_mastercard: { status: 'succeeded' },
+  tok_chargeDeclined: { status: 'declined', declineCode: 'generic_decline' },
+  tok_insufficientFunds: { status: 'declined', declineCode: 'insufficient_funds' },
+  tok_expiredCard: { status: 'declined', declineCode: 'expired_card' },
+  tok_threeDSecure: { status: 'requires_action' },
+  tok_processingError: { status: 'processing_error' },
+};
+
+export function outcomeOf(token: string): TokenOutcome {
+  return TEST_TOKENS[token] ?? { status: 'declined', declineCode: 'invalid_payment_method' };
+}
+
+export function toProviderPayment(charge: SimulatorCharge, nextActionUrl?: string): ProviderPayment {
+  return {
+    providerRef: charge.id,
+    status: charge.status === 'failed' ? 'declined' : charge.status,
+    amount: charge.amount,
+    currency: charge.currency,
+    amountRefunded: charge.amountRefunded,
+    declineCode: charge.declineCode ?? undefined,
+    nextActionUrl: charge.status === 'requires_action' ? nextActionUrl : undefined,
+  };
+}
+
+/** The simulator's webhook event, as it posts it to /webhooks/simulator. */
+export interface SimulatorEvent {
+  id: string;
+  type: 'checkout.session.completed' | 'checkout.session.payment_failed' | 'charge.succeeded' | 'charge.failed';
+  created: number;
+  data: {
+    merchantId: string;
+    reference: string | null;
+    sessionId: string | null;
+    chargeId: string;
+    amount: number;
+    currency: string;
+    declineCode?: string | null;
+  };
+}
+
+export const EVENT_KINDS: Record<SimulatorEvent['type'], ProviderEventKind> = {
+  'checkout.session.completed': 'checkout.completed',
+  'checkout.session.payment_failed': 'checkout.attempt_failed',
+  'charge.succeeded': 'payment.succeeded',
+  'charge.failed': 'payment.failed',
+};
+
+/** X-Signature: hex HMAC-SHA256 of the raw body. */
+export function signSimulatorPayload(payload: string | Buffer, secret: string): string {
+  return createHmac('sha256', secret).update(payload).digest('hex');
+}
+
+export function isValidSimulatorSignature(payload: Buffer, signature: string | undefined, secret: string): boolean {
+  if (!signature || !/^[0-9a-f]{64}$/.test(signature)) return false;
+  return timingSafeEqual(Buffer.from(signSimulatorPayload(payload, secret), 'hex'), Buffer.from(signature, 'hex'));
+}

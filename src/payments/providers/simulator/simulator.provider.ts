@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Env } from '../../../config/env';
+import { newId, randomBase62 } from '../../../common/ids';
+import { PublicUrl } from '../../../common/public-url';
+import {
+  ChargeInput,
+  CreateCheckoutInput,
+  PaymentProvider,
+  ProviderCheckout,
+  ProviderDeclineError,
+  ProviderPayment,
+  ProviderRefund,
+  ProviderUnavailableError,
+  ProviderWebhookEvent,
+  RefundInput,
+  WebhookRequest,
+  WebhookVerificationError,
+} from '../payment-provider';
+import { EVENT_KINDS, isValidSimulatorSignature, outcomeOf, signSimulatorPayload, SimulatorEvent, toProviderPayment } from './simulator.mapper';
+import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
+
+const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * A card processor built in, for development, tests and benchmarks. It keeps its own records (its own
+ * tables, committed on their own), deduplicates by idempotency key, answers retrieve() from them, and
+ * reports hosted-page and 3-D Secure outcomes only by signed webhook, as an outside provider would.
+ */
+@Injectable()
+export class SimulatorProvider implements PaymentProvider {
+  readonly id = 'simulator' as const;
+  private readonly logger = new Logger(SimulatorProvider.name);
+  private readonly latencyMs: number;
+  private readonly outage: boolean;
+  private readonly secret: string;
+
+  constructor(
+    private readonly records: SimulatorRepository,
+    private readonly publicUrl: PublicUrl,
+    config: ConfigService<Env, true>,
+  ) {
+    this.latencyMs = config.get('SIMULATOR_LATENCY_MS', { infer: true });
+    this.outage = config.get('SIMULATOR_OUTAGE', { infer: true });
+    this.secret = config.get('SIMULATOR_WEBHOOK_SECRET', { infer: true });
+  }
+
+  async createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout> {
+    this.assertUp();
+    const session = await this.records.recordSession({
+      id: `sim_cs_${randomBase62(20)}`,
+      idempotencyKey: input.idempotencyKey,
+      reference: input.reference,
+      merchantId: input.merchantId,
+      amount: input.amount,
+      currency: input.currency,
+      lines: input.lines,
+      successUrl: input.successUrl,
+      cancelUrl: input.cancelUrl,
+      status: 'open',
+    });
+    await this.networkDelay();
+    return { providerSessionId: session.id, url: `${this.publicUrl.base()}/simulator/checkout/${session.id}` };
+  }
+
+  async charge(input: ChargeInput): Promise<ProviderPayment> {
+    this.assertUp();
+    const outcome = outcomeOf(input.token);
+    if (outcome.status === 'processing_error') throw new ProviderUnavailableError(this.id, 'Simulated processing error');
+    const charge = await this.records.recordCharge({
+      id: `sim_ch_${randomBase62(20)}`,
+      merchantId: input.merchantId,
+      idempotencyKey: input.idempotencyKey,
+      token: input.token,
+      amount: input.amount,
+      currency: input.currency,
+      status: outcome.status,
+      declineCode: outcome.status === 'declined' ? outcome.declineCode : null,
+      reference: input.reference,
+      sessionId: null,
+    });
+    await this.networkDelay();
+    if (charge.status === 'declined') throw new ProviderDeclineError(this.id, charge.declineCode ?? 'generic_decline', charge.id);
+    return toProviderPayment(charge, this.authenticationUrl(charge));
+  }
+
+  async retrieve(lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null> {
+    this.assertUp();
+    const charge = await this.records.findCharge({ id: lookup.providerRef, idempotencyKey: lookup.idempotencyKey });
+    return charge ? toProviderPayment(charge, this.authenticationUrl(charge)) : null;
+  }
+
+  async refund(input: RefundInput): Promise<ProviderRefund> {
+    this.assertUp();
+    const refund = await this.records.recordRefund({ id: `sim_re_${randomBase62(20)}`, idempotencyKey: input.idempotencyKey, chargeId: input.providerRef, amount: input.amount });
+    if (!refund) throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, 'The simulator refused the refund (amount or status).');
+    await this.networkDelay();
+    return { providerRefundId: refund.id, status: 'succeeded' };
+  }
+
+  async cancelCheckout(providerSessionId: string): Promise<void> {
+    this.assertUp();
+    await this.records.setSessionStatus(providerSessionId, 'open', 'canceled');
+  }
+
+  async parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent> {
+    const signature = request.headers['x-signature'];
+    if (!isValidSimulatorSignature(request.rawBody, typeof signature === 'string' ? signature : undefined, this.secret)) {
+      throw new WebhookVerificationError('Invalid X-Signature');
+    }
+    const event = JSON.parse(request.rawBody.toString('utf8')) as SimulatorEvent;
+    if (Math.abs(Date.now() / 1000 - event.created) > SIGNATURE_TOLERANCE_SECONDS) throw new WebhookVerificationError('Event timestamp outside the tolerance');
+    return {
+      eventId: event.id,
+      type: event.type,
+      kind: EVENT_KINDS[event.type] ?? 'other',
+      merchantId: event.data.merchantId,
+      reference: event.data.reference ?? undefined,
+      providerSessionId: event.data.sessionId ?? undefined,
+      providerRef: event.data.chargeId,
+      amount: event.data.amount,
+      currency: event.data.currency,
+      declineCode: event.data.declineCode ?? undefined,
+      payload: event,
+    };
+  }
+
+  // ---- the simulator's own customer-facing side (hosted page, 3-D Secure page) ----
+
+  /** The customer pressed Pay or Decline on the hosted page: record the charge, then tell Paybridge by webhook. */
+  async submitHostedPayment(sessionId: string, approve: boolean): Promise<{ redirectTo: string } | null> {
+    const session = await this.records.findSession(sessionId);
+    if (!session || session.status !== 'open') return null;
+    const charge = await this.records.recordCharge({
+      id: `sim_ch_${randomBase62(20)}`,
+      merchantId: session.merchantId,
+      idempotencyKey: `hosted:${sessionId}:${newId('evt')}`,
+      token: approve ? 'tok_visa' : 'tok_chargeDeclined',
+      amount: session.amount,
+      currency: session.currency,
+      status: approve ? 'succeeded' : 'declined',
+      declineCode: approve ? null : 'generic_decline',
+      reference: session.reference,
+      sessionId,
+    });
+    if (approve) await this.records.setSessionStatus(sessionId, 'open', 'complete');
+    await this.sendWebhook(approve ? 'checkout.session.completed' : 'checkout.session.payment_failed', session.merchantId, charge);
+    return { redirectTo: approve ? session.successUrl : session.cancelUrl };
+  }
+
+  async submitAuthentication(chargeId: string, approve: boolean): Promise<boolean> {
+    const charge = approve ? await this.records.completeAuthentication(chargeId) : await this.records.failAuthentication(chargeId);
+    if (!charge) return false;
+    await this.sendWebhook(approve ? 'charge.succeeded' : 'charge.failed', charge.merchantId, charge);
+    return true;
+  }
+
+  findSession(id: string) {
+    return this.records.findSession(id);
+  }
+
+  findCharge(id: string) {
+    return this.records.findCharge({ id });
+  }
+
+  private async sendWebhook(type: SimulatorEvent['type'], merchantId: string, charge: SimulatorCharge): Promise<void> {
+    const event: SimulatorEvent = {
+      id: `evt_sim_${randomBase62(20)}`,
+      type,
+      created: Math.floor(Date.now() / 1000),
+      data: {
+        merchantId,
+        reference: charge.reference,
+        sessionId: charge.sessionId,
+        chargeId: charge.id,
+        amount: charge.amount,
+        currency: charge.currency,
+        declineCode: charge.declineCode,
+      },
+    };
+    const body = JSON.stringify(event);
+    const res = await fetch(`${this.publicUrl.base()}/webhooks/simulator`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Signature': signSimulatorPayload(body, this.secret) },
+      body,
+    });
+    if (!res.ok) this.logger.warn({ status: res.status, eventId: event.id }, 'simulator webhook was not accepted');
+  }
+
+  private authenticationUrl(charge: SimulatorCharge): string {
+    return `${this.publicUrl.base()}/simulator/3ds/${charge.id}`;
+  }
+
+  private assertUp(): void {
+    if (this.outage) throw new ProviderUnavailableError(this.id, 'Simulated outage (SIMULATOR_OUTAGE=true)');
+  }
+
+  private async networkDelay(): Promise<void> {
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+  }
+}

@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../../../database/database.service';
+
+export interface SimulatorCharge {
+  id: string;
+  merchantId: string;
+  idempotencyKey: string;
+  token: string;
+  amount: number;
+  currency: string;
+  status: 'succeeded' | 'requires_action' | 'declined' | 'failed';
+  declineCode: string | null;
+  amountRefunded: number;
+  reference: string | null;
+  sessionId: string | null;
+}
+
+export interface SimulatorSession {
+  id: string;
+  reference: string;
+  merchantId: string;
+  amount: number;
+  currency: string;
+  lines: Array<{ name: string; unitAmount: number; quantity: number }>;
+  successUrl: string;
+  cancelUrl: string;
+  status: 'open' | 'complete' | 'canceled';
+}
+
+const CHARGE = `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency, status, decline_code AS "declineCode",
+                amount_refunded AS "amountRefunded", reference, session_id AS "sessionId"`;
+const SESSION = `id, reference, merchant_id AS "merchantId", amount, currency, lines, success_url AS "successUrl",
+                 cancel_url AS "cancelUrl", status`;
+
+/**
+ * The simulator's own books, as an outside processor keeps them. Every write is its own commit
+ * (autocommit statements): they survive whatever happens to Paybridge's transactions.
+ */
+@Injectable()
+export class SimulatorRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  /** Records a charge once per idempotency key; a repeated key returns the first charge. */
+  async recordCharge(charge: Omit<SimulatorCharge, 'amountRefunded'>): Promise<SimulatorCharge> {
+    const { rows } = await this.db.query<SimulatorCharge>(
+      `WITH inserted AS (
+         INSERT INTO simulator_charges (id, idempotency_key, token, amount, currency, status, decline_code, reference, session_id, merchant_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING ${CHARGE}
+       )
+       SELECT * FROM inserted
+        UNION ALL
+       SELECT ${CHARGE} FROM simulator_charges WHERE idempotency_key = $2
+        LIMIT 1`,
+      [
+        charge.id, charge.idempotencyKey, charge.token, charge.amount, charge.currency, charge.status, charge.declineCode, charge.reference,
+        charge.sessionId, charge.merchantId,
+      ],
+    );
+    return rows[0];
+  }
+
+  async findCharge(lookup: { id?: string | null; idempotencyKey?: string }): Promise<SimulatorCharge | null> {
+    const { rows } = await this.db.query<SimulatorCharge>(
+      `SELECT ${CHARGE} FROM simulator_charges WHERE id = $1 OR idempotency_key = $2 LIMIT 1`,
+      [lookup.id ?? null, lookup.idempotencyKey ?? null],
+    );
+    return rows[0] ?? null;
+  }
+
+  async completeAuthentication(id: string): Promise<SimulatorCharge | null> {
+    const { rows } = await this.db.query<SimulatorCharge>(
+      `UPDATE simulator_charges SET status = 'succeeded' WHERE id = $1 AND status = 'requires_action' RETURNING ${CHARGE}`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async failAuthentication(id: string): Promise<SimulatorCharge | null> {
+    const { rows } = await this.db.query<SimulatorCharge>(
+      `UPDATE simulator_charges SET status = 'declined', decline_code = 'authentication_failed'
+        WHERE id = $1 AND status = 'requires_action' RETURNING ${CHARGE}`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Refunds once per key, never more than was charged. Null when the charge cannot take it. */
+  async recordRefund(refund: { id: string; idempotencyKey: string; chargeId: string; amount: number }): Promise<{ id: string } | null> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `WITH existing AS (
+         SELECT id FROM simulator_refunds WHERE idempotency_key = $2
+       ), charged AS (
+         UPDATE simulator_charges SET amount_refunded = amount_refunded + $4
+          WHERE id = $3 AND status = 'succeeded' AND amount_refunded + $4 <= amount AND NOT EXISTS (SELECT 1 FROM existing)
+         RETURNING id
+       ), inserted AS (
+         INSERT INTO simulator_refunds (id, idempotency_key, charge_id, amount)
+         SELECT $1, $2, $3, $4 FROM charged
+         RETURNING id
+       )
+       SELECT id FROM existing UNION ALL SELECT id FROM inserted`,
+      [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount],
+    );
+    return rows[0] ?? null;
+  }
+
+  async recordSession(session: SimulatorSession & { idempotencyKey: string }): Promise<SimulatorSession> {
+    const { rows } = await this.db.query<SimulatorSession>(
+      `WITH inserted AS (
+         INSERT INTO simulator_sessions (id, idempotency_key, reference, merchant_id, amount, currency, lines, success_url, cancel_url, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING ${SESSION}
+       )
+       SELECT * FROM inserted
+        UNION ALL
+       SELECT ${SESSION} FROM simulator_sessions WHERE idempotency_key = $2
+        LIMIT 1`,
+      [session.id, session.idempotencyKey, session.reference, session.merchantId, session.amount, session.currency, JSON.stringify(session.lines), session.successUrl, session.cancelUrl],
+    );
+    return rows[0];
+  }
+
+  async findSession(id: string): Promise<SimulatorSession | null> {
+    const { rows } = await this.db.query<SimulatorSession>(`SELECT ${SESSION} FROM simulator_sessions WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async setSessionStatus(id: string, from: SimulatorSession['status'], to: SimulatorSession['status']): Promise<boolean> {
+    const { rowCount } = await this.db.query(`UPDATE simulator_sessions SET status = $3 WHERE id = $1 AND status = $2`, [id, from, to]);
+    return rowCount === 1;
+  }
+
+  async countCharges(filter: { reference?: string; status?: SimulatorCharge['status'] } = {}): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM simulator_charges
+        WHERE ($1::text IS NULL OR reference = $1) AND ($2::text IS NULL OR status = $2)`,
+      [filter.reference ?? null, filter.status ?? null],
+    );
+    return rows[0].n;
+  }
+}

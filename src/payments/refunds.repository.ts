@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+
+export interface Refund {
+  id: string;
+  paymentId: string;
+  amount: number;
+  currency: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  reason: string | null;
+  provider: string;
+  providerRef: string | null;
+  failureCode: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `id, payment_id AS "paymentId", amount, currency, status, reason, provider, provider_ref AS "providerRef",
+                 failure_code AS "failureCode", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+@Injectable()
+export class RefundsRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  async insert(
+    refund: { merchantId: string; id: string; paymentId: string; amount: number; currency: string; reason: string | null; provider: string; idempotencyKey: string | null },
+    tx: Executor,
+  ): Promise<void> {
+    await tx.query(
+      `WITH refund AS (
+         INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, provider, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)
+       )
+       INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+       VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', 'pending'))`,
+      [refund.merchantId, refund.id, refund.paymentId, refund.amount, refund.currency, refund.reason, refund.provider, refund.idempotencyKey],
+    );
+  }
+
+  /** pending → succeeded | failed, once; false if it was already settled. */
+  async settle(merchantId: string, id: string, status: 'succeeded' | 'failed', providerRef: string | null, failureCode: string | null, tx: Executor): Promise<Refund | null> {
+    const { rows } = await tx.query<Refund>(
+      `WITH settled AS (
+         UPDATE refunds
+            SET status = $3, provider_ref = coalesce($4, provider_ref), failure_code = $5, updated_at = now()
+          WHERE merchant_id = $1 AND id = $2 AND status = 'pending'
+         RETURNING ${COLUMNS}, merchant_id
+       ), timeline AS (
+         INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+         SELECT merchant_id, "paymentId", 'refund', jsonb_build_object('refundId', id, 'amount', amount, 'status', status) FROM settled
+       )
+       SELECT id, "paymentId", amount, currency, status, reason, provider, "providerRef", "failureCode", "createdAt", "updatedAt" FROM settled`,
+      [merchantId, id, status, providerRef, failureCode],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Refund | null> {
+    const { rows } = await executor.query<Refund>(`SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`, [merchantId, id]);
+    return rows[0] ?? null;
+  }
+
+  async findByIdempotencyKey(merchantId: string, key: string, executor: Executor = this.db): Promise<Refund | null> {
+    const { rows } = await executor.query<Refund>(`SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND idempotency_key = $2`, [merchantId, key]);
+    return rows[0] ?? null;
+  }
+
+  /** Refunds whose provider call never reported back, older than minAgeSeconds. */
+  async findStalePending(minAgeSeconds: number, limit: number): Promise<Array<Refund & { merchantId: string }>> {
+    const { rows } = await this.db.query<Refund & { merchantId: string }>(
+      `SELECT ${COLUMNS}, merchant_id AS "merchantId"
+         FROM refunds
+        WHERE status = 'pending'
+          AND updated_at < now() - make_interval(secs => $1)
+        ORDER BY updated_at
+        LIMIT $2`,
+      [minAgeSeconds, limit],
+    );
+    return rows;
+  }
+}

@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth.types';
+import { DomainError, NotFoundError } from '../common/errors/domain-errors';
+import { newId } from '../common/ids';
+import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
+import { IdempotencyRepository, StoredResponse } from '../common/idempotency/idempotency.repository';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import type { RefundDto } from './dto/checkout.dto';
+import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
+import { PaymentOutcomes } from './payment-outcomes';
+import { PaymentsRepository } from './payments.repository';
+import type { Payment } from './payments.types';
+import { ProviderDeclineError, ProviderUnavailableError, ProviderUnknownOutcomeError } from './providers/payment-provider';
+import { ProviderRegistry } from './providers/provider-registry';
+import { Refund, RefundsRepository } from './refunds.repository';
+
+const REFUND_CREATED = 'refund_created';
+
+type KeyCompletion = ((tx: Executor, response: StoredResponse) => Promise<unknown>) | null;
+
+/**
+ * Refunds in phases, like charges: (1) one transaction holds the amount on the payment (a conditional
+ * UPDATE: racing refunds can never exceed what was captured) and records the refund as pending;
+ * (2) the provider refunds under the refund's id as idempotency key; (3) one transaction settles the
+ * refund, the payment's refunded amount and status, the ledger and the outbox.
+ */
+@Injectable()
+export class RefundsService {
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly payments: PaymentsRepository,
+    private readonly refunds: RefundsRepository,
+    private readonly idempotency: IdempotencyRepository,
+    private readonly registry: ProviderRegistry,
+    private readonly outcomes: PaymentOutcomes,
+  ) {}
+
+  async refund(caller: AuthContext, paymentId: string, dto: RefundDto, idem: IdempotencyContext): Promise<Refund> {
+    const merchantId = caller.merchantId;
+    if (idem.recoveryPoint === REFUND_CREATED) {
+      const pending = await this.refunds.findByIdempotencyKey(merchantId, idem.key);
+      if (!pending) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no refund to resume.');
+      return this.execute(merchantId, pending, this.ownKey(idem), idem);
+    }
+    const refundId = newId('re');
+    const refund = await this.db.transaction(async (tx) => {
+      const payment = await this.payments.findById(merchantId, paymentId, tx);
+      if (!payment) throw new NotFoundError('payment', paymentId);
+      const remaining = payment.amount - payment.amountRefunded;
+      const amount = dto.amount ?? remaining;
+      if (amount <= 0 || !(await this.payments.reserveRefund(merchantId, paymentId, amount, tx))) throw this.refusal(payment, amount);
+      await this.refunds.insert(
+        { merchantId, id: refundId, paymentId, amount, currency: payment.currency, reason: dto.reason ?? null, provider: payment.provider as string, idempotencyKey: idem.key },
+        tx,
+      );
+      await this.idempotency.advance(idem, REFUND_CREATED, tx);
+      return (await this.refunds.findById(merchantId, refundId, tx)) as Refund;
+    });
+    return this.execute(merchantId, refund, this.ownKey(idem), idem);
+  }
+
+  /** Phases 2 and 3; also what the recovery job runs for a refund left pending. */
+  async execute(merchantId: string, refund: Refund, complete: KeyCompletion, idem?: IdempotencyContext): Promise<Refund> {
+    const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
+    try {
+      const result = await this.registry.get(refund.provider).refund({
+        providerRef: payment.providerRef as string,
+        amount: refund.amount,
+        currency: refund.currency,
+        idempotencyKey: refund.id,
+      });
+      return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
+    } catch (err) {
+      if (err instanceof ProviderDeclineError) return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem);
+      if (err instanceof ProviderUnavailableError) return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
+      // Unknown outcome (or our own failure): stays pending; a retry with the key or the recovery job
+      // asks again under the same provider key, so it is refunded at most once.
+      if (err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
+      throw err;
+    }
+  }
+
+  private async settle(
+    payment: Payment,
+    refund: Refund,
+    status: 'succeeded' | 'failed',
+    providerRef: string | null,
+    failureCode: string | null,
+    complete: KeyCompletion,
+    idem?: IdempotencyContext,
+  ): Promise<Refund> {
+    const settled = await this.db.transaction(async (tx) => {
+      const changed = await this.refunds.settle(payment.merchantId, refund.id, status, providerRef, failureCode, tx);
+      if (changed && status === 'succeeded') await this.outcomes.refunded(tx, payment, { id: refund.id, amount: refund.amount, provider: refund.provider });
+      if (changed && status === 'failed') await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
+      const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
+      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      return after;
+    });
+    if (idem) idem.completed = true;
+    if (settled.status === 'failed') throw this.failureError(settled);
+    return settled;
+  }
+
+  private responseFor(refund: Refund, requestId: string): StoredResponse {
+    return refund.status === 'failed' ? errorResponse(this.failureError(refund), requestId) : successResponse(201, refund);
+  }
+
+  private failureError(refund: Refund): DomainError {
+    if (refund.failureCode === 'provider_unavailable') return new ProvidersUnavailableError('The provider is unavailable; nothing was refunded. Retry with a new Idempotency-Key.');
+    return new DomainError('unprocessable', 'refund_refused', `The provider refused refund ${refund.id}.`);
+  }
+
+  private refusal(payment: Payment, amount: number): DomainError {
+    if (!['succeeded', 'partially_refunded'].includes(payment.status)) {
+      return new DomainError('unprocessable', 'payment_not_refundable', `A ${payment.status} payment cannot be refunded.`, { param: 'id' });
+    }
+    return new DomainError('unprocessable', 'refund_exceeds_remaining', `Refund of ${amount} exceeds what remains refundable on ${payment.id}.`, { param: 'amount' });
+  }
+
+  private ownKey(idem: IdempotencyContext): KeyCompletion {
+    return (tx, response) => this.idempotency.completeOwned(idem, response, tx);
+  }
+}

@@ -1,0 +1,41 @@
+import { Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AllowKeys } from '../auth/auth.decorators';
+import { NotFoundError } from '../common/errors/domain-errors';
+import { NonCritical } from '../common/load-shedding.guard';
+import { ApiErrors } from '../common/openapi';
+import { ListQueryDto, toPage, toPageRequest } from '../common/pagination';
+import { DatabaseService } from '../database/database.service';
+import { WebhookEventsRepository } from './webhook-events.repository';
+import { WebhookProcessor } from './webhook-processor';
+
+@ApiTags('admin')
+@ApiSecurity('api-key')
+@AllowKeys('admin')
+@Controller('admin/dead-letters')
+export class DeadLettersController {
+  constructor(
+    private readonly events: WebhookEventsRepository,
+    private readonly processor: WebhookProcessor,
+    private readonly db: DatabaseService,
+  ) {}
+
+  /** Webhook events that failed every attempt. */
+  @Get()
+  @NonCritical()
+  @ApiErrors(400, 401, 403, 503)
+  async list(@Query() query: ListQueryDto) {
+    const page = toPageRequest(query);
+    return toPage(await this.events.listDead(page, this.db.reports), page);
+  }
+
+  /** Puts a dead letter back in the queue with fresh attempts and processes it now. */
+  @Post(':id/replay')
+  @ApiErrors(401, 403, 404)
+  async replay(@Param('id') id: string) {
+    const revived = await this.events.revive(id);
+    if (!revived) throw new NotFoundError('dead letter', id);
+    this.processor.processSoon(id);
+    return revived;
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PaymentsModule } from '../payments/payments.module';
+import { DeadLettersController } from './dead-letters.controller';
+import { WebhookEventsRepository } from './webhook-events.repository';
+import { WebhookProcessor } from './webhook-processor';
+import { WebhooksController } from './webhooks.controller';
+
+@Module({
+  imports: [PaymentsModule],
+  controllers: [WebhooksController, DeadLettersController],
+  providers: [WebhookEventsRepository, WebhookProcessor],
+})
+export class WebhooksModule {}
