@@ -28,7 +28,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        AppConfigModule.register(overrides),
+        AppConfigModule.register(env),
         LoggerModule.forRoot(pinoParams(env.LOG_LEVEL)),
         ScheduleModule.forRoot(),
         DatabaseModule,

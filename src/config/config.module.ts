@@ -1,24 +1,27 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { Env, validateEnv } from './env';
+import type { Env } from './env';
 
 export type AppConfig = ConfigService<Env, true>;
 
 /**
- * @nestjs/config, validated at boot by `validateEnv`. `overrides` win over process.env: main.ts passes
- * the embedded database URL this way, tests pass per-instance settings.
+ * @nestjs/config serving an Env already validated at boot (validateEnv in AppModule.register).
+ * Nothing is read from or written back to process.env here, so that several instances in one process
+ * (the tests) keep their own settings.
  */
 @Module({})
 export class AppConfigModule {
-  static register(overrides: Record<string, string> = {}): DynamicModule {
+  static register(env: Env): DynamicModule {
     return {
       module: AppConfigModule,
       global: true,
       imports: [
         ConfigModule.forRoot({
           isGlobal: true,
-          cache: false,
-          validate: (raw) => ({ ...validateEnv({ ...raw, ...overrides }) }),
+          ignoreEnvFile: true,
+          validatePredefined: false,
+          skipProcessEnv: true,
+          load: [() => ({ ...env })],
         }),
       ],
     };

@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
 
-const toBoolean = ({ value }: { value: unknown }) => {
+// Implicit conversion would turn the string "false" into true: read the raw value instead.
+const toBoolean = ({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+  const value = obj[key];
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
