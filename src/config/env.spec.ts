@@ -11,6 +11,8 @@ describe('validateEnv', () => {
   });
 
   it('names every bad variable', () => {
-    expect(() => validateEnv({ PORT: 'x', DATABASE_POOL_MAX: '0', SIMULATOR_OUTAGE: 'maybe' })).toThrow(/PORT=.*\n.*DATABASE_POOL_MAX=.*\n.*SIMULATOR_OUTAGE=/);
+    expect(() => validateEnv({ PORT: 'x', DATABASE_POOL_MAX: '0', SIMULATOR_OUTAGE: 'maybe' })).toThrow(
+      /PORT=.*\n.*DATABASE_POOL_MAX=.*\n.*SIMULATOR_OUTAGE=/,
+    );
   });
 });

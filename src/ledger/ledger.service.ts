@@ -19,7 +19,8 @@ export class LedgerService {
     let debits = 0;
     let credits = 0;
     for (const line of posting.lines) {
-      if (!Number.isSafeInteger(line.amount) || line.amount <= 0) throw new UnbalancedPostingError(`Ledger line amount must be a positive integer, got ${line.amount}`);
+      if (!Number.isSafeInteger(line.amount) || line.amount <= 0)
+        throw new UnbalancedPostingError(`Ledger line amount must be a positive integer, got ${line.amount}`);
       if (line.direction === 'debit') debits += line.amount;
       else credits += line.amount;
     }

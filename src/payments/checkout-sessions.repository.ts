@@ -41,9 +41,22 @@ export class CheckoutSessionsRepository {
                                       customer_id, provider, success_url, cancel_url, payment_id, metadata, idempotency_key, expires_at)
        VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now() + make_interval(hours => $16))`,
       [
-        session.merchantId, session.id, session.currency, session.subtotal, session.discount, session.giftCardApplied, session.total,
-        JSON.stringify(session.lines), session.customerId, session.provider, session.successUrl, session.cancelUrl, session.paymentId,
-        session.metadata, session.idempotencyKey, session.expiresInHours,
+        session.merchantId,
+        session.id,
+        session.currency,
+        session.subtotal,
+        session.discount,
+        session.giftCardApplied,
+        session.total,
+        JSON.stringify(session.lines),
+        session.customerId,
+        session.provider,
+        session.successUrl,
+        session.cancelUrl,
+        session.paymentId,
+        session.metadata,
+        session.idempotencyKey,
+        session.expiresInHours,
       ],
     );
   }
@@ -54,16 +67,27 @@ export class CheckoutSessionsRepository {
   }
 
   async findByIdForUpdate(merchantId: string, id: string, tx: Executor): Promise<CheckoutSession | null> {
-    const { rows } = await tx.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [merchantId, id]);
+    const { rows } = await tx.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [
+      merchantId,
+      id,
+    ]);
     return rows[0] ? toCheckoutSession(rows[0]) : null;
   }
 
   async findByIdempotencyKey(merchantId: string, key: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
-    const { rows } = await executor.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.idempotency_key = $2`, [merchantId, key]);
+    const { rows } = await executor.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.idempotency_key = $2`, [
+      merchantId,
+      key,
+    ]);
     return rows[0] ? toCheckoutSession(rows[0]) : null;
   }
 
-  async findByProviderSession(merchantId: string, provider: string, providerSessionId: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
+  async findByProviderSession(
+    merchantId: string,
+    provider: string,
+    providerSessionId: string,
+    executor: Executor = this.db,
+  ): Promise<CheckoutSession | null> {
     const { rows } = await executor.query<CheckoutSessionRow>(
       `${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.provider = $2 AND s.provider_session_id = $3`,
       [merchantId, provider, providerSessionId],
@@ -72,7 +96,14 @@ export class CheckoutSessionsRepository {
   }
 
   /** Records where the customer pays: the provider's session and its hosted page. */
-  async attachProvider(merchantId: string, id: string, provider: string, providerSessionId: string, url: string, tx: Executor): Promise<void> {
+  async attachProvider(
+    merchantId: string,
+    id: string,
+    provider: string,
+    providerSessionId: string,
+    url: string,
+    tx: Executor,
+  ): Promise<void> {
     await tx.query(
       `UPDATE checkout_sessions
           SET provider = $3, provider_session_id = $4, url = $5, updated_at = now()
@@ -98,10 +129,11 @@ export class CheckoutSessionsRepository {
   }
 
   async setPayment(merchantId: string, id: string, paymentId: string, tx: Executor): Promise<void> {
-    await tx.query(
-      `UPDATE checkout_sessions SET payment_id = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2`,
-      [merchantId, id, paymentId],
-    );
+    await tx.query(`UPDATE checkout_sessions SET payment_id = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2`, [
+      merchantId,
+      id,
+      paymentId,
+    ]);
   }
 
   /** Open sessions past their expiry, oldest first. */

@@ -66,8 +66,18 @@ export class CheckoutService {
       const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
       await this.payments.insert(
         {
-          merchantId, id: paymentId, status: 'pending', amount: subtotal, currency: dto.currency, provider: candidates[0],
-          customerId: customer.id, checkoutSessionId: sessionId, lines, discount: 0, idempotencyKey: null, retryOf: null,
+          merchantId,
+          id: paymentId,
+          status: 'pending',
+          amount: subtotal,
+          currency: dto.currency,
+          provider: candidates[0],
+          customerId: customer.id,
+          checkoutSessionId: sessionId,
+          lines,
+          discount: 0,
+          idempotencyKey: null,
+          retryOf: null,
           metadata: dto.metadata ?? {},
         },
         null,
@@ -75,9 +85,22 @@ export class CheckoutService {
       );
       await this.sessions.insert(
         {
-          merchantId, id: sessionId, currency: dto.currency, subtotal, discount: 0, giftCardApplied: 0, total: subtotal, lines,
-          customerId: customer.id, provider: candidates[0], successUrl: dto.successUrl, cancelUrl: dto.cancelUrl, paymentId,
-          metadata: dto.metadata ?? {}, idempotencyKey: idem.key, expiresInHours: this.expiryHours,
+          merchantId,
+          id: sessionId,
+          currency: dto.currency,
+          subtotal,
+          discount: 0,
+          giftCardApplied: 0,
+          total: subtotal,
+          lines,
+          customerId: customer.id,
+          provider: candidates[0],
+          successUrl: dto.successUrl,
+          cancelUrl: dto.cancelUrl,
+          paymentId,
+          metadata: dto.metadata ?? {},
+          idempotencyKey: idem.key,
+          expiresInHours: this.expiryHours,
         },
         tx,
       );
@@ -98,7 +121,8 @@ export class CheckoutService {
       const current = await this.sessions.findByIdForUpdate(merchantId, id, tx);
       if (!current) throw new NotFoundError('checkout session', id);
       if (current.status === 'canceled') return current;
-      if (current.status !== 'open') throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`, { param: 'id' });
+      if (current.status !== 'open')
+        throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`, { param: 'id' });
       await this.sessions.transition(merchantId, id, ['open'], 'canceled', tx);
       await this.cancelPendingPayment(current, 'checkout_canceled', tx);
       return current;
@@ -153,7 +177,13 @@ export class CheckoutService {
       if (!payment || !['pending', 'processing', 'requires_action'].includes(payment.status)) {
         payment = await this.newSessionPayment(locked, provider, tx);
       }
-      await this.payments.addTimelineEntry(session.merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
+      await this.payments.addTimelineEntry(
+        session.merchantId,
+        payment.id,
+        'webhook',
+        { provider, eventId: event.eventId, type: event.type },
+        tx,
+      );
       await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
       if (await this.sessions.transition(session.merchantId, session.id, ['open', 'expired', 'canceled'], 'complete', tx)) {
         await this.outbox.insert([this.event({ ...locked, paymentId: payment.id }, 'checkout.completed')], tx);
@@ -167,11 +197,23 @@ export class CheckoutService {
       const locked = (await this.sessions.findByIdForUpdate(session.merchantId, session.id, tx)) as CheckoutSession;
       const payment = locked.paymentId ? await this.payments.findById(session.merchantId, locked.paymentId, tx) : null;
       if (!payment) return;
-      await this.payments.addTimelineEntry(session.merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
+      await this.payments.addTimelineEntry(
+        session.merchantId,
+        payment.id,
+        'webhook',
+        { provider, eventId: event.eventId, type: event.type },
+        tx,
+      );
       await this.outcomes.fail(
         tx,
         payment,
-        { code: 'card_declined', message: 'The card was declined on the hosted page.', declineCode: event.declineCode ?? 'generic_decline', provider, providerRef: event.providerRef },
+        {
+          code: 'card_declined',
+          message: 'The card was declined on the hosted page.',
+          declineCode: event.declineCode ?? 'generic_decline',
+          provider,
+          providerRef: event.providerRef,
+        },
         null,
       );
     });
@@ -181,9 +223,19 @@ export class CheckoutService {
     const id = newId('pay');
     await this.payments.insert(
       {
-        merchantId: session.merchantId, id, status: 'pending', amount: session.total, currency: session.currency, provider,
-        customerId: session.customer.id, checkoutSessionId: session.id, lines: session.lines, discount: session.discount,
-        idempotencyKey: null, retryOf: null, metadata: session.metadata,
+        merchantId: session.merchantId,
+        id,
+        status: 'pending',
+        amount: session.total,
+        currency: session.currency,
+        provider,
+        customerId: session.customer.id,
+        checkoutSessionId: session.id,
+        lines: session.lines,
+        discount: session.discount,
+        idempotencyKey: null,
+        retryOf: null,
+        metadata: session.metadata,
       },
       null,
       tx,
@@ -255,7 +307,13 @@ export class CheckoutService {
       type,
       aggregateType: 'checkout_session' as const,
       aggregateId: session.id,
-      data: { checkoutSessionId: session.id, paymentId: session.paymentId, total: session.total, currency: session.currency, customer: session.customer },
+      data: {
+        checkoutSessionId: session.id,
+        paymentId: session.paymentId,
+        total: session.total,
+        currency: session.currency,
+        customer: session.customer,
+      },
     };
   }
 }

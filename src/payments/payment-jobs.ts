@@ -49,8 +49,14 @@ export class PaymentJobs implements OnModuleInit {
   onModuleInit(): void {
     if (!this.config.get('JOBS_ENABLED', { infer: true })) return;
     const every = this.config.get('RECOVERY_INTERVAL_MS', { infer: true });
-    this.scheduler.addInterval('payments-recovery', setInterval(() => void this.recover().catch((err) => this.logger.error({ err }, 'recovery failed')), every));
-    this.scheduler.addInterval('checkout-expiry', setInterval(() => void this.expireSessions().catch((err) => this.logger.error({ err }, 'expiry failed')), 60_000));
+    this.scheduler.addInterval(
+      'payments-recovery',
+      setInterval(() => void this.recover().catch((err) => this.logger.error({ err }, 'recovery failed')), every),
+    );
+    this.scheduler.addInterval(
+      'checkout-expiry',
+      setInterval(() => void this.expireSessions().catch((err) => this.logger.error({ err }, 'expiry failed')), 60_000),
+    );
   }
 
   /** One pass of the recovery job; returns how many payments and refunds it settled or retried. */
@@ -63,12 +69,17 @@ export class PaymentJobs implements OnModuleInit {
           try {
             if (stuck.status === 'requires_action') await this.abandon(payment);
             else if (stuck.attempt) {
-              await this.paymentsService.resolveWithProvider(payment, stuck.attempt, this.paymentsService.abandonedKey(payment, stuck.idempotencyKey));
+              await this.paymentsService.resolveWithProvider(
+                payment,
+                stuck.attempt,
+                this.paymentsService.abandonedKey(payment, stuck.idempotencyKey),
+              );
             }
             handled++;
           } catch (err) {
             // A decline or provider outage surfaces as the error the payment now answers with: settled.
-            if ((err as { kind?: string }).kind === 'card_declined' || (err as { code?: string }).code === 'provider_unavailable') handled++;
+            if ((err as { kind?: string }).kind === 'card_declined' || (err as { code?: string }).code === 'provider_unavailable')
+              handled++;
             else this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
           }
         }
@@ -98,7 +109,12 @@ export class PaymentJobs implements OnModuleInit {
   /** The customer never finished 3-D Secure within the deadline. */
   private async abandon(payment: Payment): Promise<void> {
     await this.db.transaction((tx) =>
-      this.outcomes.fail(tx, payment, { code: 'authentication_timeout', message: 'The customer did not complete authentication in time.' }, null),
+      this.outcomes.fail(
+        tx,
+        payment,
+        { code: 'authentication_timeout', message: 'The customer did not complete authentication in time.' },
+        null,
+      ),
     );
   }
 }

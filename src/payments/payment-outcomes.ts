@@ -28,8 +28,23 @@ export class PaymentOutcomes {
     this.outcomes = metrics.counter('payments_outcomes_total', 'Payments reaching an outcome, by provider', ['provider', 'outcome']);
   }
 
-  async succeed(tx: Executor, payment: Payment, provider: ProviderId, providerRef: string, attempt: AttemptResult | null, detail: Record<string, unknown> = {}): Promise<boolean> {
-    const moved = await this.payments.transition(payment.merchantId, payment.id, 'succeeded', { provider, providerRef, nextAction: null }, attempt, { provider, ...detail }, tx);
+  async succeed(
+    tx: Executor,
+    payment: Payment,
+    provider: ProviderId,
+    providerRef: string,
+    attempt: AttemptResult | null,
+    detail: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    const moved = await this.payments.transition(
+      payment.merchantId,
+      payment.id,
+      'succeeded',
+      { provider, providerRef, nextAction: null },
+      attempt,
+      { provider, ...detail },
+      tx,
+    );
     if (!moved) return false;
     await this.ledger.post(
       {
@@ -50,8 +65,23 @@ export class PaymentOutcomes {
     return true;
   }
 
-  async requireAction(tx: Executor, payment: Payment, provider: ProviderId, providerRef: string, nextAction: NextAction, attempt: AttemptResult | null): Promise<boolean> {
-    const moved = await this.payments.transition(payment.merchantId, payment.id, 'requires_action', { provider, providerRef, nextAction }, attempt, { provider }, tx);
+  async requireAction(
+    tx: Executor,
+    payment: Payment,
+    provider: ProviderId,
+    providerRef: string,
+    nextAction: NextAction,
+    attempt: AttemptResult | null,
+  ): Promise<boolean> {
+    const moved = await this.payments.transition(
+      payment.merchantId,
+      payment.id,
+      'requires_action',
+      { provider, providerRef, nextAction },
+      attempt,
+      { provider },
+      tx,
+    );
     if (moved) this.outcomes.inc({ provider, outcome: 'requires_action' });
     return moved !== null;
   }
@@ -66,19 +96,34 @@ export class PaymentOutcomes {
       payment.merchantId,
       payment.id,
       'failed',
-      { provider: failure.provider, providerRef: failure.providerRef, failureCode: failure.code, failureMessage: failure.message, declineCode: failure.declineCode ?? null, nextAction: null },
+      {
+        provider: failure.provider,
+        providerRef: failure.providerRef,
+        failureCode: failure.code,
+        failureMessage: failure.message,
+        declineCode: failure.declineCode ?? null,
+        nextAction: null,
+      },
       attempt,
       { failureCode: failure.code, declineCode: failure.declineCode ?? null },
       tx,
     );
     if (!moved) return false;
-    await this.outbox.insert([this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })], tx);
-    this.outcomes.inc({ provider: failure.provider ?? payment.provider ?? 'none', outcome: failure.code === 'card_declined' ? 'declined' : 'failed' });
+    await this.outbox.insert(
+      [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
+      tx,
+    );
+    this.outcomes.inc({
+      provider: failure.provider ?? payment.provider ?? 'none',
+      outcome: failure.code === 'card_declined' ? 'declined' : 'failed',
+    });
     return true;
   }
 
   async cancel(tx: Executor, payment: Payment, reason: string): Promise<boolean> {
-    return (await this.payments.transition(payment.merchantId, payment.id, 'canceled', { nextAction: null }, null, { reason }, tx)) !== null;
+    return (
+      (await this.payments.transition(payment.merchantId, payment.id, 'canceled', { nextAction: null }, null, { reason }, tx)) !== null
+    );
   }
 
   /** A succeeded refund: the payment's refunded amount and status, a balanced posting, the event. */

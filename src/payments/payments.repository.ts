@@ -69,9 +69,23 @@ export class PaymentsRepository {
        SELECT merchant_id, id, 'attempt', NULL, NULL, jsonb_build_object('attemptId', $14::text, 'provider', $15::text)
          FROM payment WHERE $14::text IS NOT NULL`,
       [
-        payment.merchantId, payment.id, payment.status, payment.amount, payment.currency, payment.provider, payment.customerId,
-        payment.checkoutSessionId, JSON.stringify(payment.lines), payment.discount, payment.idempotencyKey, payment.retryOf,
-        payment.metadata, attempt?.id ?? null, attempt?.provider ?? null, attempt?.providerKey ?? null, attempt?.paymentMethod ?? null,
+        payment.merchantId,
+        payment.id,
+        payment.status,
+        payment.amount,
+        payment.currency,
+        payment.provider,
+        payment.customerId,
+        payment.checkoutSessionId,
+        JSON.stringify(payment.lines),
+        payment.discount,
+        payment.idempotencyKey,
+        payment.retryOf,
+        payment.metadata,
+        attempt?.id ?? null,
+        attempt?.provider ?? null,
+        attempt?.providerKey ?? null,
+        attempt?.paymentMethod ?? null,
       ],
     );
   }
@@ -130,10 +144,23 @@ export class PaymentsRepository {
        )
        SELECT from_status FROM moved`,
       [
-        merchantId, paymentId, to, sourcesOf(to), changes.provider ?? null, changes.providerRef ?? null,
-        'failureCode' in changes || 'declineCode' in changes, changes.failureCode ?? null, changes.failureMessage ?? null,
-        changes.declineCode ?? null, 'nextAction' in changes, changes.nextAction ? JSON.stringify(changes.nextAction) : null,
-        attempt?.attemptId ?? null, attempt?.status ?? null, attempt?.providerRef ?? null, attempt?.errorCode ?? null, detail,
+        merchantId,
+        paymentId,
+        to,
+        sourcesOf(to),
+        changes.provider ?? null,
+        changes.providerRef ?? null,
+        'failureCode' in changes || 'declineCode' in changes,
+        changes.failureCode ?? null,
+        changes.failureMessage ?? null,
+        changes.declineCode ?? null,
+        'nextAction' in changes,
+        changes.nextAction ? JSON.stringify(changes.nextAction) : null,
+        attempt?.attemptId ?? null,
+        attempt?.status ?? null,
+        attempt?.providerRef ?? null,
+        attempt?.errorCode ?? null,
+        detail,
       ],
     );
     return rows[0] ? { from: rows[0].from_status } : null;
@@ -154,10 +181,20 @@ export class PaymentsRepository {
   }
 
   async setProvider(merchantId: string, paymentId: string, provider: string, tx: Executor): Promise<void> {
-    await tx.query(`UPDATE payments SET provider = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2`, [merchantId, paymentId, provider]);
+    await tx.query(`UPDATE payments SET provider = $3, updated_at = now() WHERE merchant_id = $1 AND id = $2`, [
+      merchantId,
+      paymentId,
+      provider,
+    ]);
   }
 
-  async addTimelineEntry(merchantId: string, paymentId: string, kind: TimelineEntry['kind'], detail: Record<string, unknown>, tx: Executor = this.db): Promise<void> {
+  async addTimelineEntry(
+    merchantId: string,
+    paymentId: string,
+    kind: TimelineEntry['kind'],
+    detail: Record<string, unknown>,
+    tx: Executor = this.db,
+  ): Promise<void> {
     await tx.query(
       `INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
        VALUES ($1, $2, $3, $4)`,
@@ -171,11 +208,19 @@ export class PaymentsRepository {
   }
 
   async findByIdempotencyKey(merchantId: string, key: string, executor: Executor = this.db): Promise<Payment | null> {
-    const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.idempotency_key = $2`, [merchantId, key]);
+    const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.idempotency_key = $2`, [
+      merchantId,
+      key,
+    ]);
     return rows[0] ? toPayment(rows[0]) : null;
   }
 
-  async findByProviderRef(merchantId: string, provider: string, providerRef: string, executor: Executor = this.db): Promise<Payment | null> {
+  async findByProviderRef(
+    merchantId: string,
+    provider: string,
+    providerRef: string,
+    executor: Executor = this.db,
+  ): Promise<Payment | null> {
     const { rows } = await executor.query<PaymentRow>(
       `${SELECT_PAYMENT}
         WHERE p.merchant_id = $1
@@ -225,8 +270,15 @@ export class PaymentsRepository {
         ORDER BY p.created_at DESC, p.id DESC
         LIMIT $8 OFFSET $9`,
       [
-        merchantId, filter.status ?? null, filter.provider ?? null, filter.customerEmail ?? null, filter.from ?? null, filter.to ?? null,
-        page.startingAfter ?? null, page.limit + 1, page.offset,
+        merchantId,
+        filter.status ?? null,
+        filter.provider ?? null,
+        filter.customerEmail ?? null,
+        filter.from ?? null,
+        filter.to ?? null,
+        page.startingAfter ?? null,
+        page.limit + 1,
+        page.offset,
       ],
     );
     return rows.map(toPayment);
@@ -265,11 +317,24 @@ export class PaymentsRepository {
    * action past the deadline, older than minAgeSeconds, and not held by a live request (their
    * idempotency key is unlocked or its lock is stale).
    */
-  async findUnresolved(minAgeSeconds: number, lockTimeoutSeconds: number, deadlineHours: number, limit: number): Promise<UnresolvedPayment[]> {
+  async findUnresolved(
+    minAgeSeconds: number,
+    lockTimeoutSeconds: number,
+    deadlineHours: number,
+    limit: number,
+  ): Promise<UnresolvedPayment[]> {
     const { rows } = await this.db.query<{
-      merchant_id: string; id: string; status: PaymentStatus; idempotency_key: string | null; created_at: Date;
-      attempt_id: string | null; provider: Attempt['provider'] | null; provider_key: string | null; payment_method: string | null;
-      attempt_status: Attempt['status'] | null; attempt_ref: string | null;
+      merchant_id: string;
+      id: string;
+      status: PaymentStatus;
+      idempotency_key: string | null;
+      created_at: Date;
+      attempt_id: string | null;
+      provider: Attempt['provider'] | null;
+      provider_key: string | null;
+      payment_method: string | null;
+      attempt_status: Attempt['status'] | null;
+      attempt_ref: string | null;
     }>(
       `SELECT p.merchant_id, p.id, p.status, p.idempotency_key, p.created_at,
               a.id AS attempt_id, a.provider, a.provider_key, a.payment_method, a.status AS attempt_status, a.provider_ref AS attempt_ref
@@ -293,7 +358,15 @@ export class PaymentsRepository {
       idempotencyKey: r.idempotency_key,
       createdAt: r.created_at,
       attempt: r.attempt_id
-        ? { id: r.attempt_id, paymentId: r.id, provider: r.provider!, providerKey: r.provider_key!, paymentMethod: r.payment_method, status: r.attempt_status!, providerRef: r.attempt_ref }
+        ? {
+            id: r.attempt_id,
+            paymentId: r.id,
+            provider: r.provider!,
+            providerKey: r.provider_key!,
+            paymentMethod: r.payment_method,
+            status: r.attempt_status!,
+            providerRef: r.attempt_ref,
+          }
         : null,
     }));
   }

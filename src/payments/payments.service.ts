@@ -83,8 +83,18 @@ export class PaymentsService {
       const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
       await this.payments.insert(
         {
-          merchantId, id: paymentId, status: 'processing', amount: subtotal, currency: dto.currency, provider: attempt.provider,
-          customerId: customer.id, checkoutSessionId: null, lines, discount: 0, idempotencyKey: idem.key, retryOf: null,
+          merchantId,
+          id: paymentId,
+          status: 'processing',
+          amount: subtotal,
+          currency: dto.currency,
+          provider: attempt.provider,
+          customerId: customer.id,
+          checkoutSessionId: null,
+          lines,
+          discount: 0,
+          idempotencyKey: idem.key,
+          retryOf: null,
           metadata: dto.metadata ?? {},
         },
         attempt,
@@ -102,9 +112,14 @@ export class PaymentsService {
     const original = await this.getById(caller.merchantId, paymentId);
     const lastAttempt = await this.payments.latestAttempt(caller.merchantId, paymentId);
     if (original.status !== 'failed' || original.failureCode !== 'provider_unavailable' || !lastAttempt?.paymentMethod) {
-      throw new DomainError('unprocessable', 'payment_not_retryable', 'Only a direct payment that failed because no provider was available can be retried.', {
-        param: 'id',
-      });
+      throw new DomainError(
+        'unprocessable',
+        'payment_not_retryable',
+        'Only a direct payment that failed because no provider was available can be retried.',
+        {
+          param: 'id',
+        },
+      );
     }
     const plan: PlannedMethod[] = [{ provider: lastAttempt.provider, token: lastAttempt.paymentMethod }];
     const id = newId('pay');
@@ -112,16 +127,32 @@ export class PaymentsService {
     await this.db.transaction(async (tx) => {
       await this.payments.insert(
         {
-          merchantId: original.merchantId, id, status: 'processing', amount: original.amount, currency: original.currency, provider: attempt.provider,
-          customerId: original.customer.id, checkoutSessionId: null, lines: original.lines ?? [], discount: original.discount,
-          idempotencyKey: idem.key, retryOf: original.id, metadata: original.metadata,
+          merchantId: original.merchantId,
+          id,
+          status: 'processing',
+          amount: original.amount,
+          currency: original.currency,
+          provider: attempt.provider,
+          customerId: original.customer.id,
+          checkoutSessionId: null,
+          lines: original.lines ?? [],
+          discount: original.discount,
+          idempotencyKey: idem.key,
+          retryOf: original.id,
+          metadata: original.metadata,
         },
         attempt,
         tx,
       );
       await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
     });
-    const payment = { id, merchantId: original.merchantId, amount: original.amount, currency: original.currency, customer: original.customer };
+    const payment = {
+      id,
+      merchantId: original.merchantId,
+      amount: original.amount,
+      currency: original.currency,
+      customer: original.customer,
+    };
     return this.charge(payment, original.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
   }
 
@@ -129,7 +160,13 @@ export class PaymentsService {
    * The payment's outcome is not known to us (a crash, a timeout): ask the provider that may have
    * charged, and settle it from the answer. Used by a client's retry and by the recovery job.
    */
-  async resolveWithProvider(payment: Payment, attempt: Attempt, complete: KeyCompletion | null, idem?: IdempotencyContext, rechargeIfMissing = true): Promise<Payment> {
+  async resolveWithProvider(
+    payment: Payment,
+    attempt: Attempt,
+    complete: KeyCompletion | null,
+    idem?: IdempotencyContext,
+    rechargeIfMissing = true,
+  ): Promise<Payment> {
     const provider = this.registry.get(attempt.provider);
     let found: ProviderPayment | null;
     try {
@@ -145,13 +182,24 @@ export class PaymentsService {
         const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
         return this.charge(payment, payment.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
       }
-      return this.finishFailure(payment, attempt, { code: 'provider_unavailable', message: 'The provider has no record of this charge.' }, complete, idem);
+      return this.finishFailure(
+        payment,
+        attempt,
+        { code: 'provider_unavailable', message: 'The provider has no record of this charge.' },
+        complete,
+        idem,
+      );
     }
     if (found.status === 'declined') {
       return this.finishFailure(
         payment,
         attempt,
-        { code: 'card_declined', message: 'The card was declined.', declineCode: found.declineCode ?? 'generic_decline', providerRef: found.providerRef },
+        {
+          code: 'card_declined',
+          message: 'The card was declined.',
+          declineCode: found.declineCode ?? 'generic_decline',
+          providerRef: found.providerRef,
+        },
         complete,
         idem,
       );
@@ -176,7 +224,13 @@ export class PaymentsService {
         await this.outcomes.fail(
           tx,
           payment,
-          { code: 'card_declined', message: 'The provider reported the payment as failed.', declineCode: event.declineCode ?? 'generic_decline', provider, providerRef: event.providerRef },
+          {
+            code: 'card_declined',
+            message: 'The provider reported the payment as failed.',
+            declineCode: event.declineCode ?? 'generic_decline',
+            provider,
+            providerRef: event.providerRef,
+          },
           null,
         );
       }
@@ -244,7 +298,10 @@ export class PaymentsService {
           currency: payment.currency,
           token: method.token,
           customer: { email: payment.customer.email },
-          description: lines.map((l) => `${l.quantity} × ${l.name}`).join(', ').slice(0, 500),
+          description: lines
+            .map((l) => `${l.quantity} × ${l.name}`)
+            .join(', ')
+            .slice(0, 500),
           returnUrl,
           idempotencyKey: attempt.providerKey,
         });
@@ -264,18 +321,35 @@ export class PaymentsService {
           // answer, the client gets 503 payment_outcome_unknown and its retry (or recovery) asks again.
           this.logger.warn({ paymentId: payment.id, provider: method.provider }, 'provider outcome unknown; asking it');
           const current = (await this.payments.findById(payment.merchantId, payment.id)) as Payment;
-          return this.resolveWithProvider(current, { ...attempt, paymentId: payment.id, status: 'unknown', providerRef: null }, complete, idem, false);
+          return this.resolveWithProvider(
+            current,
+            { ...attempt, paymentId: payment.id, status: 'unknown', providerRef: null },
+            complete,
+            idem,
+            false,
+          );
         }
         if (!(err instanceof ProviderUnavailableError)) throw err; // our own failure: the key is unlocked, recovery resolves it
         const next = plan[step + 1];
         if (!next) {
-          return this.finishFailure(payment, attempt, { code: 'provider_unavailable', message: 'No provider was available; nothing was charged.' }, complete, idem);
+          return this.finishFailure(
+            payment,
+            attempt,
+            { code: 'provider_unavailable', message: 'No provider was available; nothing was charged.' },
+            complete,
+            idem,
+          );
         }
         const failed = attempt;
         attempt = this.newAttempt(payment.id, next, step + 2);
         const nextAttempt = attempt;
         await this.db.transaction(async (tx) => {
-          await this.payments.finishAttempt(payment.merchantId, payment.id, { attemptId: failed.id, status: 'failed', errorCode: 'provider_unavailable' }, tx);
+          await this.payments.finishAttempt(
+            payment.merchantId,
+            payment.id,
+            { attemptId: failed.id, status: 'failed', errorCode: 'provider_unavailable' },
+            tx,
+          );
           await this.payments.insertAttempt(payment.merchantId, { ...nextAttempt, paymentId: payment.id }, tx);
         });
       }
@@ -292,22 +366,48 @@ export class PaymentsService {
     const settled = await this.db.transaction(async (tx) => {
       const current = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
       if (result.status === 'succeeded') {
-        await this.outcomes.succeed(tx, current, attempt.provider, result.providerRef, { attemptId: attempt.id, status: 'succeeded', providerRef: result.providerRef });
+        await this.outcomes.succeed(tx, current, attempt.provider, result.providerRef, {
+          attemptId: attempt.id,
+          status: 'succeeded',
+          providerRef: result.providerRef,
+        });
       } else if (result.status === 'requires_action' && result.nextActionUrl) {
-        await this.outcomes.requireAction(tx, current, attempt.provider, result.providerRef, { type: 'redirect_to_url', url: result.nextActionUrl }, {
-          attemptId: attempt.id,
-          status: 'requires_action',
-          providerRef: result.providerRef,
-        });
+        await this.outcomes.requireAction(
+          tx,
+          current,
+          attempt.provider,
+          result.providerRef,
+          { type: 'redirect_to_url', url: result.nextActionUrl },
+          {
+            attemptId: attempt.id,
+            status: 'requires_action',
+            providerRef: result.providerRef,
+          },
+        );
       } else if (result.status === 'canceled') {
-        await this.outcomes.fail(tx, current, { code: 'canceled_by_provider', message: 'The provider canceled the payment.', provider: attempt.provider, providerRef: result.providerRef }, {
-          attemptId: attempt.id,
-          status: 'failed',
-          providerRef: result.providerRef,
-        });
+        await this.outcomes.fail(
+          tx,
+          current,
+          {
+            code: 'canceled_by_provider',
+            message: 'The provider canceled the payment.',
+            provider: attempt.provider,
+            providerRef: result.providerRef,
+          },
+          {
+            attemptId: attempt.id,
+            status: 'failed',
+            providerRef: result.providerRef,
+          },
+        );
       } else {
         // Still processing at the provider: its webhook or the recovery job settles it later.
-        await this.payments.finishAttempt(payment.merchantId, payment.id, { attemptId: attempt.id, status: 'pending', providerRef: result.providerRef }, tx);
+        await this.payments.finishAttempt(
+          payment.merchantId,
+          payment.id,
+          { attemptId: attempt.id, status: 'pending', providerRef: result.providerRef },
+          tx,
+        );
       }
       const after = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
       if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
@@ -331,7 +431,12 @@ export class PaymentsService {
         tx,
         current,
         { ...failure, provider: attempt.provider },
-        { attemptId: attempt.id, status: failure.code === 'card_declined' ? 'declined' : 'failed', providerRef: failure.providerRef, errorCode: failure.declineCode ?? failure.code },
+        {
+          attemptId: attempt.id,
+          status: failure.code === 'card_declined' ? 'declined' : 'failed',
+          providerRef: failure.providerRef,
+          errorCode: failure.declineCode ?? failure.code,
+        },
       );
       const after = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
       if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
@@ -339,8 +444,11 @@ export class PaymentsService {
     });
     if (idem) idem.completed = true;
     // A concurrent settlement (webhook, recovery) may have won: answer with what the payment became.
-    if (settled.status !== 'failed') throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
-    throw failure.code === 'card_declined' ? new CardDeclinedError(failure.declineCode ?? 'generic_decline') : new ProvidersUnavailableError();
+    if (settled.status !== 'failed')
+      throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
+    throw failure.code === 'card_declined'
+      ? new CardDeclinedError(failure.declineCode ?? 'generic_decline')
+      : new ProvidersUnavailableError();
   }
 
   /** What a request for this payment answers: 201 with it, or the error of its failure. */
@@ -363,14 +471,20 @@ export class PaymentsService {
    */
   private plan(dto: ProcessPaymentDto): PlannedMethod[] {
     const methods = [...(dto.paymentMethod ? [dto.paymentMethod] : []), ...(dto.paymentMethods ?? [])];
-    if (methods.length === 0) throw new DomainError('invalid_request', 'parameter_missing', 'Give paymentMethod (or paymentMethods).', { param: 'paymentMethod' });
+    if (methods.length === 0)
+      throw new DomainError('invalid_request', 'parameter_missing', 'Give paymentMethod (or paymentMethods).', { param: 'paymentMethod' });
     const tokens = new Map(methods.map((m) => [m.provider, m.token]));
     const routed = dto.provider ? this.router.candidates(dto.currency, dto.provider) : this.router.candidates(dto.currency);
     const plan = routed.filter((p) => tokens.has(p)).map((provider) => ({ provider, token: tokens.get(provider) as string }));
     if (plan.length === 0) {
-      throw new DomainError('unprocessable', 'provider_not_available', `No payment method given for a provider that takes ${dto.currency} (${routed.join(', ')}).`, {
-        param: 'paymentMethod.provider',
-      });
+      throw new DomainError(
+        'unprocessable',
+        'provider_not_available',
+        `No payment method given for a provider that takes ${dto.currency} (${routed.join(', ')}).`,
+        {
+          param: 'paymentMethod.provider',
+        },
+      );
     }
     return plan;
   }

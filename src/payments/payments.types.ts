@@ -1,6 +1,15 @@
 import type { ProviderId } from './providers/payment-provider';
 
-export const PAYMENT_STATUSES = ['pending', 'processing', 'requires_action', 'succeeded', 'failed', 'canceled', 'partially_refunded', 'refunded'] as const;
+export const PAYMENT_STATUSES = [
+  'pending',
+  'processing',
+  'requires_action',
+  'succeeded',
+  'failed',
+  'canceled',
+  'partially_refunded',
+  'refunded',
+] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export interface Line {

@@ -29,30 +29,61 @@ export class PricingService {
     const lines = items.map((item, i): Line => {
       if (item.productId) {
         if (item.name !== undefined || item.amount !== undefined) {
-          throw new DomainError('invalid_request', 'parameter_invalid', 'A catalog line takes productId and quantity only.', { param: `items[${i}]` });
+          throw new DomainError('invalid_request', 'parameter_invalid', 'A catalog line takes productId and quantity only.', {
+            param: `items[${i}]`,
+          });
         }
         const product = catalog.get(item.productId);
         if (!product || !product.active || product.archivedAt) {
-          throw new DomainError('unprocessable', 'product_unavailable', `Product '${item.productId}' is not available.`, { param: `items[${i}].productId` });
-        }
-        if (product.billingType === 'SUBSCRIPTION') {
-          throw new DomainError('unprocessable', 'subscription_not_supported', 'Subscription products cannot be bought through this route yet.', {
+          throw new DomainError('unprocessable', 'product_unavailable', `Product '${item.productId}' is not available.`, {
             param: `items[${i}].productId`,
           });
         }
+        if (product.billingType === 'SUBSCRIPTION') {
+          throw new DomainError(
+            'unprocessable',
+            'subscription_not_supported',
+            'Subscription products cannot be bought through this route yet.',
+            {
+              param: `items[${i}].productId`,
+            },
+          );
+        }
         const unitAmount = priceIn(product, currency);
         if (unitAmount === undefined) {
-          throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${currency} price.`, { param: `items[${i}].productId` });
+          throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${currency} price.`, {
+            param: `items[${i}].productId`,
+          });
         }
-        return { productId: product.id, name: product.name, unitAmount, quantity: item.quantity, amount: unitAmount * item.quantity, productType: product.type, image: item.image ?? null };
+        return {
+          productId: product.id,
+          name: product.name,
+          unitAmount,
+          quantity: item.quantity,
+          amount: unitAmount * item.quantity,
+          productType: product.type,
+          image: item.image ?? null,
+        };
       }
       if (item.name === undefined || item.amount === undefined) {
-        throw new DomainError('invalid_request', 'parameter_missing', 'Each line needs productId, or name and amount.', { param: `items[${i}].productId` });
+        throw new DomainError('invalid_request', 'parameter_missing', 'Each line needs productId, or name and amount.', {
+          param: `items[${i}].productId`,
+        });
       }
       if (callerKind !== 'secret') {
-        throw new DomainError('forbidden', 'ad_hoc_line_forbidden', 'Ad hoc lines (name and amount) need a secret key.', { param: `items[${i}]` });
+        throw new DomainError('forbidden', 'ad_hoc_line_forbidden', 'Ad hoc lines (name and amount) need a secret key.', {
+          param: `items[${i}]`,
+        });
       }
-      return { productId: null, name: item.name, unitAmount: item.amount, quantity: item.quantity, amount: item.amount * item.quantity, productType: null, image: item.image ?? null };
+      return {
+        productId: null,
+        name: item.name,
+        unitAmount: item.amount,
+        quantity: item.quantity,
+        amount: item.amount * item.quantity,
+        productType: null,
+        image: item.image ?? null,
+      };
     });
     const subtotal = lines.reduce((sum, line) => sum + line.amount, 0);
     if (lines.some((l) => l.amount > MAX_AMOUNT) || subtotal > MAX_AMOUNT) {
@@ -64,12 +95,20 @@ export class PricingService {
 
   /** Seed 001's check: does the price a client shows match the catalog? */
   async verify(merchantId: string, items: VerifyPriceItemDto[]): Promise<{ verified: boolean; discrepancies: PriceDiscrepancy[] }> {
-    const catalog = new Map((await this.products.findManyByIds(merchantId, items.map((i) => i.productId))).map((p) => [p.id, p]));
+    const catalog = new Map(
+      (
+        await this.products.findManyByIds(
+          merchantId,
+          items.map((i) => i.productId),
+        )
+      ).map((p) => [p.id, p]),
+    );
     const discrepancies: PriceDiscrepancy[] = [];
     for (const item of items) {
       const product = catalog.get(item.productId);
       const expected = product && product.active && !product.archivedAt ? priceIn(product, item.currency) : undefined;
-      if (expected !== item.price) discrepancies.push({ productId: item.productId, expectedPrice: expected ?? null, providedPrice: item.price });
+      if (expected !== item.price)
+        discrepancies.push({ productId: item.productId, expectedPrice: expected ?? null, providedPrice: item.price });
     }
     return { verified: discrepancies.length === 0, discrepancies };
   }

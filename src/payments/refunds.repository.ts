@@ -24,7 +24,16 @@ export class RefundsRepository {
   constructor(private readonly db: DatabaseService) {}
 
   async insert(
-    refund: { merchantId: string; id: string; paymentId: string; amount: number; currency: string; reason: string | null; provider: string; idempotencyKey: string | null },
+    refund: {
+      merchantId: string;
+      id: string;
+      paymentId: string;
+      amount: number;
+      currency: string;
+      reason: string | null;
+      provider: string;
+      idempotencyKey: string | null;
+    },
     tx: Executor,
   ): Promise<void> {
     await tx.query(
@@ -34,12 +43,28 @@ export class RefundsRepository {
        )
        INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
        VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', 'pending'))`,
-      [refund.merchantId, refund.id, refund.paymentId, refund.amount, refund.currency, refund.reason, refund.provider, refund.idempotencyKey],
+      [
+        refund.merchantId,
+        refund.id,
+        refund.paymentId,
+        refund.amount,
+        refund.currency,
+        refund.reason,
+        refund.provider,
+        refund.idempotencyKey,
+      ],
     );
   }
 
   /** pending → succeeded | failed, once; false if it was already settled. */
-  async settle(merchantId: string, id: string, status: 'succeeded' | 'failed', providerRef: string | null, failureCode: string | null, tx: Executor): Promise<Refund | null> {
+  async settle(
+    merchantId: string,
+    id: string,
+    status: 'succeeded' | 'failed',
+    providerRef: string | null,
+    failureCode: string | null,
+    tx: Executor,
+  ): Promise<Refund | null> {
     const { rows } = await tx.query<Refund>(
       `WITH settled AS (
          UPDATE refunds
@@ -62,7 +87,10 @@ export class RefundsRepository {
   }
 
   async findByIdempotencyKey(merchantId: string, key: string, executor: Executor = this.db): Promise<Refund | null> {
-    const { rows } = await executor.query<Refund>(`SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND idempotency_key = $2`, [merchantId, key]);
+    const { rows } = await executor.query<Refund>(`SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND idempotency_key = $2`, [
+      merchantId,
+      key,
+    ]);
     return rows[0] ?? null;
   }
 

@@ -52,7 +52,16 @@ export class RefundsService {
       const amount = dto.amount ?? remaining;
       if (amount <= 0 || !(await this.payments.reserveRefund(merchantId, paymentId, amount, tx))) throw this.refusal(payment, amount);
       await this.refunds.insert(
-        { merchantId, id: refundId, paymentId, amount, currency: payment.currency, reason: dto.reason ?? null, provider: payment.provider as string, idempotencyKey: idem.key },
+        {
+          merchantId,
+          id: refundId,
+          paymentId,
+          amount,
+          currency: payment.currency,
+          reason: dto.reason ?? null,
+          provider: payment.provider as string,
+          idempotencyKey: idem.key,
+        },
         tx,
       );
       await this.idempotency.advance(idem, REFUND_CREATED, tx);
@@ -74,7 +83,8 @@ export class RefundsService {
       return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
     } catch (err) {
       if (err instanceof ProviderDeclineError) return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem);
-      if (err instanceof ProviderUnavailableError) return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
+      if (err instanceof ProviderUnavailableError)
+        return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
       // Unknown outcome (or our own failure): stays pending; a retry with the key or the recovery job
       // asks again under the same provider key, so it is refunded at most once.
       if (err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
@@ -93,7 +103,8 @@ export class RefundsService {
   ): Promise<Refund> {
     const settled = await this.db.transaction(async (tx) => {
       const changed = await this.refunds.settle(payment.merchantId, refund.id, status, providerRef, failureCode, tx);
-      if (changed && status === 'succeeded') await this.outcomes.refunded(tx, payment, { id: refund.id, amount: refund.amount, provider: refund.provider });
+      if (changed && status === 'succeeded')
+        await this.outcomes.refunded(tx, payment, { id: refund.id, amount: refund.amount, provider: refund.provider });
       if (changed && status === 'failed') await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
       const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
       if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
@@ -109,7 +120,8 @@ export class RefundsService {
   }
 
   private failureError(refund: Refund): DomainError {
-    if (refund.failureCode === 'provider_unavailable') return new ProvidersUnavailableError('The provider is unavailable; nothing was refunded. Retry with a new Idempotency-Key.');
+    if (refund.failureCode === 'provider_unavailable')
+      return new ProvidersUnavailableError('The provider is unavailable; nothing was refunded. Retry with a new Idempotency-Key.');
     return new DomainError('unprocessable', 'refund_refused', `The provider refused refund ${refund.id}.`);
   }
 
@@ -117,7 +129,12 @@ export class RefundsService {
     if (!['succeeded', 'partially_refunded'].includes(payment.status)) {
       return new DomainError('unprocessable', 'payment_not_refundable', `A ${payment.status} payment cannot be refunded.`, { param: 'id' });
     }
-    return new DomainError('unprocessable', 'refund_exceeds_remaining', `Refund of ${amount} exceeds what remains refundable on ${payment.id}.`, { param: 'amount' });
+    return new DomainError(
+      'unprocessable',
+      'refund_exceeds_remaining',
+      `Refund of ${amount} exceeds what remains refundable on ${payment.id}.`,
+      { param: 'amount' },
+    );
   }
 
   private ownKey(idem: IdempotencyContext): KeyCompletion {

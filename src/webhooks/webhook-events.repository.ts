@@ -74,10 +74,10 @@ export class WebhookEventsRepository {
   }
 
   async markDone(id: string, status: 'processed' | 'ignored', executor: Executor = this.db): Promise<void> {
-    await executor.query(
-      `UPDATE payment_webhook_events SET status = $2, processed_at = now(), last_error = NULL WHERE id = $1`,
-      [id, status],
-    );
+    await executor.query(`UPDATE payment_webhook_events SET status = $2, processed_at = now(), last_error = NULL WHERE id = $1`, [
+      id,
+      status,
+    ]);
   }
 
   /** A failed attempt: retried after `retryInSeconds`, or a dead letter when there are no attempts left. */

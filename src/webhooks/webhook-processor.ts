@@ -36,7 +36,10 @@ export class WebhookProcessor implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (!this.enabled) return;
-    this.scheduler.addInterval('webhook-worker', setInterval(() => void this.poll(), this.intervalMs));
+    this.scheduler.addInterval(
+      'webhook-worker',
+      setInterval(() => void this.poll(), this.intervalMs),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

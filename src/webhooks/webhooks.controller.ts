@@ -51,7 +51,8 @@ export class WebhooksController {
       if (err instanceof WebhookVerificationError) {
         throw new DomainError(err.status === 403 ? 'forbidden' : 'invalid_request', 'webhook_verification_failed', err.message);
       }
-      if (err instanceof SyntaxError) throw new DomainError('invalid_request', 'webhook_payload_invalid', 'The webhook body is not valid JSON.');
+      if (err instanceof SyntaxError)
+        throw new DomainError('invalid_request', 'webhook_payload_invalid', 'The webhook body is not valid JSON.');
       throw err;
     }
     const stored = await this.events.insert(provider as ProviderId, event);

@@ -45,7 +45,9 @@ describe('npm start without DATABASE_URL (real process, embedded PostgreSQL)', (
       [...server.output().matchAll(/(publishable|secret|admin)\s+((?:pk|sk|ak)_[A-Za-z0-9]{32})/g)].map((m) => [m[1], m[2]]),
     );
     expect(Object.keys(keys).sort()).toEqual(['admin', 'publishable', 'secret']);
-    const products = (await (await fetch(`${base}/products`, { headers: { 'X-Api-Key': keys.publishable } })).json()) as { data: unknown[] };
+    const products = (await (await fetch(`${base}/products`, { headers: { 'X-Api-Key': keys.publishable } })).json()) as {
+      data: unknown[];
+    };
     expect(products.data.length).toBeGreaterThanOrEqual(4);
 
     // The compiled build carries the OpenAPI plugin: DTO fields are documented.

@@ -384,7 +384,8 @@ export abstract class EmulatorServer {
 
   private queueFault(fault: Fault, count: number): this {
     if (!Number.isInteger(count) || count < 0) throw new Error(`count must be a non-negative integer, got ${count}`);
-    if (fault.kind === 'fail' && (fault.status < 400 || fault.status > 599)) throw new Error(`failure status must be 4xx/5xx, got ${fault.status}`);
+    if (fault.kind === 'fail' && (fault.status < 400 || fault.status > 599))
+      throw new Error(`failure status must be 4xx/5xx, got ${fault.status}`);
     for (let i = 0; i < count; i++) this.faults.push({ ...fault });
     return this;
   }

@@ -50,6 +50,7 @@ export type PaymentIntentStatus =
 export interface StripePaymentIntent {
   id: string;
   object: 'payment_intent';
+  allowed_payment_method_types: string[] | null;
   amount: number;
   amount_capturable: number;
   amount_received: number;
@@ -62,18 +63,27 @@ export interface StripePaymentIntent {
   created: number;
   currency: string;
   customer: string | null;
+  customer_account: string | null;
   description: string | null;
+  excluded_payment_method_types: string[] | null;
   last_payment_error: Json | null;
   latest_charge: string | null;
   livemode: false;
   metadata: Metadata;
   next_action: Json | null;
+  on_behalf_of: string | null;
   payment_method: string | null;
+  payment_method_options: Json | null;
   payment_method_types: string[];
+  processing: Json | null;
   receipt_email: string | null;
+  review: string | null;
   setup_future_usage: string | null;
+  shipping: Json | null;
   statement_descriptor: string | null;
+  statement_descriptor_suffix: string | null;
   status: PaymentIntentStatus;
+  transfer_group: string | null;
 }
 
 export interface StripeCharge {
@@ -109,10 +119,16 @@ export interface StripeRefund {
   charge: string;
   created: number;
   currency: string;
+  customer: string | null;
+  destination_details: Json;
   metadata: Metadata;
   payment_intent: string | null;
+  payment_method: string;
   reason: string | null;
+  receipt_number: string | null;
+  source_transfer_reversal: string | null;
   status: 'succeeded';
+  transfer_reversal: string | null;
 }
 
 export interface StripeCheckoutSession {
@@ -258,7 +274,24 @@ const TEST_PAYMENT_METHODS: Record<string, TestCard> = {
 
 /** Stripe's minimum charge amounts (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts), a subset. */
 const MINIMUM_AMOUNTS: Record<string, number> = { usd: 50, eur: 50, gbp: 30, brl: 50, cad: 50, aud: 50, mxn: 1000, jpy: 50 };
-const ZERO_DECIMAL = new Set(['jpy', 'krw', 'clp', 'vnd', 'xaf', 'xof', 'bif', 'djf', 'gnf', 'kmf', 'mga', 'pyg', 'rwf', 'ugx', 'vuv', 'xpf']);
+const ZERO_DECIMAL = new Set([
+  'jpy',
+  'krw',
+  'clp',
+  'vnd',
+  'xaf',
+  'xof',
+  'bif',
+  'djf',
+  'gnf',
+  'kmf',
+  'mga',
+  'pyg',
+  'rwf',
+  'ugx',
+  'vuv',
+  'xpf',
+]);
 
 const DEFAULT_API_VERSION = '2026-10-28.endive';
 
@@ -360,7 +393,8 @@ class Params {
     if (value === undefined) return [];
     if (!Array.isArray(value)) throw invalid(`Invalid array: ${this.name(key)}`, this.name(key));
     return value.map((item, i) => {
-      if (typeof item !== 'object' || Array.isArray(item)) throw invalid(`Invalid hash: ${this.name(key)}[${i}]`, `${this.name(key)}[${i}]`);
+      if (typeof item !== 'object' || Array.isArray(item))
+        throw invalid(`Invalid hash: ${this.name(key)}[${i}]`, `${this.name(key)}[${i}]`);
       return new Params(item, `${this.name(key)}[${i}]`);
     });
   }
@@ -568,7 +602,10 @@ export class StripeEmulator extends EmulatorServer {
       session.payment_intent = pi.id;
     } else {
       if (card.outcome === 'decline') {
-        return { session: clone(session), error: { type: 'card_error', code: card.code, decline_code: card.declineCode, message: card.message } };
+        return {
+          session: clone(session),
+          error: { type: 'card_error', code: card.code, decline_code: card.declineCode, message: card.message },
+        };
       }
       const customerId = session.customer ?? this.newCustomer({ email, name: options.name ?? null, metadata: {} }).id;
       session.customer = String(customerId);
@@ -767,7 +804,11 @@ export class StripeEmulator extends EmulatorServer {
   // ================================================================ routing helpers
 
   private errorResponse(req: EmulatorRequest, status: number, error: Json): EmulatorResponse {
-    return json(status, { error: { ...error, request_log_url: `https://dashboard.stripe.com/test/logs/${req.requestId}` } }, this.commonHeaders(req));
+    return json(
+      status,
+      { error: { ...error, request_log_url: `https://dashboard.stripe.com/test/logs/${req.requestId}` } },
+      this.commonHeaders(req),
+    );
   }
 
   private commonHeaders(req: EmulatorRequest): Record<string, string> {
@@ -775,7 +816,9 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   private get(pattern: string, handler: (req: EmulatorRequest, p: Params) => Json): void {
-    this.route('GET', pattern, (req) => this.run(req, () => json(200, handler(req, new Params(req.query)), this.commonHeaders(req))), { auth: true });
+    this.route('GET', pattern, (req) => this.run(req, () => json(200, handler(req, new Params(req.query)), this.commonHeaders(req))), {
+      auth: true,
+    });
   }
 
   private delete(pattern: string, handler: (req: EmulatorRequest) => Json): void {
@@ -783,7 +826,11 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   /** POST routes run behind Stripe's idempotency layer. */
-  private post(pattern: string, handler: (req: EmulatorRequest, p: Params) => EmulatorResponse, options: { auth: boolean; money?: boolean }): void {
+  private post(
+    pattern: string,
+    handler: (req: EmulatorRequest, p: Params) => EmulatorResponse,
+    options: { auth: boolean; money?: boolean },
+  ): void {
     this.route('POST', pattern, (req) => this.idempotent(req, () => handler(req, new Params(formBody(req)))), options);
   }
 
@@ -835,7 +882,14 @@ export class StripeEmulator extends EmulatorServer {
       response = this.errorResponse(req, error.status, error.error);
       store = error.store;
     }
-    if (store) this.idempotency.set(key, { fingerprint, path: req.path, status: response.status, body: clone(response.body), requestId: req.requestId });
+    if (store)
+      this.idempotency.set(key, {
+        fingerprint,
+        path: req.path,
+        status: response.status,
+        body: clone(response.body),
+        requestId: req.requestId,
+      });
     response.headers = { ...(response.headers ?? {}), 'Idempotency-Key': key };
     return response;
   }
@@ -889,7 +943,9 @@ export class StripeEmulator extends EmulatorServer {
       const lt = created.int('lt');
       items = items.filter((item) => {
         const c = item.created ?? 0;
-        return (gte === undefined || c >= gte) && (gt === undefined || c > gt) && (lte === undefined || c <= lte) && (lt === undefined || c < lt);
+        return (
+          (gte === undefined || c >= gte) && (gt === undefined || c > gt) && (lte === undefined || c <= lte) && (lt === undefined || c < lt)
+        );
       });
     } else if (p.has('created')) {
       const exact = p.int('created');
@@ -916,7 +972,8 @@ export class StripeEmulator extends EmulatorServer {
     const amount = p.int('amount');
     if (amount === undefined) throw missingParam('amount');
     const currency = p.requiredStr('currency').toLowerCase();
-    if (!/^[a-z]{3}$/.test(currency)) throw invalid(`Invalid currency: ${currency}. Stripe currently supports these currencies: usd, eur, gbp, brl, …`, 'currency');
+    if (!/^[a-z]{3}$/.test(currency))
+      throw invalid(`Invalid currency: ${currency}. Stripe currently supports these currencies: usd, eur, gbp, brl, …`, 'currency');
     if (amount < 1) throw invalid('This value must be greater than or equal to 1.', 'amount', 'parameter_invalid_integer');
     const minimum = MINIMUM_AMOUNTS[currency];
     if (minimum !== undefined && amount < minimum) {
@@ -924,14 +981,16 @@ export class StripeEmulator extends EmulatorServer {
     }
     const customer = p.str('customer') ?? null;
     if (customer && !this.customerMap.has(customer)) throw noSuch('customer', customer, 'customer');
-    const types = p.strings('payment_method_types');
+    // `allowed_payment_method_types` in current API versions, `payment_method_types` in older ones.
+    const types = p.has('allowed_payment_method_types') ? p.strings('allowed_payment_method_types') : p.strings('payment_method_types');
     const apm = p.obj('automatic_payment_methods');
     const confirm = p.bool('confirm') ?? false;
     const pmParam = p.str('payment_method');
     const returnUrl = p.str('return_url');
     if (returnUrl && !confirm) throw invalid('You can only pass in `return_url` when `confirm` is true.', 'return_url');
     const captureMethod = p.str('capture_method') ?? 'automatic_async';
-    if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) throw invalid(`Invalid capture_method: ${captureMethod}`, 'capture_method');
+    if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod))
+      throw invalid(`Invalid capture_method: ${captureMethod}`, 'capture_method');
     const pm = pmParam ? this.resolvePaymentMethod(pmParam) : undefined;
 
     const pi = this.newPaymentIntent({
@@ -958,7 +1017,11 @@ export class StripeEmulator extends EmulatorServer {
   private updatePaymentIntent(req: EmulatorRequest, p: Params): EmulatorResponse {
     const pi = this.getIntent(req.params.id);
     if (['succeeded', 'canceled', 'processing'].includes(pi.status) && (p.has('amount') || p.has('currency'))) {
-      throw invalid(`You cannot update the amount of a PaymentIntent with a status of ${pi.status}.`, 'amount', 'payment_intent_unexpected_state');
+      throw invalid(
+        `You cannot update the amount of a PaymentIntent with a status of ${pi.status}.`,
+        'amount',
+        'payment_intent_unexpected_state',
+      );
     }
     const amount = p.int('amount');
     if (amount !== undefined) pi.amount = amount;
@@ -1015,13 +1078,25 @@ export class StripeEmulator extends EmulatorServer {
     if (pi.status === 'requires_payment_method') {
       // A decline: 402 with the card error, the PaymentIntent inside it.
       const error = { ...(pi.last_payment_error ?? {}), payment_intent: clone(pi) };
-      return { response: json(402, { error: { ...error, request_log_url: `https://dashboard.stripe.com/test/logs/${req.requestId}` } }, this.commonHeaders(req)), events: result.events };
+      return {
+        response: json(
+          402,
+          { error: { ...error, request_log_url: `https://dashboard.stripe.com/test/logs/${req.requestId}` } },
+          this.commonHeaders(req),
+        ),
+        events: result.events,
+      };
     }
     return { response: json(200, clone(pi), this.commonHeaders(req)), events: result.events };
   }
 
   /** Runs a card against a PaymentIntent: success, decline (failed charge) or 3-D Secure required. */
-  private charge(pi: StripePaymentIntent, pm: Json, card: TestCard, returnUrl: string | null): { events: Promise<DeliveryRecord | undefined>[] } {
+  private charge(
+    pi: StripePaymentIntent,
+    pm: Json,
+    card: TestCard,
+    returnUrl: string | null,
+  ): { events: Promise<DeliveryRecord | undefined>[] } {
     pi.payment_method = String(pm.id);
     if (card.outcome === 'authenticate') {
       pi.status = 'requires_action';
@@ -1073,7 +1148,8 @@ export class StripeEmulator extends EmulatorServer {
       );
     }
     const amount = p.int('amount_to_capture') ?? pi.amount_capturable;
-    if (amount < 1 || amount > pi.amount_capturable) throw invalid('The amount to capture must be between 1 and the amount capturable.', 'amount_to_capture');
+    if (amount < 1 || amount > pi.amount_capturable)
+      throw invalid('The amount to capture must be between 1 and the amount capturable.', 'amount_to_capture');
     const charge = this.chargeMap.get(pi.latest_charge ?? '');
     if (charge) {
       charge.captured = true;
@@ -1126,6 +1202,7 @@ export class StripeEmulator extends EmulatorServer {
     const pi: StripePaymentIntent = {
       id,
       object: 'payment_intent',
+      allowed_payment_method_types: input.types && input.types.length > 0 ? input.types : null,
       amount: input.amount,
       amount_capturable: 0,
       amount_received: 0,
@@ -1138,18 +1215,27 @@ export class StripeEmulator extends EmulatorServer {
       created: now(),
       currency: input.currency,
       customer: input.customer,
+      customer_account: null,
       description: input.description,
+      excluded_payment_method_types: null,
       last_payment_error: null,
       latest_charge: null,
       livemode: false,
       metadata: input.metadata,
       next_action: null,
+      on_behalf_of: null,
       payment_method: null,
+      payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
       payment_method_types: input.types && input.types.length > 0 ? input.types : ['card'],
+      processing: null,
       receipt_email: input.receiptEmail ?? null,
+      review: null,
       setup_future_usage: null,
+      shipping: null,
       statement_descriptor: input.statementDescriptor ?? null,
+      statement_descriptor_suffix: null,
       status: 'requires_payment_method',
+      transfer_group: null,
     };
     this.intents.set(id, pi);
     return pi;
@@ -1175,8 +1261,20 @@ export class StripeEmulator extends EmulatorServer {
       livemode: false,
       metadata: { ...pi.metadata },
       outcome: declined
-        ? { network_status: 'declined_by_network', reason: card.declineCode, risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' }
-        : { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' },
+        ? {
+            network_status: 'declined_by_network',
+            reason: card.declineCode,
+            risk_level: 'normal',
+            seller_message: 'The bank did not return any further details with this decline.',
+            type: 'issuer_declined',
+          }
+        : {
+            network_status: 'approved_by_network',
+            reason: null,
+            risk_level: 'normal',
+            seller_message: 'Payment complete.',
+            type: 'authorized',
+          },
       paid: !declined,
       payment_intent: pi.id,
       payment_method: String(pm.id),
@@ -1288,9 +1386,14 @@ export class StripeEmulator extends EmulatorServer {
     if (!charge || charge.status !== 'succeeded') throw invalid('This charge cannot be refunded.', 'charge');
     const remaining = charge.amount_captured - charge.amount_refunded;
     const amount = p.int('amount') ?? remaining;
-    if (p.has('amount') && amount < 1) throw invalid('This value must be greater than or equal to 1.', 'amount', 'parameter_invalid_integer');
+    if (p.has('amount') && amount < 1)
+      throw invalid('This value must be greater than or equal to 1.', 'amount', 'parameter_invalid_integer');
     if (remaining === 0) {
-      throw new StripeRequestError(400, { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${charge.id} has already been refunded.` }, true);
+      throw new StripeRequestError(
+        400,
+        { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${charge.id} has already been refunded.` },
+        true,
+      );
     }
     if (amount > remaining) {
       throw new StripeRequestError(
@@ -1316,10 +1419,19 @@ export class StripeEmulator extends EmulatorServer {
       charge: charge.id,
       created: now(),
       currency: charge.currency,
+      customer: charge.customer,
+      destination_details: {
+        type: 'card',
+        card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' },
+      },
       metadata: p.metadata(),
       payment_intent: charge.payment_intent,
+      payment_method: charge.payment_method,
       reason,
+      receipt_number: null,
+      source_transfer_reversal: null,
       status: 'succeeded',
+      transfer_reversal: null,
     };
     this.refundMap.set(refund.id, refund);
     const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
@@ -1371,7 +1483,10 @@ export class StripeEmulator extends EmulatorServer {
     if (currencies.size > 1) throw invalid('All prices on a Checkout Session must have the same currency.', 'line_items');
     const recurring = items.some((i) => i.price.recurring);
     if (mode === 'payment' && recurring) {
-      throw invalid('You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.', 'line_items');
+      throw invalid(
+        'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.',
+        'line_items',
+      );
     }
     if (mode === 'subscription' && !recurring) {
       throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', 'line_items');
@@ -1381,7 +1496,10 @@ export class StripeEmulator extends EmulatorServer {
     const created = now();
     const expiresAt = p.int('expires_at') ?? created + 24 * 3600;
     if (expiresAt < created + 1800 || expiresAt > created + 24 * 3600) {
-      throw invalid('The `expires_at` timestamp must be at least 30 minutes and at most 24 hours from Checkout Session creation.', 'expires_at');
+      throw invalid(
+        'The `expires_at` timestamp must be at least 30 minutes and at most 24 hours from Checkout Session creation.',
+        'expires_at',
+      );
     }
     const id = `cs_test_${randomId(58)}`;
     const total = items.reduce((sum, i) => sum + i.amount_total, 0);
@@ -1414,7 +1532,10 @@ export class StripeEmulator extends EmulatorServer {
     };
     this.sessions.set(id, session);
     this.sessionLineItems.set(id, items);
-    this.sessionExtras.set(id, { paymentIntentData: p.obj('payment_intent_data'), subscriptionMetadata: p.obj('subscription_data')?.metadata() ?? {} });
+    this.sessionExtras.set(id, {
+      paymentIntentData: p.obj('payment_intent_data'),
+      subscriptionMetadata: p.obj('subscription_data')?.metadata() ?? {},
+    });
     this.schedule((expiresAt - created) * 1000, () => {
       if (this.sessions.get(id)?.status === 'open') this.expireSession(id);
     });
@@ -1452,7 +1573,8 @@ export class StripeEmulator extends EmulatorServer {
     let recurringValue: StripePrice['recurring'] = null;
     if (recurring) {
       const interval = recurring.requiredStr('interval');
-      if (!['day', 'week', 'month', 'year'].includes(interval)) throw invalid(`Invalid interval: ${interval}`, `${prefix}[recurring][interval]`);
+      if (!['day', 'week', 'month', 'year'].includes(interval))
+        throw invalid(`Invalid interval: ${interval}`, `${prefix}[recurring][interval]`);
       recurringValue = { interval, interval_count: recurring.int('interval_count') ?? 1 };
     }
     const price: StripePrice = {
@@ -1480,11 +1602,17 @@ export class StripeEmulator extends EmulatorServer {
     return json(200, clone(result.session), this.commonHeaders(req));
   }
 
-  private expireSession(id: string): StripeRequestError | { session: StripeCheckoutSession; delivery: Promise<DeliveryRecord | undefined> } {
+  private expireSession(
+    id: string,
+  ): StripeRequestError | { session: StripeCheckoutSession; delivery: Promise<DeliveryRecord | undefined> } {
     const session = this.sessions.get(id);
     if (!session) return noSuch('checkout.session', id);
     if (session.status !== 'open') {
-      return new StripeRequestError(400, { type: 'invalid_request_error', message: `Only Checkout Sessions with a status in ["open"] can be expired.` }, true);
+      return new StripeRequestError(
+        400,
+        { type: 'invalid_request_error', message: `Only Checkout Sessions with a status in ["open"] can be expired.` },
+        true,
+      );
     }
     session.status = 'expired';
     session.url = null;
@@ -1515,7 +1643,15 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   private newCustomer(input: { email: string | null; name: string | null; metadata: Metadata }): Json {
-    const customer: Json = { id: `cus_${randomId(14)}`, object: 'customer', created: now(), email: input.email, name: input.name, livemode: false, metadata: input.metadata };
+    const customer: Json = {
+      id: `cus_${randomId(14)}`,
+      object: 'customer',
+      created: now(),
+      email: input.email,
+      name: input.name,
+      livemode: false,
+      metadata: input.metadata,
+    };
     this.customerMap.set(String(customer.id), customer);
     return customer;
   }
@@ -1534,7 +1670,12 @@ export class StripeEmulator extends EmulatorServer {
   private newProduct(name: string, description: string | null, metadata: Metadata, id?: string): Json {
     const productId = id ?? `prod_${randomId(14)}`;
     if (this.productMap.has(productId)) {
-      throw new StripeRequestError(400, { type: 'invalid_request_error', code: 'resource_already_exists', message: `Product already exists.`, param: 'id' });
+      throw new StripeRequestError(400, {
+        type: 'invalid_request_error',
+        code: 'resource_already_exists',
+        message: `Product already exists.`,
+        param: 'id',
+      });
     }
     const product: Json = { id: productId, object: 'product', active: true, created: now(), description, livemode: false, metadata, name };
     this.productMap.set(productId, product);
@@ -1630,7 +1771,10 @@ export class StripeEmulator extends EmulatorServer {
       automatic: false,
     });
     this.charge(pi, this.paymentMethods.get(paymentMethodId) ?? { id: paymentMethodId }, { ...card, outcome: 'succeed' }, null);
-    invoice.payments = { object: 'list', data: [{ object: 'invoice_payment', payment: { type: 'payment_intent', payment_intent: pi.id }, status: 'paid' }] };
+    invoice.payments = {
+      object: 'list',
+      data: [{ object: 'invoice_payment', payment: { type: 'payment_intent', payment_intent: pi.id }, status: 'paid' }],
+    };
     return invoice;
   }
 
@@ -1661,7 +1805,8 @@ export class StripeEmulator extends EmulatorServer {
   private filterEvents(p: Params): StripeEvent[] {
     const type = p.str('type');
     const types = p.strings('types');
-    const matches = (t: string): boolean => (!type || (type.endsWith('*') ? t.startsWith(type.slice(0, -1)) : t === type)) && (types.length === 0 || types.includes(t));
+    const matches = (t: string): boolean =>
+      (!type || (type.endsWith('*') ? t.startsWith(type.slice(0, -1)) : t === type)) && (types.length === 0 || types.includes(t));
     return [...this.eventMap.values()].reverse().filter((e) => matches(e.type));
   }
 
@@ -1759,7 +1904,11 @@ export class StripeEmulator extends EmulatorServer {
     if (!TEST_PAYMENT_METHODS[pm]) return html(400, 'Unknown card', `<p>${escapeHtml(pm)}</p>`);
     const result = await this.payCheckoutSession(session.id, { paymentMethod: pm, email: asString(body.email) });
     if (result.error) {
-      return html(402, 'Payment declined', `<p>${escapeHtml(result.error.message)}</p><p><a href="/c/pay/${escapeHtml(session.id)}">Try again</a></p>`);
+      return html(
+        402,
+        'Payment declined',
+        `<p>${escapeHtml(result.error.message)}</p><p><a href="/c/pay/${escapeHtml(session.id)}">Try again</a></p>`,
+      );
     }
     if (session.success_url) return redirect(session.success_url.replace('{CHECKOUT_SESSION_ID}', session.id));
     return html(200, 'Payment complete', `<p>Session ${escapeHtml(session.id)} is complete.</p>`);

@@ -23,7 +23,12 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
   });
 
   const createSession = async (overrides: Record<string, unknown> = {}) => {
-    const res = await api.http().post('/payments/checkout').set('X-Api-Key', pk).set('Idempotency-Key', newKey()).send(checkoutBody(productId, overrides));
+    const res = await api
+      .http()
+      .post('/payments/checkout')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
+      .send(checkoutBody(productId, overrides));
     expect(res.status).toBe(201);
     return res.body;
   };
@@ -33,7 +38,15 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
 
   it('Pay: the signed webhook completes the session, the payment succeeds, the ledger balances', async () => {
     const session = await createSession();
-    expect(session).toMatchObject({ status: 'open', provider: 'simulator', subtotal: 5998, discount: 0, giftCardApplied: 0, total: 5998, currency: 'USD' });
+    expect(session).toMatchObject({
+      status: 'open',
+      provider: 'simulator',
+      subtotal: 5998,
+      discount: 0,
+      giftCardApplied: 0,
+      total: 5998,
+      currency: 'USD',
+    });
     expect(session.id).toMatch(/^cs_/);
     expect(session.lines).toEqual([expect.objectContaining({ productId, quantity: 2, unitAmount: 2999, amount: 5998 })]);
 
@@ -54,7 +67,9 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
     expect(payment).toMatchObject({ status: 'succeeded', amount: 5998, checkoutSessionId: session.id, provider: 'simulator' });
     const totals = await ledgerTotals(api, 'USD');
     expect(totals.debits).toBe(totals.credits);
-    const events = await api.db.query('SELECT type FROM outbox_events WHERE aggregate_id = ANY($1) ORDER BY seq', [[session.id, payment.id]]);
+    const events = await api.db.query('SELECT type FROM outbox_events WHERE aggregate_id = ANY($1) ORDER BY seq', [
+      [session.id, payment.id],
+    ]);
     expect(events.rows.map((r) => r.type)).toEqual(['payment.succeeded', 'checkout.completed']);
   });
 
@@ -84,10 +99,22 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
       id: 'evt_sim_forged',
       type: 'checkout.session.completed',
       created: Math.floor(Date.now() / 1000),
-      data: { merchantId: 'mer_default', reference: session.id, sessionId: session.providerSessionId, chargeId: 'sim_ch_forged', amount: session.total, currency: 'USD' },
+      data: {
+        merchantId: 'mer_default',
+        reference: session.id,
+        sessionId: session.providerSessionId,
+        chargeId: 'sim_ch_forged',
+        amount: session.total,
+        currency: 'USD',
+      },
     };
     const body = JSON.stringify(event);
-    const forged = await api.http().post('/webhooks/simulator').set('Content-Type', 'application/json').set('X-Signature', createHmac('sha256', 'wrong-secret').update(body).digest('hex')).send(body);
+    const forged = await api
+      .http()
+      .post('/webhooks/simulator')
+      .set('Content-Type', 'application/json')
+      .set('X-Signature', createHmac('sha256', 'wrong-secret').update(body).digest('hex'))
+      .send(body);
     expect(forged.status).toBe(400);
     expect(forged.body.error.code).toBe('webhook_verification_failed');
     const unsigned = await api.http().post('/webhooks/simulator').set('Content-Type', 'application/json').send(body);
@@ -102,7 +129,12 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
     const original = JSON.stringify(stored.rows[0].payload.payload);
     const signature = createHmac('sha256', 'whsec_simulator_dev').update(original).digest('hex');
     const ledgerBefore = await ledgerTotals(api, 'USD');
-    const replay = await api.http().post('/webhooks/simulator').set('Content-Type', 'application/json').set('X-Signature', signature).send(original);
+    const replay = await api
+      .http()
+      .post('/webhooks/simulator')
+      .set('Content-Type', 'application/json')
+      .set('X-Signature', signature)
+      .send(original);
     expect(replay.status).toBe(200);
     expect(replay.body).toEqual({ received: true, duplicate: true });
     await new Promise((r) => setTimeout(r, 100));
@@ -127,16 +159,24 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
   });
 
   it('prices from the catalog only and verifies client prices', async () => {
-    const tampered = await api.http().post('/payments/checkout').set('X-Api-Key', pk).set('Idempotency-Key', newKey())
+    const tampered = await api
+      .http()
+      .post('/payments/checkout')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
       .send(checkoutBody(productId, { items: [{ productId, quantity: 1, amount: 1 }] }));
     expect(tampered.status).toBe(400);
 
-    const verify = await api.http().post('/payments/verify-prices').set('X-Api-Key', pk).send({
-      products: [
-        { productId, price: 2999, quantity: 1, currency: 'USD' },
-        { productId, price: 100, quantity: 1, currency: 'BRL' },
-      ],
-    });
+    const verify = await api
+      .http()
+      .post('/payments/verify-prices')
+      .set('X-Api-Key', pk)
+      .send({
+        products: [
+          { productId, price: 2999, quantity: 1, currency: 'USD' },
+          { productId, price: 100, quantity: 1, currency: 'BRL' },
+        ],
+      });
     expect(verify.status).toBe(200);
     expect(verify.body).toEqual({ verified: false, discrepancies: [{ productId, expectedPrice: 14990, providedPrice: 100 }] });
   });

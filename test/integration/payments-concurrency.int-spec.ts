@@ -28,7 +28,9 @@ describe('payments under concurrency: two instances, one database', () => {
     const key = newKey();
     const body = processBody(productId, 'tok_visa');
     const responses = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body)),
+      Array.from({ length: 100 }, (_, i) =>
+        (i % 2 ? a : b).http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body),
+      ),
     );
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
@@ -41,11 +43,21 @@ describe('payments under concurrency: two instances, one database', () => {
   });
 
   it('concurrent refunds never exceed the captured amount', async () => {
-    const paid = await a.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', newKey()).send(processBody(productId, 'tok_visa'));
+    const paid = await a
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send(processBody(productId, 'tok_visa'));
     expect(paid.body.amount).toBe(1000);
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        (i % 2 ? a : b).http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({ amount: 300, reason: 'race' }),
+        (i % 2 ? a : b)
+          .http()
+          .post(`/transactions/${paid.body.id}/refund`)
+          .set('X-Api-Key', admin)
+          .set('Idempotency-Key', newKey())
+          .send({ amount: 300, reason: 'race' }),
       ),
     );
     const ok = responses.filter((r) => r.status === 201);
@@ -60,36 +72,68 @@ describe('payments under concurrency: two instances, one database', () => {
     expect(atSimulator.rows[0].amount_refunded).toBe(900);
 
     // The rest, without an amount: the remaining 100; then nothing is left.
-    const rest = await a.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({});
+    const rest = await a
+      .http()
+      .post(`/transactions/${paid.body.id}/refund`)
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', newKey())
+      .send({});
     expect(rest.status).toBe(201);
     expect(rest.body).toMatchObject({ amount: 100, status: 'succeeded', paymentId: paid.body.id });
-    expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body).toMatchObject({ amountRefunded: 1000, status: 'refunded' });
-    const none = await a.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({ amount: 1 });
+    expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body).toMatchObject({
+      amountRefunded: 1000,
+      status: 'refunded',
+    });
+    const none = await a
+      .http()
+      .post(`/transactions/${paid.body.id}/refund`)
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', newKey())
+      .send({ amount: 1 });
     expect(none.status).toBe(422);
     expect(none.body.error.code).toBe('payment_not_refundable');
 
     const ledger = await a.http().get('/admin/ledger/balance?currency=USD').set('X-Api-Key', admin);
     expect(ledger.body.balanced).toBe(true);
-    expect(ledger.body.accounts).toEqual(expect.arrayContaining([expect.objectContaining({ account: 'refunds', debits: expect.any(Number) })]));
-    const events = await a.db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND type = 'payment.refunded'`, [paid.body.id]);
+    expect(ledger.body.accounts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ account: 'refunds', debits: expect.any(Number) })]),
+    );
+    const events = await a.db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND type = 'payment.refunded'`, [
+      paid.body.id,
+    ]);
     expect(events.rows[0].n).toBe(4);
   });
 
   it('a refund is idempotent: the same key refunds once', async () => {
-    const paid = await a.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', newKey()).send(processBody(productId, 'tok_visa'));
+    const paid = await a
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send(processBody(productId, 'tok_visa'));
     const key = newKey();
     const [r1, r2] = await Promise.all([
       a.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount: 400 }),
       b.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount: 400 }),
     ]);
     expect([r1.status, r2.status].sort()).toEqual(expect.arrayContaining([201]));
-    const again = await a.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount: 400 });
+    const again = await a
+      .http()
+      .post(`/transactions/${paid.body.id}/refund`)
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', key)
+      .send({ amount: 400 });
     expect(again.status).toBe(201);
     expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body.amountRefunded).toBe(400);
   });
 
   it('refuses refunds of payments that took no money', async () => {
-    await a.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', newKey()).send(processBody(productId, 'tok_chargeDeclined'));
+    await a
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send(processBody(productId, 'tok_chargeDeclined'));
     const failed = (await a.db.query(`SELECT id FROM payments WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`)).rows[0].id;
     const res = await a.http().post(`/transactions/${failed}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({});
     expect(res.status).toBe(422);

@@ -21,8 +21,14 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
   });
 
   const process = (token: string, key = newKey(), overrides: Record<string, unknown> = {}) =>
-    api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(processBody(productId, token, overrides));
-  const stored = async (id: string) => (await api.db.query('SELECT status, failure_code, decline_code, amount FROM payments WHERE id = $1', [id])).rows[0];
+    api
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', key)
+      .send(processBody(productId, token, overrides));
+  const stored = async (id: string) =>
+    (await api.db.query('SELECT status, failure_code, decline_code, amount FROM payments WHERE id = $1', [id])).rows[0];
   const latestPayment = async () => (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id as string;
 
   it.each(['tok_visa', 'tok_mastercard'])('%s: 201 succeeded, one ledger posting, one payment.succeeded event', async (token) => {
@@ -32,7 +38,9 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
     expect(res.body.id).toMatch(/^pay_/);
     expect(res.body.providerRef).toMatch(/^sim_ch_/);
     expect(await stored(res.body.id)).toMatchObject({ status: 'succeeded', amount: 2999 });
-    const ledger = await api.db.query('SELECT account, direction, amount FROM ledger_entries WHERE payment_id = $1 ORDER BY direction', [res.body.id]);
+    const ledger = await api.db.query('SELECT account, direction, amount FROM ledger_entries WHERE payment_id = $1 ORDER BY direction', [
+      res.body.id,
+    ]);
     expect(ledger.rows).toEqual([
       { account: 'sales', direction: 'credit', amount: 2999 },
       { account: 'receivable:simulator', direction: 'debit', amount: 2999 },
@@ -116,7 +124,11 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
     expect(badQty.status).toBe(400);
     expect(badQty.body.error.param).toBe('items[0].quantity');
     const pk = await api.key('publishable');
-    const adHoc = await api.http().post('/payments/process').set('X-Api-Key', pk).set('Idempotency-Key', newKey())
+    const adHoc = await api
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
       .send(processBody(productId, 'tok_visa', { items: [{ name: 'Custom', amount: 500, quantity: 1 }] }));
     expect(adHoc.status).toBe(403);
     expect((await api.db.query('SELECT count(*)::int AS n FROM payments')).rows[0].n).toBe(before);
@@ -126,7 +138,9 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
     const res = await process('tok_visa', newKey(), { items: [{ name: 'Custom engraving', amount: 1250, quantity: 2 }] });
     expect(res.status).toBe(201);
     expect(res.body.amount).toBe(2500);
-    expect(res.body.lines).toEqual([expect.objectContaining({ productId: null, name: 'Custom engraving', unitAmount: 1250, quantity: 2, amount: 2500 })]);
+    expect(res.body.lines).toEqual([
+      expect.objectContaining({ productId: null, name: 'Custom engraving', unitAmount: 1250, quantity: 2, amount: 2500 }),
+    ]);
   });
 
   it('keeps the ledger balanced', async () => {

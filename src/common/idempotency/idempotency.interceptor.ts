@@ -132,7 +132,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 }
 
-
 /** The stored form of an error response, exactly as the exception filter sends it. */
 export function errorResponse(err: unknown, requestId: string): StoredResponse {
   const { status, body } = toApiError(err);

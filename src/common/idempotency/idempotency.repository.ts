@@ -103,7 +103,13 @@ export class IdempotencyRepository {
    * recovery jobs, so that the client's retry replays the outcome. Does nothing while a live request
    * holds the key.
    */
-  async completeAbandoned(merchantId: string, key: string, lockTimeoutSeconds: number, response: StoredResponse, executor: Executor = this.db): Promise<boolean> {
+  async completeAbandoned(
+    merchantId: string,
+    key: string,
+    lockTimeoutSeconds: number,
+    response: StoredResponse,
+    executor: Executor = this.db,
+  ): Promise<boolean> {
     const { rowCount } = await executor.query(
       `UPDATE idempotency_keys
           SET response_status = $3,
@@ -189,5 +195,9 @@ export class IdempotencyRepository {
 }
 
 function lostLock(): DomainError {
-  return new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock to a retry; retry to get the outcome.');
+  return new DomainError(
+    'idempotency_in_use',
+    'idempotency_key_in_use',
+    'This request lost its Idempotency-Key lock to a retry; retry to get the outcome.',
+  );
 }

@@ -19,7 +19,8 @@ export class ProviderRegistry {
 
   get(id: string): PaymentProvider {
     const provider = this.providers.get(id as ProviderId);
-    if (!provider) throw new DomainError('invalid_request', 'provider_not_available', `Provider '${id}' is not configured.`, { param: 'provider' });
+    if (!provider)
+      throw new DomainError('invalid_request', 'provider_not_available', `Provider '${id}' is not configured.`, { param: 'provider' });
     return provider;
   }
 

@@ -8,10 +8,19 @@ import { ProviderRegistry } from '../providers/provider-registry';
 /** `USD=stripe,simulator;BRL=mercadopago;*=simulator` → { USD: [stripe, simulator], … }. */
 export function parseRouting(spec: string): Map<string, string[]> {
   const table = new Map<string, string[]>();
-  for (const rule of spec.split(';').map((r) => r.trim()).filter(Boolean)) {
+  for (const rule of spec
+    .split(';')
+    .map((r) => r.trim())
+    .filter(Boolean)) {
     const [currency, providers] = rule.split('=');
     if (!currency || !providers) throw new Error(`PROVIDER_ROUTING: bad rule '${rule}' (expected CUR=provider,provider)`);
-    table.set(currency.trim().toUpperCase(), providers.split(',').map((p) => p.trim()).filter(Boolean));
+    table.set(
+      currency.trim().toUpperCase(),
+      providers
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    );
   }
   return table;
 }
@@ -33,7 +42,10 @@ export class ProviderRouter {
 
   candidates(currency: string, requested?: string): ProviderId[] {
     if (requested) {
-      if (!this.registry.has(requested)) throw new DomainError('unprocessable', 'provider_not_available', `Provider '${requested}' is not configured.`, { param: 'provider' });
+      if (!this.registry.has(requested))
+        throw new DomainError('unprocessable', 'provider_not_available', `Provider '${requested}' is not configured.`, {
+          param: 'provider',
+        });
       return [requested as ProviderId];
     }
     const listed = this.table.get(currency) ?? this.table.get('*') ?? [];

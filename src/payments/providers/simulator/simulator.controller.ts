@@ -31,7 +31,10 @@ export class SimulatorController {
     const session = await this.simulator.findSession(id);
     if (!session) throw new NotFoundError('simulator session', id);
     const rows = session.lines
-      .map((l) => `<tr><td>${escape(l.name)} × ${l.quantity}</td><td>${toMajorString(l.unitAmount * l.quantity, session.currency)} ${session.currency}</td></tr>`)
+      .map(
+        (l) =>
+          `<tr><td>${escape(l.name)} × ${l.quantity}</td><td>${toMajorString(l.unitAmount * l.quantity, session.currency)} ${session.currency}</td></tr>`,
+      )
       .join('');
     const actions =
       session.status === 'open'

@@ -3,7 +3,11 @@ import type { ProviderEventKind, ProviderPayment } from '../payment-provider';
 import type { SimulatorCharge } from './simulator.repository';
 
 /** The simulator's test tokens and what each does (README, "Simulator"). */
-export type TokenOutcome = { status: 'succeeded' } | { status: 'requires_action' } | { status: 'declined'; declineCode: string } | { status: 'processing_error' };
+export type TokenOutcome =
+  | { status: 'succeeded' }
+  | { status: 'requires_action' }
+  | { status: 'declined'; declineCode: string }
+  | { status: 'processing_error' };
 
 export const TEST_TOKENS: Readonly<Record<string, TokenOutcome>> = {
   tok_visa: { status: 'succeeded' },

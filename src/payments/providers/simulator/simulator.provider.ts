@@ -18,7 +18,14 @@ import {
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
-import { EVENT_KINDS, isValidSimulatorSignature, outcomeOf, signSimulatorPayload, SimulatorEvent, toProviderPayment } from './simulator.mapper';
+import {
+  EVENT_KINDS,
+  isValidSimulatorSignature,
+  outcomeOf,
+  signSimulatorPayload,
+  SimulatorEvent,
+  toProviderPayment,
+} from './simulator.mapper';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -93,8 +100,14 @@ export class SimulatorProvider implements PaymentProvider {
 
   async refund(input: RefundInput): Promise<ProviderRefund> {
     this.assertUp();
-    const refund = await this.records.recordRefund({ id: `sim_re_${randomBase62(20)}`, idempotencyKey: input.idempotencyKey, chargeId: input.providerRef, amount: input.amount });
-    if (!refund) throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, 'The simulator refused the refund (amount or status).');
+    const refund = await this.records.recordRefund({
+      id: `sim_re_${randomBase62(20)}`,
+      idempotencyKey: input.idempotencyKey,
+      chargeId: input.providerRef,
+      amount: input.amount,
+    });
+    if (!refund)
+      throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, 'The simulator refused the refund (amount or status).');
     await this.networkDelay();
     return { providerRefundId: refund.id, status: 'succeeded' };
   }
@@ -110,7 +123,8 @@ export class SimulatorProvider implements PaymentProvider {
       throw new WebhookVerificationError('Invalid X-Signature');
     }
     const event = JSON.parse(request.rawBody.toString('utf8')) as SimulatorEvent;
-    if (Math.abs(Date.now() / 1000 - event.created) > SIGNATURE_TOLERANCE_SECONDS) throw new WebhookVerificationError('Event timestamp outside the tolerance');
+    if (Math.abs(Date.now() / 1000 - event.created) > SIGNATURE_TOLERANCE_SECONDS)
+      throw new WebhookVerificationError('Event timestamp outside the tolerance');
     return {
       eventId: event.id,
       type: event.type,

@@ -54,8 +54,16 @@ export class SimulatorRepository {
        SELECT ${CHARGE} FROM simulator_charges WHERE idempotency_key = $2
         LIMIT 1`,
       [
-        charge.id, charge.idempotencyKey, charge.token, charge.amount, charge.currency, charge.status, charge.declineCode, charge.reference,
-        charge.sessionId, charge.merchantId,
+        charge.id,
+        charge.idempotencyKey,
+        charge.token,
+        charge.amount,
+        charge.currency,
+        charge.status,
+        charge.declineCode,
+        charge.reference,
+        charge.sessionId,
+        charge.merchantId,
       ],
     );
     return rows[0];
@@ -118,7 +126,17 @@ export class SimulatorRepository {
         UNION ALL
        SELECT ${SESSION} FROM simulator_sessions WHERE idempotency_key = $2
         LIMIT 1`,
-      [session.id, session.idempotencyKey, session.reference, session.merchantId, session.amount, session.currency, JSON.stringify(session.lines), session.successUrl, session.cancelUrl],
+      [
+        session.id,
+        session.idempotencyKey,
+        session.reference,
+        session.merchantId,
+        session.amount,
+        session.currency,
+        JSON.stringify(session.lines),
+        session.successUrl,
+        session.cancelUrl,
+      ],
     );
     return rows[0];
   }

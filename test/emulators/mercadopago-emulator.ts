@@ -1,0 +1,965 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { AppConfig } from 'mercadopago/dist/utils/config';
+import {
+  asRecord,
+  asString,
+  canonicalJson,
+  DeliveryRecord,
+  EmulatorRequest,
+  EmulatorResponse,
+  EmulatorServer,
+  escapeHtml,
+  headerValue,
+  html,
+  json,
+  redirect,
+} from './emulator-server';
+
+/**
+ * Mercado Pago emulator: card tokens, payments (cards by test cardholder name, Pix), refunds, payment
+ * search, Checkout Pro preferences with a hosted page, X-Idempotency-Key, and webhooks signed with
+ * `x-signature` as Mercado Pago does. JSON in, JSON out. See README.md.
+ */
+
+export interface MercadoPagoEmulatorOptions {
+  /** The application's secret signature ("Your integrations" → Webhooks) used for `x-signature`. */
+  webhookSecret: string;
+  /** The webhook URL configured for the application; a payment's own `notification_url` takes precedence. */
+  webhookUrl?: string;
+  /** When set, only this access token is accepted; otherwise any non-empty bearer token. */
+  accessToken?: string;
+  /** Currency of the seller's site (a payment has no currency parameter). Default BRL. */
+  currencyId?: string;
+  /** Seller user id (`collector_id`, `user_id` in webhooks). */
+  collectorId?: number;
+  /** Unit of `ts` in `x-signature`: seconds (default, what the SDK's validator expects) or milliseconds. */
+  signatureTimestampUnit?: 's' | 'ms';
+}
+
+type Json = Record<string, unknown>;
+
+export type MercadoPagoPaymentStatus = 'approved' | 'pending' | 'in_process' | 'rejected' | 'refunded' | 'cancelled' | 'charged_back';
+
+export interface MercadoPagoPayment {
+  id: number;
+  date_created: string;
+  date_approved: string | null;
+  date_last_updated: string;
+  money_release_date: string | null;
+  operation_type: 'regular_payment';
+  payment_method_id: string;
+  payment_type_id: string;
+  status: MercadoPagoPaymentStatus;
+  status_detail: string;
+  currency_id: string;
+  description: string | null;
+  live_mode: false;
+  collector_id: number;
+  payer: Json;
+  metadata: Json;
+  external_reference: string | null;
+  transaction_amount: number;
+  transaction_amount_refunded: number;
+  installments: number;
+  transaction_details: Json;
+  captured: boolean;
+  binary_mode: boolean;
+  notification_url: string | null;
+  statement_descriptor: string | null;
+  refunds: MercadoPagoRefund[];
+  card: Json;
+  order: Json;
+  point_of_interaction: Json;
+  fee_details: Json[];
+}
+
+export interface MercadoPagoRefund {
+  id: number;
+  payment_id: number;
+  amount: number;
+  metadata: Json;
+  source: Json;
+  date_created: string;
+  unique_sequence_number: null;
+  refund_mode: 'standard';
+  adjustment_amount: number;
+  status: 'approved';
+  reason: string | null;
+  labels: string[];
+  partition_details: Json[];
+}
+
+export interface MercadoPagoPreference {
+  id: string;
+  init_point: string;
+  sandbox_init_point: string;
+  items: Json[];
+  payer: Json;
+  back_urls: { success?: string; failure?: string; pending?: string };
+  auto_return: string;
+  external_reference: string;
+  notification_url: string | null;
+  metadata: Json;
+  collector_id: number;
+  client_id: string;
+  date_created: string;
+  operation_type: 'regular_payment';
+  marketplace: 'NONE';
+  expires: boolean;
+  statement_descriptor: string | null;
+}
+
+export interface IdempotencyKeyUse {
+  key: string;
+  method: string;
+  path: string;
+  /** Id of the resource the key created (payment id, refund id, preference id, token id). */
+  resourceId?: string;
+  /** True when the key had been seen before on this endpoint and the stored answer was replayed. */
+  replayed: boolean;
+  /** For a replay: whether the body equalled the first one (false = a different request reused a key). */
+  sameBody: boolean;
+  at: Date;
+}
+
+export interface MercadoPagoNotification {
+  id: number;
+  action: string;
+  paymentId: number;
+  url: string;
+  body: string;
+  requestId: string;
+  signature: string;
+}
+
+interface CardToken {
+  id: string;
+  cardholderName: string;
+  firstSix: string;
+  lastFour: string;
+  expirationMonth: number;
+  expirationYear: number;
+  used: boolean;
+  body: Json;
+}
+
+/** Outcome by test cardholder name (https://www.mercadopago.com.br/developers/en/docs/checkout-api/integration-test/test-cards). */
+const CARDHOLDER_OUTCOMES: Record<string, { status: MercadoPagoPaymentStatus; detail: string }> = {
+  APRO: { status: 'approved', detail: 'accredited' },
+  CONT: { status: 'in_process', detail: 'pending_contingency' },
+  OTHE: { status: 'rejected', detail: 'cc_rejected_other_reason' },
+  CALL: { status: 'rejected', detail: 'cc_rejected_call_for_authorize' },
+  FUND: { status: 'rejected', detail: 'cc_rejected_insufficient_amount' },
+  SECU: { status: 'rejected', detail: 'cc_rejected_bad_filled_security_code' },
+  EXPI: { status: 'rejected', detail: 'cc_rejected_bad_filled_date' },
+  FORM: { status: 'rejected', detail: 'cc_rejected_bad_filled_other' },
+  DUPL: { status: 'rejected', detail: 'cc_rejected_duplicated_payment' },
+  LOCK: { status: 'rejected', detail: 'cc_rejected_card_disabled' },
+  BLAC: { status: 'rejected', detail: 'cc_rejected_blacklist' },
+  INST: { status: 'rejected', detail: 'cc_rejected_invalid_installments' },
+};
+
+const CARD_METHODS: Record<string, string> = {
+  visa: 'credit_card',
+  master: 'credit_card',
+  amex: 'credit_card',
+  elo: 'credit_card',
+  hipercard: 'credit_card',
+  cabal: 'credit_card',
+  naranja: 'credit_card',
+  debvisa: 'debit_card',
+  debmaster: 'debit_card',
+  debelo: 'debit_card',
+};
+
+/** Mercado Pago's error object: `{message, error, status, cause: [{code, description, data}]}`. */
+function mpError(
+  status: number,
+  error: string,
+  message: string,
+  cause: { code: number | string; description: string }[] = [],
+): EmulatorResponse {
+  return json(status, { message, error, status, cause: cause.map((c) => ({ ...c, data: null })) });
+}
+
+class MpRequestError extends Error {
+  constructor(readonly response: EmulatorResponse) {
+    super('Mercado Pago request error');
+  }
+}
+
+function badRequest(message: string, code: number | string): MpRequestError {
+  return new MpRequestError(mpError(400, 'bad_request', message, [{ code, description: message }]));
+}
+
+function isoNow(): string {
+  // Mercado Pago answers local times with an offset (e.g. 2026-11-23T10:20:30.123-04:00); UTC here.
+  return new Date().toISOString().replace('Z', '+00:00');
+}
+
+function toCents(amount: number): number {
+  return Math.round(amount * 100);
+}
+
+function fromCents(cents: number): number {
+  return cents / 100;
+}
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export class MercadoPagoEmulator extends EmulatorServer {
+  webhookUrl?: string;
+  readonly webhookSecret: string;
+  readonly currencyId: string;
+  readonly collectorId: number;
+  private readonly accessToken?: string;
+  private readonly timestampUnit: 's' | 'ms';
+
+  private readonly tokens = new Map<string, CardToken>();
+  private readonly paymentMap = new Map<number, MercadoPagoPayment>();
+  private readonly preferenceMap = new Map<string, MercadoPagoPreference>();
+  private readonly idempotencyStore = new Map<string, { body: string; status: number; response: unknown }>();
+  private readonly keysSeen: IdempotencyKeyUse[] = [];
+  private readonly notificationMap = new Map<number, MercadoPagoNotification>();
+  private nextPaymentId = 1_300_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+  private nextRefundId = 2_100_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+  private nextNotificationId = 115_000_000_000 + Math.floor(Math.random() * 1_000_000);
+  private nextMerchantOrderId = 24_000_000_000 + Math.floor(Math.random() * 1_000_000);
+
+  constructor(options: MercadoPagoEmulatorOptions) {
+    super('Mercado Pago');
+    this.webhookSecret = options.webhookSecret;
+    this.webhookUrl = options.webhookUrl;
+    this.accessToken = options.accessToken;
+    this.currencyId = options.currencyId ?? 'BRL';
+    this.collectorId = options.collectorId ?? 1_234_567_890;
+    this.timestampUnit = options.signatureTimestampUnit ?? 's';
+
+    const api = { auth: true };
+    const money = { auth: true, money: true };
+    this.route('POST', '/v1/card_tokens', (req) => this.idempotent(req, () => this.createCardToken(req)), api);
+    this.route('GET', '/v1/card_tokens/:id', (req) => this.run(() => this.getCardToken(req.params.id)), api);
+    this.route('POST', '/v1/payments', (req) => this.idempotent(req, () => this.createPayment(req), true), money);
+    this.route('GET', '/v1/payments/search', (req) => this.run(() => this.searchPayments(req)), api);
+    this.route('GET', '/v1/payments/:id', (req) => this.run(() => json(200, clone(this.getPayment(req.params.id)))), api);
+    this.route('PUT', '/v1/payments/:id', (req) => this.idempotent(req, () => this.updatePayment(req)), api);
+    this.route('POST', '/v1/payments/:id/refunds', (req) => this.idempotent(req, () => this.createRefund(req), true), money);
+    this.route('GET', '/v1/payments/:id/refunds', (req) => this.run(() => json(200, clone(this.getPayment(req.params.id).refunds))), api);
+    this.route('GET', '/v1/payments/:id/refunds/:refundId', (req) => this.run(() => this.getRefund(req)), api);
+    this.route('POST', '/checkout/preferences', (req) => this.idempotent(req, () => this.createPreference(req)), money);
+    this.route('GET', '/checkout/preferences/:id', (req) => this.run(() => json(200, clone(this.getPreference(req.params.id)))), api);
+
+    // Hosted Checkout Pro page and emulator control.
+    this.route('GET', '/checkout/v1/redirect', (req) => this.checkoutPage(req));
+    this.route('POST', '/_emulator/preferences/:id/pay', (req) => this.payRoute(req));
+    this.route('POST', '/_emulator/payments/:id/settle', (req) => this.settleRoute(req));
+    this.route('POST', '/_emulator/notifications/:id/resend', (req) => this.resendRoute(req));
+    this.route('POST', '/_emulator/webhook-url', (req) => {
+      this.webhookUrl = asString(asRecord(req.body)?.url) || undefined;
+      return json(200, { webhookUrl: this.webhookUrl ?? null });
+    });
+  }
+
+  // ================================================================ accessors
+
+  payments(): MercadoPagoPayment[] {
+    return [...this.paymentMap.values()].map(clone);
+  }
+
+  preferences(): MercadoPagoPreference[] {
+    return [...this.preferenceMap.values()].map(clone);
+  }
+
+  /** Every X-Idempotency-Key received on a POST/PUT, in order, with what it created and whether it was replayed. */
+  idempotencyKeysSeen(): IdempotencyKeyUse[] {
+    return this.keysSeen.map((k) => ({ ...k }));
+  }
+
+  notifications(): MercadoPagoNotification[] {
+    return [...this.notificationMap.values()].map((n) => ({ ...n }));
+  }
+
+  // ================================================================ control
+
+  /**
+   * Pays a preference as a buyer on the hosted page would, with a test cardholder name (APRO, OTHE,
+   * FUND, CONT, …): creates the payment (external_reference, metadata and notification_url of the
+   * preference) and sends `payment.created`. Resolves after the webhook was delivered.
+   */
+  async payPreference(preferenceId: string, options: { cardholderName?: string; email?: string } = {}): Promise<MercadoPagoPayment> {
+    const pref = this.preferenceMap.get(preferenceId);
+    if (!pref) throw new Error(`Preference ${preferenceId} not found`);
+    const total = pref.items.reduce((sum, item) => sum + toCents(Number(item.unit_price)) * Number(item.quantity), 0);
+    const name = (options.cardholderName ?? 'APRO').toUpperCase();
+    const outcome = CARDHOLDER_OUTCOMES[name] ?? CARDHOLDER_OUTCOMES.APRO;
+    const payment = this.newPayment({
+      amountCents: total,
+      currencyId: String(pref.items[0]?.currency_id ?? this.currencyId),
+      description: String(pref.items[0]?.title ?? ''),
+      paymentMethodId: 'visa',
+      paymentTypeId: 'credit_card',
+      installments: 1,
+      payer: { email: options.email ?? asString(pref.payer.email) ?? 'test_user@testuser.com' },
+      externalReference: pref.external_reference || null,
+      metadata: pref.metadata,
+      notificationUrl: pref.notification_url,
+      statementDescriptor: pref.statement_descriptor,
+      binaryMode: false,
+      outcome,
+      card: { first_six_digits: '503143', last_four_digits: '6351', cardholder: { name } },
+    });
+    payment.order = { type: 'mercadopago', id: this.nextMerchantOrderId++ };
+    await this.notify(payment, 'payment.created');
+    return clone(payment);
+  }
+
+  /**
+   * Resolves a pending/in_process payment (CONT, Pix) to approved or rejected and sends `payment.updated`.
+   */
+  async settlePayment(paymentId: number, status: 'approved' | 'rejected' = 'approved'): Promise<MercadoPagoPayment> {
+    const payment = this.paymentMap.get(paymentId);
+    if (!payment) throw new Error(`Payment ${paymentId} not found`);
+    if (payment.status !== 'pending' && payment.status !== 'in_process') throw new Error(`Payment ${paymentId} is ${payment.status}`);
+    payment.status = status;
+    payment.status_detail = status === 'approved' ? 'accredited' : 'cc_rejected_other_reason';
+    payment.date_last_updated = isoNow();
+    if (status === 'approved') payment.date_approved = payment.date_last_updated;
+    await this.notify(payment, 'payment.updated');
+    return clone(payment);
+  }
+
+  /** Sends a webhook about a payment now; `secret` signs with another secret (a forged notification). */
+  async sendNotification(
+    paymentId: number,
+    action = 'payment.updated',
+    options: { secret?: string } = {},
+  ): Promise<DeliveryRecord | undefined> {
+    const payment = this.paymentMap.get(paymentId);
+    if (!payment) throw new Error(`Payment ${paymentId} not found`);
+    return this.notify(payment, action, options.secret);
+  }
+
+  /**
+   * Sends an earlier notification again. By default with a new x-request-id and signature (Mercado
+   * Pago's retries); with `sameSignature: true` byte-for-byte the first one (a captured replay).
+   */
+  async resend(notificationId: number, options: { sameSignature?: boolean } = {}): Promise<DeliveryRecord> {
+    const notification = this.notificationMap.get(notificationId);
+    if (!notification) throw new Error(`Notification ${notificationId} not found`);
+    if (options.sameSignature) {
+      return this.deliver({
+        kind: 'webhook',
+        subjectId: String(notificationId),
+        url: notification.url,
+        headers: this.webhookHeaders(notification.signature, notification.requestId),
+        body: notification.body,
+      });
+    }
+    const requestId = randomUUID();
+    const signature = this.sign(String(notification.paymentId), requestId);
+    return this.deliver({
+      kind: 'webhook',
+      subjectId: String(notificationId),
+      url: notification.url,
+      headers: this.webhookHeaders(signature, requestId),
+      body: notification.body,
+    });
+  }
+
+  /** The `x-signature` value Mercado Pago would send for this data.id and x-request-id. */
+  sign(dataId: string, requestId: string, ts = this.timestamp(), secret = this.webhookSecret): string {
+    const manifest = `id:${dataId.toLowerCase()};request-id:${requestId};ts:${ts};`;
+    return `ts=${ts},v1=${createHmac('sha256', secret).update(manifest).digest('hex')}`;
+  }
+
+  // ================================================================ base hooks
+
+  protected override authenticate(req: EmulatorRequest): EmulatorResponse | null {
+    const header = headerValue(req.headers, 'authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : (req.search.get('access_token') ?? '');
+    if (!token || (this.accessToken !== undefined && token !== this.accessToken)) {
+      return mpError(401, 'unauthorized', 'invalid access token', [{ code: 401, description: 'Invalid token' }]);
+    }
+    return null;
+  }
+
+  protected override faultResponse(status: number): EmulatorResponse {
+    if (status === 429) {
+      const response = mpError(429, 'too_many_requests', 'Too many requests');
+      response.headers = { 'Retry-After': '1' };
+      return response;
+    }
+    if (status >= 500) return mpError(status, 'internal_server_error', 'internal_error (injected by the Mercado Pago emulator)');
+    return mpError(status, 'bad_request', `injected failure (HTTP ${status})`);
+  }
+
+  protected override notFound(): EmulatorResponse {
+    return mpError(404, 'not_found', 'resource not found');
+  }
+
+  protected override badBody(_req: EmulatorRequest, message: string): EmulatorResponse {
+    return mpError(400, 'bad_request', message);
+  }
+
+  protected override state(): Record<string, unknown> {
+    return {
+      webhookUrl: this.webhookUrl ?? null,
+      payments: this.payments(),
+      preferences: this.preferences(),
+      idempotencyKeys: this.idempotencyKeysSeen(),
+    };
+  }
+
+  protected override indexLinks(): string[] {
+    return [...this.preferenceMap.values()].map((p) => `<a href="${escapeHtml(p.init_point)}">preference ${escapeHtml(p.id)}</a>`);
+  }
+
+  // ================================================================ helpers
+
+  private run(fn: () => EmulatorResponse): EmulatorResponse {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof MpRequestError) return error.response;
+      throw error;
+    }
+  }
+
+  /**
+   * X-Idempotency-Key: the first answer under a key on an endpoint is stored; the same key on the same
+   * endpoint gets that answer again (whatever the body: Mercado Pago does not compare bodies here, see
+   * README). Every key is recorded for idempotencyKeysSeen().
+   */
+  private idempotent(req: EmulatorRequest, fn: () => EmulatorResponse, required = false): EmulatorResponse {
+    const key = headerValue(req.headers, 'x-idempotency-key');
+    if (!key) {
+      if (required) {
+        return mpError(400, 'bad_request', "Header X-Idempotency-Key can't be null", [
+          { code: 4292, description: "Header X-Idempotency-Key can't be null" },
+        ]);
+      }
+      return this.run(fn);
+    }
+    const scope = `${req.method} ${req.path}\u0000${key}`;
+    const body = canonicalJson(req.body);
+    const stored = this.idempotencyStore.get(scope);
+    if (stored) {
+      this.keysSeen.push({
+        key,
+        method: req.method,
+        path: req.path,
+        resourceId: resourceIdOf(stored.response),
+        replayed: true,
+        sameBody: stored.body === body,
+        at: new Date(),
+      });
+      return json(stored.status, clone(stored.response));
+    }
+    const response = this.run(fn);
+    const use: IdempotencyKeyUse = { key, method: req.method, path: req.path, replayed: false, sameBody: true, at: new Date() };
+    if (response.status < 300) use.resourceId = resourceIdOf(response.body);
+    this.keysSeen.push(use);
+    // Validation errors are not kept; a corrected request may reuse the key.
+    if (response.status < 400) this.idempotencyStore.set(scope, { body, status: response.status, response: clone(response.body) });
+    return response;
+  }
+
+  private timestamp(): string {
+    return this.timestampUnit === 'ms' ? String(Date.now()) : String(Math.floor(Date.now() / 1000));
+  }
+
+  private webhookHeaders(signature: string, requestId: string): Record<string, string> {
+    return {
+      'Content-Type': 'application/json',
+      'x-signature': signature,
+      'x-request-id': requestId,
+      'User-Agent': 'MercadoPago WebHook v1.0 payment',
+    };
+  }
+
+  /** Sends a webhook about `payment` to its notification_url, or else to the configured webhookUrl. */
+  private notify(payment: MercadoPagoPayment, action: string, secret?: string): Promise<DeliveryRecord | undefined> {
+    const target = payment.notification_url ?? this.webhookUrl;
+    if (!target) return Promise.resolve(undefined);
+    const url = new URL(target);
+    url.searchParams.set('data.id', String(payment.id));
+    url.searchParams.set('type', 'payment');
+    const id = this.nextNotificationId++;
+    const body = JSON.stringify({
+      action,
+      api_version: 'v1',
+      data: { id: String(payment.id) },
+      date_created: isoNow(),
+      id,
+      live_mode: false,
+      type: 'payment',
+      user_id: this.collectorId,
+    });
+    const requestId = randomUUID();
+    const signature = this.sign(String(payment.id), requestId, this.timestamp(), secret ?? this.webhookSecret);
+    this.notificationMap.set(id, { id, action, paymentId: payment.id, url: url.toString(), body, requestId, signature });
+    return this.deliver({
+      kind: 'webhook',
+      subjectId: String(id),
+      url: url.toString(),
+      headers: this.webhookHeaders(signature, requestId),
+      body,
+    });
+  }
+
+  // ================================================================ card tokens
+
+  private createCardToken(req: EmulatorRequest): EmulatorResponse {
+    const body = asRecord(req.body) ?? {};
+    const number = (asString(body.card_number) ?? '').replace(/\s/g, '');
+    if (!/^\d{13,19}$/.test(number)) throw badRequest('invalid parameter card_number', 'E205');
+    const month = Number(asString(body.expiration_month));
+    const year = Number(asString(body.expiration_year));
+    if (!Number.isInteger(month) || month < 1 || month > 12) throw badRequest('invalid parameter expiration_month', 'E301');
+    if (!Number.isInteger(year) || year < 2000) throw badRequest('invalid parameter expiration_year', 'E302');
+    const cvc = asString(body.security_code) ?? '';
+    if (!/^\d{3,4}$/.test(cvc)) throw badRequest('invalid parameter security_code', 'E203');
+    const cardholder = asRecord(body.cardholder) ?? {};
+    const name = (asString(cardholder.name) ?? '').trim();
+    if (!name) throw badRequest('invalid parameter cardholder.name', 221);
+    const id = randomBytes(16).toString('hex');
+    const token: CardToken = {
+      id,
+      cardholderName: name,
+      firstSix: number.slice(0, 6),
+      lastFour: number.slice(-4),
+      expirationMonth: month,
+      expirationYear: year,
+      used: false,
+      body: {},
+    };
+    const created = isoNow();
+    token.body = {
+      id,
+      public_key: null,
+      first_six_digits: token.firstSix,
+      last_four_digits: token.lastFour,
+      expiration_month: month,
+      expiration_year: year,
+      cardholder: { name, identification: asRecord(cardholder.identification) ?? {} },
+      status: 'active',
+      date_created: created,
+      date_last_updated: created,
+      date_due: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+      luhn_validation: true,
+      live_mode: false,
+      require_esc: false,
+      card_number_length: number.length,
+      security_code_length: cvc.length,
+    };
+    this.tokens.set(id, token);
+    return json(201, clone(token.body));
+  }
+
+  private getCardToken(id: string): EmulatorResponse {
+    const token = this.tokens.get(id);
+    if (!token) return mpError(404, 'not_found', 'Card Token not found', [{ code: 2006, description: 'Card Token not found' }]);
+    return json(200, clone({ ...token.body, status: token.used ? 'used' : 'active' }));
+  }
+
+  // ================================================================ payments
+
+  private createPayment(req: EmulatorRequest): EmulatorResponse {
+    const body = asRecord(req.body) ?? {};
+    const amount = body.transaction_amount;
+    if (amount === undefined || amount === null) throw badRequest("transaction_amount attribute can't be null", 4020);
+    if (typeof amount !== 'number' || !Number.isFinite(amount)) throw badRequest('transaction_amount attribute must be numeric', 4037);
+    if (amount <= 0) throw badRequest('transaction_amount must be positive', 4049);
+    if (Math.abs(toCents(amount) - amount * 100) > 1e-6) throw badRequest('transaction_amount must have at most two decimals', 4037);
+    const paymentMethodId = asString(body.payment_method_id);
+    if (!paymentMethodId) throw badRequest("payment_method_id attribute can't be null", 4033);
+    const payer = asRecord(body.payer) ?? {};
+    const email = asString(payer.email);
+    if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw badRequest('payer.email must be a valid email', 4050);
+    const installments = body.installments === undefined ? 1 : Number(body.installments);
+    if (!Number.isInteger(installments) || installments < 1) throw badRequest('installments attribute must be a positive integer', 4031);
+    const metadata = asRecord(body.metadata) ?? {};
+    const common = {
+      amountCents: toCents(amount),
+      currencyId: this.currencyId,
+      description: asString(body.description) ?? null,
+      paymentMethodId,
+      installments,
+      payer: { ...payer, email },
+      externalReference: asString(body.external_reference) ?? null,
+      metadata,
+      notificationUrl: asString(body.notification_url) ?? null,
+      statementDescriptor: asString(body.statement_descriptor) ?? null,
+      binaryMode: body.binary_mode === true,
+    };
+
+    let payment: MercadoPagoPayment;
+    if (paymentMethodId === 'pix') {
+      payment = this.newPayment({
+        ...common,
+        paymentTypeId: 'bank_transfer',
+        outcome: { status: 'pending', detail: 'pending_waiting_transfer' },
+        card: {},
+      });
+      const qr = `00020126580014br.gov.bcb.pix0136${randomUUID()}5204000053039865802BR5913EMULATOR6009SAO PAULO62070503***6304ABCD`;
+      payment.point_of_interaction = {
+        type: 'PIX',
+        transaction_data: {
+          qr_code: qr,
+          qr_code_base64: Buffer.from(qr).toString('base64'),
+          ticket_url: `${this.url}/_emulator/payments/${payment.id}`,
+        },
+      };
+    } else {
+      const paymentTypeId = CARD_METHODS[paymentMethodId];
+      if (!paymentTypeId) throw badRequest(`Invalid payment_method_id: ${paymentMethodId}`, 4033);
+      const tokenId = asString(body.token);
+      if (!tokenId) throw badRequest("token attribute can't be null for card payments", 2006);
+      const token = this.tokens.get(tokenId);
+      if (!token || token.used) throw badRequest('Invalid card_token_id', 3003);
+      token.used = true;
+      let outcome = CARDHOLDER_OUTCOMES[token.cardholderName.toUpperCase()] ?? CARDHOLDER_OUTCOMES.APRO;
+      // binary_mode: no pending states, the payment is approved or rejected at once.
+      if (common.binaryMode && outcome.status === 'in_process') outcome = { status: 'rejected', detail: 'cc_rejected_other_reason' };
+      payment = this.newPayment({
+        ...common,
+        paymentTypeId,
+        outcome,
+        card: {
+          first_six_digits: token.firstSix,
+          last_four_digits: token.lastFour,
+          expiration_month: token.expirationMonth,
+          expiration_year: token.expirationYear,
+          cardholder: { name: token.cardholderName },
+        },
+      });
+    }
+    this.notify(payment, 'payment.created');
+    // Mercado Pago answers 201 for every payment it created, rejected ones included.
+    return json(201, clone(payment));
+  }
+
+  private newPayment(input: {
+    amountCents: number;
+    currencyId: string;
+    description: string | null;
+    paymentMethodId: string;
+    paymentTypeId: string;
+    installments: number;
+    payer: Json;
+    externalReference: string | null;
+    metadata: Json;
+    notificationUrl: string | null;
+    statementDescriptor: string | null;
+    binaryMode: boolean;
+    outcome: { status: MercadoPagoPaymentStatus; detail: string };
+    card: Json;
+  }): MercadoPagoPayment {
+    const created = isoNow();
+    const approved = input.outcome.status === 'approved';
+    const amount = fromCents(input.amountCents);
+    const payment: MercadoPagoPayment = {
+      id: this.nextPaymentId++,
+      date_created: created,
+      date_approved: approved ? created : null,
+      date_last_updated: created,
+      money_release_date: approved ? created : null,
+      operation_type: 'regular_payment',
+      payment_method_id: input.paymentMethodId,
+      payment_type_id: input.paymentTypeId,
+      status: input.outcome.status,
+      status_detail: input.outcome.detail,
+      currency_id: input.currencyId,
+      description: input.description,
+      live_mode: false,
+      collector_id: this.collectorId,
+      payer: { id: String(100_000_000 + Math.floor(Math.random() * 900_000_000)), type: null, ...input.payer },
+      metadata: input.metadata,
+      external_reference: input.externalReference,
+      transaction_amount: amount,
+      transaction_amount_refunded: 0,
+      installments: input.installments,
+      transaction_details: {
+        net_received_amount: approved ? amount : 0,
+        total_paid_amount: amount,
+        installment_amount: fromCents(Math.round(input.amountCents / input.installments)),
+        overpaid_amount: 0,
+        external_resource_url: null,
+        financial_institution: null,
+        payment_method_reference_id: null,
+      },
+      captured: true,
+      binary_mode: input.binaryMode,
+      notification_url: input.notificationUrl,
+      statement_descriptor: input.statementDescriptor,
+      refunds: [],
+      card: input.card,
+      order: {},
+      point_of_interaction: {},
+      fee_details: [],
+    };
+    this.paymentMap.set(payment.id, payment);
+    return payment;
+  }
+
+  private getPayment(id: string): MercadoPagoPayment {
+    const payment = this.paymentMap.get(Number(id));
+    if (!payment)
+      throw new MpRequestError(mpError(404, 'not_found', 'Payment not found', [{ code: 2000, description: 'Payment not found' }]));
+    return payment;
+  }
+
+  /** PUT /v1/payments/:id: only `status: cancelled` for a payment still pending/in_process. */
+  private updatePayment(req: EmulatorRequest): EmulatorResponse {
+    const payment = this.getPayment(req.params.id);
+    const body = asRecord(req.body) ?? {};
+    if (body.status === 'cancelled') {
+      if (payment.status !== 'pending' && payment.status !== 'in_process') {
+        throw badRequest('The action requested is not valid for the current payment state', 2063);
+      }
+      payment.status = 'cancelled';
+      payment.status_detail = 'by_collector';
+      payment.date_last_updated = isoNow();
+      this.notify(payment, 'payment.updated');
+      return json(200, clone(payment));
+    }
+    if (body.metadata !== undefined) payment.metadata = asRecord(body.metadata) ?? {};
+    return json(200, clone(payment));
+  }
+
+  private searchPayments(req: EmulatorRequest): EmulatorResponse {
+    const q = req.search;
+    const limit = Math.min(Number(q.get('limit') ?? 30) || 30, 1000);
+    const offset = Number(q.get('offset') ?? 0) || 0;
+    const range = q.get('range') ?? 'date_created';
+    const begin = parseSearchDate(q.get('begin_date'));
+    const end = parseSearchDate(q.get('end_date'));
+    const rangeField =
+      range === 'date_approved' || range === 'date_last_updated' || range === 'money_release_date' ? range : 'date_created';
+    let results = [...this.paymentMap.values()].filter((p) => {
+      if (q.get('external_reference') && p.external_reference !== q.get('external_reference')) return false;
+      if (q.get('status') && p.status !== q.get('status')) return false;
+      if (q.get('id') && String(p.id) !== q.get('id')) return false;
+      const value = p[rangeField];
+      if ((begin || end) && !value) return false;
+      const time = value ? Date.parse(value) : 0;
+      return (!begin || time >= begin) && (!end || time <= end);
+    });
+    const criteria = q.get('criteria') === 'asc' ? 1 : -1;
+    results = results.sort((a, b) => criteria * (a.id - b.id));
+    return json(200, { paging: { total: results.length, limit, offset }, results: results.slice(offset, offset + limit).map(clone) });
+  }
+
+  // ================================================================ refunds
+
+  private createRefund(req: EmulatorRequest): EmulatorResponse {
+    const payment = this.getPayment(req.params.id);
+    const body = asRecord(req.body) ?? {};
+    if (payment.status !== 'approved') throw badRequest('The action requested is not valid for the current payment state', 2063);
+    const remaining = toCents(payment.transaction_amount) - toCents(payment.transaction_amount_refunded);
+    let cents = remaining;
+    if (body.amount !== undefined && body.amount !== null) {
+      if (typeof body.amount !== 'number' || !Number.isFinite(body.amount)) throw badRequest('Amount should be a number', 4041);
+      if (body.amount <= 0) throw badRequest('Amount should be more than 0', 4040);
+      cents = toCents(body.amount);
+    }
+    if (cents > remaining) throw badRequest('Invalid refund amount: greater than the amount available to refund', 4040);
+    const refund: MercadoPagoRefund = {
+      id: this.nextRefundId++,
+      payment_id: payment.id,
+      amount: fromCents(cents),
+      metadata: asRecord(body.metadata) ?? {},
+      source: { id: String(this.collectorId), name: 'Emulator Seller', type: 'collector' },
+      date_created: isoNow(),
+      unique_sequence_number: null,
+      refund_mode: 'standard',
+      adjustment_amount: 0,
+      status: 'approved',
+      reason: null,
+      labels: [],
+      partition_details: [],
+    };
+    payment.refunds.push(refund);
+    payment.transaction_amount_refunded = fromCents(toCents(payment.transaction_amount_refunded) + cents);
+    if (cents === remaining) {
+      payment.status = 'refunded';
+      payment.status_detail = 'refunded';
+    } else {
+      payment.status_detail = 'partially_refunded';
+    }
+    payment.date_last_updated = isoNow();
+    this.notify(payment, 'payment.updated');
+    return json(201, clone(refund));
+  }
+
+  private getRefund(req: EmulatorRequest): EmulatorResponse {
+    const refund = this.getPayment(req.params.id).refunds.find((r) => String(r.id) === req.params.refundId);
+    if (!refund) return mpError(404, 'not_found', 'Refund not found', [{ code: 2032, description: 'Refund not found' }]);
+    return json(200, clone(refund));
+  }
+
+  // ================================================================ preferences (Checkout Pro)
+
+  private createPreference(req: EmulatorRequest): EmulatorResponse {
+    const body = asRecord(req.body) ?? {};
+    const rawItems = Array.isArray(body.items) ? body.items : [];
+    if (rawItems.length === 0) throw badRequest('items must not be empty', 'invalid_items');
+    const items = rawItems.map((raw, i) => {
+      const item = asRecord(raw) ?? {};
+      const title = asString(item.title);
+      if (!title) throw badRequest(`items[${i}].title must not be empty`, 'invalid_items');
+      if (typeof item.unit_price !== 'number' || item.unit_price <= 0)
+        throw badRequest(`items[${i}].unit_price must be a positive number`, 'invalid_unit_price');
+      if (typeof item.quantity !== 'number' || !Number.isInteger(item.quantity) || item.quantity < 1) {
+        throw badRequest(`items[${i}].quantity must be a positive integer`, 'invalid_quantity');
+      }
+      return { ...item, title, currency_id: asString(item.currency_id) ?? this.currencyId };
+    });
+    if (new Set(items.map((i) => i.currency_id)).size > 1) throw badRequest('all items must have the same currency_id', 'invalid_items');
+    const backUrls = (asRecord(body.back_urls) ?? {}) as MercadoPagoPreference['back_urls'];
+    const autoReturn = asString(body.auto_return) ?? '';
+    if (autoReturn && !backUrls.success) throw badRequest('auto_return invalid. back_url.success must be defined', 'invalid_auto_return');
+    const id = `${this.collectorId}-${randomUUID()}`;
+    const pref: MercadoPagoPreference = {
+      id,
+      init_point: `${this.url}/checkout/v1/redirect?pref_id=${id}`,
+      sandbox_init_point: `${this.url}/checkout/v1/redirect?pref_id=${id}&sandbox=true`,
+      items,
+      payer: asRecord(body.payer) ?? {},
+      back_urls: backUrls,
+      auto_return: autoReturn,
+      external_reference: asString(body.external_reference) ?? '',
+      notification_url: asString(body.notification_url) ?? null,
+      metadata: asRecord(body.metadata) ?? {},
+      collector_id: this.collectorId,
+      client_id: String(this.collectorId).slice(0, 10),
+      date_created: isoNow(),
+      operation_type: 'regular_payment',
+      marketplace: 'NONE',
+      expires: body.expires === true,
+      statement_descriptor: asString(body.statement_descriptor) ?? null,
+    };
+    this.preferenceMap.set(id, pref);
+    return json(201, clone(pref));
+  }
+
+  private getPreference(id: string): MercadoPagoPreference {
+    const pref = this.preferenceMap.get(id);
+    if (!pref) throw new MpRequestError(mpError(404, 'not_found', `Preference ${id} not found`));
+    return pref;
+  }
+
+  private checkoutPage(req: EmulatorRequest): EmulatorResponse {
+    const id = req.search.get('pref_id') ?? '';
+    const pref = this.preferenceMap.get(id);
+    if (!pref) return html(404, 'Mercado Pago', `<p>Preference ${escapeHtml(id)} not found</p>`);
+    const total = pref.items.reduce((sum, item) => sum + toCents(Number(item.unit_price)) * Number(item.quantity), 0);
+    const rows = pref.items
+      .map(
+        (item) =>
+          `<li>${escapeHtml(item.title)} × ${escapeHtml(item.quantity)}: ${escapeHtml(item.unit_price)} ${escapeHtml(item.currency_id)}</li>`,
+      )
+      .join('');
+    const names = Object.keys(CARDHOLDER_OUTCOMES)
+      .map((n) => `<option>${n}</option>`)
+      .join('');
+    return html(
+      200,
+      'Mercado Pago Checkout Pro (emulator)',
+      [
+        `<p>Preference <code>${escapeHtml(id)}</code></p><ul>${rows}</ul><p><strong>Total ${fromCents(total).toFixed(2)}</strong></p>`,
+        `<div class="box"><form method="post" action="/_emulator/preferences/${escapeHtml(id)}/pay">`,
+        `Cardholder name <select name="cardholder_name">${names}</select> `,
+        `Email <input name="email" value="${escapeHtml(asString(pref.payer.email) ?? 'test_user@testuser.com')}"> <button>Pay</button></form></div>`,
+      ].join(''),
+    );
+  }
+
+  private async payRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const body = asRecord(req.body) ?? {};
+    const pref = this.preferenceMap.get(req.params.id);
+    if (!pref) return html(404, 'Mercado Pago', '<p>Preference not found</p>');
+    const payment = await this.payPreference(pref.id, { cardholderName: asString(body.cardholder_name), email: asString(body.email) });
+    const target =
+      payment.status === 'approved'
+        ? pref.back_urls.success
+        : payment.status === 'rejected'
+          ? pref.back_urls.failure
+          : pref.back_urls.pending;
+    if (!target)
+      return html(
+        200,
+        'Mercado Pago',
+        `<p>Payment ${payment.id}: ${escapeHtml(payment.status)} (${escapeHtml(payment.status_detail)})</p>`,
+      );
+    const url = new URL(target);
+    const params: Record<string, string> = {
+      collection_id: String(payment.id),
+      collection_status: payment.status,
+      payment_id: String(payment.id),
+      status: payment.status,
+      external_reference: payment.external_reference ?? 'null',
+      payment_type: payment.payment_type_id,
+      merchant_order_id: String(payment.order.id ?? ''),
+      preference_id: pref.id,
+      site_id: 'MLB',
+      processing_mode: 'aggregator',
+      merchant_account_id: 'null',
+    };
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    return redirect(url.toString());
+  }
+
+  private async settleRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const status = asString(asRecord(req.body)?.status) === 'rejected' ? 'rejected' : 'approved';
+    try {
+      return json(200, await this.settlePayment(Number(req.params.id), status));
+    } catch (error) {
+      return json(400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private async resendRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
+    try {
+      return json(
+        200,
+        await this.resend(Number(req.params.id), { sameSignature: asString(asRecord(req.body)?.same_signature) === 'true' }),
+      );
+    } catch (error) {
+      return json(400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+function resourceIdOf(body: unknown): string | undefined {
+  const id = asRecord(body)?.id;
+  return id === undefined ? undefined : String(id);
+}
+
+/** ISO dates, or Mercado Pago's relative `NOW`, `NOW-30DAYS`, `NOW-2HOURS` forms. */
+function parseSearchDate(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const relative = /^NOW(?:-(\d+)(DAYS|HOURS|MINUTES))?$/i.exec(value);
+  if (relative) {
+    const units: Record<string, number> = { DAYS: 86_400_000, HOURS: 3_600_000, MINUTES: 60_000 };
+    return Date.now() - (relative[1] ? Number(relative[1]) * units[relative[2].toUpperCase()] : 0);
+  }
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? undefined : time;
+}
+
+/**
+ * Points the mercadopago SDK (v3) at an emulator. The SDK has no option for its base URL: every call
+ * builds `${AppConfig.BASE_URL}${path}` from a static, `readonly`-typed field, so it is overwritten here.
+ * Process-wide (jest: per test file). Returns a function that restores the previous value.
+ */
+export function pointMercadoPagoSdkAt(baseUrl: string): () => void {
+  const config = AppConfig as { BASE_URL: string };
+  const previous = config.BASE_URL;
+  config.BASE_URL = baseUrl.replace(/\/+$/, '');
+  return () => {
+    config.BASE_URL = previous;
+  };
+}
