@@ -23,6 +23,15 @@ function productBody() {
   return JSON.stringify({ name: 'Bench product', prices: [{ currency: 'USD', amount: 1999 }, { currency: 'BRL', amount: 9990 }] });
 }
 
+function paymentBody(productId) {
+  return JSON.stringify({
+    items: [{ productId, quantity: 1 }],
+    currency: 'USD',
+    customer: { email: 'bench@example.com' },
+    paymentMethod: { provider: 'simulator', token: 'tok_visa' },
+  });
+}
+
 const SCENARIOS = {
   'products:list': ({ publishable }) => ({ method: 'GET', path: '/products', headers: { 'X-Api-Key': publishable } }),
   'products:create': ({ admin }) => ({
@@ -32,6 +41,20 @@ const SCENARIOS = {
     body: productBody(),
     // A fresh Idempotency-Key per request: every request really creates a product.
     setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'Idempotency-Key': randomUUID() } }),
+  }),
+  'payments:process': ({ secret, productId }) => ({
+    method: 'POST',
+    path: '/payments/process',
+    headers: { 'X-Api-Key': secret, 'Content-Type': 'application/json' },
+    body: paymentBody(productId),
+    setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'Idempotency-Key': randomUUID() } }),
+  }),
+  // Replays of one finished key: the stored response, no new work.
+  'payments:replay': ({ secret, productId, replayKey }) => ({
+    method: 'POST',
+    path: '/payments/process',
+    headers: { 'X-Api-Key': secret, 'Content-Type': 'application/json', 'Idempotency-Key': replayKey },
+    body: paymentBody(productId),
   }),
 };
 
@@ -44,7 +67,16 @@ function run(name, request) {
 async function main() {
   if (!ADMIN_KEY) throw new Error('Set BENCH_ADMIN_KEY to an admin key (npm run --silent keys:create -- --kind admin)');
   const publishable = (await api('POST', '/admin/api-keys', ADMIN_KEY, { kind: 'publishable', label: 'bench' })).secret;
-  const keys = { admin: ADMIN_KEY, publishable };
+  const secret = (await api('POST', '/admin/api-keys', ADMIN_KEY, { kind: 'secret', label: 'bench' })).secret;
+  const productId = (await api('POST', '/admin/products', ADMIN_KEY, JSON.parse(productBody()))).id;
+  const replayKey = randomUUID();
+  const first = await fetch(`${BASE}/payments/process`, {
+    method: 'POST',
+    headers: { 'X-Api-Key': secret, 'Content-Type': 'application/json', 'Idempotency-Key': replayKey },
+    body: paymentBody(productId),
+  });
+  if (first.status !== 201) throw new Error(`first payment failed: ${first.status} ${await first.text()}`);
+  const keys = { admin: ADMIN_KEY, publishable, secret, productId, replayKey };
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
   console.log(`Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
   const rows = [];
