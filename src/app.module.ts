@@ -9,7 +9,7 @@ import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { pinoParams } from './common/logging';
 import { AppConfigModule } from './config/config.module';
-import { validateEnv } from './config/env';
+import type { Env } from './config/env';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -22,9 +22,8 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
-  /** `overrides` win over process.env (main.ts: the embedded database URL; tests: per-instance settings). */
-  static register(overrides: Record<string, string> = {}): DynamicModule {
-    const env = validateEnv({ ...process.env, ...overrides });
+  /** The whole application, configured by an Env validated at boot (createApp, CLIs). */
+  static register(env: Env): DynamicModule {
     return {
       module: AppModule,
       imports: [

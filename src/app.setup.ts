@@ -1,36 +1,43 @@
-import type { INestApplication } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { IncomingMessage } from 'node:http';
+import helmet from '@fastify/helmet';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { requestIdMiddleware } from './common/logging';
+import { AppModule } from './app.module';
+import { assignRequestId } from './common/logging';
 import { createValidationPipe } from './common/validation';
-import type { Env } from './config/env';
+import { validateEnv } from './config/env';
 import { MetricsService } from './metrics/metrics.service';
 
 /**
- * Everything the HTTP application needs beyond its modules; main.ts and every test app call this, so
- * tests exercise the same pipeline as production. The app must be created with `rawBody: true`
- * (webhook signatures) and `bufferLogs: true`.
+ * Builds the HTTP application: main.ts and every test app call this, so tests exercise the same
+ * pipeline as production. `overrides` win over process.env (main.ts: the embedded database URL;
+ * tests: per-instance settings). Fastify, for throughput: see bench/README.md.
  */
-export function configureApp(app: NestExpressApplication): INestApplication {
-  const config = app.get<ConfigService<Env, true>>(ConfigService);
+export async function createApp(overrides: Record<string, string> = {}): Promise<NestFastifyApplication> {
+  const env = validateEnv({ ...process.env, ...overrides });
+  const adapter = new FastifyAdapter({
+    bodyLimit: parseSize(env.BODY_LIMIT),
+    trustProxy: env.TRUST_PROXY,
+    // X-Request-Id: accepted when well-formed, generated otherwise; echoed by the onRequest hook below.
+    genReqId: (req: IncomingMessage) => assignRequestId(req),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env), adapter, { rawBody: true, bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.get('TRUST_PROXY', { infer: true }));
-  app.use(requestIdMiddleware);
-  app.useBodyParser('json', { limit: config.get('BODY_LIMIT', { infer: true }) });
-  app.useBodyParser('urlencoded', { limit: config.get('BODY_LIMIT', { infer: true }), extended: false });
-  app.use(app.get(MetricsService).httpMiddleware);
-  app.use(
-    helmet({
-      contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:', 'https:'] } },
-    }),
-  );
-  const origins = config.get('CORS_ORIGINS', { infer: true });
-  if (origins) {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.get(MetricsService).observe(fastify);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:', 'https:'], 'script-src': ["'self'", "'unsafe-inline'"] },
+    },
+  });
+  if (env.CORS_ORIGINS) {
     app.enableCors({
-      origin: origins === '*' ? true : origins.split(',').map((o) => o.trim()),
+      origin: env.CORS_ORIGINS === '*' ? true : env.CORS_ORIGINS.split(',').map((o) => o.trim()),
       allowedHeaders: ['Content-Type', 'X-Api-Key', 'Idempotency-Key', 'X-Request-Id'],
       exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After'],
     });
@@ -48,4 +55,12 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+/** "1mb", "512kb", "2048" → bytes. */
+export function parseSize(size: string): number {
+  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(size.trim());
+  if (!match) throw new Error(`BODY_LIMIT: cannot read size '${size}'`);
+  const unit = (match[2] ?? 'b').toLowerCase();
+  return Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
 }

@@ -1,16 +1,14 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { createApp } from './app.setup';
 import { InvalidEnvironmentError, readProcessEnv, validateEnv } from './config/env';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 import { runMigrations } from './database/migrator';
 import { seedDemo } from './seed/demo-seed';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+// A shutdown that has not finished by then is forced (in-flight requests get this long to finish).
+const SHUTDOWN_GRACE_MS = 20_000;
 
 async function bootstrap(): Promise<void> {
   const env = validateEnv(readProcessEnv());
@@ -32,8 +30,7 @@ async function bootstrap(): Promise<void> {
     boot.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(overrides), { rawBody: true, bufferLogs: true });
-  configureApp(app);
+  const app = await createApp(overrides);
   const logger = app.get(Logger);
   if (embedded) await seedDemo(app, logger);
   await app.listen(env.PORT, env.HOST);
@@ -44,14 +41,9 @@ async function bootstrap(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal} received: draining`);
-    const forced = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS * 2).unref();
-    // Stop accepting connections, let in-flight requests finish, then close modules (pool drain).
-    const server = app.getHttpServer();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections?.();
-      setTimeout(resolve, SHUTDOWN_GRACE_MS).unref();
-    });
+    const forced = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    // Fastify stops accepting connections and lets in-flight requests finish; then the modules close
+    // (the pool drains).
     await app.close();
     if (embedded?.owned) await embedded.stop();
     clearTimeout(forced);

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../common/errors/domain-errors';
 import { ApiKeysService } from './api-keys.service';
 import { ALLOWED_KINDS, PUBLIC_ROUTE } from './auth.decorators';
@@ -22,8 +22,9 @@ export class ApiKeyGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const allowed = this.reflector.getAllAndOverride<KeyKind[]>(ALLOWED_KINDS, targets) ?? [];
 
-    const req = context.switchToHttp().getRequest<Request>();
-    const plaintext = req.header('x-api-key');
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const header = req.headers['x-api-key'];
+    const plaintext = typeof header === 'string' ? header : undefined;
     if (!plaintext) throw new DomainError('unauthenticated', 'api_key_missing', 'Provide an API key in the X-Api-Key header.');
     const key = plaintext.length <= 200 ? await this.keys.authenticate(plaintext) : null;
     if (!key) throw new DomainError('unauthenticated', 'api_key_invalid', 'The API key is invalid or has been revoked.');

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { AuthContext, KeyKind } from './auth.types';
 
 export const ALLOWED_KINDS = 'paybridge:allowed-key-kinds';
@@ -13,7 +13,7 @@ export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
 /** The caller's merchant and key, as established by ApiKeyGuard. */
 export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthContext => {
-  const auth = ctx.switchToHttp().getRequest<Request>().auth;
+  const auth = ctx.switchToHttp().getRequest<FastifyRequest>().auth;
   if (!auth) throw new Error('Caller used on a route without an API key');
   return auth;
 });

@@ -24,9 +24,8 @@ async function main(): Promise<void> {
   const databaseUrl = env.DATABASE_URL ?? (embedded?.url as string);
   try {
     await runMigrations(databaseUrl);
-    const app = await NestFactory.createApplicationContext(AppModule.register({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }), {
-      logger: false,
-    });
+    const appEnv = validateEnv({ ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', JOBS_ENABLED: 'false' });
+    const app = await NestFactory.createApplicationContext(AppModule.register(appEnv), { logger: false });
     try {
       const key = await app.get(ApiKeysService).create(values.merchant as string, kind, values.label ?? null);
       process.stdout.write(`${key.secret}\n`);

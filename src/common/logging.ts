@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -33,21 +33,15 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * X-Request-Id: accepted when well-formed, generated otherwise, echoed on the response. Runs as the
- * first middleware (so that even body-parser errors carry it) and again as pino-http's genReqId.
+ * X-Request-Id: accepted when well-formed, generated otherwise. Fastify calls this first (genReqId) and
+ * pino-http again: the id is kept on the raw request so both agree.
  */
-export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+export function assignRequestId(req: IncomingMessage): string {
   if (typeof req.id === 'string' && req.id) return req.id;
   const given = req.headers['x-request-id'];
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID()}`;
   req.id = id;
-  res.setHeader('X-Request-Id', id);
   return id;
-}
-
-export function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-  assignRequestId(req, res);
-  next();
 }
 
 export function pinoParams(level: string): Params {

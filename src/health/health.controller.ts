@@ -1,7 +1,7 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { DatabaseHealthIndicator } from './database.health';
 
@@ -17,13 +17,13 @@ export class HealthController {
   /** 200 when every dependency answers, 503 otherwise, with a per-dependency breakdown. */
   @Get()
   @HealthCheck()
-  async check(@Res() res: Response): Promise<void> {
+  async check(@Res() res: FastifyReply): Promise<void> {
     try {
-      res.status(200).json(await this.health.check([() => this.database.check()]));
+      await res.status(200).send(await this.health.check([() => this.database.check()]));
     } catch (err) {
       // Terminus reports a failed check as a 503 carrying the breakdown: send it as it is.
       if (!(err instanceof ServiceUnavailableException)) throw err;
-      res.status(503).json(err.getResponse());
+      await res.status(503).send(err.getResponse());
     }
   }
 }

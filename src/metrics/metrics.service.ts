@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DatabaseService } from '../database/database.service';
 
@@ -40,13 +40,11 @@ export class MetricsService {
     return (this.registry.getSingleMetric(name) as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  /** Express middleware: observes every response, labelled by route template (not raw path). */
-  readonly httpMiddleware = (req: Request, res: Response, next: NextFunction) => {
-    const end = this.httpDuration.startTimer();
-    res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path as string}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+  /** Observes every response, labelled by route template (not raw path). */
+  observe(fastify: FastifyInstance): void {
+    fastify.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     });
-    next();
-  };
+  }
 }

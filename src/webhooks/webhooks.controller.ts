@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { DomainError, NotFoundError } from '../common/errors/domain-errors';
 import { WebhookVerificationError, type ProviderId } from '../payments/providers/payment-provider';
@@ -25,7 +25,7 @@ export class WebhooksController {
   /** `simulator` (X-Signature), `stripe` (Stripe-Signature), `mercadopago` (x-signature + x-request-id). */
   @Post(':provider')
   @HttpCode(200)
-  receive(@Param('provider') provider: string, @Req() req: Request) {
+  receive(@Param('provider') provider: string, @Req() req: FastifyRequest) {
     return this.accept(provider, req);
   }
 
@@ -33,11 +33,11 @@ export class WebhooksController {
   @Post('segpay/:token')
   @HttpCode(200)
   @ApiExcludeEndpoint()
-  receiveSegpay(@Req() req: Request) {
+  receiveSegpay(@Req() req: FastifyRequest) {
     return this.accept('segpay', req);
   }
 
-  private async accept(provider: string, req: Request): Promise<{ received: true; duplicate: boolean }> {
+  private async accept(provider: string, req: FastifyRequest): Promise<{ received: true; duplicate: boolean }> {
     if (!this.registry.has(provider)) throw new NotFoundError('webhook endpoint', provider);
     let event;
     try {

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { createApp } from '../../src/app.setup';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { DEFAULT_MERCHANT_ID, KeyKind } from '../../src/auth/auth.types';
 import { DatabaseService } from '../../src/database/database.service';
@@ -25,7 +23,7 @@ export async function createEmptyDatabase(): Promise<string> {
 }
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   url: string;
   db: DatabaseService;
   http: () => ReturnType<typeof request>;
@@ -38,11 +36,7 @@ export interface TestApp {
  * loopback port. Start two on one database to test what crosses instances.
  */
 export async function startTestApp(databaseUrlForApp: string, overrides: Record<string, string> = {}): Promise<TestApp> {
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.register({ DATABASE_URL: databaseUrlForApp, LOG_LEVEL: 'silent', NODE_ENV: 'test', ...overrides }),
-    { rawBody: true, bufferLogs: true, logger: false },
-  );
-  configureApp(app);
+  const app = await createApp({ DATABASE_URL: databaseUrlForApp, LOG_LEVEL: 'silent', NODE_ENV: 'test', ...overrides });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ReplayedResponse } from '../idempotency/replayed-response';
 import { DomainError, ErrorKind } from './domain-errors';
 
@@ -51,13 +51,6 @@ const PG_CODES: Record<string, [number, string, string]> = {
   '22001': [400, 'parameter_too_long', 'A value is too long.'],
 };
 
-/** Body-parser and other Express-level failures, identified by their `type`. */
-const EXPRESS_TYPES: Record<string, [number, string, string]> = {
-  'entity.too.large': [413, 'payload_too_large', 'The request body is too large.'],
-  'entity.parse.failed': [400, 'invalid_json', 'The request body is not valid JSON.'],
-  'encoding.unsupported': [415, 'encoding_unsupported', 'Unsupported content encoding.'],
-  'charset.unsupported': [415, 'charset_unsupported', 'Unsupported charset.'],
-};
 
 export function toApiError(err: unknown): { status: number; body: ApiErrorBody; retryAfterSeconds?: number } {
   if (err instanceof DomainError) {
@@ -68,13 +61,9 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody; 
       body: { error: { type, code: err.code, message: err.message, param: err.param, declineCode: err.declineCode } },
     };
   }
-  const e = err as { code?: string; type?: string; status?: number };
+  const e = err as { code?: string };
   if (typeof e?.code === 'string' && PG_CODES[e.code]) {
     const [status, code, message] = PG_CODES[e.code];
-    return { status, body: { error: { type: 'invalid_request_error', code, message } } };
-  }
-  if (typeof e?.type === 'string' && EXPRESS_TYPES[e.type]) {
-    const [status, code, message] = EXPRESS_TYPES[e.type];
     return { status, body: { error: { type: 'invalid_request_error', code, message } } };
   }
   if (err instanceof HttpException) {
@@ -82,8 +71,10 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody; 
     if (status < 500) {
       const type: ApiErrorType =
         status === 401 || status === 403 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error';
-      // Nest turns body-parser's SyntaxError into a BadRequestException carrying only its message.
-      if (status === 400 && /JSON/.test(err.message)) {
+      if (status === 413) return { status, body: { error: { type: 'invalid_request_error', code: 'payload_too_large', message: 'The request body is too large.' } } };
+      if (status === 415) return { status, body: { error: { type: 'invalid_request_error', code: 'unsupported_media_type', message: err.message } } };
+      // Fastify's body-parsing errors reach us as an HttpException carrying only their message.
+      if (status === 400 && /JSON/i.test(err.message)) {
         return { status, body: { error: { type, code: 'invalid_json', message: `The request body is not valid JSON: ${err.message}` } } };
       }
       const code = status === 404 ? 'route_not_found' : status === 429 ? 'rate_limited' : 'invalid_request';
@@ -100,19 +91,19 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(err: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<Request>();
-    const res = ctx.getResponse<Response>();
-    if (res.headersSent) return;
+    const req = ctx.getRequest<FastifyRequest>();
+    const res = ctx.getResponse<FastifyReply>();
+    if (res.sent) return;
     if (err instanceof ReplayedResponse) {
-      res.status(err.status).setHeader('Idempotent-Replayed', 'true');
+      res.status(err.status).header('Idempotent-Replayed', 'true');
       if (err.body === '') res.send();
-      else res.type('application/json').send(err.body);
+      else res.type('application/json; charset=utf-8').send(err.body);
       return;
     }
     const { status, body, retryAfterSeconds } = toApiError(err);
     if (status >= 500) this.logger.error({ err, requestId: req.id }, 'request failed');
     body.error.requestId = String(req.id ?? '');
-    if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
-    res.status(status).json(body);
+    if (retryAfterSeconds !== undefined) res.header('Retry-After', String(retryAfterSeconds));
+    res.status(status).send(body);
   }
 }

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 
 export const IDEMPOTENCY_POLICY = 'paybridge:idempotency';
 
@@ -32,12 +32,6 @@ export interface IdempotencyContext {
   requestId: string;
 }
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    idempotency?: IdempotencyContext;
-  }
-}
-
 export const Idempotency = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): IdempotencyContext | undefined => ctx.switchToHttp().getRequest<Request>().idempotency,
+  (_: unknown, ctx: ExecutionContext): IdempotencyContext | undefined => ctx.switchToHttp().getRequest<FastifyRequest>().idempotency,
 );

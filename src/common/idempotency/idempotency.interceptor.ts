@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import type { Env } from '../../config/env';
 import { DatabaseService } from '../../database/database.service';
@@ -37,10 +37,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (req.method !== 'POST' || !req.auth) return next.handle();
     const policy = this.reflector.get<IdempotencyPolicy>(IDEMPOTENCY_POLICY, context.getHandler()) ?? DEFAULT_POLICY;
-    const key = req.header('idempotency-key');
+    const header = req.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined) {
       if (policy.required) {
         throw new DomainError('idempotency_required', 'idempotency_key_required', 'This request requires an Idempotency-Key header.');
@@ -52,16 +53,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
         param: 'Idempotency-Key',
       });
     }
-    const res = context.switchToHttp().getResponse<Response>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     return from(this.run(req, res, req.auth.merchantId, key, policy, next));
   }
 
-  private async run(req: Request, res: Response, merchantId: string, key: string, policy: IdempotencyPolicy, next: CallHandler) {
+  private async run(req: FastifyRequest, res: FastifyReply, merchantId: string, key: string, policy: IdempotencyPolicy, next: CallHandler) {
     const hash = createHash('sha256')
-      .update(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`)
+      .update(`${req.method} ${req.url}\n${canonicalJson(req.body ?? null)}`)
       .digest('hex');
     const claim = await this.keys.claim(
-      { merchantId, key, method: req.method, path: req.originalUrl, hash },
+      { merchantId, key, method: req.method, path: req.url, hash },
       randomUUID(),
       this.ttlHours,
       this.lockTimeoutSeconds,
@@ -93,7 +94,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   /** Handler and stored response commit together; on any error nothing happened, so the key is released. */
-  private async runAtomic(res: Response, ctx: IdempotencyContext, next: CallHandler) {
+  private async runAtomic(res: FastifyReply, ctx: IdempotencyContext, next: CallHandler) {
     try {
       return await this.db.transaction(async (tx) => {
         const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
@@ -113,7 +114,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
    * replay unless the handler stored it itself; anything else unlocks the key so that a retry resumes
    * from the last recovery point.
    */
-  private async runPhased(req: Request, res: Response, ctx: IdempotencyContext, next: CallHandler) {
+  private async runPhased(req: FastifyRequest, res: FastifyReply, ctx: IdempotencyContext, next: CallHandler) {
     req.idempotency = ctx;
     try {
       const result = await lastValueFrom(next.handle(), { defaultValue: undefined });

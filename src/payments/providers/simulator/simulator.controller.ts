@@ -1,6 +1,6 @@
 import { Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../../../auth/auth.decorators';
 import { NotFoundError } from '../../../common/errors/domain-errors';
 import { toMajorString } from '../../../common/money';
@@ -48,12 +48,12 @@ export class SimulatorController {
   }
 
   @Post('checkout/:id/pay')
-  pay(@Param('id') id: string, @Res() res: Response) {
+  pay(@Param('id') id: string, @Res() res: FastifyReply) {
     return this.submit(id, true, res);
   }
 
   @Post('checkout/:id/decline')
-  decline(@Param('id') id: string, @Res() res: Response) {
+  decline(@Param('id') id: string, @Res() res: FastifyReply) {
     return this.submit(id, false, res);
   }
 
@@ -86,12 +86,12 @@ export class SimulatorController {
     return page('3-D Secure', done ? '<h1>Authentication failed</h1>' : '<h1>Nothing to authenticate</h1>');
   }
 
-  private async submit(id: string, approve: boolean, res: Response): Promise<void> {
+  private async submit(id: string, approve: boolean, res: FastifyReply): Promise<void> {
     const result = await this.simulator.submitHostedPayment(id, approve);
     if (!result) {
-      res.status(409).type('html').send(page('Simulator checkout', '<h1>This checkout is no longer open.</h1>'));
+      await res.status(409).type('text/html; charset=utf-8').send(page('Simulator checkout', '<h1>This checkout is no longer open.</h1>'));
       return;
     }
-    res.redirect(303, result.redirectTo);
+    await res.redirect(result.redirectTo, 303);
   }
 }

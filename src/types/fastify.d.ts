@@ -1,0 +1,21 @@
+import type { AuthContext } from '../auth/auth.types';
+import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request id (assignRequestId), shared by Fastify and pino-http. */
+    id: string | number | object;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by ApiKeyGuard. */
+    auth?: AuthContext;
+    /** Set by the idempotency interceptor for phased routes. */
+    idempotency?: IdempotencyContext;
+    /** Set by Nest (rawBody: true): webhook signatures are computed over it. */
+    rawBody?: Buffer;
+  }
+}
+export {};
