@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Pool, PoolClient, QueryResultRow, types } from 'pg';
+import { createHash } from 'node:crypto';
+import { Pool, PoolClient, QueryConfig, QueryResultRow, types } from 'pg';
 import type { Env } from '../config/env';
 import { DatabaseUnavailableError, ServiceOverloadedError } from '../common/errors/domain-errors';
 import type { Executor } from './database.types';
@@ -25,8 +26,27 @@ function isUnavailable(err: unknown): boolean {
 }
 
 interface AmbientTransaction {
-  client: PoolClient;
+  executor: Executor;
   open: boolean;
+}
+
+/**
+ * Parameterised statements run as named prepared statements: PostgreSQL parses and plans each one once
+ * per connection instead of on every call. The name derives from the text, so it is stable and unique.
+ */
+const statementNames = new Map<string, string>();
+function prepared(text: string, values?: unknown[]): QueryConfig | string {
+  if (!values) return text;
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `pb_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
+function executorOf(runner: Pool | PoolClient): Executor {
+  return { query: <R extends QueryResultRow>(text: string, values?: unknown[]) => runner.query<R>(prepared(text, values) as QueryConfig) };
 }
 
 export interface PoolStats {
@@ -68,6 +88,9 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
       application_name: 'paybridge-reports',
     });
     this.shedThreshold = config.get('DATABASE_SHED_THRESHOLD', { infer: true });
+    this.poolExecutor = executorOf(this.pool);
+    const reports = executorOf(this.reportPool);
+    this.reports = { query: (text, values) => this.guard(() => reports.query(text, values)) };
     // Without a listener an idle client's error (server restart, 57P01) crashes the process.
     for (const pool of [this.pool, this.reportPool]) {
       pool.on('error', (err) => this.logger.error({ err }, 'idle database client failed'));
@@ -76,15 +99,14 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) {
     const tx = this.ambient.getStore();
-    const runner = tx?.open ? tx.client : this.pool;
+    const runner = tx?.open ? tx.executor : this.poolExecutor;
     return this.guard(() => runner.query<R>(text, values));
   }
 
+  private readonly poolExecutor: Executor;
+
   /** Read-only reports and admin lists: a separate, small pool. */
-  readonly reports: Executor = {
-    query: <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) =>
-      this.guard(() => this.reportPool.query<R>(text, values)),
-  };
+  readonly reports: Executor;
 
   /**
    * Runs fn inside BEGIN/COMMIT on one client, ROLLBACK on any error, and always releases the client.
@@ -92,14 +114,14 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
    */
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const outer = this.ambient.getStore();
-    if (outer?.open) return fn(outer.client);
+    if (outer?.open) return fn(outer.executor);
 
     const client = await this.guard(() => this.pool.connect());
-    const state: AmbientTransaction = { client, open: true };
+    const state: AmbientTransaction = { executor: executorOf(client), open: true };
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await this.ambient.run(state, () => fn(client));
+      const result = await this.ambient.run(state, () => fn(state.executor));
       await client.query('COMMIT');
       return result;
     } catch (err) {

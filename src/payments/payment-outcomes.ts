@@ -7,13 +7,17 @@ import { ACCOUNTS } from '../ledger/ledger.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { PaymentsRepository } from './payments.repository';
 import type { AttemptResult, NextAction, Payment } from './payments.types';
+
+/** What an outcome needs to know of the payment: enough for the ledger and the event. */
+export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'>;
 import type { ProviderId } from './providers/payment-provider';
 
 /**
  * The one place where a payment reaches an outcome. Each method runs inside the caller's transaction
  * and writes, all or nothing: the status change (only if the state machine allows it), the ledger
- * posting for money that moved, and the outbox event. Each returns false when the payment was already
- * past that point (a repeated webhook, a recovery racing a slow request): then nothing is written.
+ * posting for money that moved, and the outbox event. Each returns the payment as it now is, or null
+ * when it was already past that point (a repeated webhook, a recovery racing a slow request): then
+ * nothing is written.
  */
 @Injectable()
 export class PaymentOutcomes {
@@ -30,12 +34,12 @@ export class PaymentOutcomes {
 
   async succeed(
     tx: Executor,
-    payment: Payment,
+    payment: PaymentRef,
     provider: ProviderId,
     providerRef: string,
     attempt: AttemptResult | null,
     detail: Record<string, unknown> = {},
-  ): Promise<boolean> {
+  ): Promise<Payment | null> {
     const moved = await this.payments.transition(
       payment.merchantId,
       payment.id,
@@ -45,7 +49,7 @@ export class PaymentOutcomes {
       { provider, ...detail },
       tx,
     );
-    if (!moved) return false;
+    if (!moved) return null;
     await this.ledger.post(
       {
         merchantId: payment.merchantId,
@@ -62,17 +66,17 @@ export class PaymentOutcomes {
     );
     await this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx);
     this.outcomes.inc({ provider, outcome: 'succeeded' });
-    return true;
+    return moved.payment;
   }
 
   async requireAction(
     tx: Executor,
-    payment: Payment,
+    payment: PaymentRef,
     provider: ProviderId,
     providerRef: string,
     nextAction: NextAction,
     attempt: AttemptResult | null,
-  ): Promise<boolean> {
+  ): Promise<Payment | null> {
     const moved = await this.payments.transition(
       payment.merchantId,
       payment.id,
@@ -83,15 +87,15 @@ export class PaymentOutcomes {
       tx,
     );
     if (moved) this.outcomes.inc({ provider, outcome: 'requires_action' });
-    return moved !== null;
+    return moved?.payment ?? null;
   }
 
   async fail(
     tx: Executor,
-    payment: Payment,
+    payment: PaymentRef,
     failure: { code: string; message: string; declineCode?: string | null; provider?: ProviderId; providerRef?: string | null },
     attempt: AttemptResult | null,
-  ): Promise<boolean> {
+  ): Promise<Payment | null> {
     const moved = await this.payments.transition(
       payment.merchantId,
       payment.id,
@@ -108,26 +112,25 @@ export class PaymentOutcomes {
       { failureCode: failure.code, declineCode: failure.declineCode ?? null },
       tx,
     );
-    if (!moved) return false;
+    if (!moved) return null;
     await this.outbox.insert(
       [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
       tx,
     );
     this.outcomes.inc({
-      provider: failure.provider ?? payment.provider ?? 'none',
+      provider: moved.payment.provider ?? 'none',
       outcome: failure.code === 'card_declined' ? 'declined' : 'failed',
     });
-    return true;
+    return moved.payment;
   }
 
-  async cancel(tx: Executor, payment: Payment, reason: string): Promise<boolean> {
-    return (
-      (await this.payments.transition(payment.merchantId, payment.id, 'canceled', { nextAction: null }, null, { reason }, tx)) !== null
-    );
+  async cancel(tx: Executor, payment: PaymentRef, reason: string): Promise<Payment | null> {
+    const moved = await this.payments.transition(payment.merchantId, payment.id, 'canceled', { nextAction: null }, null, { reason }, tx);
+    return moved?.payment ?? null;
   }
 
   /** A succeeded refund: the payment's refunded amount and status, a balanced posting, the event. */
-  async refunded(tx: Executor, payment: Payment, refund: { id: string; amount: number; provider: string }): Promise<void> {
+  async refunded(tx: Executor, payment: PaymentRef, refund: { id: string; amount: number; provider: string }): Promise<void> {
     await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, true, tx);
     await this.ledger.post(
       {
@@ -147,7 +150,7 @@ export class PaymentOutcomes {
     await this.outbox.insert([this.event(payment, 'payment.refunded', { refundId: refund.id, refundAmount: refund.amount })], tx);
   }
 
-  private event(payment: Payment, type: 'payment.succeeded' | 'payment.failed' | 'payment.refunded', extra: Record<string, unknown>) {
+  private event(payment: PaymentRef, type: 'payment.succeeded' | 'payment.failed' | 'payment.refunded', extra: Record<string, unknown>) {
     return {
       merchantId: payment.merchantId,
       type,

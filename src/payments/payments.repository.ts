@@ -117,8 +117,8 @@ export class PaymentsRepository {
     attempt: AttemptResult | null,
     detail: Record<string, unknown>,
     tx: Executor,
-  ): Promise<{ from: PaymentStatus } | null> {
-    const { rows } = await tx.query<{ from_status: PaymentStatus }>(
+  ): Promise<{ from: PaymentStatus; payment: Payment } | null> {
+    const { rows } = await tx.query<PaymentRow & { from_status: PaymentStatus }>(
       `WITH current AS (
          SELECT status FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE
        ), moved AS (
@@ -133,7 +133,7 @@ export class PaymentsRepository {
                 updated_at = now()
            FROM current
           WHERE p.merchant_id = $1 AND p.id = $2 AND current.status = ANY($4::text[])
-         RETURNING current.status AS from_status
+         RETURNING current.status AS from_status, p.*
        ), attempt AS (
          UPDATE payment_attempts
             SET status = $14, provider_ref = coalesce($15, provider_ref), error_code = $16, finished_at = now()
@@ -142,28 +142,17 @@ export class PaymentsRepository {
          INSERT INTO payment_events (merchant_id, payment_id, kind, from_status, to_status, detail)
          SELECT $1, $2, 'status_changed', from_status, $3, $17::jsonb FROM moved
        )
-       SELECT from_status FROM moved`,
+       SELECT m.*, c.email AS customer_email
+         FROM moved m
+         JOIN customers c ON c.merchant_id = m.merchant_id AND c.id = m.customer_id`,
       [
-        merchantId,
-        paymentId,
-        to,
-        sourcesOf(to),
-        changes.provider ?? null,
-        changes.providerRef ?? null,
-        'failureCode' in changes || 'declineCode' in changes,
-        changes.failureCode ?? null,
-        changes.failureMessage ?? null,
-        changes.declineCode ?? null,
-        'nextAction' in changes,
-        changes.nextAction ? JSON.stringify(changes.nextAction) : null,
-        attempt?.attemptId ?? null,
-        attempt?.status ?? null,
-        attempt?.providerRef ?? null,
-        attempt?.errorCode ?? null,
-        detail,
+        merchantId, paymentId, to, sourcesOf(to), changes.provider ?? null, changes.providerRef ?? null,
+        'failureCode' in changes || 'declineCode' in changes, changes.failureCode ?? null, changes.failureMessage ?? null,
+        changes.declineCode ?? null, 'nextAction' in changes, changes.nextAction ? JSON.stringify(changes.nextAction) : null,
+        attempt?.attemptId ?? null, attempt?.status ?? null, attempt?.providerRef ?? null, attempt?.errorCode ?? null, detail,
       ],
     );
-    return rows[0] ? { from: rows[0].from_status } : null;
+    return rows[0] ? { from: rows[0].from_status, payment: toPayment(rows[0]) } : null;
   }
 
   /** Records an attempt's result without changing the payment (a failed attempt before a failover). */

@@ -13,7 +13,7 @@ import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
 import { CardDeclinedError, errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
-import { PaymentOutcomes } from './payment-outcomes';
+import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
 import { PaymentFilter, PaymentsRepository } from './payments.repository';
 import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';
 import { PricingService } from './pricing.service';
@@ -101,7 +101,7 @@ export class PaymentsService {
         tx,
       );
       await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
-      return { id: paymentId, merchantId, amount: subtotal, currency: dto.currency, customer };
+      return { id: paymentId, merchantId, amount: subtotal, currency: dto.currency, customer, checkoutSessionId: null };
     });
     return this.charge(payment, lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
   }
@@ -152,6 +152,7 @@ export class PaymentsService {
       amount: original.amount,
       currency: original.currency,
       customer: original.customer,
+      checkoutSessionId: null,
     };
     return this.charge(payment, original.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
   }
@@ -279,7 +280,7 @@ export class PaymentsService {
 
   /** Phase 2 and 3: call the providers of the plan in turn (failover on unavailability only). */
   private async charge(
-    payment: Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer'>,
+    payment: PaymentRef,
     lines: Line[],
     plan: PlannedMethod[],
     firstAttempt: Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>,
@@ -357,59 +358,29 @@ export class PaymentsService {
   }
 
   private async finishCharge(
-    payment: Pick<Payment, 'id' | 'merchantId'>,
+    payment: PaymentRef,
     attempt: Pick<Attempt, 'id' | 'provider'>,
     result: ProviderPayment,
     complete: KeyCompletion | null,
     idem?: IdempotencyContext,
   ): Promise<Payment> {
     const settled = await this.db.transaction(async (tx) => {
-      const current = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      const outcome = { attemptId: attempt.id, providerRef: result.providerRef };
+      let after: Payment | null = null;
       if (result.status === 'succeeded') {
-        await this.outcomes.succeed(tx, current, attempt.provider, result.providerRef, {
-          attemptId: attempt.id,
-          status: 'succeeded',
-          providerRef: result.providerRef,
-        });
+        after = await this.outcomes.succeed(tx, payment, attempt.provider, result.providerRef, { ...outcome, status: 'succeeded' });
       } else if (result.status === 'requires_action' && result.nextActionUrl) {
-        await this.outcomes.requireAction(
-          tx,
-          current,
-          attempt.provider,
-          result.providerRef,
-          { type: 'redirect_to_url', url: result.nextActionUrl },
-          {
-            attemptId: attempt.id,
-            status: 'requires_action',
-            providerRef: result.providerRef,
-          },
-        );
+        const nextAction = { type: 'redirect_to_url' as const, url: result.nextActionUrl };
+        after = await this.outcomes.requireAction(tx, payment, attempt.provider, result.providerRef, nextAction, { ...outcome, status: 'requires_action' });
       } else if (result.status === 'canceled') {
-        await this.outcomes.fail(
-          tx,
-          current,
-          {
-            code: 'canceled_by_provider',
-            message: 'The provider canceled the payment.',
-            provider: attempt.provider,
-            providerRef: result.providerRef,
-          },
-          {
-            attemptId: attempt.id,
-            status: 'failed',
-            providerRef: result.providerRef,
-          },
-        );
+        const failure = { code: 'canceled_by_provider', message: 'The provider canceled the payment.', provider: attempt.provider, providerRef: result.providerRef };
+        after = await this.outcomes.fail(tx, payment, failure, { ...outcome, status: 'failed' });
       } else {
         // Still processing at the provider: its webhook or the recovery job settles it later.
-        await this.payments.finishAttempt(
-          payment.merchantId,
-          payment.id,
-          { attemptId: attempt.id, status: 'pending', providerRef: result.providerRef },
-          tx,
-        );
+        await this.payments.finishAttempt(payment.merchantId, payment.id, { ...outcome, status: 'pending' }, tx);
       }
-      const after = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      // Null: already settled by someone else (a webhook, the recovery job): answer with what it is.
+      after ??= (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
       if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
       return after;
     });
@@ -419,36 +390,29 @@ export class PaymentsService {
   }
 
   private async finishFailure(
-    payment: Pick<Payment, 'id' | 'merchantId'>,
+    payment: PaymentRef,
     attempt: Pick<Attempt, 'id' | 'provider'>,
     failure: { code: 'card_declined' | 'provider_unavailable'; message: string; declineCode?: string; providerRef?: string },
     complete: KeyCompletion | null,
     idem?: IdempotencyContext,
   ): Promise<never> {
     const settled = await this.db.transaction(async (tx) => {
-      const current = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
-      await this.outcomes.fail(
-        tx,
-        current,
-        { ...failure, provider: attempt.provider },
-        {
-          attemptId: attempt.id,
-          status: failure.code === 'card_declined' ? 'declined' : 'failed',
-          providerRef: failure.providerRef,
-          errorCode: failure.declineCode ?? failure.code,
-        },
-      );
-      const after = (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
+      const attemptResult = {
+        attemptId: attempt.id,
+        status: failure.code === 'card_declined' ? ('declined' as const) : ('failed' as const),
+        providerRef: failure.providerRef,
+        errorCode: failure.declineCode ?? failure.code,
+      };
+      const after =
+        (await this.outcomes.fail(tx, payment, { ...failure, provider: attempt.provider }, attemptResult)) ??
+        ((await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment);
       if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
       return after;
     });
     if (idem) idem.completed = true;
     // A concurrent settlement (webhook, recovery) may have won: answer with what the payment became.
-    if (settled.status !== 'failed')
-      throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
-    throw failure.code === 'card_declined'
-      ? new CardDeclinedError(failure.declineCode ?? 'generic_decline')
-      : new ProvidersUnavailableError();
+    if (settled.status !== 'failed') throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
+    throw errorForFailedPayment(settled.failureCode, settled.declineCode);
   }
 
   /** What a request for this payment answers: 201 with it, or the error of its failure. */

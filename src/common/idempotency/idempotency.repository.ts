@@ -33,43 +33,51 @@ export class IdempotencyRepository {
    */
   async claim(req: IdempotencyRequest, lockToken: string, ttlHours: number, lockTimeoutSeconds: number): Promise<ClaimResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const claimed = await this.db.query<{ recovery_point: string }>(
-        `INSERT INTO idempotency_keys
-                (merchant_id, key, request_method, request_path, request_hash, lock_token, locked_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(hours => $7))
-         ON CONFLICT (merchant_id, key) DO UPDATE
-            SET request_method = EXCLUDED.request_method,
-                request_path = EXCLUDED.request_path,
-                request_hash = EXCLUDED.request_hash,
-                lock_token = EXCLUDED.lock_token,
-                locked_at = now(),
-                recovery_point = CASE WHEN idempotency_keys.expires_at <= now() THEN 'started'
-                                      ELSE idempotency_keys.recovery_point END,
-                response_status = NULL,
-                response_body = NULL,
-                expires_at = greatest(idempotency_keys.expires_at, EXCLUDED.expires_at)
-          WHERE idempotency_keys.expires_at <= now()
-             OR (idempotency_keys.response_status IS NULL
-                 AND idempotency_keys.request_hash = EXCLUDED.request_hash
-                 AND (idempotency_keys.locked_at IS NULL
-                      OR idempotency_keys.locked_at < now() - make_interval(secs => $8)))
-         RETURNING recovery_point`,
+      // One round trip: the claim, or else the existing row (as of this statement's snapshot).
+      const { rows } = await this.db.query<{
+        claimed: boolean;
+        recovery_point: string;
+        request_hash: string | null;
+        response_status: number | null;
+        response_body: string | null;
+      }>(
+        `WITH claimed AS (
+           INSERT INTO idempotency_keys
+                  (merchant_id, key, request_method, request_path, request_hash, lock_token, locked_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(hours => $7))
+           ON CONFLICT (merchant_id, key) DO UPDATE
+              SET request_method = EXCLUDED.request_method,
+                  request_path = EXCLUDED.request_path,
+                  request_hash = EXCLUDED.request_hash,
+                  lock_token = EXCLUDED.lock_token,
+                  locked_at = now(),
+                  recovery_point = CASE WHEN idempotency_keys.expires_at <= now() THEN 'started'
+                                        ELSE idempotency_keys.recovery_point END,
+                  response_status = NULL,
+                  response_body = NULL,
+                  expires_at = greatest(idempotency_keys.expires_at, EXCLUDED.expires_at)
+            WHERE idempotency_keys.expires_at <= now()
+               OR (idempotency_keys.response_status IS NULL
+                   AND idempotency_keys.request_hash = EXCLUDED.request_hash
+                   AND (idempotency_keys.locked_at IS NULL
+                        OR idempotency_keys.locked_at < now() - make_interval(secs => $8)))
+           RETURNING recovery_point
+         )
+         SELECT true AS claimed, recovery_point, NULL::text AS request_hash, NULL::int AS response_status, NULL::text AS response_body
+           FROM claimed
+          UNION ALL
+         SELECT false, k.recovery_point, k.request_hash, k.response_status, k.response_body
+           FROM idempotency_keys k
+          WHERE k.merchant_id = $1
+            AND k.key = $2
+            AND NOT EXISTS (SELECT 1 FROM claimed)`,
         [req.merchantId, req.key, req.method, req.path, req.hash, lockToken, ttlHours, lockTimeoutSeconds],
       );
-      if (claimed.rows[0]) return { outcome: 'claimed', lockToken, recoveryPoint: claimed.rows[0].recovery_point };
-
-      const existing = await this.db.query<{ request_hash: string; response_status: number | null; response_body: string | null }>(
-        `SELECT request_hash, response_status, response_body
-           FROM idempotency_keys
-          WHERE merchant_id = $1
-            AND key = $2`,
-        [req.merchantId, req.key],
-      );
-      const row = existing.rows[0];
-      if (!row) continue; // released between the two statements: claim again
+      const row = rows[0];
+      if (!row) continue; // inserted or released by a concurrent request after this snapshot: look again
+      if (row.claimed) return { outcome: 'claimed', lockToken, recoveryPoint: row.recovery_point };
       if (row.request_hash !== req.hash) return { outcome: 'mismatch' };
-      if (row.response_status !== null)
-        return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
+      if (row.response_status !== null) return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
       return { outcome: 'in_use' };
     }
     return { outcome: 'in_use' };
