@@ -151,13 +151,107 @@ export class Env {
   @IsBoolean()
   @Transform(toBoolean)
   JOBS_ENABLED: boolean = true;
+
+  // ---- Stripe (unset STRIPE_SECRET_KEY: Stripe is not configured and left out of routing) ----
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  STRIPE_SECRET_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  STRIPE_WEBHOOK_SECRET?: string;
+
+  /** scheme://host:port of a Stripe-compatible API (the emulator); unset: Stripe itself. */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  STRIPE_API_BASE?: string;
+
+  // ---- Mercado Pago ----
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  MERCADOPAGO_ACCESS_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  MERCADOPAGO_WEBHOOK_SECRET?: string;
+
+  /** Base URL of a Mercado Pago-compatible API (the emulator); unset: Mercado Pago itself. */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  MERCADOPAGO_API_BASE?: string;
+
+  // ---- Segpay (no SDK: hosted payment page, unsigned postbacks, SRS reporting API) ----
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  SEGPAY_MERCHANT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  SEGPAY_USER_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  SEGPAY_API_KEY?: string;
+
+  /** Default package and price point for one-time purchases (products may name their own). */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  SEGPAY_PACKAGE_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  SEGPAY_PRICE_POINT_ID?: string;
+
+  /** Base URL of the hosted payment page (…/billing/poset.cgi is appended). */
+  @IsString()
+  SEGPAY_PAYMENT_PAGE_BASE: string = 'https://secure2.segpay.com';
+
+  /** Base URL of the SRS reporting/refund API. */
+  @IsString()
+  SEGPAY_API_BASE: string = 'https://srs.segpay.com';
+
+  /** The secret path token of /webhooks/segpay/:token. */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  SEGPAY_POSTBACK_TOKEN?: string;
+
+  /** Optional comma-separated allow-list of postback source IPs. */
+  @IsString()
+  SEGPAY_POSTBACK_IPS: string = '';
+
+  // ---- Circuit breaker shared by every instance (PostgreSQL) ----
+  @IsInt()
+  @Min(1)
+  CIRCUIT_FAILURE_THRESHOLD: number = 3;
+
+  @IsInt()
+  @Min(1)
+  CIRCUIT_OPEN_SECONDS: number = 30;
 }
 
 export class InvalidEnvironmentError extends Error {}
 
 /** Validates raw variables (strings) into a typed Env; throws naming every bad variable. */
 export function validateEnv(raw: Record<string, unknown>): Env {
-  const known = Object.keys(new Env()).concat('DATABASE_URL', 'PUBLIC_URL');
+  const OPTIONAL = [
+  'DATABASE_URL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'MERCADOPAGO_ACCESS_TOKEN',
+  'MERCADOPAGO_WEBHOOK_SECRET', 'MERCADOPAGO_API_BASE', 'SEGPAY_MERCHANT_ID', 'SEGPAY_USER_ID', 'SEGPAY_API_KEY', 'SEGPAY_PACKAGE_ID',
+  'SEGPAY_PRICE_POINT_ID', 'SEGPAY_POSTBACK_TOKEN',
+];
+
+  const known = Object.keys(new Env()).concat(OPTIONAL);
   const picked = Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== undefined));
   const env = plainToInstance(Env, picked, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(env, { forbidUnknownValues: false });

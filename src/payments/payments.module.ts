@@ -11,7 +11,10 @@ import { PaymentsService } from './payments.service';
 import { PricingService } from './pricing.service';
 import { ProviderEventsHandler } from './provider-events.handler';
 import { ProviderRegistry } from './providers/provider-registry';
+import { MercadoPagoProvider } from './providers/mercadopago/mercadopago.provider';
+import { SegpayProvider } from './providers/segpay/segpay.provider';
 import { SimulatorController } from './providers/simulator/simulator.controller';
+import { StripeProvider } from './providers/stripe/stripe.provider';
 import { SimulatorProvider } from './providers/simulator/simulator.provider';
 import { SimulatorRepository } from './providers/simulator/simulator.repository';
 import { RefundsRepository } from './refunds.repository';
@@ -29,6 +32,9 @@ import { PublicUrl } from '../common/public-url';
     ProviderRouter,
     SimulatorRepository,
     SimulatorProvider,
+    StripeProvider,
+    MercadoPagoProvider,
+    SegpayProvider,
     PaymentsRepository,
     CheckoutSessionsRepository,
     RefundsRepository,
@@ -46,10 +52,15 @@ export class PaymentsModule implements OnModuleInit {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly simulator: SimulatorProvider,
+    private readonly stripe: StripeProvider,
+    private readonly mercadopago: MercadoPagoProvider,
+    private readonly segpay: SegpayProvider,
   ) {}
 
   /** The simulator is always available; real providers register when their credentials are set. */
   onModuleInit(): void {
-    this.registry.register(this.simulator);
+    for (const provider of [this.simulator, this.stripe, this.mercadopago, this.segpay]) {
+      if (provider.configured) this.registry.register(provider);
+    }
   }
 }

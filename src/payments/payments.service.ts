@@ -12,7 +12,7 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
-import { CardDeclinedError, errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
+import { errorForFailedPayment, OutcomeUnknownError } from './payment-errors';
 import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
 import { PaymentFilter, PaymentsRepository } from './payments.repository';
 import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';

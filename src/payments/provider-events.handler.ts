@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { CheckoutService } from './checkout.service';
 import { PaymentsService } from './payments.service';
-import type { ProviderId, ProviderWebhookEvent } from './providers/payment-provider';
+import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
+import { ProviderRegistry } from './providers/provider-registry';
 
 /** Routes a verified, stored provider event to the service that owns what it is about. */
 @Injectable()
@@ -9,9 +10,20 @@ export class ProviderEventsHandler {
   constructor(
     private readonly checkout: CheckoutService,
     private readonly payments: PaymentsService,
+    private readonly registry: ProviderRegistry,
   ) {}
 
-  handle(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
+  async handle(provider: ProviderId, stored: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
+    const adapter = this.registry.get(provider);
+    let event = stored;
+    if (adapter.confirmEvent) {
+      try {
+        event = await adapter.confirmEvent(stored);
+      } catch (err) {
+        if (err instanceof WebhookVerificationError) return 'ignored'; // the provider does not confirm it
+        throw err; // the provider's API is down: retried with backoff
+      }
+    }
     switch (event.kind) {
       case 'checkout.completed':
       case 'checkout.attempt_failed':
@@ -21,7 +33,7 @@ export class ProviderEventsHandler {
       case 'payment.failed':
         return this.payments.applyEvent(provider, event);
       default:
-        return Promise.resolve('ignored');
+        return 'ignored';
     }
   }
 }

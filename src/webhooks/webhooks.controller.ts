@@ -43,6 +43,7 @@ export class WebhooksController {
     try {
       event = await this.registry.get(provider).parseWebhook({
         rawBody: req.rawBody ?? Buffer.alloc(0),
+        ip: req.ip,
         headers: req.headers,
         query: req.query as Record<string, unknown>,
         params: req.params as Record<string, string>,

@@ -104,6 +104,8 @@ export interface ProviderWebhookEvent {
 
 export interface WebhookRequest {
   rawBody: Buffer;
+  /** The client address (honours X-Forwarded-For only with TRUST_PROXY). */
+  ip: string;
   headers: Record<string, string | string[] | undefined>;
   query: Record<string, unknown>;
   params: Record<string, string>;
@@ -111,6 +113,8 @@ export interface WebhookRequest {
 
 export interface PaymentProvider {
   readonly id: ProviderId;
+  /** False when its credentials are not set: it is then not registered, and routing leaves it out. */
+  readonly configured: boolean;
   createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout>;
   charge(input: ChargeInput): Promise<ProviderPayment>;
   /** The provider's record of a charge, by its ref or by the idempotency key we sent; null if it has none. */
@@ -119,6 +123,13 @@ export interface PaymentProvider {
   cancelCheckout(providerSessionId: string): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
+  /**
+   * Optional: completes a stored event from the provider's API before it is applied (Mercado Pago's
+   * notifications carry only an id; Segpay's postbacks must be confirmed by its reporting API). Runs in
+   * the webhook worker, so a failure is retried with backoff. Throw WebhookVerificationError for an
+   * event the provider does not confirm: it is then ignored.
+   */
+  confirmEvent?(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent>;
 }
 
 export class ProviderError extends Error {

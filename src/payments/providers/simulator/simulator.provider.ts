@@ -38,6 +38,8 @@ const SIGNATURE_TOLERANCE_SECONDS = 300;
 @Injectable()
 export class SimulatorProvider implements PaymentProvider {
   readonly id = 'simulator' as const;
+  /** Built in: always available (routing decides whether it takes real traffic). */
+  readonly configured = true;
   private readonly logger = new Logger(SimulatorProvider.name);
   private readonly latencyMs: number;
   private readonly outage: boolean;
