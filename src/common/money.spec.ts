@@ -1,4 +1,4 @@
-import { currencyExponent, isSupportedCurrency, toMajorString } from './money';
+import { currencyExponent, fromMajorString, isSupportedCurrency, toMajorString } from './money';
 
 describe('money', () => {
   it('formats minor units per currency exponent without floats', () => {
@@ -14,5 +14,14 @@ describe('money', () => {
     expect(() => currencyExponent('XXX')).toThrow();
     expect(isSupportedCurrency('usd')).toBe(false);
     expect(isSupportedCurrency('USD')).toBe(true);
+  });
+
+  it('reads provider decimals back into minor units without float error', () => {
+    expect(fromMajorString('29.99', 'USD')).toBe(2999);
+    expect(fromMajorString(0.29, 'USD')).toBe(29);
+    expect(fromMajorString(1.005, 'KWD')).toBe(1005);
+    expect(fromMajorString('500', 'JPY')).toBe(500);
+    expect(fromMajorString('10.5', 'BRL')).toBe(1050);
+    expect(() => fromMajorString('1.234', 'USD')).toThrow();
   });
 });

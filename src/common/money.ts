@@ -64,6 +64,21 @@ export function toMajorString(amount: number, currency: string): string {
   return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }
 
+/**
+ * "29.99" or 29.99 (a provider's decimal amount) → 2999, by string arithmetic: no float rounding.
+ * Throws when the value has more decimals than the currency allows.
+ */
+export function fromMajorString(value: string | number, currency: string): number {
+  const exponent = currencyExponent(currency);
+  const text = typeof value === 'number' ? value.toFixed(exponent) : value.trim();
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!match) throw new Error(`Not a decimal amount: ${value}`);
+  const [, sign, whole, fraction = ''] = match;
+  if (fraction.replace(/0+$/, '').length > exponent) throw new Error(`${value} has more than ${exponent} decimals for ${currency}`);
+  const minor = Number(whole + fraction.padEnd(exponent, '0').slice(0, exponent));
+  return sign ? -minor : minor;
+}
+
 /** Class-validator decorator: an upper-case ISO 4217 code from the table above. */
 export function IsCurrencyCode(options?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) =>

@@ -34,6 +34,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.PAYBRIDGE_TEST_BASE_URL = baseUrl;
   process.env.PAYBRIDGE_TEST_TEMPLATE = template;
   process.env.PAYBRIDGE_TEST_PREFIX = prefix;
-  // Tests that spawn the real server or CLI run the compiled output of this very tree.
-  execSync('npx nest build', { stdio: 'inherit' });
+  // Tests that spawn the real server or CLI run the compiled output of this very tree
+  // (PAYBRIDGE_TEST_SKIP_BUILD=1 skips it when running only tests that do not spawn it).
+  if (process.env.PAYBRIDGE_TEST_SKIP_BUILD !== '1') execSync('npx nest build', { stdio: 'inherit' });
 }
