@@ -11,6 +11,7 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
+import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { CheckoutSessionsRepository } from './checkout-sessions.repository';
 import type { CheckoutSession } from './checkout-sessions.types';
 import type { CreateCheckoutDto } from './dto/checkout.dto';
@@ -46,6 +47,7 @@ export class CheckoutService {
     private readonly router: ProviderRouter,
     private readonly outcomes: PaymentOutcomes,
     private readonly outbox: OutboxRepository,
+    private readonly breaker: CircuitBreakerService,
     config: ConfigService<Env, true>,
   ) {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
@@ -58,7 +60,7 @@ export class CheckoutService {
       if (!existing) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no checkout session to resume.');
       return this.openAtProvider(existing, this.router.candidates(existing.currency, dto.provider), idem);
     }
-    const candidates = this.router.candidates(dto.currency, dto.provider);
+    const candidates = await this.available(this.router.candidates(dto.currency, dto.provider));
     const { lines, subtotal } = await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
     const sessionId = newId('cs');
     const paymentId = newId('pay');
@@ -248,6 +250,7 @@ export class CheckoutService {
   private async openAtProvider(session: CheckoutSession, candidates: ProviderId[], idem: IdempotencyContext): Promise<CheckoutSession> {
     if (session.url || session.status !== 'open') return this.finish(session, idem);
     for (const providerId of candidates) {
+      if (providerId !== candidates[0] && !(await this.breaker.allows(providerId))) continue;
       try {
         const opened = await this.registry.get(providerId).createCheckout({
           merchantId: session.merchantId,
@@ -260,6 +263,7 @@ export class CheckoutService {
           cancelUrl: session.cancelUrl,
           idempotencyKey: `${session.id}_${providerId}`,
         });
+        await this.breaker.recordSuccess(providerId);
         await this.db.transaction(async (tx) => {
           await this.sessions.attachProvider(session.merchantId, session.id, providerId, opened.providerSessionId, opened.url, tx);
           if (session.paymentId) await this.payments.setProvider(session.merchantId, session.paymentId, providerId, tx);
@@ -268,6 +272,7 @@ export class CheckoutService {
       } catch (err) {
         // Opening a hosted page moves no money: an unknown outcome is as safe to fail over as an outage.
         if (!(err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError)) throw err;
+        await this.breaker.recordFailure(providerId);
         this.logger.warn({ sessionId: session.id, provider: providerId }, 'provider unavailable for checkout; trying the next');
       }
     }
@@ -279,6 +284,15 @@ export class CheckoutService {
     });
     idem.completed = true;
     throw error;
+  }
+
+  /** The candidates whose circuit lets a call through; none: 503 before anything is written. */
+  private async available(candidates: ProviderId[]): Promise<ProviderId[]> {
+    const open: ProviderId[] = [];
+    for (const id of candidates) if (await this.breaker.allows(id)) open.push(id);
+    if (open.length === 0)
+      throw new ProvidersUnavailableError('Every provider for this currency is unavailable (circuit open). Retry later.');
+    return open;
   }
 
   private async finish(session: CheckoutSession, idem: IdempotencyContext): Promise<CheckoutSession> {

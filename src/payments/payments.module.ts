@@ -2,6 +2,9 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { ProductsModule } from '../products/products.module';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { CheckoutSessionsRepository } from './checkout-sessions.repository';
+import { CircuitBreakerController } from './circuit-breaker/circuit-breaker.controller';
+import { CircuitBreakerRepository } from './circuit-breaker/circuit-breaker.repository';
+import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { CheckoutService } from './checkout.service';
 import { PaymentJobs } from './payment-jobs';
 import { PaymentOutcomes } from './payment-outcomes';
@@ -25,11 +28,13 @@ import { PublicUrl } from '../common/public-url';
 
 @Module({
   imports: [ProductsModule],
-  controllers: [PaymentsController, TransactionsController, AdminPaymentsController, SimulatorController],
+  controllers: [PaymentsController, TransactionsController, AdminPaymentsController, SimulatorController, CircuitBreakerController],
   providers: [
     PublicUrl,
     ProviderRegistry,
     ProviderRouter,
+    CircuitBreakerRepository,
+    CircuitBreakerService,
     SimulatorRepository,
     SimulatorProvider,
     StripeProvider,

@@ -12,7 +12,8 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
-import { errorForFailedPayment, OutcomeUnknownError } from './payment-errors';
+import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
+import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
 import { PaymentFilter, PaymentsRepository } from './payments.repository';
 import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';
@@ -66,6 +67,7 @@ export class PaymentsService {
     private readonly registry: ProviderRegistry,
     private readonly router: ProviderRouter,
     private readonly outcomes: PaymentOutcomes,
+    private readonly breaker: CircuitBreakerService,
     config: ConfigService<Env, true>,
   ) {
     this.lockTimeoutSeconds = config.get('IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', { infer: true });
@@ -74,7 +76,11 @@ export class PaymentsService {
   async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext): Promise<Payment> {
     if (idem.recoveryPoint === PAYMENT_CREATED) return this.resume(caller.merchantId, idem);
     const merchantId = caller.merchantId;
-    const plan = this.plan(dto);
+    const routed = this.plan(dto);
+    const first = await this.nextAvailable(routed, 0);
+    if (first === undefined)
+      throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
+    const plan = routed.slice(first);
     const { lines, subtotal } = await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
     const paymentId = newId('pay');
     const attempt = this.newAttempt(paymentId, plan[0], 1);
@@ -289,10 +295,11 @@ export class PaymentsService {
     idem: IdempotencyContext,
   ): Promise<Payment> {
     let attempt = firstAttempt;
-    for (let step = 0; ; step++) {
+    for (let step = 0, n = 1; ; n++) {
       const method = plan[step];
+      let result: ProviderPayment;
       try {
-        const result = await this.registry.get(method.provider).charge({
+        result = await this.registry.get(method.provider).charge({
           merchantId: payment.merchantId,
           reference: payment.id,
           amount: payment.amount,
@@ -306,20 +313,23 @@ export class PaymentsService {
           returnUrl,
           idempotencyKey: attempt.providerKey,
         });
-        return await this.finishCharge(payment, attempt, result, complete, idem);
       } catch (err) {
         if (err instanceof ProviderDeclineError) {
-          return this.finishFailure(
-            payment,
-            attempt,
-            { code: 'card_declined', message: err.message, declineCode: err.declineCode, providerRef: err.providerRef },
-            complete,
-            idem,
-          );
+          await this.breaker.recordSuccess(method.provider); // a decline is an answer: the provider is up
+          const decline = {
+            code: 'card_declined' as const,
+            message: err.message,
+            declineCode: err.declineCode,
+            providerRef: err.providerRef,
+          };
+          return this.finishFailure(payment, attempt, decline, complete, idem);
         }
+        if (!(err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError)) throw err; // our own failure: recovery resolves it
+        await this.breaker.recordFailure(method.provider);
         if (err instanceof ProviderUnknownOutcomeError) {
-          // Sent, but no answer: only this provider can say whether it charged. Ask it now; if it cannot
-          // answer, the client gets 503 payment_outcome_unknown and its retry (or recovery) asks again.
+          // Sent, but no answer: only this provider can say whether it charged, so no failover. Ask it
+          // now; if it cannot answer, the client gets 503 payment_outcome_unknown and its retry (or the
+          // recovery job) asks again.
           this.logger.warn({ paymentId: payment.id, provider: method.provider }, 'provider outcome unknown; asking it');
           const current = (await this.payments.findById(payment.merchantId, payment.id)) as Payment;
           return this.resolveWithProvider(
@@ -330,20 +340,14 @@ export class PaymentsService {
             false,
           );
         }
-        if (!(err instanceof ProviderUnavailableError)) throw err; // our own failure: the key is unlocked, recovery resolves it
-        const next = plan[step + 1];
-        if (!next) {
-          return this.finishFailure(
-            payment,
-            attempt,
-            { code: 'provider_unavailable', message: 'No provider was available; nothing was charged.' },
-            complete,
-            idem,
-          );
+        const next = await this.nextAvailable(plan, step + 1);
+        if (next === undefined) {
+          const failure = { code: 'provider_unavailable' as const, message: 'No provider was available; nothing was charged.' };
+          return this.finishFailure(payment, attempt, failure, complete, idem);
         }
+        // Nothing happened at this provider: fail over to the next one the request has a token for.
         const failed = attempt;
-        attempt = this.newAttempt(payment.id, next, step + 2);
-        const nextAttempt = attempt;
+        const nextAttempt = this.newAttempt(payment.id, plan[next], n + 1);
         await this.db.transaction(async (tx) => {
           await this.payments.finishAttempt(
             payment.merchantId,
@@ -353,8 +357,19 @@ export class PaymentsService {
           );
           await this.payments.insertAttempt(payment.merchantId, { ...nextAttempt, paymentId: payment.id }, tx);
         });
+        attempt = nextAttempt;
+        step = next;
+        continue;
       }
+      await this.breaker.recordSuccess(method.provider);
+      return this.finishCharge(payment, attempt, result, complete, idem);
     }
+  }
+
+  /** The index of the first step from `from` whose provider's circuit lets a call through. */
+  private async nextAvailable(plan: PlannedMethod[], from: number): Promise<number | undefined> {
+    for (let i = from; i < plan.length; i++) if (await this.breaker.allows(plan[i].provider)) return i;
+    return undefined;
   }
 
   private async finishCharge(
@@ -371,9 +386,17 @@ export class PaymentsService {
         after = await this.outcomes.succeed(tx, payment, attempt.provider, result.providerRef, { ...outcome, status: 'succeeded' });
       } else if (result.status === 'requires_action' && result.nextActionUrl) {
         const nextAction = { type: 'redirect_to_url' as const, url: result.nextActionUrl };
-        after = await this.outcomes.requireAction(tx, payment, attempt.provider, result.providerRef, nextAction, { ...outcome, status: 'requires_action' });
+        after = await this.outcomes.requireAction(tx, payment, attempt.provider, result.providerRef, nextAction, {
+          ...outcome,
+          status: 'requires_action',
+        });
       } else if (result.status === 'canceled') {
-        const failure = { code: 'canceled_by_provider', message: 'The provider canceled the payment.', provider: attempt.provider, providerRef: result.providerRef };
+        const failure = {
+          code: 'canceled_by_provider',
+          message: 'The provider canceled the payment.',
+          provider: attempt.provider,
+          providerRef: result.providerRef,
+        };
         after = await this.outcomes.fail(tx, payment, failure, { ...outcome, status: 'failed' });
       } else {
         // Still processing at the provider: its webhook or the recovery job settles it later.
@@ -411,7 +434,8 @@ export class PaymentsService {
     });
     if (idem) idem.completed = true;
     // A concurrent settlement (webhook, recovery) may have won: answer with what the payment became.
-    if (settled.status !== 'failed') throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
+    if (settled.status !== 'failed')
+      throw new DomainError('conflict', 'payment_settled_elsewhere', `Payment ${settled.id} is ${settled.status}.`);
     throw errorForFailedPayment(settled.failureCode, settled.declineCode);
   }
 

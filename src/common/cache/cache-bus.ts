@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { DatabaseService } from '../../database/database.service';
 import type { Executor } from '../../database/database.types';
 
-export const CACHE_ENTITIES = ['products', 'coupons', 'api_keys'] as const;
+export const CACHE_ENTITIES = ['products', 'coupons', 'api_keys', 'circuits'] as const;
 export type CacheEntity = (typeof CACHE_ENTITIES)[number];
 
 const CHANNEL = 'paybridge_cache';
