@@ -146,10 +146,23 @@ export class PaymentsRepository {
          FROM moved m
          JOIN customers c ON c.merchant_id = m.merchant_id AND c.id = m.customer_id`,
       [
-        merchantId, paymentId, to, sourcesOf(to), changes.provider ?? null, changes.providerRef ?? null,
-        'failureCode' in changes || 'declineCode' in changes, changes.failureCode ?? null, changes.failureMessage ?? null,
-        changes.declineCode ?? null, 'nextAction' in changes, changes.nextAction ? JSON.stringify(changes.nextAction) : null,
-        attempt?.attemptId ?? null, attempt?.status ?? null, attempt?.providerRef ?? null, attempt?.errorCode ?? null, detail,
+        merchantId,
+        paymentId,
+        to,
+        sourcesOf(to),
+        changes.provider ?? null,
+        changes.providerRef ?? null,
+        'failureCode' in changes || 'declineCode' in changes,
+        changes.failureCode ?? null,
+        changes.failureMessage ?? null,
+        changes.declineCode ?? null,
+        'nextAction' in changes,
+        changes.nextAction ? JSON.stringify(changes.nextAction) : null,
+        attempt?.attemptId ?? null,
+        attempt?.status ?? null,
+        attempt?.providerRef ?? null,
+        attempt?.errorCode ?? null,
+        detail,
       ],
     );
     return rows[0] ? { from: rows[0].from_status, payment: toPayment(rows[0]) } : null;
