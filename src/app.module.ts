@@ -19,6 +19,8 @@ import { EventsModule } from './events/events.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { PaymentsModule } from './payments/payments.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { RateLimitModule } from './common/rate-limit/rate-limit.module';
+import { CouponsModule } from './coupons/coupons.module';
 
 @Module({})
 export class AppModule {
@@ -43,6 +45,8 @@ export class AppModule {
         EventsModule,
         PaymentsModule,
         WebhooksModule,
+        RateLimitModule,
+        CouponsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -239,6 +239,55 @@ export class Env {
   @IsInt()
   @Min(1)
   CIRCUIT_OPEN_SECONDS: number = 30;
+
+  // ---- Rate limiting (shared by every instance through PostgreSQL) ----
+  /** Requests per minute per API key and client IP on the public routes. */
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_MINUTE: number = 600;
+
+  /** POST /coupons/validate: its own, stricter limit per key and IP. */
+  @IsInt()
+  @Min(1)
+  COUPON_VALIDATE_RATE_LIMIT_PER_MINUTE: number = 20;
+
+  // ---- Fraud rules ----
+  @IsBoolean()
+  @Transform(toBoolean)
+  FRAUD_ENABLED: boolean = true;
+
+  /** Successful purchases per hour per client IP, card fingerprint and customer email (each unless set below). */
+  @IsInt()
+  @Min(1)
+  FRAUD_MAX_PURCHASES_PER_HOUR: number = 3;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  FRAUD_MAX_PURCHASES_PER_HOUR_PER_IP?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  FRAUD_MAX_PURCHASES_PER_HOUR_PER_CARD?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  FRAUD_MAX_PURCHASES_PER_HOUR_PER_EMAIL?: number;
+
+  /** ISO 3166-1 alpha-2 codes, comma-separated. */
+  @IsString()
+  FRAUD_BLOCKED_COUNTRIES: string = 'KP,IR,SY';
+
+  // ---- Gift cards ----
+  @IsInt()
+  @Min(1)
+  GIFT_CARD_EXPIRY_DAYS: number = 365;
+
+  @IsInt()
+  @Min(0)
+  GIFT_CARD_VOTE_MULTIPLIER: number = 10;
 }
 
 export class InvalidEnvironmentError extends Error {}
@@ -248,7 +297,8 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   const OPTIONAL = [
   'DATABASE_URL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'MERCADOPAGO_ACCESS_TOKEN',
   'MERCADOPAGO_WEBHOOK_SECRET', 'MERCADOPAGO_API_BASE', 'SEGPAY_MERCHANT_ID', 'SEGPAY_USER_ID', 'SEGPAY_API_KEY', 'SEGPAY_PACKAGE_ID',
-  'SEGPAY_PRICE_POINT_ID', 'SEGPAY_POSTBACK_TOKEN',
+  'SEGPAY_PRICE_POINT_ID', 'SEGPAY_POSTBACK_TOKEN', 'FRAUD_MAX_PURCHASES_PER_HOUR_PER_IP', 'FRAUD_MAX_PURCHASES_PER_HOUR_PER_CARD',
+  'FRAUD_MAX_PURCHASES_PER_HOUR_PER_EMAIL',
 ];
 
   const known = Object.keys(new Env()).concat(OPTIONAL);

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+
+// SKELETON: being implemented (issue 5: coupons).
+@Module({})
+export class CouponsModule {}
