@@ -21,6 +21,7 @@ import { PaymentsModule } from './payments/payments.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { CouponsModule } from './coupons/coupons.module';
+import { FraudModule } from './fraud/fraud.module';
 
 @Module({})
 export class AppModule {
@@ -41,6 +42,7 @@ export class AppModule {
         AdminModule,
         ProductsModule,
         CustomersModule,
+        FraudModule,
         LedgerModule,
         EventsModule,
         PaymentsModule,

@@ -23,8 +23,22 @@ export class OutcomeUnknownError extends DomainError {
   }
 }
 
+export class FraudBlockedError extends DomainError {
+  constructor() {
+    super('card_declined', 'fraud_blocked', 'The payment was blocked by a fraud rule.', { declineCode: 'fraud_blocked' });
+  }
+}
+
+export class CountryBlockedError extends DomainError {
+  constructor() {
+    super('forbidden', 'country_blocked', 'Payments from this country are not accepted.', { param: 'customer.country' });
+  }
+}
+
 /** The error a failed payment answers with, rebuilt from its stored failure (replays, recovery). */
 export function errorForFailedPayment(failureCode: string | null, declineCode: string | null): DomainError {
   if (failureCode === 'card_declined') return new CardDeclinedError(declineCode ?? 'generic_decline');
+  if (failureCode === 'fraud_blocked') return new FraudBlockedError();
+  if (failureCode === 'country_blocked') return new CountryBlockedError();
   return new ProvidersUnavailableError();
 }

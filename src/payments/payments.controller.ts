@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Param, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AllowKeys, Caller } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth.types';
@@ -48,8 +48,8 @@ export class PaymentsController {
   @Post('process')
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 402, 403, 409, 422, 503)
-  process(@Caller() caller: AuthContext, @Body() body: ProcessPaymentDto, @Idempotency() idem: IdempotencyContext) {
-    return this.payments.process(caller, body, idem);
+  process(@Caller() caller: AuthContext, @Body() body: ProcessPaymentDto, @Idempotency() idem: IdempotencyContext, @Ip() ip: string) {
+    return this.payments.process(caller, body, idem, ip ?? null);
   }
 
   /** Checks the prices a client shows against the catalog. */

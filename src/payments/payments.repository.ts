@@ -28,6 +28,8 @@ export interface NewPayment {
   idempotencyKey: string | null;
   retryOf: string | null;
   metadata: Record<string, string>;
+  clientIp?: string | null;
+  cardFingerprint?: string | null;
 }
 
 export interface PaymentFilter {
@@ -56,8 +58,8 @@ export class PaymentsRepository {
     await tx.query(
       `WITH payment AS (
          INSERT INTO payments (merchant_id, id, status, amount, currency, provider, customer_id, checkout_session_id, lines,
-                               discount, idempotency_key, retry_of, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                               discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $18, $19)
          RETURNING merchant_id, id
        ), attempt AS (
          INSERT INTO payment_attempts (merchant_id, id, payment_id, provider, provider_key, payment_method, status)
@@ -86,6 +88,8 @@ export class PaymentsRepository {
         attempt?.provider ?? null,
         attempt?.providerKey ?? null,
         attempt?.paymentMethod ?? null,
+        payment.clientIp ?? null,
+        payment.cardFingerprint ?? null,
       ],
     );
   }

@@ -12,6 +12,7 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
+import { FraudService, FraudVerdict } from '../fraud/fraud.service';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
@@ -68,15 +69,24 @@ export class PaymentsService {
     private readonly router: ProviderRouter,
     private readonly outcomes: PaymentOutcomes,
     private readonly breaker: CircuitBreakerService,
+    private readonly fraud: FraudService,
     config: ConfigService<Env, true>,
   ) {
     this.lockTimeoutSeconds = config.get('IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', { infer: true });
   }
 
-  async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext): Promise<Payment> {
+  async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext, clientIp: string | null): Promise<Payment> {
     if (idem.recoveryPoint === PAYMENT_CREATED) return this.resume(caller.merchantId, idem);
     const merchantId = caller.merchantId;
     const routed = this.plan(dto);
+    const verdict = await this.fraud.assess({
+      merchantId,
+      ip: clientIp,
+      email: dto.customer.email,
+      country: dto.customer.country ?? null,
+      paymentMethod: routed[0],
+    });
+    if (!verdict.allowed) return this.refuseAsFraud(caller, dto, idem, clientIp, verdict);
     const first = await this.nextAvailable(routed, 0);
     if (first === undefined)
       throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
@@ -102,6 +112,8 @@ export class PaymentsService {
           idempotencyKey: idem.key,
           retryOf: null,
           metadata: dto.metadata ?? {},
+          clientIp,
+          cardFingerprint: this.fraud.fingerprint(plan[0]),
         },
         attempt,
         tx,
@@ -110,6 +122,51 @@ export class PaymentsService {
       return { id: paymentId, merchantId, amount: subtotal, currency: dto.currency, customer, checkoutSessionId: null };
     });
     return this.charge(payment, lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
+  }
+
+  /**
+   * A fraud rule blocked the attempt: it is recorded as a failed payment with the rule in its timeline
+   * (and counted in /metrics), its answer is stored for the key, and no provider is called.
+   */
+  private async refuseAsFraud(
+    caller: AuthContext,
+    dto: ProcessPaymentDto,
+    idem: IdempotencyContext,
+    clientIp: string | null,
+    verdict: Exclude<FraudVerdict, { allowed: true }>,
+  ): Promise<never> {
+    const { lines, subtotal } = await this.pricing.price(caller.merchantId, dto.items, dto.currency, caller.kind);
+    const error = this.fraud.errorFor(verdict);
+    await this.db.transaction(async (tx) => {
+      const customer = await this.customers.upsertByEmail(caller.merchantId, dto.customer, tx);
+      const payment = {
+        merchantId: caller.merchantId,
+        id: newId('pay'),
+        status: 'processing' as const,
+        amount: subtotal,
+        currency: dto.currency,
+        provider: null,
+        customerId: customer.id,
+        checkoutSessionId: null,
+        lines,
+        discount: 0,
+        idempotencyKey: idem.key,
+        retryOf: null,
+        metadata: dto.metadata ?? {},
+        clientIp,
+      };
+      await this.payments.insert(payment, null, tx);
+      await this.payments.addTimelineEntry(caller.merchantId, payment.id, 'note', { fraud: verdict.rule, ...verdict.detail }, tx);
+      await this.outcomes.fail(
+        tx,
+        { ...payment, customer },
+        { code: error.code, message: error.message, declineCode: error.declineCode ?? null },
+        null,
+      );
+      await this.idempotency.completeOwned(idem, errorResponse(error, idem.requestId), tx);
+    });
+    idem.completed = true;
+    throw error;
   }
 
   /** Admin retry of a payment that failed because no provider was available (never a decline). */

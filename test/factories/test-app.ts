@@ -36,7 +36,14 @@ export interface TestApp {
  * loopback port. Start two on one database to test what crosses instances.
  */
 export async function startTestApp(databaseUrlForApp: string, overrides: Record<string, string> = {}): Promise<TestApp> {
-  const app = await createApp({ DATABASE_URL: databaseUrlForApp, LOG_LEVEL: 'silent', NODE_ENV: 'test', ...overrides });
+  // Fraud velocity rules would block most tests (every request comes from 127.0.0.1): fraud tests enable them.
+  const app = await createApp({
+    DATABASE_URL: databaseUrlForApp,
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    FRAUD_ENABLED: 'false',
+    ...overrides,
+  });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

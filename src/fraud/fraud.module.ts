@@ -1,0 +1,7 @@
+import { Global, Module } from '@nestjs/common';
+import { FraudRepository } from './fraud.repository';
+import { FraudService } from './fraud.service';
+
+@Global()
+@Module({ providers: [FraudRepository, FraudService], exports: [FraudService] })
+export class FraudModule {}
