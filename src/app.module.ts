@@ -22,6 +22,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { CouponsModule } from './coupons/coupons.module';
 import { FraudModule } from './fraud/fraud.module';
+import { GiftCardsModule } from './gift-cards/gift-cards.module';
 
 @Module({})
 export class AppModule {
@@ -49,6 +50,7 @@ export class AppModule {
         WebhooksModule,
         RateLimitModule,
         CouponsModule,
+        GiftCardsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

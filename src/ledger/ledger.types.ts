@@ -2,13 +2,17 @@ export type LedgerDirection = 'debit' | 'credit';
 
 /**
  * Accounts. `receivable:<provider>` (asset) is what a provider holds for us; `sales` (income) is gross
- * sales; `refunds` (contra-income) what was given back. Later issues add discounts, gift-card liability
- * and chargebacks.
+ * sales; `refunds` (contra-income) what was given back; `gift_card_liability` what gift cards still owe;
+ * `gift_card_breakage` (income) balances of expired cards.
  */
 export const ACCOUNTS = {
   receivable: (provider: string) => `receivable:${provider}`,
   sales: 'sales',
   refunds: 'refunds',
+  /** What gift cards still owe their holders. */
+  giftCardLiability: 'gift_card_liability',
+  /** Balances forfeited by expired cards. */
+  giftCardBreakage: 'gift_card_breakage',
 } as const;
 
 export interface LedgerLine {

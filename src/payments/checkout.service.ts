@@ -18,13 +18,26 @@ import type { CreateCheckoutDto } from './dto/checkout.dto';
 import { ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes } from './payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
-import type { Payment } from './payments.types';
+import type { Line, Payment } from './payments.types';
 import { PricingService } from './pricing.service';
 import { ProviderId, ProviderUnavailableError, ProviderUnknownOutcomeError, ProviderWebhookEvent } from './providers/payment-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { ProviderRouter } from './routing/provider-router';
 
 const SESSION_CREATED = 'session_created';
+
+/**
+ * What another module adds to a checkout it creates (gift-card purchases): pre-priced lines, rows
+ * written in the session's own transaction, and its own response body.
+ */
+export interface CheckoutExtension {
+  lines?: Line[];
+  onCreated?(tx: Executor, session: { merchantId: string; id: string; customerId: string }): Promise<void>;
+  respond?(session: CheckoutSession): Promise<unknown>;
+}
+
+/** Runs in the transaction that records a completed checkout's payment (gift-card activation). */
+export type CompletionHook = (tx: Executor, session: CheckoutSession, payment: Payment) => Promise<void>;
 
 /**
  * Hosted checkout. Creating a session records it and its pending payment, then opens it at the first
@@ -53,15 +66,23 @@ export class CheckoutService {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
   }
 
-  async create(caller: AuthContext, dto: CreateCheckoutDto, idem: IdempotencyContext): Promise<CheckoutSession> {
+  private readonly completionHooks: CompletionHook[] = [];
+
+  onCompleted(hook: CompletionHook): void {
+    this.completionHooks.push(hook);
+  }
+
+  async create(caller: AuthContext, dto: CreateCheckoutDto, idem: IdempotencyContext, extension: CheckoutExtension = {}): Promise<unknown> {
     const merchantId = caller.merchantId;
     if (idem.recoveryPoint === SESSION_CREATED) {
       const existing = await this.sessions.findByIdempotencyKey(merchantId, idem.key);
       if (!existing) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no checkout session to resume.');
-      return this.openAtProvider(existing, this.router.candidates(existing.currency, dto.provider), idem);
+      return this.openAtProvider(existing, this.router.candidates(existing.currency, dto.provider), idem, extension);
     }
     const candidates = await this.available(this.router.candidates(dto.currency, dto.provider));
-    const { lines, subtotal } = await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
+    const { lines, subtotal } = extension.lines
+      ? { lines: extension.lines, subtotal: extension.lines.reduce((sum, l) => sum + l.amount, 0) }
+      : await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
     const sessionId = newId('cs');
     const paymentId = newId('pay');
     await this.db.transaction(async (tx) => {
@@ -106,9 +127,10 @@ export class CheckoutService {
         },
         tx,
       );
+      await extension.onCreated?.(tx, { merchantId, id: sessionId, customerId: customer.id });
       await this.idempotency.advance(idem, SESSION_CREATED, tx);
     });
-    return this.openAtProvider((await this.sessions.findById(merchantId, sessionId)) as CheckoutSession, candidates, idem);
+    return this.openAtProvider((await this.sessions.findById(merchantId, sessionId)) as CheckoutSession, candidates, idem, extension);
   }
 
   async get(merchantId: string, id: string): Promise<CheckoutSession> {
@@ -186,7 +208,8 @@ export class CheckoutService {
         { provider, eventId: event.eventId, type: event.type },
         tx,
       );
-      await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
+      const succeeded = await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
+      if (succeeded) for (const hook of this.completionHooks) await hook(tx, locked, succeeded);
       if (await this.sessions.transition(session.merchantId, session.id, ['open', 'expired', 'canceled'], 'complete', tx)) {
         await this.outbox.insert([this.event({ ...locked, paymentId: payment.id }, 'checkout.completed')], tx);
       }
@@ -247,8 +270,13 @@ export class CheckoutService {
   }
 
   /** Opens the session at the first provider that answers; all unavailable: the session is canceled. */
-  private async openAtProvider(session: CheckoutSession, candidates: ProviderId[], idem: IdempotencyContext): Promise<CheckoutSession> {
-    if (session.url || session.status !== 'open') return this.finish(session, idem);
+  private async openAtProvider(
+    session: CheckoutSession,
+    candidates: ProviderId[],
+    idem: IdempotencyContext,
+    extension: CheckoutExtension,
+  ): Promise<unknown> {
+    if (session.url || session.status !== 'open') return this.finish(session, idem, extension);
     for (const providerId of candidates) {
       if (providerId !== candidates[0] && !(await this.breaker.allows(providerId))) continue;
       try {
@@ -268,7 +296,7 @@ export class CheckoutService {
           await this.sessions.attachProvider(session.merchantId, session.id, providerId, opened.providerSessionId, opened.url, tx);
           if (session.paymentId) await this.payments.setProvider(session.merchantId, session.paymentId, providerId, tx);
         });
-        return this.finish((await this.sessions.findById(session.merchantId, session.id)) as CheckoutSession, idem);
+        return this.finish((await this.sessions.findById(session.merchantId, session.id)) as CheckoutSession, idem, extension);
       } catch (err) {
         // Opening a hosted page moves no money: an unknown outcome is as safe to fail over as an outage.
         if (!(err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError)) throw err;
@@ -295,10 +323,11 @@ export class CheckoutService {
     return open;
   }
 
-  private async finish(session: CheckoutSession, idem: IdempotencyContext): Promise<CheckoutSession> {
-    await this.idempotency.completeOwned(idem, successResponse(201, session), this.db);
+  private async finish(session: CheckoutSession, idem: IdempotencyContext, extension: CheckoutExtension): Promise<unknown> {
+    const body = extension.respond ? await extension.respond(session) : session;
+    await this.idempotency.completeOwned(idem, successResponse(201, body), this.db);
     idem.completed = true;
-    return session;
+    return body;
   }
 
   private async cancelPendingPayment(session: CheckoutSession, reason: string, tx: Executor): Promise<void> {

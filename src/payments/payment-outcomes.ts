@@ -3,13 +3,27 @@ import type { Counter } from 'prom-client';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
 import { LedgerService } from '../ledger/ledger.service';
-import { ACCOUNTS } from '../ledger/ledger.types';
+import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { PaymentsRepository } from './payments.repository';
 import type { AttemptResult, NextAction, Payment } from './payments.types';
 
 /** What an outcome needs to know of the payment: enough for the ledger and the event. */
-export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'>;
+export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> & {
+  lines?: Payment['lines'];
+};
+
+/**
+ * A charge's credit side: what was sold is sales, what bought a gift card is a liability until the
+ * card is used (lines of type GIFT_CARD).
+ */
+function chargeCredits(payment: PaymentRef): LedgerLine[] {
+  const giftCards = (payment.lines ?? []).filter((l) => l.productType === 'GIFT_CARD').reduce((sum, l) => sum + l.amount, 0);
+  const credits: LedgerLine[] = [];
+  if (payment.amount - giftCards > 0) credits.push({ account: ACCOUNTS.sales, direction: 'credit', amount: payment.amount - giftCards });
+  if (giftCards > 0) credits.push({ account: ACCOUNTS.giftCardLiability, direction: 'credit', amount: giftCards });
+  return credits;
+}
 import type { ProviderId } from './providers/payment-provider';
 
 /**
@@ -57,10 +71,7 @@ export class PaymentOutcomes {
         kind: 'charge',
         currency: payment.currency,
         paymentId: payment.id,
-        lines: [
-          { account: ACCOUNTS.receivable(provider), direction: 'debit', amount: payment.amount },
-          { account: ACCOUNTS.sales, direction: 'credit', amount: payment.amount },
-        ],
+        lines: [{ account: ACCOUNTS.receivable(provider), direction: 'debit', amount: payment.amount }, ...chargeCredits(payment)],
       },
       tx,
     );

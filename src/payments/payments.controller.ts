@@ -4,6 +4,7 @@ import { AllowKeys, Caller } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { Idempotency, Idempotent, type IdempotencyContext } from '../common/idempotency/idempotency.decorator';
 import { ApiErrors } from '../common/openapi';
+import type { CheckoutSession } from './checkout-sessions.types';
 import { CheckoutService } from './checkout.service';
 import { CreateCheckoutDto, ProcessPaymentDto, VerifyPricesDto } from './dto/checkout.dto';
 import { PaymentsService } from './payments.service';
@@ -25,7 +26,7 @@ export class PaymentsController {
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 403, 409, 422, 503)
   createCheckout(@Caller() caller: AuthContext, @Body() body: CreateCheckoutDto, @Idempotency() idem: IdempotencyContext) {
-    return this.checkout.create(caller, body, idem);
+    return this.checkout.create(caller, body, idem) as Promise<CheckoutSession>;
   }
 
   @Get('checkout/:sessionId')

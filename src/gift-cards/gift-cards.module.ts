@@ -1,0 +1,43 @@
+import { Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Env } from '../config/env';
+import { DatabaseService } from '../database/database.service';
+import { PaymentsModule } from '../payments/payments.module';
+import { ProductsModule } from '../products/products.module';
+import { GiftCardsController } from './gift-cards.controller';
+import { GiftCardsRepository } from './gift-cards.repository';
+import { GiftCardsService } from './gift-cards.service';
+
+/** Hourly, one runner across instances: cards past their expiry lose what is left. */
+@Injectable()
+export class GiftCardExpiryJob implements OnModuleInit {
+  private readonly logger = new Logger(GiftCardExpiryJob.name);
+
+  constructor(
+    private readonly giftCards: GiftCardsService,
+    private readonly db: DatabaseService,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly config: ConfigService<Env, true>,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.config.get('JOBS_ENABLED', { infer: true })) return;
+    this.scheduler.addInterval(
+      'gift-card-expiry',
+      setInterval(() => void this.run().catch((err) => this.logger.error({ err }, 'gift card expiry failed')), 3_600_000),
+    );
+  }
+
+  async run(): Promise<number> {
+    return (await this.db.withAdvisoryLock('paybridge:gift-card-expiry', () => this.giftCards.expireDue())) ?? 0;
+  }
+}
+
+@Module({
+  imports: [PaymentsModule, ProductsModule],
+  controllers: [GiftCardsController],
+  providers: [GiftCardsRepository, GiftCardsService, GiftCardExpiryJob],
+  exports: [GiftCardsService],
+})
+export class GiftCardsModule {}

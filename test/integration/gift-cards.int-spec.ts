@@ -1,0 +1,187 @@
+import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
+import { createProduct, eventually, ledgerTotals, newKey, uniqueEmail } from '../factories/payments';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
+  let dbUrl: string;
+  let a: TestApp;
+  let b: TestApp;
+  let pk: string;
+  let sk: string;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    [a, b] = await Promise.all([startTestApp(dbUrl), startTestApp(dbUrl)]);
+    pk = await a.key('publishable');
+    sk = await a.key('secret');
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropDatabase(dbUrl);
+  });
+
+  const purchase = (body: Record<string, unknown>) =>
+    a
+      .http()
+      .post('/gift-cards/purchase')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
+      .send({
+        recipientEmail: 'friend@example.com',
+        giftMessage: 'Happy birthday!',
+        customer: { email: uniqueEmail() },
+        successUrl: 'https://shop.example.com/thanks',
+        cancelUrl: 'https://shop.example.com/cancel',
+        ...body,
+      });
+  const balance = async (code: string) => (await a.http().get(`/gift-cards/${code}/balance`).set('X-Api-Key', pk)).body;
+
+  async function buyAndPay(amount: number): Promise<string> {
+    const bought = await purchase({ amount, currency: 'USD' });
+    expect(bought.status).toBe(201);
+    const paid = await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
+    expect(paid.status).toBe(303);
+    await eventually(async () => (await balance(bought.body.giftCard.code)).status === 'active');
+    return bought.body.giftCard.code;
+  }
+
+  it('purchase → pay on the hosted page → active → redeem once', async () => {
+    const bought = await purchase({ amount: 5000, currency: 'USD' });
+    expect(bought.status).toBe(201);
+    const { checkoutSession, giftCard } = bought.body;
+    expect(giftCard).toMatchObject({
+      status: 'pending',
+      id: expect.stringMatching(/^gc_/),
+      code: expect.stringMatching(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/),
+    });
+    expect(checkoutSession).toMatchObject({ status: 'open', total: 5000, currency: 'USD' });
+    expect(checkoutSession.lines[0]).toMatchObject({ productType: 'GIFT_CARD', amount: 5000 });
+
+    // Not usable before payment.
+    const early = await a
+      .http()
+      .post(`/gift-cards/${giftCard.code}/use`)
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send({ amount: 100, currency: 'USD', reference: 'order-0' });
+    expect(early.status).toBe(422);
+    expect(early.body.error.code).toBe('gift_card_not_active');
+
+    await fetch(`${checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
+    const active = await eventually(async () => {
+      const res = await a.http().get(`/gift-cards/${giftCard.code}`).set('X-Api-Key', sk);
+      return res.body.status === 'active' ? res.body : undefined;
+    });
+    expect(active).toMatchObject({
+      balance: 5000,
+      initialAmount: 5000,
+      votes: 500,
+      recipientEmail: 'friend@example.com',
+      giftMessage: 'Happy birthday!',
+    });
+    expect(new Date(active.expiresAt).getTime() - Date.now()).toBeGreaterThan(364 * 24 * 3600 * 1000);
+    const activated = await a.db.query(`SELECT payload FROM outbox_events WHERE type = 'gift_card.activated' AND aggregate_id = $1`, [
+      giftCard.id,
+    ]);
+    expect(activated.rows[0].payload.data).toMatchObject({ code: giftCard.code, recipientEmail: 'friend@example.com', amount: 5000 });
+
+    // The purchase is a liability, not a sale.
+    const liability = await a
+      .http()
+      .get('/admin/ledger/balance?currency=USD')
+      .set('X-Api-Key', await a.key('admin'));
+    expect(liability.body.accounts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ account: 'gift_card_liability', credits: 5000 })]),
+    );
+
+    const redeemed = await a
+      .http()
+      .post('/gift-cards/redeem')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
+      .send({ code: giftCard.code.toLowerCase(), userId: 'user-42' });
+    expect(redeemed.status).toBe(200);
+    expect(redeemed.body).toMatchObject({ redeemed: true, balance: 5000 });
+    const again = await b
+      .http()
+      .post('/gift-cards/redeem')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
+      .send({ code: giftCard.code, userId: 'user-43' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('gift_card_already_redeemed');
+  });
+
+  it('10 concurrent uses of 1000 on a 5000 card across two instances: exactly 5 succeed, balance 0', async () => {
+    const code = await buyAndPay(5000);
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? a : b)
+          .http()
+          .post(`/gift-cards/${code}/use`)
+          .set('X-Api-Key', sk)
+          .set('Idempotency-Key', newKey())
+          .send({ amount: 1000, currency: 'USD', reference: `order-${i}` }),
+      ),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(5);
+    for (const refused of responses.filter((r) => r.status !== 200)) {
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('insufficient_balance');
+    }
+    expect((await balance(code)).balance).toBe(0);
+    const totals = await ledgerTotals(a, 'USD');
+    expect(totals.debits).toBe(totals.credits);
+  });
+
+  it('refuses a use in another currency, replays a used key, and buys catalog gift-card products', async () => {
+    const code = await buyAndPay(2000);
+    const wrong = await a
+      .http()
+      .post(`/gift-cards/${code}/use`)
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send({ amount: 100, currency: 'BRL', reference: 'x' });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error.code).toBe('currency_mismatch');
+    const key = newKey();
+    const first = await a
+      .http()
+      .post(`/gift-cards/${code}/use`)
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', key)
+      .send({ amount: 500, currency: 'USD', reference: 'y' });
+    const replay = await b
+      .http()
+      .post(`/gift-cards/${code}/use`)
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', key)
+      .send({ amount: 500, currency: 'USD', reference: 'y' });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    expect((await balance(code)).balance).toBe(1500);
+
+    const product = await createProduct(a, await a.key('admin'), { type: 'GIFT_CARD', prices: [{ currency: 'BRL', amount: 10000 }] });
+    const bought = await purchase({ productId: product.id });
+    expect(bought.status).toBe(201);
+    expect(bought.body.checkoutSession).toMatchObject({ currency: 'BRL', total: 10000 });
+    const notGift = await createProduct(a, await a.key('admin'));
+    expect((await purchase({ productId: notGift.id, currency: 'USD' })).status).toBe(422);
+    expect((await purchase({})).status).toBe(400);
+  });
+
+  it('expires a card past its date: the rest of the balance is breakage', async () => {
+    const code = await buyAndPay(3000);
+    await a.db.query(`UPDATE gift_cards SET expires_at = now() - interval '1 second' WHERE code = $1`, [code]);
+    expect(await a.app.get(GiftCardExpiryJob).run()).toBeGreaterThanOrEqual(1);
+    expect(await balance(code)).toMatchObject({ status: 'expired', balance: 0 });
+    const ledger = await a
+      .http()
+      .get('/admin/ledger/balance?currency=USD')
+      .set('X-Api-Key', await a.key('admin'));
+    expect(ledger.body.balanced).toBe(true);
+    expect(ledger.body.accounts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ account: 'gift_card_breakage', credits: 3000 })]),
+    );
+  });
+});
