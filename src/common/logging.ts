@@ -52,7 +52,12 @@ export function pinoParams(level: string): Params {
       genReqId: assignRequestId,
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        // The Segpay postback URL carries its secret token in the path.
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.replace(/^(\/webhooks\/segpay\/)[^/?#]+/, '$1[redacted]'),
+        }),
       },
     },
   };

@@ -11,6 +11,7 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
+import { FraudService } from '../fraud/fraud.service';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { CheckoutSessionsRepository } from './checkout-sessions.repository';
 import type { CheckoutSession } from './checkout-sessions.types';
@@ -61,6 +62,7 @@ export class CheckoutService {
     private readonly outcomes: PaymentOutcomes,
     private readonly outbox: OutboxRepository,
     private readonly breaker: CircuitBreakerService,
+    private readonly fraud: FraudService,
     config: ConfigService<Env, true>,
   ) {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
@@ -72,13 +74,21 @@ export class CheckoutService {
     this.completionHooks.push(hook);
   }
 
-  async create(caller: AuthContext, dto: CreateCheckoutDto, idem: IdempotencyContext, extension: CheckoutExtension = {}): Promise<unknown> {
+  async create(
+    caller: AuthContext,
+    dto: CreateCheckoutDto,
+    idem: IdempotencyContext,
+    clientIp: string | null,
+    extension: CheckoutExtension = {},
+  ): Promise<unknown> {
     const merchantId = caller.merchantId;
     if (idem.recoveryPoint === SESSION_CREATED) {
       const existing = await this.sessions.findByIdempotencyKey(merchantId, idem.key);
       if (!existing) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no checkout session to resume.');
       return this.openAtProvider(existing, this.router.candidates(existing.currency, dto.provider), idem, extension);
     }
+    const verdict = await this.fraud.assess({ merchantId, ip: clientIp, email: dto.customer.email, country: dto.customer.country ?? null });
+    if (!verdict.allowed) throw this.fraud.errorFor(verdict); // nothing written: no payment exists yet
     const candidates = await this.available(this.router.candidates(dto.currency, dto.provider));
     const { lines, subtotal } = extension.lines
       ? { lines: extension.lines, subtotal: extension.lines.reduce((sum, l) => sum + l.amount, 0) }

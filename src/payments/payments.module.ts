@@ -17,6 +17,7 @@ import { ProviderRegistry } from './providers/provider-registry';
 import { MercadoPagoProvider } from './providers/mercadopago/mercadopago.provider';
 import { SegpayProvider } from './providers/segpay/segpay.provider';
 import { SimulatorController } from './providers/simulator/simulator.controller';
+import { StripeReturnController } from './providers/stripe/stripe-return.controller';
 import { StripeProvider } from './providers/stripe/stripe.provider';
 import { SimulatorProvider } from './providers/simulator/simulator.provider';
 import { SimulatorRepository } from './providers/simulator/simulator.repository';
@@ -28,7 +29,7 @@ import { PublicUrl } from '../common/public-url';
 
 @Module({
   imports: [ProductsModule],
-  controllers: [PaymentsController, TransactionsController, AdminPaymentsController, SimulatorController, CircuitBreakerController],
+  controllers: [PaymentsController, TransactionsController, AdminPaymentsController, SimulatorController, CircuitBreakerController, StripeReturnController],
   providers: [
     PublicUrl,
     ProviderRegistry,

@@ -114,6 +114,7 @@ export class PaymentsService {
           metadata: dto.metadata ?? {},
           clientIp,
           cardFingerprint: this.fraud.fingerprint(plan[0]),
+          returnUrl: dto.returnUrl ?? null,
         },
         attempt,
         tx,
@@ -203,6 +204,7 @@ export class PaymentsService {
           idempotencyKey: idem.key,
           retryOf: original.id,
           metadata: original.metadata,
+          returnUrl: original.returnUrl,
         },
         attempt,
         tx,
@@ -217,7 +219,7 @@ export class PaymentsService {
       customer: original.customer,
       checkoutSessionId: null,
     };
-    return this.charge(payment, original.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
+    return this.charge(payment, original.lines ?? [], plan, attempt, original.returnUrl ?? undefined, this.ownKey(idem), idem);
   }
 
   /**
@@ -234,7 +236,7 @@ export class PaymentsService {
     const provider = this.registry.get(attempt.provider);
     let found: ProviderPayment | null;
     try {
-      found = await provider.retrieve({ providerRef: attempt.providerRef, idempotencyKey: attempt.providerKey });
+      found = await provider.retrieve({ providerRef: attempt.providerRef, idempotencyKey: attempt.providerKey, reference: payment.id });
     } catch (err) {
       if (err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
       throw err;
@@ -244,7 +246,7 @@ export class PaymentsService {
       // without one, nobody will: the payment fails and nothing was charged.
       if (idem && rechargeIfMissing && attempt.paymentMethod) {
         const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
-        return this.charge(payment, payment.lines ?? [], plan, attempt, undefined, this.ownKey(idem), idem);
+        return this.charge(payment, payment.lines ?? [], plan, attempt, payment.returnUrl ?? undefined, this.ownKey(idem), idem);
       }
       return this.finishFailure(
         payment,
@@ -277,7 +279,8 @@ export class PaymentsService {
     const merchantId = event.merchantId;
     const payment = await this.payments.findByProviderRef(merchantId, provider, event.providerRef);
     if (!payment) {
-      this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown payment');
+      // A hosted checkout's charge event can arrive before its checkout event: that one records it.
+      if (!event.reference?.startsWith('cs_')) this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown payment');
       return 'ignored';
     }
     await this.db.transaction(async (tx) => {

@@ -50,6 +50,7 @@ export interface PaymentRow {
   idempotency_key: string | null;
   retry_of: string | null;
   metadata: Record<string, string>;
+  return_url: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -73,6 +74,7 @@ export interface Payment {
   nextAction: NextAction | null;
   retryOf: string | null;
   metadata: Record<string, string>;
+  returnUrl: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -97,6 +99,7 @@ export function toPayment(row: PaymentRow): Payment {
     nextAction: row.next_action,
     retryOf: row.retry_of,
     metadata: row.metadata,
+    returnUrl: row.return_url,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

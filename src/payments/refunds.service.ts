@@ -42,7 +42,7 @@ export class RefundsService {
     if (idem.recoveryPoint === REFUND_CREATED) {
       const pending = await this.refunds.findByIdempotencyKey(merchantId, idem.key);
       if (!pending) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no refund to resume.');
-      return this.execute(merchantId, pending, this.ownKey(idem), idem);
+      return this.execute(merchantId, pending, this.ownKey(idem), idem, false);
     }
     const refundId = newId('re');
     const refund = await this.db.transaction(async (tx) => {
@@ -67,11 +67,15 @@ export class RefundsService {
       await this.idempotency.advance(idem, REFUND_CREATED, tx);
       return (await this.refunds.findById(merchantId, refundId, tx)) as Refund;
     });
-    return this.execute(merchantId, refund, this.ownKey(idem), idem);
+    return this.execute(merchantId, refund, this.ownKey(idem), idem, true);
   }
 
   /** Phases 2 and 3; also what the recovery job runs for a refund left pending. */
-  async execute(merchantId: string, refund: Refund, complete: KeyCompletion, idem?: IdempotencyContext): Promise<Refund> {
+  /**
+   * `firstAttempt`: this is the first call for the refund. A later one (a retry, the recovery job)
+   * follows an attempt whose outcome is unknown, so "unavailable" now does not prove nothing happened.
+   */
+  async execute(merchantId: string, refund: Refund, complete: KeyCompletion, idem?: IdempotencyContext, firstAttempt = false): Promise<Refund> {
     const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
     try {
       const result = await this.registry.get(refund.provider).refund({
@@ -83,8 +87,10 @@ export class RefundsService {
       return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
     } catch (err) {
       if (err instanceof ProviderDeclineError) return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem);
-      if (err instanceof ProviderUnavailableError)
+      if (err instanceof ProviderUnavailableError) {
+        if (!firstAttempt) throw new OutcomeUnknownError(); // an earlier attempt may have refunded: stays pending
         return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
+      }
       // Unknown outcome (or our own failure): stays pending; a retry with the key or the recovery job
       // asks again under the same provider key, so it is refunded at most once.
       if (err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();

@@ -9,7 +9,7 @@ import { StripeEmulator } from './stripe-emulator';
  *
  *   npx tsx test/emulators/cli.ts stripe --port 12111 --webhook-url http://localhost:3000/webhooks/stripe
  *   npx tsx test/emulators/cli.ts mercadopago --port 12112 --webhook-secret s3cret
- *   npx tsx test/emulators/cli.ts segpay --port 12113 --postback-url http://localhost:3000/webhooks/segpay \
+ *   npx tsx test/emulators/cli.ts segpay --port 12113 --postback-url http://localhost:3000/webhooks/segpay/<token> \
  *       --price-point 197001:26001:19.95:USD --price-point 197001:26002:39.99:USD:39.99:30
  *
  * Prints the base URL and settings; stops on SIGINT/SIGTERM.

@@ -105,7 +105,10 @@ export class PaymentMethodDto {
   @IsIn(PROVIDER_IDS)
   provider: string;
 
-  /** The provider's payment-method token (simulator: tok_visa, …; Stripe: pm_…). Never card numbers. */
+  /**
+   * The provider's payment-method token, never card numbers: simulator `tok_visa`, …; Stripe `pm_…`;
+   * Mercado Pago `<payment_method_id>:<card token>` (e.g. `master:9f1c…`).
+   */
   @IsString()
   @MinLength(1)
   @MaxLength(500)

@@ -118,7 +118,8 @@ export interface PaymentProvider {
   createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout>;
   charge(input: ChargeInput): Promise<ProviderPayment>;
   /** The provider's record of a charge, by its ref or by the idempotency key we sent; null if it has none. */
-  retrieve(lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null>;
+  /** `reference`: our payment id, for providers that can only be searched by it (Mercado Pago). */
+  retrieve(lookup: { providerRef?: string | null; idempotencyKey: string; reference?: string }): Promise<ProviderPayment | null>;
   refund(input: RefundInput): Promise<ProviderRefund>;
   cancelCheckout(providerSessionId: string): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */

@@ -1,49 +1,254 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import Stripe from 'stripe';
 import type { Env } from '../../../config/env';
-import type {
+import { PublicUrl } from '../../../common/public-url';
+import {
   ChargeInput,
   CreateCheckoutInput,
   PaymentProvider,
   ProviderCheckout,
+  ProviderDeclineError,
   ProviderPayment,
   ProviderRefund,
+  ProviderUnavailableError,
+  ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
   RefundInput,
   WebhookRequest,
+  WebhookVerificationError,
 } from '../payment-provider';
+import { isMissingResource, isServerError, StripeOperation, toProviderError } from './stripe-errors';
+import {
+  checkoutSessionParams,
+  METADATA,
+  paymentIntentParams,
+  toProviderPayment,
+  toProviderRefund,
+  toStripeAmount,
+  toWebhookEvent,
+} from './stripe.mapper';
 
-// SKELETON: being implemented (issue 4). Registered only when STRIPE_SECRET_KEY is set.
+/** Stripe's default, and what the webhook endpoint allows between signing and receipt. */
+const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * How far back retrieve() looks for an intent by our idempotency key, and how many list pages (100
+ * each, newest first) it reads at most. Stripe keeps idempotency keys 24 h, and recovery settles
+ * payments within PAYMENT_PENDING_DEADLINE_HOURS (72 h by default).
+ */
+const LOOKUP_WINDOW_SECONDS = 4 * 24 * 3600;
+const LOOKUP_MAX_PAGES = 10;
+
+/** Where the customer lands after 3-D Secure when the request gave no returnUrl (StripeReturnController). */
+export const DEFAULT_RETURN_PATH = '/stripe/return';
+
+/**
+ * Stripe through its official SDK: hosted checkout (Checkout Sessions), direct charges (PaymentIntents
+ * confirmed with a PaymentMethod id), refunds, lookups for recovery, and verified webhooks.
+ *
+ * The SDK is set to `maxNetworkRetries: 0`: failover, the circuit breaker and recovery by retrieve()
+ * decide what a failure means, and an SDK retry would double the time a caller waits before they can.
+ * stripe-node still retries a reset connection once (with our Idempotency-Key, so it cannot charge
+ * twice). Every POST carries the key we are given.
+ */
 @Injectable()
 export class StripeProvider implements PaymentProvider {
   readonly id = 'stripe' as const;
   readonly configured: boolean;
+  private readonly logger = new Logger(StripeProvider.name);
+  private readonly stripe: Stripe | null;
+  private readonly webhookSecret?: string;
+  /** Requests the SDK sent per idempotency key for calls in flight (see toProviderError). */
+  private readonly attempts = new Map<string, number>();
 
-  constructor(config: ConfigService<Env, true>) {
-    this.configured = Boolean(config.get('STRIPE_SECRET_KEY', { infer: true }));
+  constructor(
+    config: ConfigService<Env, true>,
+    private readonly publicUrl: PublicUrl,
+  ) {
+    const secretKey = config.get('STRIPE_SECRET_KEY', { infer: true });
+    this.configured = Boolean(secretKey);
+    this.webhookSecret = config.get('STRIPE_WEBHOOK_SECRET', { infer: true });
+    this.stripe = secretKey
+      ? new Stripe(secretKey, {
+          ...apiBase(config.get('STRIPE_API_BASE', { infer: true })),
+          timeout: config.get('PROVIDER_TIMEOUT_MS', { infer: true }),
+          maxNetworkRetries: 0,
+          appInfo: { name: 'Paybridge' },
+        })
+      : null;
+    this.stripe?.on('request', (event: { idempotency_key?: string }) => {
+      const key = event.idempotency_key;
+      if (key && this.attempts.has(key)) this.attempts.set(key, (this.attempts.get(key) ?? 0) + 1);
+    });
   }
 
-  createCheckout(_input: CreateCheckoutInput): Promise<ProviderCheckout> {
-    throw new Error('StripeProvider.createCheckout: not implemented yet');
+  async createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout> {
+    const session = await this.send('checkout', input.idempotencyKey, (stripe) =>
+      stripe.checkout.sessions.create(checkoutSessionParams(input), { idempotencyKey: input.idempotencyKey }),
+    );
+    if (!session.url) throw new ProviderUnavailableError(this.id, `Stripe returned checkout session ${session.id} without a URL`);
+    return { providerSessionId: session.id, url: session.url };
   }
 
-  charge(_input: ChargeInput): Promise<ProviderPayment> {
-    throw new Error('StripeProvider.charge: not implemented yet');
+  async charge(input: ChargeInput): Promise<ProviderPayment> {
+    const returnUrl = input.returnUrl ?? `${this.publicUrl.base()}${DEFAULT_RETURN_PATH}`;
+    let payment: ProviderPayment;
+    try {
+      const intent = await this.send('money', input.idempotencyKey, (stripe) =>
+        stripe.paymentIntents.create(paymentIntentParams(input, returnUrl), { idempotencyKey: input.idempotencyKey }),
+      );
+      payment = toProviderPayment(intent);
+    } catch (err) {
+      payment = await this.afterServerError(err, () => this.findIntentByKey(input.idempotencyKey));
+    }
+    if (payment.status === 'declined')
+      throw new ProviderDeclineError(this.id, payment.declineCode ?? 'generic_decline', payment.providerRef);
+    return payment;
   }
 
-  retrieve(_lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null> {
-    throw new Error('StripeProvider.retrieve: not implemented yet');
+  /**
+   * By PaymentIntent id when we have it; otherwise the intent created under our idempotency key. Stripe
+   * has no lookup by idempotency key, and its Search API is eventually consistent (an intent can take
+   * a minute to appear, exactly when a lost answer is being recovered), so this lists recent intents
+   * (newest first, bounded) and matches `metadata.paybridge_key`, which every charge carries.
+   */
+  async retrieve(lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null> {
+    if (lookup.providerRef) {
+      const providerRef = lookup.providerRef;
+      const intent = await this.send('read', null, (stripe) =>
+        stripe.paymentIntents.retrieve(providerRef, { expand: ['latest_charge'] }).catch((err: unknown) => {
+          if (isMissingResource(err)) return null;
+          throw err;
+        }),
+      );
+      if (intent) return toProviderPayment(intent);
+    }
+    return this.findIntentByKey(lookup.idempotencyKey);
   }
 
-  refund(_input: RefundInput): Promise<ProviderRefund> {
-    throw new Error('StripeProvider.refund: not implemented yet');
+  async refund(input: RefundInput): Promise<ProviderRefund> {
+    let refund: Stripe.Refund;
+    try {
+      refund = await this.send('money', input.idempotencyKey, (stripe) =>
+        stripe.refunds.create(
+          {
+            payment_intent: input.providerRef,
+            amount: toStripeAmount(input.amount, input.currency),
+            metadata: { [METADATA.key]: input.idempotencyKey },
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      );
+    } catch (err) {
+      refund = await this.afterServerError(err, () => this.findRefundByKey(input.providerRef, input.idempotencyKey));
+    }
+    const result = toProviderRefund(refund);
+    if (!result) throw new ProviderDeclineError(this.id, 'refund_failed', input.providerRef, `Stripe did not make refund ${refund.id}.`);
+    return result;
   }
 
-  cancelCheckout(_providerSessionId: string): Promise<void> {
-    throw new Error('StripeProvider.cancelCheckout: not implemented yet');
+  /** Expires the session at Stripe; one that is already expired or complete is left as it is. */
+  async cancelCheckout(providerSessionId: string): Promise<void> {
+    await this.send('read', null, async (stripe) => {
+      try {
+        await stripe.checkout.sessions.expire(providerSessionId);
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
+        const session = await stripe.checkout.sessions.retrieve(providerSessionId);
+        if (session.status === 'open') throw err;
+      }
+    });
   }
 
-  parseWebhook(_request: WebhookRequest): Promise<ProviderWebhookEvent> {
-    throw new Error('StripeProvider.parseWebhook: not implemented yet');
+  /**
+   * Verifies `Stripe-Signature` on the raw body with the SDK (HMAC-SHA256, 300 s tolerance; any of
+   * several `v1` signatures may match, which is how Stripe signs while a secret is being rolled).
+   */
+  async parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent> {
+    if (!this.stripe || !this.webhookSecret)
+      throw new WebhookVerificationError('Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET).');
+    const header = request.headers['stripe-signature'];
+    const signature = Array.isArray(header) ? header[0] : header;
+    if (!signature) throw new WebhookVerificationError('Missing Stripe-Signature header');
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.webhooks.constructEvent(request.rawBody, signature, this.webhookSecret, SIGNATURE_TOLERANCE_SECONDS);
+    } catch (err) {
+      if (err instanceof SyntaxError) throw err;
+      throw new WebhookVerificationError(err instanceof Error ? err.message.split('\n')[0] : 'Invalid Stripe-Signature');
+    }
+    return toWebhookEvent(event);
   }
+
+  // ---- internals ----
+
+  /** Runs one SDK call and turns its failure into our typed errors. */
+  private async send<T>(operation: StripeOperation, idempotencyKey: string | null, call: (stripe: Stripe) => Promise<T>): Promise<T> {
+    if (!this.stripe) throw new ProviderUnavailableError(this.id, 'Stripe is not configured (STRIPE_SECRET_KEY).');
+    if (idempotencyKey) this.attempts.set(idempotencyKey, 0);
+    try {
+      return await call(this.stripe);
+    } catch (err) {
+      const attempts = idempotencyKey ? (this.attempts.get(idempotencyKey) ?? 1) : 1;
+      const mapped = toProviderError(err, operation, attempts);
+      if (mapped !== err) (mapped as { cause?: unknown }).cause = err;
+      throw mapped;
+    } finally {
+      if (idempotencyKey) this.attempts.delete(idempotencyKey);
+    }
+  }
+
+  /**
+   * Stripe documents a 5xx answer as indeterminate: the request may have been carried out. Before a money
+   * call is reported as "nothing happened" (which lets the caller fail over), look for its result; when
+   * the lookup itself fails, the outcome is unknown.
+   */
+  private async afterServerError<T>(err: unknown, find: () => Promise<T | null>): Promise<T> {
+    if (!(err instanceof ProviderUnavailableError) || !isServerError((err as { cause?: unknown }).cause)) throw err;
+    let found: T | null;
+    try {
+      found = await find();
+    } catch (lookupError) {
+      this.logger.warn({ err: lookupError }, 'Stripe answered 5xx and the lookup failed: outcome unknown');
+      throw new ProviderUnknownOutcomeError(this.id, `${err.message} (and the lookup of its result failed)`);
+    }
+    if (found === null) throw err;
+    return found;
+  }
+
+  private async findIntentByKey(idempotencyKey: string): Promise<ProviderPayment | null> {
+    const since = Math.floor(Date.now() / 1000) - LOOKUP_WINDOW_SECONDS;
+    let startingAfter: string | undefined;
+    for (let page = 0; page < LOOKUP_MAX_PAGES; page++) {
+      const list = await this.send('read', null, (stripe) =>
+        stripe.paymentIntents.list({
+          created: { gte: since },
+          limit: 100,
+          expand: ['data.latest_charge'],
+          ...(startingAfter ? { starting_after: startingAfter } : {}),
+        }),
+      );
+      const match = list.data.find((pi) => pi.metadata?.[METADATA.key] === idempotencyKey);
+      if (match) return toProviderPayment(match);
+      if (!list.has_more || list.data.length === 0) return null;
+      startingAfter = list.data[list.data.length - 1].id;
+    }
+    this.logger.warn({ pages: LOOKUP_MAX_PAGES }, 'Stripe intent lookup by key stopped at its page limit');
+    return null;
+  }
+
+  private async findRefundByKey(paymentIntent: string, idempotencyKey: string): Promise<Stripe.Refund | null> {
+    const list = await this.send('read', null, (stripe) => stripe.refunds.list({ payment_intent: paymentIntent, limit: 100 }));
+    return list.data.find((r) => r.metadata?.[METADATA.key] === idempotencyKey) ?? null;
+  }
+}
+
+/** STRIPE_API_BASE (scheme://host:port) as the SDK's host/port/protocol; unset: Stripe itself. */
+export function apiBase(base: string | undefined): { host?: string; port?: number; protocol?: 'http' | 'https' } {
+  if (!base) return {};
+  const url = new URL(base);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`STRIPE_API_BASE must be http(s)://host[:port], got ${base}`);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
 }

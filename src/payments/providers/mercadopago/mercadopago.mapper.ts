@@ -1,0 +1,181 @@
+import { fromMajorString, toMajorString } from '../../../common/money';
+import type { ProviderEventKind, ProviderPayment, ProviderPaymentStatus, ProviderWebhookEvent } from '../payment-provider';
+
+/**
+ * Mercado Pago's payment as its API answers it (GET/POST /v1/payments, search results): the fields we
+ * read. Amounts are decimals in major units; ids are numbers.
+ */
+export interface MercadoPagoPaymentPayload {
+  id?: number | string;
+  status?: string;
+  status_detail?: string;
+  transaction_amount?: number;
+  transaction_amount_refunded?: number;
+  currency_id?: string;
+  external_reference?: string | null;
+  metadata?: Record<string, unknown> | null;
+  three_ds_info?: { external_resource_url?: string; creq?: string } | null;
+  date_created?: string;
+}
+
+/** The body of a Mercado Pago webhook notification (`POST <url>?data.id=…&type=payment`). */
+export interface MercadoPagoNotification {
+  id?: number | string;
+  action?: string;
+  api_version?: string;
+  type?: string;
+  data?: { id?: string | number };
+  date_created?: string;
+  live_mode?: boolean;
+  user_id?: number | string;
+}
+
+export type MercadoPagoStatus =
+  | 'pending'
+  | 'approved'
+  | 'authorized'
+  | 'in_process'
+  | 'in_mediation'
+  | 'rejected'
+  | 'cancelled'
+  | 'refunded'
+  | 'charged_back';
+
+type EventOutcome = 'succeeded' | 'failed' | 'refunded' | 'other';
+
+/**
+ * Every payment status Mercado Pago documents, what it means for a charge we made (charge/retrieve)
+ * and for a notification (confirmEvent). Exhaustive: a new status fails the type check here.
+ *   approved      money captured                          → succeeded / succeeded
+ *   authorized    authorised, not captured (capture:false) → processing / other (we always capture)
+ *   pending       waiting on the buyer (Pix, boleto, 3DS)  → processing / other
+ *   in_process    under review (CONT: pending_contingency) → processing / other
+ *   in_mediation  a dispute on a captured payment          → succeeded / other
+ *   rejected      declined                                 → declined / failed (declineCode = status_detail)
+ *   cancelled     expired or cancelled before capture      → canceled / other (recovery settles it via retrieve)
+ *   refunded      fully refunded                           → succeeded (amountRefunded = all) / refunded
+ *   charged_back  a chargeback on a captured payment       → succeeded / other
+ */
+export const MERCADOPAGO_STATUSES: Readonly<Record<MercadoPagoStatus, { payment: ProviderPaymentStatus; event: EventOutcome }>> = {
+  approved: { payment: 'succeeded', event: 'succeeded' },
+  authorized: { payment: 'processing', event: 'other' },
+  pending: { payment: 'processing', event: 'other' },
+  in_process: { payment: 'processing', event: 'other' },
+  in_mediation: { payment: 'succeeded', event: 'other' },
+  rejected: { payment: 'declined', event: 'failed' },
+  cancelled: { payment: 'canceled', event: 'other' },
+  refunded: { payment: 'succeeded', event: 'refunded' },
+  charged_back: { payment: 'succeeded', event: 'other' },
+};
+
+function statusOf(payment: MercadoPagoPaymentPayload): { payment: ProviderPaymentStatus; event: EventOutcome } {
+  const known = MERCADOPAGO_STATUSES[payment.status as MercadoPagoStatus];
+  // An undocumented status is never final for us: processing, resolved later by retrieve/recovery.
+  return known ?? { payment: 'processing', event: 'other' };
+}
+
+/** Our checkout session ids start with `cs_`; direct charges carry our payment id (`pay_…`). */
+export const isCheckoutReference = (reference: string | null | undefined): reference is string =>
+  typeof reference === 'string' && reference.startsWith('cs_');
+
+/** Minor units → the decimal number Mercado Pago's JSON takes (the only float, at the edge). */
+export function toMercadoPagoAmount(amount: number, currency: string): number {
+  return Number(toMajorString(amount, currency));
+}
+
+/** The amount the payment was charged in, in minor units. */
+function minor(value: number | undefined, currency: string): number {
+  return fromMajorString(value ?? 0, currency);
+}
+
+/** A 3-D Secure challenge (three_d_secure_mode: optional): pending/pending_challenge with a URL. */
+function challengeUrl(payment: MercadoPagoPaymentPayload): string | undefined {
+  if (payment.status !== 'pending' || payment.status_detail !== 'pending_challenge') return undefined;
+  return payment.three_ds_info?.external_resource_url || undefined;
+}
+
+export function toProviderPayment(payment: MercadoPagoPaymentPayload, fallbackCurrency: string): ProviderPayment {
+  const currency = payment.currency_id || fallbackCurrency;
+  const nextActionUrl = challengeUrl(payment);
+  const status = nextActionUrl ? 'requires_action' : statusOf(payment).payment;
+  const amount = minor(payment.transaction_amount, currency);
+  return {
+    providerRef: String(payment.id),
+    status,
+    amount,
+    currency,
+    amountRefunded:
+      payment.status === 'refunded' && !payment.transaction_amount_refunded ? amount : minor(payment.transaction_amount_refunded, currency),
+    declineCode: status === 'declined' ? payment.status_detail || 'rejected' : undefined,
+    nextActionUrl,
+  };
+}
+
+/**
+ * A confirmed notification: the payment as the API answers it now, in our terms. Hosted checkout
+ * payments carry our session id as external_reference; direct charges our payment id. Either way
+ * providerRef is Mercado Pago's payment id, and merchantId comes from the metadata we sent.
+ */
+export function toConfirmedEvent(notification: ProviderWebhookEvent, payment: MercadoPagoPaymentPayload): ProviderWebhookEvent {
+  const currency = payment.currency_id || notification.currency || 'BRL';
+  const hosted = isCheckoutReference(payment.external_reference);
+  const partiallyRefunded = payment.status === 'approved' && (payment.transaction_amount_refunded ?? 0) > 0;
+  const outcome: EventOutcome = partiallyRefunded ? 'refunded' : statusOf(payment).event;
+  const kinds: Record<EventOutcome, ProviderEventKind> = {
+    succeeded: hosted ? 'checkout.completed' : 'payment.succeeded',
+    failed: hosted ? 'checkout.attempt_failed' : 'payment.failed',
+    refunded: 'payment.refunded',
+    other: 'other',
+  };
+  const merchantId = payment.metadata?.merchant_id;
+  return {
+    ...notification,
+    kind: kinds[outcome],
+    merchantId: typeof merchantId === 'string' && merchantId ? merchantId : notification.merchantId,
+    reference: payment.external_reference || undefined,
+    providerRef: String(payment.id),
+    amount: minor(payment.transaction_amount, currency),
+    currency,
+    declineCode: outcome === 'failed' ? payment.status_detail || 'rejected' : undefined,
+  };
+}
+
+/**
+ * The event id a notification is stored under. Mercado Pago's notification id (body `id`) is the same
+ * on every retry of one notification and new for every later change (payment.created, each
+ * payment.updated), so a retry or replay dedupes and a later status change is a new event. Without an
+ * id (never seen, defensive): type, payment, action and the notification's creation time.
+ */
+export function eventIdOf(notification: MercadoPagoNotification, dataId: string): string {
+  if (notification.id !== undefined && notification.id !== null && String(notification.id) !== '') return `mp_ntf_${notification.id}`;
+  return `${notification.type ?? 'payment'}:${dataId}:${notification.action ?? 'unknown'}:${notification.date_created ?? ''}`;
+}
+
+/**
+ * The `ts` of `x-signature` in milliseconds. Mercado Pago documents seconds (what the SDK's validator
+ * assumes); notifications with milliseconds have been reported, so a 13-digit value is read as ms.
+ */
+export function signatureTimestampMs(signature: string): number | null {
+  const ts = /(?:^|,)\s*ts=(\d+)\s*(?:,|$)/.exec(signature)?.[1];
+  if (!ts) return null;
+  const value = Number(ts);
+  return ts.length >= 13 ? value : value * 1000;
+}
+
+/**
+ * Our direct-charge token for Mercado Pago: `<payment_method_id>:<card token>` (what the Card Payment
+ * Brick / MercadoPago.js give the browser: `payment_method_id` and `token`), e.g. `master:9f1c…`.
+ * A bare card token is sent without payment_method_id (Mercado Pago then refuses a card payment).
+ */
+export function parseChargeToken(token: string): { paymentMethodId?: string; cardToken: string } {
+  const match = /^([a-z][a-z0-9_]{1,30}):(.+)$/.exec(token.trim());
+  return match ? { paymentMethodId: match[1], cardToken: match[2] } : { cardToken: token.trim() };
+}
+
+/**
+ * Our payment id from an attempt's idempotency key (`<payment id>_<attempt n>`, PaymentsService), for
+ * retrieve() when no provider ref is known. A key without that suffix is searched as it is.
+ */
+export function referenceFromAttemptKey(idempotencyKey: string): string {
+  return /^(.+)_\d+$/.exec(idempotencyKey)?.[1] ?? idempotencyKey;
+}

@@ -1,0 +1,299 @@
+import type Stripe from 'stripe';
+import { currencyExponent, isSupportedCurrency } from '../../../common/money';
+import type { ChargeInput, CreateCheckoutInput, ProviderPayment, ProviderRefund, ProviderWebhookEvent } from '../payment-provider';
+
+/**
+ * Stripe's objects in our terms and back: amounts, statuses, request parameters and webhook events.
+ * Pure functions, no I/O (the unit spec runs them over recorded payloads).
+ */
+
+// ---------------------------------------------------------------- amounts
+
+/**
+ * Where Stripe's minor unit differs from ISO 4217 (https://docs.stripe.com/currencies#special-cases):
+ * ISK is zero-decimal but Stripe still takes it as a two-decimal amount ending in 00. Three-decimal
+ * currencies (KWD, BHD, JOD, OMR, TND) use three decimals at Stripe too (with a last digit of 0 for
+ * charges; Stripe refuses others, and that refusal reaches the client).
+ */
+const STRIPE_EXPONENTS: Readonly<Record<string, number>> = { ISK: 2 };
+
+function exponentShift(currency: string): number {
+  const upper = currency.toUpperCase();
+  return (STRIPE_EXPONENTS[upper] ?? currencyExponent(upper)) - currencyExponent(upper);
+}
+
+/** Our minor units → Stripe's `amount` (integer arithmetic only). */
+export function toStripeAmount(amount: number, currency: string): number {
+  if (!Number.isSafeInteger(amount)) throw new Error(`Amount must be an integer in minor units, got ${amount}`);
+  return amount * 10 ** exponentShift(currency);
+}
+
+/** Stripe's `amount` → our minor units. */
+export function fromStripeAmount(amount: number, currency: string): number {
+  const factor = 10 ** exponentShift(currency);
+  if (amount % factor !== 0) throw new Error(`Stripe amount ${amount} ${currency} is not a whole ${currency.toUpperCase()} minor unit`);
+  return amount / factor;
+}
+
+/** Amount of a webhook object, or undefined when its currency is not one we handle (an object we did not create). */
+function eventAmount(amount: number | null | undefined, currency: string | null | undefined): { amount?: number; currency?: string } {
+  if (!currency) return {};
+  const upper = currency.toUpperCase();
+  if (!isSupportedCurrency(upper)) return { currency: upper };
+  return { currency: upper, amount: typeof amount === 'number' ? fromStripeAmount(amount, upper) : undefined };
+}
+
+// ---------------------------------------------------------------- request parameters
+
+/** Metadata keys we put on every Stripe object we create, so webhooks and lookups map back to us. */
+export const METADATA = { merchantId: 'merchant_id', reference: 'reference', key: 'paybridge_key' } as const;
+
+/**
+ * A Checkout Session for a hosted payment page. One line per cart line at its unit price; when the
+ * total differs from the lines (a coupon or a gift card applied), one line for the whole order, so
+ * Stripe charges exactly our total.
+ *
+ * Subscription mode (SUBSCRIPTION products) comes with the subscriptions issue: mode `subscription`,
+ * `price_data.recurring: {interval}` on the lines, `subscription_data.metadata` (same keys as below) so
+ * invoice and subscription events map back; CreateCheckoutInput then needs the billing interval.
+ */
+export function checkoutSessionParams(input: CreateCheckoutInput): Stripe.Checkout.SessionCreateParams {
+  const currency = input.currency.toLowerCase();
+  const linesTotal = input.lines.reduce((sum, l) => sum + l.unitAmount * l.quantity, 0);
+  const lines =
+    linesTotal === input.amount && input.lines.length > 0
+      ? input.lines
+      : [{ name: input.lines.length === 1 ? input.lines[0].name : `Order ${input.reference}`, unitAmount: input.amount, quantity: 1 }];
+  const metadata = { [METADATA.merchantId]: input.merchantId, [METADATA.reference]: input.reference };
+  return {
+    mode: 'payment',
+    line_items: lines.map((l) => ({
+      quantity: l.quantity,
+      price_data: { currency, unit_amount: toStripeAmount(l.unitAmount, input.currency), product_data: { name: l.name.slice(0, 250) } },
+    })),
+    success_url: input.successUrl,
+    cancel_url: input.cancelUrl,
+    client_reference_id: input.reference,
+    customer_email: input.customer.email,
+    metadata,
+    payment_intent_data: { metadata },
+  };
+}
+
+/**
+ * A PaymentIntent confirmed at once with the given PaymentMethod. `return_url` makes Stripe answer a
+ * 3-D Secure challenge with `next_action.redirect_to_url` (a URL we can hand to the client) instead of
+ * `use_stripe_sdk`, and is required by automatic payment methods. `paybridge_key` lets retrieve() find
+ * the intent when the answer to this request was lost.
+ */
+export function paymentIntentParams(input: ChargeInput, returnUrl: string): Stripe.PaymentIntentCreateParams {
+  return {
+    amount: toStripeAmount(input.amount, input.currency),
+    currency: input.currency.toLowerCase(),
+    payment_method: input.token,
+    confirm: true,
+    return_url: returnUrl,
+    ...(input.description ? { description: input.description } : {}),
+    metadata: { [METADATA.merchantId]: input.merchantId, [METADATA.reference]: input.reference, [METADATA.key]: input.idempotencyKey },
+  };
+}
+
+// ---------------------------------------------------------------- objects
+
+type Expandable = string | { id: string } | null | undefined;
+
+function idOf(value: Expandable): string | undefined {
+  if (!value) return undefined;
+  return typeof value === 'string' ? value : value.id;
+}
+
+/** What a payment's last failure says, as our decline code. */
+export function declineCodeOf(error: { decline_code?: string | null; code?: string | null } | null | undefined): string {
+  return error?.decline_code || error?.code || 'generic_decline';
+}
+
+/** A PaymentIntent as our ProviderPayment (expand `latest_charge` to get the refunded amount). */
+export function toProviderPayment(pi: Stripe.PaymentIntent): ProviderPayment {
+  const currency = pi.currency.toUpperCase();
+  const charge = pi.latest_charge && typeof pi.latest_charge === 'object' ? pi.latest_charge : null;
+  const base = {
+    providerRef: pi.id,
+    amount: fromStripeAmount(pi.amount, currency),
+    currency,
+    amountRefunded: charge ? fromStripeAmount(charge.amount_refunded, currency) : 0,
+  };
+  switch (pi.status) {
+    case 'succeeded':
+      return { ...base, status: 'succeeded' };
+    case 'requires_action':
+      // Only a redirect gives us a URL for the client; other actions (use_stripe_sdk) leave it pending.
+      return { ...base, status: 'requires_action', nextActionUrl: pi.next_action?.redirect_to_url?.url ?? undefined };
+    case 'canceled':
+      return { ...base, status: 'canceled' };
+    case 'requires_payment_method':
+      // Confirmed and refused (a decline, failed 3-D Secure): the intent waits for another method.
+      return { ...base, status: 'declined', declineCode: declineCodeOf(pi.last_payment_error) };
+    default:
+      // processing, requires_capture, requires_confirmation: not final; a webhook or recovery settles it.
+      return { ...base, status: 'processing' };
+  }
+}
+
+/** A Refund's status in our terms; null for a refund Stripe will not make (failed, canceled). */
+export function toProviderRefund(refund: Stripe.Refund): ProviderRefund | null {
+  if (refund.status === 'succeeded') return { providerRefundId: refund.id, status: 'succeeded' };
+  if (refund.status === 'pending' || refund.status === 'requires_action') return { providerRefundId: refund.id, status: 'pending' };
+  return null;
+}
+
+// ---------------------------------------------------------------- webhook events
+
+/** The fields we read from the objects inside events: only stable ones, whatever the event's API version. */
+interface Metadata {
+  metadata?: Record<string, string> | null;
+}
+interface SessionObject extends Metadata {
+  id: string;
+  client_reference_id?: string | null;
+  payment_intent?: Expandable;
+  payment_status?: string | null;
+  amount_total?: number | null;
+  currency?: string | null;
+}
+interface IntentObject extends Metadata {
+  id: string;
+  amount?: number;
+  currency?: string;
+  last_payment_error?: { decline_code?: string | null; code?: string | null } | null;
+}
+interface ChargeObject extends Metadata {
+  id: string;
+  payment_intent?: Expandable;
+  amount_refunded?: number;
+  currency?: string;
+}
+interface DisputeObject extends Metadata {
+  id: string;
+  charge?: Expandable;
+  payment_intent?: Expandable;
+  amount?: number;
+  currency?: string;
+}
+interface InvoiceObject extends Metadata {
+  id: string;
+  subscription?: Expandable;
+  parent?: { subscription_details?: { subscription?: Expandable; metadata?: Record<string, string> | null } | null } | null;
+  subscription_details?: { metadata?: Record<string, string> | null } | null;
+  amount_paid?: number;
+  amount_due?: number;
+  currency?: string;
+}
+interface SubscriptionObject extends Metadata {
+  id: string;
+}
+
+type Mapped = Omit<ProviderWebhookEvent, 'eventId' | 'type' | 'payload'>;
+
+function ours(object: Metadata): { merchantId?: string; reference?: string } {
+  const metadata = object.metadata ?? {};
+  return { merchantId: metadata[METADATA.merchantId] || undefined, reference: metadata[METADATA.reference] || undefined };
+}
+
+/** Our checkout session ids are `cs_…` (API.md); a PaymentIntent carrying one was opened by a hosted checkout. */
+const isCheckoutReference = (reference: string | undefined) => reference?.startsWith('cs_') === true;
+
+function completedSession(session: SessionObject): Mapped {
+  return {
+    kind: 'checkout.completed',
+    merchantId: ours(session).merchantId,
+    reference: session.client_reference_id ?? ours(session).reference,
+    providerSessionId: session.id,
+    providerRef: idOf(session.payment_intent),
+    ...eventAmount(session.amount_total, session.currency),
+  };
+}
+
+/**
+ * Every event type the Stripe endpoint should subscribe to, and what each means for us. The table is
+ * exhaustive over the subscribed types (the compiler checks it); any other type maps to `other`, is
+ * stored and acknowledged.
+ */
+const SUBSCRIBED = {
+  'checkout.session.completed': (s: SessionObject): Mapped =>
+    // Delayed payment methods complete the session unpaid; the money arrives with async_payment_succeeded.
+    s.payment_status === 'unpaid' ? { ...completedSession(s), kind: 'other' } : completedSession(s),
+  'checkout.session.async_payment_succeeded': (s: SessionObject): Mapped => completedSession(s),
+  'checkout.session.async_payment_failed': (s: SessionObject): Mapped => ({
+    ...completedSession(s),
+    kind: 'checkout.attempt_failed',
+  }),
+  'checkout.session.expired': (s: SessionObject): Mapped => ({
+    kind: 'checkout.expired',
+    merchantId: ours(s).merchantId,
+    reference: s.client_reference_id ?? ours(s).reference,
+    providerSessionId: s.id,
+  }),
+  'payment_intent.succeeded': (pi: IntentObject): Mapped => ({
+    kind: 'payment.succeeded',
+    ...ours(pi),
+    providerRef: pi.id,
+    ...eventAmount(pi.amount, pi.currency),
+  }),
+  'payment_intent.payment_failed': (pi: IntentObject): Mapped => ({
+    // A decline on the hosted page fails that attempt (the session stays open); elsewhere the payment fails.
+    kind: isCheckoutReference(ours(pi).reference) ? 'checkout.attempt_failed' : 'payment.failed',
+    ...ours(pi),
+    providerRef: pi.id,
+    declineCode: declineCodeOf(pi.last_payment_error),
+    ...eventAmount(pi.amount, pi.currency),
+  }),
+  'charge.refunded': (charge: ChargeObject): Mapped => ({
+    kind: 'payment.refunded',
+    ...ours(charge),
+    providerRef: idOf(charge.payment_intent) ?? charge.id,
+    // The charge's refunded total so far (all refunds), not this refund's amount.
+    ...eventAmount(charge.amount_refunded, charge.currency),
+  }),
+  'charge.dispute.created': (dispute: DisputeObject): Mapped => ({
+    kind: 'other',
+    providerRef: idOf(dispute.payment_intent) ?? idOf(dispute.charge),
+    ...eventAmount(dispute.amount, dispute.currency),
+  }),
+  'invoice.paid': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
+  'invoice.payment_succeeded': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
+  'invoice.payment_failed': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
+  'customer.subscription.created': (sub: SubscriptionObject): Mapped => ({ kind: 'other', ...ours(sub), providerRef: sub.id }),
+  'customer.subscription.updated': (sub: SubscriptionObject): Mapped => ({ kind: 'other', ...ours(sub), providerRef: sub.id }),
+  'customer.subscription.deleted': (sub: SubscriptionObject): Mapped => ({ kind: 'other', ...ours(sub), providerRef: sub.id }),
+} satisfies Record<string, (object: never) => Mapped>;
+
+export type SubscribedStripeEventType = keyof typeof SUBSCRIBED;
+
+/** The event types to enable on the Stripe webhook endpoint (README). */
+export const SUBSCRIBED_EVENT_TYPES = Object.keys(SUBSCRIBED) as SubscribedStripeEventType[];
+
+function invoiceEvent(invoice: InvoiceObject): Mapped {
+  const details = invoice.parent?.subscription_details ?? null;
+  const metadata = details?.metadata ?? invoice.subscription_details?.metadata ?? invoice.metadata ?? {};
+  return {
+    kind: 'other',
+    merchantId: metadata[METADATA.merchantId] || undefined,
+    reference: metadata[METADATA.reference] || undefined,
+    providerRef: idOf(details?.subscription) ?? idOf(invoice.subscription) ?? invoice.id,
+    ...eventAmount(invoice.amount_paid ?? invoice.amount_due, invoice.currency),
+  };
+}
+
+export function isSubscribed(type: string): type is SubscribedStripeEventType {
+  return Object.prototype.hasOwnProperty.call(SUBSCRIBED, type);
+}
+
+/** A verified Stripe event in our terms. */
+export function toWebhookEvent(event: { id: string; type: string; data: { object: unknown } }): ProviderWebhookEvent {
+  const object = (event.data?.object ?? {}) as { id?: string } & Metadata;
+  const mapped: Mapped = isSubscribed(event.type)
+    ? (SUBSCRIBED[event.type] as (o: unknown) => Mapped)(object)
+    : { kind: 'other', ...ours(object), providerRef: object.id };
+  const clean = Object.fromEntries(Object.entries(mapped).filter(([, v]) => v !== undefined && v !== null)) as Mapped;
+  return { eventId: event.id, type: event.type, ...clean, payload: event };
+}

@@ -1,0 +1,410 @@
+import { randomBytes } from 'node:crypto';
+import Stripe from 'stripe';
+import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
+import { StripeEmulator } from '../emulators/stripe-emulator';
+import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+const SECRET = 'whsec_paybridge_stripe_int';
+
+describe('Stripe through the API (stripe SDK against StripeEmulator, real PostgreSQL)', () => {
+  const emulator = new StripeEmulator({ webhookSecret: SECRET });
+  let stripe: Stripe;
+  let dbUrl: string;
+  let api: TestApp;
+  let pk: string;
+  let sk: string;
+  let admin: string;
+  let productId: string;
+
+  beforeAll(async () => {
+    const base = new URL(await emulator.start());
+    dbUrl = await createTestDatabase();
+    api = await startTestApp(dbUrl, {
+      STRIPE_SECRET_KEY: 'sk_test_paybridge',
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      STRIPE_API_BASE: emulator.url,
+      PROVIDER_ROUTING: 'USD=stripe,simulator;*=simulator',
+      PROVIDER_TIMEOUT_MS: '1000',
+      // This file injects several Stripe failures in a row; the shared circuit breaker has its own tests.
+      CIRCUIT_FAILURE_THRESHOLD: '1000',
+    });
+    emulator.webhookUrl = `${api.url}/webhooks/stripe`;
+    // The merchant's own Stripe access, for changes made outside Paybridge.
+    stripe = new Stripe('sk_test_merchant', { host: base.hostname, port: Number(base.port), protocol: 'http', maxNetworkRetries: 0 });
+    pk = await api.key('publishable');
+    sk = await api.key('secret');
+    admin = await api.key('admin');
+    productId = (await createProduct(api, admin)).id;
+  });
+  afterEach(() => emulator.clearFaults());
+  afterAll(async () => {
+    await api?.close();
+    await emulator.stop();
+    await dropDatabase(dbUrl);
+  });
+
+  const createCheckout = async (overrides: Record<string, unknown> = {}) => {
+    const body = checkoutBody(productId, overrides);
+    const res = await api.http().post('/payments/checkout').set('X-Api-Key', pk).set('Idempotency-Key', newKey()).send(body);
+    expect(res.status).toBe(201);
+    return { session: res.body, body };
+  };
+  const getSession = async (id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', pk)).body;
+  const getPayment = async (id: string) => (await api.http().get(`/transactions/${id}`).set('X-Api-Key', sk)).body;
+  const completedSession = (id: string) =>
+    eventually(async () => {
+      const s = await getSession(id);
+      return s.status === 'complete' ? s : undefined;
+    });
+  const paymentInStatus = (id: string, status: string) =>
+    eventually(async () => {
+      const p = await getPayment(id);
+      return p.status === status ? p : undefined;
+    });
+  const charge = (token: string, overrides: Record<string, unknown> = {}, key = newKey()) =>
+    api
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', key)
+      .send(processBody(productId, token, { paymentMethod: { provider: 'stripe', token }, ...overrides }));
+  const latestPaymentId = async () => (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id as string;
+  const intentsFor = (reference: string) => emulator.paymentIntents().filter((pi) => pi.metadata.reference === reference);
+  const chargesFor = (paymentIntent: string) => emulator.charges().filter((c) => c.payment_intent === paymentIntent);
+  const requestsTo = (method: string, path: string) => emulator.requestLog().filter((r) => r.method === method && r.path === path);
+  const storedEvents = async (eventId: string) =>
+    (await api.db.query(`SELECT status FROM payment_webhook_events WHERE provider = 'stripe' AND event_id = $1`, [eventId])).rows;
+  const postWebhook = (body: string, signature?: string) => {
+    const req = api.http().post('/webhooks/stripe').set('Content-Type', 'application/json; charset=utf-8');
+    return (signature ? req.set('Stripe-Signature', signature) : req).send(body);
+  };
+
+  describe('hosted checkout (Checkout Sessions)', () => {
+    it('routes USD to Stripe, opens a Checkout Session, and completes on the signed checkout.session.completed', async () => {
+      const { session, body } = await createCheckout();
+      expect(session).toMatchObject({ status: 'open', provider: 'stripe', total: 5998, currency: 'USD' });
+      expect(session.providerSessionId).toMatch(/^cs_test_/);
+      expect(session.url).toBe(`${emulator.url}/c/pay/${session.providerSessionId}`);
+
+      const atStripe = emulator.checkoutSessions().find((s) => s.id === session.providerSessionId);
+      expect(atStripe).toMatchObject({
+        mode: 'payment',
+        amount_total: 5998,
+        currency: 'usd',
+        client_reference_id: session.id,
+        customer_email: body.customer.email,
+        metadata: { merchant_id: DEFAULT_MERCHANT_ID, reference: session.id },
+        success_url: body.successUrl,
+        cancel_url: body.cancelUrl,
+      });
+      const [create] = requestsTo('POST', '/v1/checkout/sessions').filter((r) => r.rawBody.includes(session.id));
+      expect(create.headers['idempotency-key']).toBe(`${session.id}_stripe`);
+      expect(decodeURIComponent(create.rawBody)).toContain('line_items[0][price_data][unit_amount]=2999');
+
+      const paid = await emulator.payCheckoutSession(session.providerSessionId);
+      const pi = paid.session.payment_intent as string;
+      expect(paid.paymentIntent?.metadata).toEqual({ merchant_id: DEFAULT_MERCHANT_ID, reference: session.id });
+
+      const completed = await completedSession(session.id);
+      const payment = await getPayment(completed.paymentId);
+      expect(payment).toMatchObject({
+        status: 'succeeded',
+        amount: 5998,
+        provider: 'stripe',
+        providerRef: pi,
+        checkoutSessionId: session.id,
+      });
+      expect(chargesFor(pi)).toHaveLength(1);
+      const ledger = await api.db.query(`SELECT account, direction, amount FROM ledger_entries WHERE payment_id = $1 ORDER BY direction`, [
+        payment.id,
+      ]);
+      expect(ledger.rows).toEqual([
+        { account: 'sales', direction: 'credit', amount: 5998 },
+        { account: 'receivable:stripe', direction: 'debit', amount: 5998 },
+      ]);
+      const totals = await ledgerTotals(api, 'USD');
+      expect(totals.debits).toBe(totals.credits);
+    });
+
+    it('a decline on the hosted page fails that attempt and leaves the session open; paying then completes it', async () => {
+      const { session } = await createCheckout({ provider: 'stripe' });
+      const declined = await emulator.payCheckoutSession(session.providerSessionId, { paymentMethod: 'pm_card_chargeDeclined' });
+      expect(declined.error).toMatchObject({ decline_code: 'generic_decline' });
+      const failed = await paymentInStatus(session.paymentId, 'failed');
+      expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'generic_decline' });
+      expect((await getSession(session.id)).status).toBe('open');
+
+      await emulator.payCheckoutSession(session.providerSessionId);
+      const completed = await completedSession(session.id);
+      expect(completed.paymentId).not.toBe(session.paymentId);
+      expect((await getPayment(completed.paymentId)).status).toBe('succeeded');
+    });
+
+    it('canceling the session expires it at Stripe', async () => {
+      const { session } = await createCheckout();
+      const res = await api.http().post(`/payments/checkout/${session.id}/cancel`).set('X-Api-Key', pk);
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('canceled');
+      expect(emulator.checkoutSessions().find((s) => s.id === session.providerSessionId)?.status).toBe('expired');
+      expect((await getPayment(session.paymentId)).status).toBe('canceled');
+    });
+  });
+
+  describe('direct charges (PaymentIntents)', () => {
+    it('pm_card_visa: 201 succeeded, one PaymentIntent carrying our key and references, ledger posted to receivable:stripe', async () => {
+      const res = await charge('pm_card_visa');
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ status: 'succeeded', amount: 2999, currency: 'USD', provider: 'stripe' });
+      expect(res.body.providerRef).toMatch(/^pi_/);
+
+      const [pi] = intentsFor(res.body.id);
+      expect(pi).toMatchObject({
+        id: res.body.providerRef,
+        status: 'succeeded',
+        amount: 2999,
+        currency: 'usd',
+        metadata: { merchant_id: DEFAULT_MERCHANT_ID, reference: res.body.id, paybridge_key: `${res.body.id}_1` },
+      });
+      expect(chargesFor(pi.id)).toHaveLength(1);
+      const [request] = requestsTo('POST', '/v1/payment_intents').filter((r) => r.rawBody.includes(res.body.id));
+      expect(request.headers['idempotency-key']).toBe(`${res.body.id}_1`);
+      const ledger = await api.db.query(`SELECT account FROM ledger_entries WHERE payment_id = $1 AND direction = 'debit'`, [res.body.id]);
+      expect(ledger.rows).toEqual([{ account: 'receivable:stripe' }]);
+    });
+
+    it.each([
+      ['pm_card_chargeDeclined', 'generic_decline'],
+      ['pm_card_chargeDeclinedInsufficientFunds', 'insufficient_funds'],
+      ['pm_unknown_method', 'invalid_payment_method'],
+    ])('%s: 402 card_error with declineCode %s, payment failed, nothing posted', async (token, declineCode) => {
+      const res = await charge(token);
+      expect(res.status).toBe(402);
+      expect(res.body.error).toMatchObject({ type: 'card_error', code: 'card_declined', declineCode });
+      const id = await latestPaymentId();
+      expect(await getPayment(id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', declineCode });
+      expect((await api.db.query('SELECT 1 FROM ledger_entries WHERE payment_id = $1', [id])).rows).toHaveLength(0);
+      expect(emulator.charges().filter((c) => c.metadata.reference === id)).toHaveLength(0);
+    });
+
+    it('3-D Secure: 201 requires_action with the redirect URL; completing it sends payment_intent.succeeded → succeeded', async () => {
+      const returnUrl = 'https://shop.example.com/after-3ds';
+      const res = await charge('pm_card_authenticationRequired', { returnUrl });
+      expect(res.status).toBe(201);
+      expect(res.body.status).toBe('requires_action');
+      const piId = res.body.providerRef as string;
+      expect(res.body.nextAction).toEqual({ type: 'redirect_to_url', url: `${emulator.url}/_emulator/3ds/${piId}` });
+      expect(intentsFor(res.body.id)[0].next_action).toMatchObject({ redirect_to_url: { return_url: returnUrl } });
+      expect(chargesFor(piId)).toHaveLength(0);
+
+      await emulator.completeThreeDSecure(piId, 'succeed');
+      const payment = await paymentInStatus(res.body.id, 'succeeded');
+      expect(payment.nextAction).toBeNull();
+      expect(chargesFor(piId)).toHaveLength(1);
+    });
+
+    it('3-D Secure without a returnUrl uses our default return page; a failed challenge fails the payment', async () => {
+      const res = await charge('pm_card_threeDSecure2Required');
+      expect(res.body.status).toBe('requires_action');
+      expect(intentsFor(res.body.id)[0].next_action).toMatchObject({ redirect_to_url: { return_url: `${api.url}/stripe/return` } });
+
+      await emulator.completeThreeDSecure(res.body.providerRef, 'fail');
+      const failed = await paymentInStatus(res.body.id, 'failed');
+      expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'payment_intent_authentication_failure' });
+    });
+  });
+
+  describe('refunds', () => {
+    it('partial refund through POST /transactions/:id/refund; a refund Stripe refuses is 422 and changes nothing', async () => {
+      const paid = await charge('pm_card_visa');
+      const refund = await api
+        .http()
+        .post(`/transactions/${paid.body.id}/refund`)
+        .set('X-Api-Key', admin)
+        .set('Idempotency-Key', newKey())
+        .send({ amount: 1000, reason: 'requested_by_customer' });
+      expect(refund.status).toBe(201);
+      expect(refund.body).toMatchObject({ status: 'succeeded', amount: 1000, provider: 'stripe' });
+      expect(refund.body.providerRef).toMatch(/^re_/);
+
+      const atStripe = emulator.refunds().filter((r) => r.payment_intent === paid.body.providerRef);
+      expect(atStripe).toEqual([
+        expect.objectContaining({ id: refund.body.providerRef, amount: 1000, metadata: { paybridge_key: refund.body.id } }),
+      ]);
+      const [request] = requestsTo('POST', '/v1/refunds').filter((r) => r.rawBody.includes(paid.body.providerRef));
+      expect(request.headers['idempotency-key']).toBe(refund.body.id);
+      expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
+
+      // The merchant refunds the rest in Stripe's dashboard; Paybridge's own refund of it is then refused.
+      await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 1999 });
+      const refused = await api
+        .http()
+        .post(`/transactions/${paid.body.id}/refund`)
+        .set('X-Api-Key', admin)
+        .set('Idempotency-Key', newKey())
+        .send({ amount: 1999 });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('refund_refused');
+      expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
+    });
+  });
+
+  describe('lost answers, outages and retrieve()', () => {
+    it('the connection drops after Stripe charged: retrieve finds the intent by our key; succeeded with exactly one charge', async () => {
+      const logStart = emulator.requestLog().length;
+      emulator.dropAfterChargeNext(2); // stripe-node retries a reset connection once, with the same key
+      const res = await charge('pm_card_visa');
+      expect(res.status).toBe(201);
+      expect(res.body.status).toBe('succeeded');
+      const [pi] = intentsFor(res.body.id);
+      expect(intentsFor(res.body.id)).toHaveLength(1);
+      expect(res.body.providerRef).toBe(pi.id);
+      expect(chargesFor(pi.id)).toHaveLength(1);
+
+      const log = emulator.requestLog().slice(logStart);
+      const creates = log.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents');
+      expect(creates.map((r) => [r.fault, r.headers['idempotency-key']])).toEqual([
+        ['drop', `${res.body.id}_1`],
+        ['drop', `${res.body.id}_1`],
+      ]);
+      expect(log.some((r) => r.method === 'GET' && r.path === '/v1/payment_intents')).toBe(true);
+    });
+
+    it('Stripe hangs past PROVIDER_TIMEOUT_MS and never charged: 503, payment failed, nothing at Stripe', async () => {
+      emulator.hangNext(1);
+      const res = await charge('pm_card_visa');
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ type: 'provider_error', code: 'provider_unavailable' });
+      const id = await latestPaymentId();
+      expect(await getPayment(id)).toMatchObject({ status: 'failed', failureCode: 'provider_unavailable' });
+      expect(intentsFor(id)).toHaveLength(0);
+    });
+
+    it('a 500 Stripe confirms it did not act on fails over to the next provider', async () => {
+      emulator.failNext(1, 500);
+      const res = await charge('pm_card_visa', {
+        paymentMethod: undefined,
+        paymentMethods: [
+          { provider: 'stripe', token: 'pm_card_visa' },
+          { provider: 'simulator', token: 'tok_visa' },
+        ],
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ status: 'succeeded', provider: 'simulator' });
+      expect(intentsFor(res.body.id)).toHaveLength(0);
+    });
+
+    it('a 500 during an outage that also hides reads is an unknown outcome: no failover; the retry with the key settles it', async () => {
+      emulator.failNext(3, 500, 'any'); // the charge, the adapter's lookup, the service's retrieve
+      const key = newKey();
+      const body = processBody(productId, 'pm_card_visa', {
+        paymentMethod: undefined,
+        paymentMethods: [
+          { provider: 'stripe', token: 'pm_card_visa' },
+          { provider: 'simulator', token: 'tok_visa' },
+        ],
+      });
+      const send = () => api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+      const first = await send();
+      expect(first.status).toBe(503);
+      expect(first.body.error.code).toBe('payment_outcome_unknown');
+      const id = await latestPaymentId();
+      expect((await getPayment(id)).status).toBe('processing');
+      expect((await api.db.query(`SELECT 1 FROM simulator_charges WHERE reference = $1`, [id])).rows).toHaveLength(0);
+
+      const retry = await send();
+      expect(retry.status).toBe(201);
+      expect(retry.body).toMatchObject({ id, status: 'succeeded', provider: 'stripe' });
+      expect(intentsFor(id)).toHaveLength(1);
+      expect(chargesFor(intentsFor(id)[0].id)).toHaveLength(1);
+    });
+  });
+
+  describe('webhook security (/webhooks/stripe)', () => {
+    const forgedCompletion = (session: { id: string; providerSessionId: string; total: number }) =>
+      JSON.stringify(
+        {
+          id: `evt_forged_${randomBytes(6).toString('hex')}`,
+          object: 'event',
+          api_version: emulator.apiVersion,
+          created: Math.floor(Date.now() / 1000),
+          data: {
+            object: {
+              id: session.providerSessionId,
+              object: 'checkout.session',
+              client_reference_id: session.id,
+              metadata: { merchant_id: DEFAULT_MERCHANT_ID, reference: session.id },
+              payment_intent: 'pi_forged',
+              payment_status: 'paid',
+              status: 'complete',
+              amount_total: session.total,
+              currency: 'usd',
+            },
+          },
+          livemode: false,
+          type: 'checkout.session.completed',
+        },
+        null,
+        2,
+      );
+
+    it('a bad signature, a missing one and a stale timestamp are 400 and store nothing', async () => {
+      const { session } = await createCheckout();
+      const body = forgedCompletion(session);
+      const eventId = (JSON.parse(body) as { id: string }).id;
+      const now = Math.floor(Date.now() / 1000);
+
+      const forged = await postWebhook(body, emulator.signPayload(body, now, 'whsec_attacker'));
+      expect(forged.status).toBe(400);
+      expect(forged.body.error.code).toBe('webhook_verification_failed');
+      expect((await postWebhook(body)).status).toBe(400);
+      const stale = await postWebhook(body, emulator.signPayload(body, now - 301));
+      expect(stale.status).toBe(400);
+      expect(stale.body.error.code).toBe('webhook_verification_failed');
+
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await storedEvents(eventId)).toHaveLength(0);
+      expect((await getSession(session.id)).status).toBe('open');
+      expect((await getPayment(session.paymentId)).status).toBe('pending');
+    });
+
+    it('accepts a header with several v1 signatures (secret rotation) when one matches', async () => {
+      const body = JSON.stringify({
+        id: `evt_rotation_${randomBytes(6).toString('hex')}`,
+        object: 'event',
+        created: Math.floor(Date.now() / 1000),
+        data: { object: { id: 'cus_rotation', object: 'customer' } },
+        type: 'customer.created',
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const old = emulator.signPayload(body, now, 'whsec_previous_secret').split(',')[1];
+      const res = await postWebhook(body, `${emulator.signPayload(body, now)},${old}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ received: true, duplicate: false });
+      expect(await storedEvents((JSON.parse(body) as { id: string }).id)).toHaveLength(1);
+    });
+
+    it('a replayed event (same id, captured bytes and signature) answers 200 duplicate and has no second effect', async () => {
+      const { session } = await createCheckout();
+      await emulator.payCheckoutSession(session.providerSessionId);
+      const completed = await completedSession(session.id);
+      const event = emulator
+        .events()
+        .find((e) => e.type === 'checkout.session.completed' && (e.data.object as { id: string }).id === session.providerSessionId);
+      expect(event).toBeDefined();
+      await eventually(async () => (await storedEvents(event!.id))[0]?.status === 'processed');
+      const ledgerBefore = await ledgerTotals(api, 'USD');
+      const outboxBefore = (await api.db.query(`SELECT count(*)::int AS n FROM outbox_events`)).rows[0].n;
+
+      const replay = await emulator.resend(event!.id, { sameSignature: true });
+      expect(replay.status).toBe(200);
+      expect(JSON.parse(replay.responseBody ?? '{}')).toEqual({ received: true, duplicate: true });
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await storedEvents(event!.id)).toHaveLength(1);
+      expect(await ledgerTotals(api, 'USD')).toEqual(ledgerBefore);
+      expect((await api.db.query(`SELECT count(*)::int AS n FROM outbox_events`)).rows[0].n).toBe(outboxBefore);
+      const payments = await api.db.query(`SELECT id FROM payments WHERE checkout_session_id = $1`, [session.id]);
+      expect(payments.rows).toEqual([{ id: completed.paymentId }]);
+    });
+  });
+});
