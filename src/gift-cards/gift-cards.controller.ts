@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Param, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AllowKeys, Caller } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth.types';
@@ -19,8 +19,8 @@ export class GiftCardsController {
   @AllowKeys('publishable', 'secret')
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 403, 409, 422, 503)
-  purchase(@Caller() caller: AuthContext, @Body() body: PurchaseGiftCardDto, @Idempotency() idem: IdempotencyContext) {
-    return this.giftCards.purchase(caller, body, idem);
+  purchase(@Caller() caller: AuthContext, @Body() body: PurchaseGiftCardDto, @Idempotency() idem: IdempotencyContext, @Ip() ip: string) {
+    return this.giftCards.purchase(caller, body, idem, ip ?? null);
   }
 
   /** Assigns an active card to a user, once. */

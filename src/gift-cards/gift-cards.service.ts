@@ -50,7 +50,7 @@ export class GiftCardsService implements OnModuleInit {
   }
 
   /** A checkout session for the card; the card itself, pending, written in the session's transaction. */
-  async purchase(caller: AuthContext, dto: PurchaseGiftCardDto, idem: IdempotencyContext): Promise<unknown> {
+  async purchase(caller: AuthContext, dto: PurchaseGiftCardDto, idem: IdempotencyContext, clientIp: string | null): Promise<unknown> {
     const line = await this.priceCard(caller.merchantId, dto);
     const votes = Math.floor(line.amount / 10 ** currencyExponent(line.currency)) * this.voteMultiplier;
     return this.checkout.create(
@@ -64,6 +64,7 @@ export class GiftCardsService implements OnModuleInit {
         cancelUrl: dto.cancelUrl,
       },
       idem,
+      clientIp,
       {
         lines: [line],
         onCreated: async (tx, session) => {

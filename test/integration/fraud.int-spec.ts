@@ -1,4 +1,4 @@
-import { createProduct, newKey, processBody, uniqueEmail } from '../factories/payments';
+import { checkoutBody, createProduct, newKey, processBody, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('fraud rules (real PostgreSQL, two instances)', () => {
@@ -107,4 +107,17 @@ describe('fraud rules (real PostgreSQL, two instances)', () => {
     expect(again.status).toBe(403);
     expect(again.headers['idempotent-replayed']).toBe('true');
   });
+
+  it('refuses a hosted checkout from a blocked country or past the IP limit, writing nothing', async () => {
+    const sessions = async () => (await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkout_sessions')).rows[0].n;
+    const before = await sessions();
+    const checkout = (ip: string, country?: string) =>
+      a.http().post('/payments/checkout').set('X-Api-Key', sk).set('Idempotency-Key', newKey()).set('X-Forwarded-For', ip)
+        .send(checkoutBody(productId, { customer: { email: uniqueEmail(), ...(country ? { country } : {}) } }));
+    expect((await checkout('192.0.2.50', 'IR')).status).toBe(403);
+    expect((await checkout('203.0.113.7')).status).toBe(402); // the IP that made 3 purchases in the first test
+    expect(await sessions()).toBe(before);
+    expect((await checkout('192.0.2.51')).status).toBe(201);
+  });
 });
+
