@@ -9,6 +9,8 @@ export const ACCOUNTS = {
   receivable: (provider: string) => `receivable:${provider}`,
   sales: 'sales',
   refunds: 'refunds',
+  /** Coupon discounts (contra-revenue): sales are booked at list price. */
+  discounts: 'discounts',
   /** What gift cards still owe their holders. */
   giftCardLiability: 'gift_card_liability',
   /** Balances forfeited by expired cards. */

@@ -23,6 +23,7 @@ export interface CheckoutSessionRow {
   payment_id: string | null;
   metadata: Record<string, string>;
   idempotency_key: string | null;
+  coupon_code: string | null;
   expires_at: Date;
   completed_at: Date | null;
   created_at: Date;
@@ -47,6 +48,7 @@ export interface CheckoutSession {
   successUrl: string;
   cancelUrl: string;
   metadata: Record<string, string>;
+  couponCode: string | null;
   expiresAt: Date;
   completedAt: Date | null;
   createdAt: Date;
@@ -72,6 +74,7 @@ export function toCheckoutSession(row: CheckoutSessionRow): CheckoutSession {
     successUrl: row.success_url,
     cancelUrl: row.cancel_url,
     metadata: row.metadata,
+    couponCode: row.coupon_code,
     expiresAt: row.expires_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,

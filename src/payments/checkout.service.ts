@@ -11,6 +11,7 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
+import { CouponsService } from '../coupons/coupons.service';
 import { FraudService } from '../fraud/fraud.service';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { CheckoutSessionsRepository } from './checkout-sessions.repository';
@@ -63,6 +64,7 @@ export class CheckoutService {
     private readonly outbox: OutboxRepository,
     private readonly breaker: CircuitBreakerService,
     private readonly fraud: FraudService,
+    private readonly coupons: CouponsService,
     config: ConfigService<Env, true>,
   ) {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
@@ -90,9 +92,15 @@ export class CheckoutService {
     const verdict = await this.fraud.assess({ merchantId, ip: clientIp, email: dto.customer.email, country: dto.customer.country ?? null });
     if (!verdict.allowed) throw this.fraud.errorFor(verdict); // nothing written: no payment exists yet
     const candidates = await this.available(this.router.candidates(dto.currency, dto.provider));
-    const { lines, subtotal } = extension.lines
-      ? { lines: extension.lines, subtotal: extension.lines.reduce((sum, l) => sum + l.amount, 0) }
-      : await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
+    const cart = extension.lines
+      ? await this.pricing.applyCoupon(
+          merchantId,
+          { lines: extension.lines, subtotal: extension.lines.reduce((sum, l) => sum + l.amount, 0) },
+          dto.currency,
+          dto.couponCode,
+          dto.customer.email,
+        )
+      : await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
     const sessionId = newId('cs');
     const paymentId = newId('pay');
     await this.db.transaction(async (tx) => {
@@ -102,16 +110,17 @@ export class CheckoutService {
           merchantId,
           id: paymentId,
           status: 'pending',
-          amount: subtotal,
+          amount: cart.total,
           currency: dto.currency,
           provider: candidates[0],
           customerId: customer.id,
           checkoutSessionId: sessionId,
-          lines,
-          discount: 0,
+          lines: cart.lines,
+          discount: cart.discount,
           idempotencyKey: null,
           retryOf: null,
           metadata: dto.metadata ?? {},
+          couponCode: cart.couponCode,
         },
         null,
         tx,
@@ -121,11 +130,11 @@ export class CheckoutService {
           merchantId,
           id: sessionId,
           currency: dto.currency,
-          subtotal,
-          discount: 0,
+          subtotal: cart.subtotal,
+          discount: cart.discount,
           giftCardApplied: 0,
-          total: subtotal,
-          lines,
+          total: cart.total,
+          lines: cart.lines,
           customerId: customer.id,
           provider: candidates[0],
           successUrl: dto.successUrl,
@@ -134,9 +143,17 @@ export class CheckoutService {
           metadata: dto.metadata ?? {},
           idempotencyKey: idem.key,
           expiresInHours: this.expiryHours,
+          couponCode: cart.couponCode,
         },
         tx,
       );
+      await this.pricing.reserveCoupon(tx, merchantId, cart, {
+        sessionId,
+        paymentId,
+        customerEmail: customer.email,
+        customerId: customer.id,
+        currency: dto.currency,
+      });
       await extension.onCreated?.(tx, { merchantId, id: sessionId, customerId: customer.id });
       await this.idempotency.advance(idem, SESSION_CREATED, tx);
     });
@@ -271,6 +288,7 @@ export class CheckoutService {
         idempotencyKey: null,
         retryOf: null,
         metadata: session.metadata,
+        couponCode: session.couponCode,
       },
       null,
       tx,
@@ -340,7 +358,9 @@ export class CheckoutService {
     return body;
   }
 
+  /** The session will never be paid: its pending payment is canceled and its coupon use released. */
   private async cancelPendingPayment(session: CheckoutSession, reason: string, tx: Executor): Promise<void> {
+    if (session.couponCode) await this.coupons.release(tx, session.merchantId, session.couponCode, { sessionId: session.id });
     if (!session.paymentId) return;
     const payment = await this.payments.findById(session.merchantId, session.paymentId, tx);
     if (payment?.status === 'pending') await this.outcomes.cancel(tx, payment, reason);

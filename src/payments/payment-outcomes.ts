@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CouponsService } from '../coupons/coupons.service';
 import type { Counter } from 'prom-client';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
@@ -9,20 +10,24 @@ import { PaymentsRepository } from './payments.repository';
 import type { AttemptResult, NextAction, Payment } from './payments.types';
 
 /** What an outcome needs to know of the payment: enough for the ledger and the event. */
-export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> & {
-  lines?: Payment['lines'];
-};
+export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> &
+  Partial<Pick<Payment, 'lines' | 'discount' | 'couponCode'>>;
 
 /**
- * A charge's credit side: what was sold is sales, what bought a gift card is a liability until the
- * card is used (lines of type GIFT_CARD).
+ * A charge's posting. Debits: what the provider now holds for us, and the coupon's discount
+ * (contra-revenue). Credits: sales at list price, except what bought gift cards, which is a liability
+ * until the card is used (lines of type GIFT_CARD; coupons never discount them).
  */
-function chargeCredits(payment: PaymentRef): LedgerLine[] {
+function chargeLines(payment: PaymentRef, provider: ProviderId): LedgerLine[] {
+  const discount = payment.discount ?? 0;
   const giftCards = (payment.lines ?? []).filter((l) => l.productType === 'GIFT_CARD').reduce((sum, l) => sum + l.amount, 0);
-  const credits: LedgerLine[] = [];
-  if (payment.amount - giftCards > 0) credits.push({ account: ACCOUNTS.sales, direction: 'credit', amount: payment.amount - giftCards });
-  if (giftCards > 0) credits.push({ account: ACCOUNTS.giftCardLiability, direction: 'credit', amount: giftCards });
-  return credits;
+  const sales = payment.amount + discount - giftCards;
+  return [
+    { account: ACCOUNTS.receivable(provider), direction: 'debit' as const, amount: payment.amount },
+    { account: ACCOUNTS.discounts, direction: 'debit' as const, amount: discount },
+    { account: ACCOUNTS.sales, direction: 'credit' as const, amount: sales },
+    { account: ACCOUNTS.giftCardLiability, direction: 'credit' as const, amount: giftCards },
+  ].filter((line) => line.amount > 0);
 }
 import type { ProviderId } from './providers/payment-provider';
 
@@ -41,6 +46,7 @@ export class PaymentOutcomes {
     private readonly payments: PaymentsRepository,
     private readonly ledger: LedgerService,
     private readonly outbox: OutboxRepository,
+    private readonly coupons: CouponsService,
     metrics: MetricsService,
   ) {
     this.outcomes = metrics.counter('payments_outcomes_total', 'Payments reaching an outcome, by provider', ['provider', 'outcome']);
@@ -71,10 +77,16 @@ export class PaymentOutcomes {
         kind: 'charge',
         currency: payment.currency,
         paymentId: payment.id,
-        lines: [{ account: ACCOUNTS.receivable(provider), direction: 'debit', amount: payment.amount }, ...chargeCredits(payment)],
+        lines: chargeLines(payment, provider),
       },
       tx,
     );
+    if (payment.couponCode) {
+      await this.coupons.redeem(tx, payment.merchantId, payment.couponCode, {
+        sessionId: payment.checkoutSessionId,
+        paymentId: payment.id,
+      });
+    }
     await this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx);
     this.outcomes.inc({ provider, outcome: 'succeeded' });
     return moved.payment;
@@ -124,6 +136,9 @@ export class PaymentOutcomes {
       tx,
     );
     if (!moved) return null;
+    // A direct payment's coupon use is given back; a checkout session keeps it for the next attempt.
+    if (payment.couponCode && !payment.checkoutSessionId)
+      await this.coupons.release(tx, payment.merchantId, payment.couponCode, { paymentId: payment.id });
     await this.outbox.insert(
       [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
       tx,

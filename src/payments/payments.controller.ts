@@ -25,7 +25,12 @@ export class PaymentsController {
   @Post('checkout')
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 403, 409, 422, 503)
-  createCheckout(@Caller() caller: AuthContext, @Body() body: CreateCheckoutDto, @Idempotency() idem: IdempotencyContext, @Ip() ip: string) {
+  createCheckout(
+    @Caller() caller: AuthContext,
+    @Body() body: CreateCheckoutDto,
+    @Idempotency() idem: IdempotencyContext,
+    @Ip() ip: string,
+  ) {
     return this.checkout.create(caller, body, idem, ip ?? null) as Promise<CheckoutSession>;
   }
 

@@ -1,4 +1,5 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { CouponsModule } from '../coupons/coupons.module';
 import { ProductsModule } from '../products/products.module';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { CheckoutSessionsRepository } from './checkout-sessions.repository';
@@ -28,8 +29,15 @@ import { TransactionsController } from './transactions.controller';
 import { PublicUrl } from '../common/public-url';
 
 @Module({
-  imports: [ProductsModule],
-  controllers: [PaymentsController, TransactionsController, AdminPaymentsController, SimulatorController, CircuitBreakerController, StripeReturnController],
+  imports: [ProductsModule, CouponsModule],
+  controllers: [
+    PaymentsController,
+    TransactionsController,
+    AdminPaymentsController,
+    SimulatorController,
+    CircuitBreakerController,
+    StripeReturnController,
+  ],
   providers: [
     PublicUrl,
     ProviderRegistry,

@@ -91,7 +91,7 @@ export class PaymentsService {
     if (first === undefined)
       throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
     const plan = routed.slice(first);
-    const { lines, subtotal } = await this.pricing.price(merchantId, dto.items, dto.currency, caller.kind);
+    const cart = await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
     const paymentId = newId('pay');
     const attempt = this.newAttempt(paymentId, plan[0], 1);
 
@@ -102,27 +102,44 @@ export class PaymentsService {
           merchantId,
           id: paymentId,
           status: 'processing',
-          amount: subtotal,
+          amount: cart.total,
           currency: dto.currency,
           provider: attempt.provider,
           customerId: customer.id,
           checkoutSessionId: null,
-          lines,
-          discount: 0,
+          lines: cart.lines,
+          discount: cart.discount,
           idempotencyKey: idem.key,
           retryOf: null,
           metadata: dto.metadata ?? {},
           clientIp,
           cardFingerprint: this.fraud.fingerprint(plan[0]),
           returnUrl: dto.returnUrl ?? null,
+          couponCode: cart.couponCode,
         },
         attempt,
         tx,
       );
+      await this.pricing.reserveCoupon(tx, merchantId, cart, {
+        paymentId,
+        customerEmail: customer.email,
+        customerId: customer.id,
+        currency: dto.currency,
+      });
       await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
-      return { id: paymentId, merchantId, amount: subtotal, currency: dto.currency, customer, checkoutSessionId: null };
+      return {
+        id: paymentId,
+        merchantId,
+        amount: cart.total,
+        currency: dto.currency,
+        customer,
+        checkoutSessionId: null,
+        lines: cart.lines,
+        discount: cart.discount,
+        couponCode: cart.couponCode,
+      };
     });
-    return this.charge(payment, lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
+    return this.charge(payment, cart.lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
   }
 
   /**

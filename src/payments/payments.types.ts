@@ -21,6 +21,8 @@ export interface Line {
   amount: number;
   productType: 'STANDARD' | 'GIFT_CARD' | null;
   image?: string | null;
+  /** The coupon's share of this line (minor units). */
+  discount?: number;
 }
 
 export interface NextAction {
@@ -51,6 +53,7 @@ export interface PaymentRow {
   retry_of: string | null;
   metadata: Record<string, string>;
   return_url: string | null;
+  coupon_code: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -75,6 +78,7 @@ export interface Payment {
   retryOf: string | null;
   metadata: Record<string, string>;
   returnUrl: string | null;
+  couponCode: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -100,6 +104,7 @@ export function toPayment(row: PaymentRow): Payment {
     retryOf: row.retry_of,
     metadata: row.metadata,
     returnUrl: row.return_url,
+    couponCode: row.coupon_code,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

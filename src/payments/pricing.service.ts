@@ -5,11 +5,20 @@ import { MAX_AMOUNT } from '../common/money';
 import { ProductsRepository } from '../products/products.repository';
 import { priceIn } from '../products/products.types';
 import type { CheckoutItemDto, VerifyPriceItemDto } from './dto/checkout.dto';
+import { CouponsService } from '../coupons/coupons.service';
+import type { Executor } from '../database/database.types';
 import type { Line } from './payments.types';
 
 export interface PricedCart {
   lines: Line[];
   subtotal: number;
+}
+
+/** A cart with its coupon applied: `lines[i].discount`, and total = subtotal - discount. */
+export interface DiscountedCart extends PricedCart {
+  discount: number;
+  total: number;
+  couponCode: string | null;
 }
 
 export interface PriceDiscrepancy {
@@ -21,7 +30,10 @@ export interface PriceDiscrepancy {
 /** Prices come from the catalog only, never from the client (ad hoc lines: secret keys only). */
 @Injectable()
 export class PricingService {
-  constructor(private readonly products: ProductsRepository) {}
+  constructor(
+    private readonly products: ProductsRepository,
+    private readonly coupons: CouponsService,
+  ) {}
 
   async price(merchantId: string, items: CheckoutItemDto[], currency: string, callerKind: KeyKind): Promise<PricedCart> {
     const ids = [...new Set(items.filter((i) => i.productId).map((i) => i.productId as string))];
@@ -91,6 +103,51 @@ export class PricingService {
     }
     if (subtotal === 0) throw new DomainError('unprocessable', 'amount_too_small', 'The total must be above zero.', { param: 'items' });
     return { lines, subtotal };
+  }
+
+  /**
+   * Prices the cart and applies the coupon (422 with the coupon's reason when it cannot). Nothing is
+   * reserved here: the caller reserves the coupon in the transaction that records the session or
+   * payment (`reserveCoupon`).
+   */
+  async priceWithCoupon(
+    merchantId: string,
+    items: CheckoutItemDto[],
+    currency: string,
+    callerKind: KeyKind,
+    couponCode: string | undefined,
+    customerEmail: string,
+  ): Promise<DiscountedCart> {
+    return this.applyCoupon(merchantId, await this.price(merchantId, items, currency, callerKind), currency, couponCode, customerEmail);
+  }
+
+  async applyCoupon(
+    merchantId: string,
+    cart: PricedCart,
+    currency: string,
+    couponCode: string | undefined,
+    customerEmail: string,
+  ): Promise<DiscountedCart> {
+    if (!couponCode) return { ...cart, discount: 0, total: cart.subtotal, couponCode: null };
+    const quote = await this.coupons.quote(merchantId, couponCode, cart.lines, currency, customerEmail);
+    const lines = cart.lines.map((line, i) => ({ ...line, discount: quote.lineDiscounts[i] }));
+    if (quote.total <= 0) {
+      throw new DomainError('unprocessable', 'amount_too_small', 'The coupon covers the whole cart; a payment of zero cannot be charged.', {
+        param: 'couponCode',
+      });
+    }
+    return { lines, subtotal: cart.subtotal, discount: quote.discount, total: quote.total, couponCode: quote.code };
+  }
+
+  /** Reserves one use of the cart's coupon for this session or payment, in the caller's transaction. */
+  async reserveCoupon(
+    tx: Executor,
+    merchantId: string,
+    cart: DiscountedCart,
+    target: { sessionId?: string; paymentId: string; customerEmail: string; customerId: string; currency: string },
+  ): Promise<void> {
+    if (!cart.couponCode) return;
+    await this.coupons.reserve(tx, merchantId, cart.couponCode, { ...target, discount: cart.discount });
   }
 
   /** Seed 001's check: does the price a client shows match the catalog? */

@@ -75,7 +75,13 @@ export class RefundsService {
    * `firstAttempt`: this is the first call for the refund. A later one (a retry, the recovery job)
    * follows an attempt whose outcome is unknown, so "unavailable" now does not prove nothing happened.
    */
-  async execute(merchantId: string, refund: Refund, complete: KeyCompletion, idem?: IdempotencyContext, firstAttempt = false): Promise<Refund> {
+  async execute(
+    merchantId: string,
+    refund: Refund,
+    complete: KeyCompletion,
+    idem?: IdempotencyContext,
+    firstAttempt = false,
+  ): Promise<Refund> {
     const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
     try {
       const result = await this.registry.get(refund.provider).refund({

@@ -82,6 +82,12 @@ export class CreateCheckoutDto {
   @Type(() => CustomerDto)
   customer: CustomerDto;
 
+  /** A coupon code (case-insensitive): its discount is reserved with the session. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  couponCode?: string;
+
   /** Force a provider instead of the currency's routing. */
   @IsOptional()
   @IsIn(PROVIDER_IDS)
@@ -132,6 +138,12 @@ export class ProcessPaymentDto {
   @IsOptional()
   @IsIn(PROVIDER_IDS)
   provider?: string;
+
+  /** A coupon code (case-insensitive). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  couponCode?: string;
 
   /** One token … */
   @IsOptional()

@@ -1,0 +1,451 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Env } from '../config/env';
+import { CacheBus } from '../common/cache/cache-bus';
+import { TtlCache } from '../common/cache/ttl-cache';
+import { randomBase62 } from '../common/ids';
+import { DomainError, NotFoundError, ValidationFailedError } from '../common/errors/domain-errors';
+import { MAX_AMOUNT } from '../common/money';
+import { Page, PageRequest, toPage } from '../common/pagination';
+import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
+import { ProductsRepository } from '../products/products.repository';
+import { priceIn } from '../products/products.types';
+import { computeDiscount, DiscountLineInput } from './coupon-discount';
+import { CouponListFilter, CouponsRepository } from './coupons.repository';
+import { Coupon, CouponFields, CouponRedemption, CouponType, normalizeCouponCode, RedemptionReference } from './coupons.types';
+import type { CreateCouponDto, UpdateCouponDto } from './dto/coupon.dto';
+import type { ValidateCouponDto } from './dto/validate-coupon.dto';
+
+/**
+ * Why a coupon cannot be used (422, `param: code`). Four codes, the issue's list:
+ * - coupon_not_found: no coupon with this code for the merchant;
+ * - coupon_expired: not usable at this time: past expiresAt, before startsAt, or deactivated (the
+ *   message says which);
+ * - coupon_exhausted: maxRedemptions reached (reserved + redeemed), or the customer's perCustomerLimit;
+ * - coupon_not_applicable: nothing in the cart it can discount (scope, gift cards only), or a FLAT
+ *   coupon in another currency than the cart.
+ */
+export type CouponErrorCode = 'coupon_not_found' | 'coupon_expired' | 'coupon_exhausted' | 'coupon_not_applicable';
+
+export class CouponError extends DomainError {
+  constructor(code: CouponErrorCode, message: string) {
+    super('unprocessable', code, message, { param: 'code' });
+  }
+}
+
+/** The discount a coupon gives a cart. */
+export interface CouponQuote {
+  code: string;
+  type: CouponType;
+  currency: string;
+  subtotal: number;
+  discount: number;
+  total: number;
+  /** Per input line, in the same order. */
+  lineDiscounts: number[];
+}
+
+/** The session or payment that takes a use of the coupon, and its customer. */
+export interface ReservationTarget extends RedemptionReference {
+  customerEmail: string;
+  customerId?: string | null;
+  /** Recorded with the reservation (reports, ledger). */
+  discount?: number | null;
+  currency?: string | null;
+}
+
+export interface ValidateCouponResult {
+  code: string;
+  currency: string;
+  subtotal: number;
+  discount: number;
+  total: number;
+  lines: Array<{ productId: string; quantity: number; amount: number; discount: number }>;
+}
+
+/** Thrown inside a cache load so that unknown codes are never cached (guessers cannot fill memory). */
+const MISSING = Symbol('coupon missing');
+
+@Injectable()
+export class CouponsService {
+  // Coupon definitions read by validate and quote are cached (CACHE_TTL_SECONDS); every admin write and
+  // every change of a limited coupon's counters drops the cache on every instance.
+  private readonly cache: TtlCache<Coupon>;
+
+  constructor(
+    private readonly coupons: CouponsRepository,
+    private readonly products: ProductsRepository,
+    private readonly db: DatabaseService,
+    private readonly bus: CacheBus,
+    config: ConfigService<Env, true>,
+  ) {
+    this.cache = new TtlCache(config.get('CACHE_TTL_SECONDS', { infer: true }) * 1000);
+    bus.subscribe('coupons', () => this.cache.clear());
+  }
+
+  // ---- admin ----
+
+  /** Admin listing: a report query, on the report pool. */
+  async list(merchantId: string, filter: CouponListFilter, page: PageRequest): Promise<Page<Coupon>> {
+    const after = page.startingAfter === undefined ? undefined : (normalizeCouponCode(page.startingAfter) ?? page.startingAfter);
+    const request = { ...page, startingAfter: after };
+    const [rows, total] = await Promise.all([
+      this.coupons.list(merchantId, filter, request, this.db.reports),
+      page.page === undefined ? undefined : this.coupons.count(merchantId, filter, this.db.reports),
+    ]);
+    return toPage(rows, request, total);
+  }
+
+  async getByCode(merchantId: string, rawCode: string): Promise<Coupon> {
+    const code = normalizeCouponCode(rawCode);
+    const coupon = code ? await this.coupons.findByCode(merchantId, code) : null;
+    if (!coupon) throw new NotFoundError('coupon', rawCode);
+    return coupon;
+  }
+
+  async create(merchantId: string, dto: CreateCouponDto): Promise<Coupon> {
+    const code = dto.code.toUpperCase();
+    const fields = await this.checkFields(merchantId, {
+      type: dto.type,
+      amountOff: dto.amountOff ?? null,
+      currency: dto.currency ?? null,
+      percentOff: dto.percentOff ?? null,
+      productIds: dto.productIds ?? [],
+      maxRedemptions: dto.maxRedemptions ?? null,
+      perCustomerLimit: dto.perCustomerLimit ?? null,
+      startsAt: toDate(dto.startsAt),
+      expiresAt: toDate(dto.expiresAt),
+      active: dto.active ?? true,
+      metadata: dto.metadata ?? {},
+    });
+    return this.db.transaction(async (tx) => {
+      if (!(await this.coupons.insert(merchantId, code, fields, tx))) {
+        throw new DomainError('conflict', 'resource_already_exists', `A coupon with code '${code}' already exists.`, { param: 'code' });
+      }
+      await this.bus.publish('coupons', tx);
+      return (await this.coupons.findByCode(merchantId, code, tx)) as Coupon;
+    });
+  }
+
+  async update(merchantId: string, rawCode: string, dto: UpdateCouponDto): Promise<Coupon> {
+    const code = normalizeCouponCode(rawCode);
+    if (!code) throw new NotFoundError('coupon', rawCode);
+    return this.db.transaction(async (tx) => {
+      const current = await this.coupons.findByCodeForUpdate(merchantId, code, tx);
+      if (!current) throw new NotFoundError('coupon', rawCode);
+      const type = dto.type ?? current.type;
+      // A change of type drops the amount fields of the old type unless the request sets them.
+      const sameType = type === current.type;
+      const fields = await this.checkFields(
+        merchantId,
+        {
+          type,
+          amountOff: dto.amountOff !== undefined ? dto.amountOff : sameType ? current.amountOff : null,
+          currency: dto.currency !== undefined ? dto.currency : sameType ? current.currency : null,
+          percentOff: dto.percentOff !== undefined ? dto.percentOff : sameType ? current.percentOff : null,
+          productIds: dto.productIds !== undefined ? (dto.productIds ?? []) : current.productIds,
+          maxRedemptions: dto.maxRedemptions !== undefined ? dto.maxRedemptions : current.maxRedemptions,
+          perCustomerLimit: dto.perCustomerLimit !== undefined ? dto.perCustomerLimit : current.perCustomerLimit,
+          startsAt: dto.startsAt !== undefined ? toDate(dto.startsAt) : current.startsAt,
+          expiresAt: dto.expiresAt !== undefined ? toDate(dto.expiresAt) : current.expiresAt,
+          active: dto.active ?? current.active,
+          metadata: dto.metadata ?? current.metadata,
+        },
+        tx,
+      );
+      const used = current.timesReserved + current.timesRedeemed;
+      if (fields.maxRedemptions !== null && fields.maxRedemptions < used) {
+        throw new ValidationFailedError(
+          `maxRedemptions cannot be below the ${used} uses already reserved or redeemed (deactivate the coupon to stop it).`,
+          'maxRedemptions',
+        );
+      }
+      await this.coupons.update(merchantId, code, fields, tx);
+      await this.bus.publish('coupons', tx);
+      return (await this.coupons.findByCode(merchantId, code, tx)) as Coupon;
+    });
+  }
+
+  /** DELETE deactivates: the code stays taken and its redemptions keep their history; PATCH active=true revives it. */
+  async deactivate(merchantId: string, rawCode: string): Promise<Coupon> {
+    const code = normalizeCouponCode(rawCode);
+    if (!code) throw new NotFoundError('coupon', rawCode);
+    return this.db.transaction(async (tx) => {
+      if (!(await this.coupons.deactivate(merchantId, code, tx))) throw new NotFoundError('coupon', rawCode);
+      await this.bus.publish('coupons', tx);
+      return (await this.coupons.findByCode(merchantId, code, tx)) as Coupon;
+    });
+  }
+
+  // ---- customers ----
+
+  /** POST /coupons/validate: prices the cart from the catalog, then quotes (no customer, nothing reserved). */
+  async validate(merchantId: string, dto: ValidateCouponDto): Promise<ValidateCouponResult> {
+    const catalog = new Map(
+      (await this.products.findManyByIds(merchantId, [...new Set(dto.items.map((i) => i.productId))])).map((p) => [p.id, p]),
+    );
+    const lines = dto.items.map((item, i) => {
+      const product = catalog.get(item.productId);
+      const param = `items[${i}].productId`;
+      if (!product || !product.active || product.archivedAt) {
+        throw new DomainError('unprocessable', 'product_unavailable', `Product '${item.productId}' is not available.`, { param });
+      }
+      if (product.billingType === 'SUBSCRIPTION') {
+        throw new DomainError(
+          'unprocessable',
+          'subscription_not_supported',
+          'Subscription products cannot be bought through this route yet.',
+          {
+            param,
+          },
+        );
+      }
+      const unitAmount = priceIn(product, dto.currency);
+      if (unitAmount === undefined) {
+        throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${dto.currency} price.`, { param });
+      }
+      return { productId: product.id, quantity: item.quantity, amount: unitAmount * item.quantity, productType: product.type };
+    });
+    if (lines.some((l) => l.amount > MAX_AMOUNT) || lines.reduce((sum, l) => sum + l.amount, 0) > MAX_AMOUNT) {
+      throw new DomainError('unprocessable', 'amount_too_large', `The total exceeds ${MAX_AMOUNT} minor units.`, { param: 'items' });
+    }
+    const quote = await this.quote(merchantId, dto.code, lines, dto.currency, null);
+    return {
+      code: quote.code,
+      currency: quote.currency,
+      subtotal: quote.subtotal,
+      discount: quote.discount,
+      total: quote.total,
+      lines: lines.map((line, i) => ({
+        productId: line.productId,
+        quantity: line.quantity,
+        amount: line.amount,
+        discount: quote.lineDiscounts[i],
+      })),
+    };
+  }
+
+  // ---- checkout integration (src/payments) ----
+
+  /**
+   * The discount `code` gives these lines, or a CouponError (422). Reads the cached coupon; with a
+   * customer email, checks perCustomerLimit against that customer's reserved + redeemed uses. Nothing is
+   * reserved: reserve() is the authority on maxRedemptions and perCustomerLimit under concurrency.
+   */
+  async quote(
+    merchantId: string,
+    rawCode: string,
+    lines: readonly DiscountLineInput[],
+    currency: string,
+    customerEmail: string | null,
+  ): Promise<CouponQuote> {
+    const code = normalizeCouponCode(rawCode);
+    const coupon = code ? await this.cached(merchantId, code) : null;
+    assertUsable(coupon, rawCode, new Date());
+    if (customerEmail && coupon.perCustomerLimit !== null) {
+      const used = await this.coupons.countLiveForCustomer(merchantId, coupon.code, normalizeEmail(customerEmail));
+      if (used >= coupon.perCustomerLimit) throw customerLimitReached(coupon);
+    }
+    const outcome = computeDiscount(coupon, lines, currency);
+    const subtotal = lines.reduce((sum, line) => sum + line.amount, 0);
+    if (!outcome.applicable) {
+      throw new CouponError(
+        'coupon_not_applicable',
+        outcome.reason === 'currency_mismatch'
+          ? `Coupon '${coupon.code}' applies to ${coupon.currency} carts only.`
+          : `Coupon '${coupon.code}' applies to none of these items.`,
+      );
+    }
+    return {
+      code: coupon.code,
+      type: coupon.type,
+      currency,
+      subtotal,
+      discount: outcome.total,
+      total: subtotal - outcome.total,
+      lineDiscounts: outcome.lineDiscounts,
+    };
+  }
+
+  /**
+   * Reserves one use of the coupon for a checkout session or payment, inside the caller's transaction
+   * (the coupon row stays locked until it commits). maxRedemptions holds under concurrency on every
+   * instance (one conditional UPDATE: reserved + redeemed < max); perCustomerLimit is counted under that
+   * lock. Idempotent: a session or payment that already holds a reservation of this coupon gets it back
+   * unchanged, whatever its status. Throws CouponError (not found, expired, exhausted) having changed
+   * nothing, so the caller may catch it and carry on in the same transaction.
+   */
+  async reserve(tx: Executor, merchantId: string, rawCode: string, target: ReservationTarget): Promise<CouponRedemption> {
+    const ref = checkReference(target);
+    const code = normalizeCouponCode(rawCode);
+    if (!code) throw notFound(rawCode);
+    const existing = await this.coupons.findRedemption(merchantId, code, ref, tx);
+    if (existing) return existing;
+
+    const coupon = await this.coupons.takeReservedUse(merchantId, code, tx);
+    if (!coupon) {
+      const current = await this.coupons.findByCode(merchantId, code, tx);
+      assertUsable(current, rawCode, new Date());
+      throw exhausted(current);
+    }
+    const email = normalizeEmail(target.customerEmail);
+    const inserted = await this.coupons.insertRedemption(
+      merchantId,
+      {
+        id: `cpr_${randomBase62(20)}`,
+        code,
+        sessionId: ref.sessionId ?? null,
+        paymentId: ref.paymentId ?? null,
+        customerEmail: email,
+        customerId: target.customerId ?? null,
+        discount: target.discount ?? null,
+        currency: target.currency ?? null,
+      },
+      tx,
+    );
+    if (!inserted) {
+      // A concurrent call for the same session or payment committed first: give back the use we took.
+      await this.coupons.adjustCounters(merchantId, code, -1, 0, tx);
+      const winner = await this.coupons.findRedemption(merchantId, code, ref, tx);
+      if (!winner) {
+        throw new DomainError(
+          'conflict',
+          'coupon_reservation_conflict',
+          'This payment already holds a reservation of the coupon for another session.',
+        );
+      }
+      return winner;
+    }
+    if (coupon.perCustomerLimit !== null) {
+      // Every reserver of this coupon waits on its row lock, so this count sees all committed uses.
+      const live = await this.coupons.countLiveForCustomer(merchantId, code, email, tx);
+      if (live > coupon.perCustomerLimit) {
+        await this.coupons.deleteRedemption(merchantId, inserted.id, tx);
+        await this.coupons.adjustCounters(merchantId, code, -1, 0, tx);
+        throw customerLimitReached(coupon);
+      }
+    }
+    if (coupon.maxRedemptions !== null) await this.bus.publish('coupons', tx);
+    return inserted;
+  }
+
+  /**
+   * The payment succeeded: the reservation becomes a redemption (reserved → redeemed; also released →
+   * redeemed when money arrives for a session that had expired, which may take the count past
+   * maxRedemptions: the customer has paid the discounted price). `paymentId`, with a session reference,
+   * is recorded on the reservation. Idempotent. Null when the session or payment holds no reservation.
+   */
+  async redeem(tx: Executor, merchantId: string, rawCode: string, ref: RedemptionReference): Promise<CouponRedemption | null> {
+    checkReference(ref);
+    const code = normalizeCouponCode(rawCode);
+    if (!code) return null;
+    const reservation = await this.coupons.findRedemptionForUpdate(merchantId, code, ref, tx);
+    if (!reservation || reservation.status === 'redeemed') return reservation;
+    const redeemed = await this.coupons.setRedemptionStatus(merchantId, reservation.id, 'redeemed', ref.paymentId ?? null, tx);
+    const wasReserved = reservation.status === 'reserved';
+    const counters = await this.coupons.adjustCounters(merchantId, code, wasReserved ? -1 : 0, 1, tx);
+    if (!wasReserved && counters?.maxRedemptions != null) await this.bus.publish('coupons', tx);
+    return redeemed;
+  }
+
+  /**
+   * The session expired or was canceled, or the payment failed: reserved → released, and the use is
+   * free again. A redeemed use is never released (a refund does not give the coupon back). Idempotent.
+   * Null when the session or payment holds no reservation.
+   */
+  async release(tx: Executor, merchantId: string, rawCode: string, ref: RedemptionReference): Promise<CouponRedemption | null> {
+    checkReference(ref);
+    const code = normalizeCouponCode(rawCode);
+    if (!code) return null;
+    const reservation = await this.coupons.findRedemptionForUpdate(merchantId, code, ref, tx);
+    if (!reservation || reservation.status !== 'reserved') return reservation;
+    const released = await this.coupons.setRedemptionStatus(merchantId, reservation.id, 'released', null, tx);
+    const counters = await this.coupons.adjustCounters(merchantId, code, -1, 0, tx);
+    if (counters?.maxRedemptions != null) await this.bus.publish('coupons', tx);
+    return released;
+  }
+
+  /** A reservation as stored (tests, timelines). */
+  findRedemption(merchantId: string, rawCode: string, ref: RedemptionReference): Promise<CouponRedemption | null> {
+    const code = normalizeCouponCode(rawCode);
+    return code ? this.coupons.findRedemption(merchantId, code, checkReference(ref)) : Promise.resolve(null);
+  }
+
+  private async cached(merchantId: string, code: string): Promise<Coupon | null> {
+    try {
+      return await this.cache.getOrLoad(`${merchantId}:${code}`, async () => {
+        const coupon = await this.coupons.findByCode(merchantId, code);
+        if (!coupon) throw MISSING;
+        return coupon;
+      });
+    } catch (err) {
+      if (err === MISSING) return null;
+      throw err;
+    }
+  }
+
+  /** Rules that span fields, which the DTO cannot express. */
+  private async checkFields(merchantId: string, fields: CouponFields, executor: Executor = this.db): Promise<CouponFields> {
+    if (fields.type === 'FLAT') {
+      if (fields.amountOff === null)
+        throw new ValidationFailedError('amountOff is required for FLAT coupons', 'amountOff', 'parameter_missing');
+      if (fields.currency === null)
+        throw new ValidationFailedError('currency is required for FLAT coupons', 'currency', 'parameter_missing');
+      if (fields.percentOff !== null) throw new ValidationFailedError('percentOff is only for PERCENTAGE coupons', 'percentOff');
+    } else {
+      if (fields.percentOff === null) {
+        throw new ValidationFailedError('percentOff is required for PERCENTAGE coupons', 'percentOff', 'parameter_missing');
+      }
+      if (fields.amountOff !== null) throw new ValidationFailedError('amountOff is only for FLAT coupons', 'amountOff');
+      if (fields.currency !== null) throw new ValidationFailedError('currency is only for FLAT coupons', 'currency');
+    }
+    if (fields.startsAt && fields.expiresAt && fields.expiresAt <= fields.startsAt) {
+      throw new ValidationFailedError('expiresAt must be after startsAt', 'expiresAt');
+    }
+    const productIds = [...new Set(fields.productIds)];
+    if (productIds.length > 0) {
+      const known = new Set((await this.products.findManyByIds(merchantId, productIds, executor)).map((p) => p.id));
+      const missing = fields.productIds.findIndex((id) => !known.has(id));
+      if (missing >= 0) throw new ValidationFailedError(`No such product: '${fields.productIds[missing]}'`, `productIds[${missing}]`);
+    }
+    return { ...fields, productIds };
+  }
+}
+
+function assertUsable(coupon: Coupon | null, rawCode: string, now: Date): asserts coupon is Coupon {
+  if (!coupon) throw notFound(rawCode);
+  if (!coupon.active) throw new CouponError('coupon_expired', `Coupon '${coupon.code}' is no longer active.`);
+  if (coupon.startsAt && coupon.startsAt > now) {
+    throw new CouponError('coupon_expired', `Coupon '${coupon.code}' is not valid before ${coupon.startsAt.toISOString()}.`);
+  }
+  if (coupon.expiresAt && coupon.expiresAt <= now) {
+    throw new CouponError('coupon_expired', `Coupon '${coupon.code}' expired at ${coupon.expiresAt.toISOString()}.`);
+  }
+  if (coupon.maxRedemptions !== null && coupon.timesReserved + coupon.timesRedeemed >= coupon.maxRedemptions) throw exhausted(coupon);
+}
+
+function notFound(rawCode: string): CouponError {
+  return new CouponError('coupon_not_found', `No such coupon: '${rawCode.slice(0, 64)}'.`);
+}
+
+function exhausted(coupon: Coupon): CouponError {
+  return new CouponError('coupon_exhausted', `Coupon '${coupon.code}' has been used the maximum number of times.`);
+}
+
+function customerLimitReached(coupon: Coupon): CouponError {
+  return new CouponError('coupon_exhausted', `Coupon '${coupon.code}' has been used the maximum number of times by this customer.`);
+}
+
+function checkReference<T extends RedemptionReference>(ref: T): T {
+  if (!ref.sessionId && !ref.paymentId) throw new Error('A coupon reservation needs a sessionId or a paymentId');
+  return ref;
+}
+
+function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function toDate(value: string | null | undefined): Date | null {
+  return value === undefined || value === null ? null : new Date(value);
+}

@@ -1,0 +1,259 @@
+import { ApiKeysService } from '../../src/auth/api-keys.service';
+import { DEFAULT_MERCHANT_ID, KeyKind } from '../../src/auth/auth.types';
+import { RateLimitCleanupJob } from '../../src/common/rate-limit/rate-limit-cleanup.job';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+const LIMIT = 5;
+
+describe('rate limiting shared by every instance (real PostgreSQL, two instances)', () => {
+  let dbUrl: string;
+  // Both allow 5 requests per minute; A trusts X-Forwarded-For (behind a proxy), B does not.
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    const limit = { RATE_LIMIT_PER_MINUTE: String(LIMIT) };
+    [a, b] = await Promise.all([
+      startTestApp(dbUrl, { ...limit, TRUST_PROXY: 'true' }),
+      startTestApp(dbUrl, { ...limit, TRUST_PROXY: 'false' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropDatabase(dbUrl);
+  });
+
+  /** A fresh key, so each test has budgets of its own. */
+  const newKey = async (kind: KeyKind = 'publishable') => {
+    const key = await a.app.get(ApiKeysService).create(DEFAULT_MERCHANT_ID, kind);
+    return { id: key.id, secret: key.secret };
+  };
+
+  const secondsLeftInWindow = async () =>
+    (
+      await a.db.query<{ left: number }>(
+        `SELECT extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now())::float8 AS "left"`,
+      )
+    ).rows[0].left;
+
+  /** Windows are whole minutes of the database's clock: start a test's burst well inside one. */
+  const awaitRoomInWindow = async () => {
+    const left = await secondsLeftInWindow();
+    if (left < 3) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 100));
+  };
+
+  const counters = async (apiKeyId: string) =>
+    (
+      await a.db.query<{ bucket: string; clientIp: string; count: number }>(
+        `SELECT bucket, client_ip AS "clientIp", count FROM rate_limit_counters WHERE api_key_id = $1 ORDER BY client_ip`,
+        [apiKeyId],
+      )
+    ).rows;
+
+  it('shares one budget across both instances: the 6th request gets 429 rate_limit_error with Retry-After', async () => {
+    const key = await newKey();
+    await awaitRoomInWindow();
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await (i % 2 === 0 ? a : b).http().get('/products').set('X-Api-Key', key.secret);
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+
+    const limited = await b.http().get('/products').set('X-Api-Key', key.secret).set('X-Request-Id', 'rate-limited-1');
+    const left = await secondsLeftInWindow();
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({
+      error: {
+        type: 'rate_limit_error',
+        code: 'rate_limited',
+        message: expect.stringMatching(/retry after \d+ s/),
+        requestId: 'rate-limited-1',
+      },
+    });
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    // Seconds to the end of the window, as the database's clock counts them.
+    expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil(left));
+    expect(retryAfter).toBeLessThanOrEqual(Math.min(60, Math.ceil(left) + 1));
+
+    expect((await a.http().get('/products').set('X-Api-Key', key.secret)).status).toBe(429);
+    expect(await counters(key.id)).toEqual([{ bucket: 'default', clientIp: '127.0.0.1', count: LIMIT + 2 }]);
+    // Both instances now remember the refusal until the window ends: no further statement.
+    const again = await b.http().get('/products').set('X-Api-Key', key.secret);
+    expect(again.status).toBe(429);
+    expect(Number(again.headers['retry-after'])).toBeLessThanOrEqual(retryAfter);
+    expect((await a.http().get('/products').set('X-Api-Key', key.secret)).status).toBe(429);
+    expect(await counters(key.id)).toEqual([{ bucket: 'default', clientIp: '127.0.0.1', count: LIMIT + 2 }]);
+    const metrics = await b.http().get('/metrics');
+    expect(metrics.text).toMatch(/^rate_limited_requests_total\{bucket="default"\} [1-9]/m);
+  });
+
+  it('holds under concurrency: of 20 parallel requests over both instances exactly 5 pass', async () => {
+    const key = await newKey('secret');
+    await awaitRoomInWindow();
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? a : b)
+          .http()
+          .get(i % 3 === 0 ? '/products?limit=1' : '/products')
+          .set('X-Api-Key', key.secret),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(LIMIT);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20 - LIMIT);
+    // Requests that arrived after their instance saw a refusal were refused without a statement.
+    const [counter] = await counters(key.id);
+    expect(counter.count).toBeGreaterThan(LIMIT);
+    expect(counter.count).toBeLessThanOrEqual(20);
+  });
+
+  it('gives another key its own budget from the same address', async () => {
+    const [first, second] = await Promise.all([newKey(), newKey('secret')]);
+    await awaitRoomInWindow();
+    for (let i = 0; i < LIMIT; i++) await a.http().get('/products').set('X-Api-Key', first.secret).expect(200);
+    expect((await a.http().get('/products').set('X-Api-Key', first.secret)).status).toBe(429);
+    expect((await a.http().get('/products').set('X-Api-Key', second.secret)).status).toBe(200);
+    expect((await b.http().get('/products').set('X-Api-Key', second.secret)).status).toBe(200);
+  });
+
+  it('with TRUST_PROXY=true, counts the client named by X-Forwarded-For: another client has its own budget', async () => {
+    const key = await newKey();
+    await awaitRoomInWindow();
+    const from = (ip: string) => a.http().get('/products').set('X-Api-Key', key.secret).set('X-Forwarded-For', ip);
+    for (let i = 0; i < LIMIT; i++) await from('203.0.113.7').expect(200);
+    expect((await from('203.0.113.7')).status).toBe(429);
+    // The client is the left-most address; proxies append theirs.
+    expect((await from('203.0.113.7, 10.0.0.2')).status).toBe(429); // remembered: no statement
+    expect((await from('203.0.113.8')).status).toBe(200);
+    expect((await a.http().get('/products').set('X-Api-Key', key.secret)).status).toBe(200); // the proxy itself
+    // IPv6 clients are counted per /64.
+    for (let i = 1; i <= LIMIT; i++) await from(`2001:db8:1:2::${i}`).expect(200);
+    expect((await from('2001:db8:1:2:ffff::9')).status).toBe(429);
+    expect((await from('2001:db8:1:3::1')).status).toBe(200);
+
+    expect(await counters(key.id)).toEqual([
+      { bucket: 'default', clientIp: '127.0.0.1', count: 1 },
+      { bucket: 'default', clientIp: '2001:db8:1:2::/64', count: LIMIT + 1 },
+      { bucket: 'default', clientIp: '2001:db8:1:3::/64', count: 1 },
+      { bucket: 'default', clientIp: '203.0.113.7', count: LIMIT + 1 },
+      { bucket: 'default', clientIp: '203.0.113.8', count: 1 },
+    ]);
+  });
+
+  it('without TRUST_PROXY, ignores X-Forwarded-For: a new forwarded address buys no fresh budget', async () => {
+    const key = await newKey();
+    await awaitRoomInWindow();
+    for (let i = 0; i < LIMIT; i++) {
+      await b
+        .http()
+        .get('/products')
+        .set('X-Api-Key', key.secret)
+        .set('X-Forwarded-For', `198.51.100.${i + 1}`)
+        .expect(200);
+    }
+    const res = await b.http().get('/products').set('X-Api-Key', key.secret).set('X-Forwarded-For', '198.51.100.99');
+    expect(res.status).toBe(429);
+    expect(await counters(key.id)).toEqual([{ bucket: 'default', clientIp: '127.0.0.1', count: LIMIT + 1 }]);
+  });
+
+  it('does not limit admin keys, public routes, or requests that fail authentication', async () => {
+    const admin = await newKey('admin');
+    const burst = 2 * LIMIT;
+    for (let i = 0; i < burst; i++) {
+      await (i % 2 === 0 ? a : b).http().get('/admin/products?limit=1').set('X-Api-Key', admin.secret).expect(200);
+      await a.http().get('/health').expect(200);
+    }
+    expect(await counters(admin.id)).toEqual([]);
+    const statuses = await Promise.all(
+      Array.from({ length: burst }, () =>
+        b
+          .http()
+          .get('/metrics')
+          .then((r) => r.status),
+      ),
+    );
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    // ApiKeyGuard answers first: no key is 401, never a 429 or a 500.
+    const anonymous = await a.http().get('/products');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.code).toBe('api_key_missing');
+  });
+
+  it('costs one statement per counted request, none for an admin key or a client already refused', async () => {
+    const [key, admin] = await Promise.all([newKey(), newKey('admin')]);
+    await awaitRoomInWindow();
+    await a.http().get('/products').set('X-Api-Key', key.secret).expect(200); // warms the key and catalog caches
+    const spy = jest.spyOn(a.db, 'query');
+    try {
+      const counting = () => spy.mock.calls.filter(([sql]) => sql.includes('rate_limit_counters'));
+      for (let i = 1; i < LIMIT; i++) await a.http().get('/products').set('X-Api-Key', key.secret).expect(200);
+      expect(counting()).toHaveLength(LIMIT - 1);
+      await a.http().get('/admin/products?limit=1').set('X-Api-Key', admin.secret).expect(200);
+      expect(counting()).toHaveLength(LIMIT - 1);
+      await a.http().get('/products').set('X-Api-Key', key.secret).expect(429);
+      expect(counting()).toHaveLength(LIMIT);
+      for (let i = 0; i < 10; i++) await a.http().get('/products').set('X-Api-Key', key.secret).expect(429);
+      expect(counting()).toHaveLength(LIMIT);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('deletes the counters of ended windows and keeps the current ones', async () => {
+    const key = await newKey();
+    await awaitRoomInWindow();
+    await a.http().get('/products').set('X-Api-Key', key.secret).expect(200);
+    await a.db.query(
+      `INSERT INTO rate_limit_counters (merchant_id, bucket, api_key_id, client_ip, window_start, count)
+       VALUES ($1, 'default', $2, '127.0.0.1', date_trunc('minute', now()) - interval '1 minute', 42),
+              ($1, 'default', $2, '127.0.0.1', date_trunc('minute', now()) - interval '1 hour', 7)`,
+      [DEFAULT_MERCHANT_ID, key.id],
+    );
+    expect(await a.app.get(RateLimitCleanupJob).run()).toBeGreaterThanOrEqual(2);
+    expect(await counters(key.id)).toEqual([{ bucket: 'default', clientIp: '127.0.0.1', count: 1 }]);
+  });
+
+  it('fails open when the database cannot take the count (pool exhausted): a cached read still answers', async () => {
+    const c = await startTestApp(dbUrl, {
+      RATE_LIMIT_PER_MINUTE: String(LIMIT),
+      DATABASE_POOL_MAX: '2',
+      DATABASE_ACQUIRE_TIMEOUT_MS: '200',
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holders: Promise<unknown>[] = [];
+    const key = await newKey();
+    try {
+      await awaitRoomInWindow();
+      await c.http().get('/products').set('X-Api-Key', key.secret).expect(200); // key and catalog now cached on C
+      // Hold both of C's connections.
+      const held: Promise<void>[] = [];
+      for (let i = 0; i < 2; i++) {
+        let acquired!: () => void;
+        held.push(new Promise<void>((resolve) => (acquired = resolve)));
+        holders.push(
+          c.db.transaction(async () => {
+            acquired();
+            await released;
+          }),
+        );
+      }
+      await Promise.all(held);
+      const res = await c.http().get('/products').set('X-Api-Key', key.secret);
+      expect(res.status).toBe(200);
+      release();
+      await Promise.allSettled(holders);
+      const metrics = await c.http().get('/metrics');
+      expect(metrics.text).toMatch(/^rate_limit_unchecked_total\{bucket="default"\} 1$/m);
+    } finally {
+      release();
+      await Promise.allSettled(holders);
+      await c.close();
+    }
+    // Only the request made while the pool was free was counted.
+    expect(await counters(key.id)).toEqual([{ bucket: 'default', clientIp: '127.0.0.1', count: 1 }]);
+  });
+});
