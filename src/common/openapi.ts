@@ -48,7 +48,7 @@ const DESCRIPTIONS: Record<number, string> = {
 /** Documents the error responses of a route, all in the API error shape. */
 export function ApiErrors(...statuses: number[]) {
   return applyDecorators(
-    ...[...statuses, 500].map((status) =>
+    ...[...statuses, ...(statuses.includes(401) && !statuses.includes(429) ? [429] : []), 500].map((status) =>
       ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Internal error', type: ApiErrorResponse }),
     ),
   );

@@ -43,7 +43,9 @@ export class CircuitBreakerService {
       labelNames: ['provider'],
       registers: [metrics.registry],
       async collect() {
-        for (const circuit of (await snapshot()).values()) this.set({ provider: circuit.provider }, STATE_VALUE[circuit.state]);
+        // A scrape must not fail when the database is busy: keep the last values.
+        const circuits = await snapshot().catch(() => null);
+        if (circuits) for (const circuit of circuits.values()) this.set({ provider: circuit.provider }, STATE_VALUE[circuit.state]);
       },
     });
   }
