@@ -23,6 +23,7 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { CouponsModule } from './coupons/coupons.module';
 import { FraudModule } from './fraud/fraud.module';
 import { GiftCardsModule } from './gift-cards/gift-cards.module';
+import { GiftCardsStoreModule } from './gift-cards/gift-cards-store.module';
 
 @Module({})
 export class AppModule {
@@ -44,6 +45,7 @@ export class AppModule {
         ProductsModule,
         CustomersModule,
         FraudModule,
+        GiftCardsStoreModule,
         LedgerModule,
         EventsModule,
         PaymentsModule,

@@ -32,7 +32,11 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
   app.get(MetricsService).observe(fastify);
   await app.register(helmet, {
     contentSecurityPolicy: {
-      directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:', 'https:'], 'script-src': ["'self'", "'unsafe-inline'"] },
+      directives: {
+        'style-src': ["'self'", "'unsafe-inline'"],
+        'img-src': ["'self'", 'data:', 'https:'],
+        'script-src': ["'self'", "'unsafe-inline'"],
+      },
     },
   });
   if (env.CORS_ORIGINS) {

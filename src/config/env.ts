@@ -295,11 +295,24 @@ export class InvalidEnvironmentError extends Error {}
 /** Validates raw variables (strings) into a typed Env; throws naming every bad variable. */
 export function validateEnv(raw: Record<string, unknown>): Env {
   const OPTIONAL = [
-  'DATABASE_URL', 'PUBLIC_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'MERCADOPAGO_ACCESS_TOKEN',
-  'MERCADOPAGO_WEBHOOK_SECRET', 'MERCADOPAGO_API_BASE', 'SEGPAY_MERCHANT_ID', 'SEGPAY_USER_ID', 'SEGPAY_API_KEY', 'SEGPAY_PACKAGE_ID',
-  'SEGPAY_PRICE_POINT_ID', 'SEGPAY_POSTBACK_TOKEN', 'FRAUD_MAX_PURCHASES_PER_HOUR_PER_IP', 'FRAUD_MAX_PURCHASES_PER_HOUR_PER_CARD',
-  'FRAUD_MAX_PURCHASES_PER_HOUR_PER_EMAIL',
-];
+    'DATABASE_URL',
+    'PUBLIC_URL',
+    'STRIPE_SECRET_KEY',
+    'STRIPE_WEBHOOK_SECRET',
+    'STRIPE_API_BASE',
+    'MERCADOPAGO_ACCESS_TOKEN',
+    'MERCADOPAGO_WEBHOOK_SECRET',
+    'MERCADOPAGO_API_BASE',
+    'SEGPAY_MERCHANT_ID',
+    'SEGPAY_USER_ID',
+    'SEGPAY_API_KEY',
+    'SEGPAY_PACKAGE_ID',
+    'SEGPAY_PRICE_POINT_ID',
+    'SEGPAY_POSTBACK_TOKEN',
+    'FRAUD_MAX_PURCHASES_PER_HOUR_PER_IP',
+    'FRAUD_MAX_PURCHASES_PER_HOUR_PER_CARD',
+    'FRAUD_MAX_PURCHASES_PER_HOUR_PER_EMAIL',
+  ];
 
   const known = Object.keys(new Env()).concat(OPTIONAL);
   const picked = Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== undefined));

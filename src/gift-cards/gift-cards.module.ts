@@ -6,7 +6,6 @@ import { DatabaseService } from '../database/database.service';
 import { PaymentsModule } from '../payments/payments.module';
 import { ProductsModule } from '../products/products.module';
 import { GiftCardsController } from './gift-cards.controller';
-import { GiftCardsRepository } from './gift-cards.repository';
 import { GiftCardsService } from './gift-cards.service';
 
 /** Hourly, one runner across instances: cards past their expiry lose what is left. */
@@ -37,7 +36,7 @@ export class GiftCardExpiryJob implements OnModuleInit {
 @Module({
   imports: [PaymentsModule, ProductsModule],
   controllers: [GiftCardsController],
-  providers: [GiftCardsRepository, GiftCardsService, GiftCardExpiryJob],
+  providers: [GiftCardsService, GiftCardExpiryJob],
   exports: [GiftCardsService],
 })
 export class GiftCardsModule {}

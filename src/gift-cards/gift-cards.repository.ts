@@ -121,6 +121,24 @@ export class GiftCardsRepository {
     return rows[0] ? toGiftCard(rows[0]) : null;
   }
 
+  /** Puts `amount` back on a card (a failed payment's hold, a refund). */
+  async credit(merchantId: string, code: string, amount: number, reference: string, tx: Executor): Promise<GiftCard | null> {
+    const { rows } = await tx.query<GiftCardRow>(
+      `WITH credited AS (
+         UPDATE gift_cards
+            SET balance = balance + $3, updated_at = now()
+          WHERE merchant_id = $1 AND code = $2 AND balance + $3 <= initial_amount
+         RETURNING ${COLUMNS}
+       ), logged AS (
+         INSERT INTO gift_card_transactions (merchant_id, gift_card_id, kind, amount, reference)
+         SELECT merchant_id, id, 'refund', $3, $4 FROM credited
+       )
+       SELECT * FROM credited`,
+      [merchantId, code, amount, reference],
+    );
+    return rows[0] ? toGiftCard(rows[0]) : null;
+  }
+
   /** Active cards past their expiry that still hold a balance, oldest first. */
   async findExpired(limit: number): Promise<Array<{ merchantId: string; id: string }>> {
     const { rows } = await this.db.query<{ merchantId: string; id: string }>(

@@ -13,6 +13,8 @@ export const ACCOUNTS = {
   discounts: 'discounts',
   /** What gift cards still owe their holders. */
   giftCardLiability: 'gift_card_liability',
+  /** Gift-card balance taken for a payment still in flight (back to the card if it fails). */
+  giftCardHeld: 'gift_card_held',
   /** Balances forfeited by expired cards. */
   giftCardBreakage: 'gift_card_breakage',
 } as const;

@@ -24,6 +24,7 @@ export interface CheckoutSessionRow {
   metadata: Record<string, string>;
   idempotency_key: string | null;
   coupon_code: string | null;
+  gift_card_code: string | null;
   expires_at: Date;
   completed_at: Date | null;
   created_at: Date;
@@ -49,6 +50,7 @@ export interface CheckoutSession {
   cancelUrl: string;
   metadata: Record<string, string>;
   couponCode: string | null;
+  giftCardCode: string | null;
   expiresAt: Date;
   completedAt: Date | null;
   createdAt: Date;
@@ -75,6 +77,7 @@ export function toCheckoutSession(row: CheckoutSessionRow): CheckoutSession {
     cancelUrl: row.cancel_url,
     metadata: row.metadata,
     couponCode: row.coupon_code,
+    giftCardCode: row.gift_card_code,
     expiresAt: row.expires_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,

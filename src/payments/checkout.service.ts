@@ -11,7 +11,7 @@ import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
-import { CouponsService } from '../coupons/coupons.service';
+import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import { FraudService } from '../fraud/fraud.service';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { CheckoutSessionsRepository } from './checkout-sessions.repository';
@@ -64,7 +64,7 @@ export class CheckoutService {
     private readonly outbox: OutboxRepository,
     private readonly breaker: CircuitBreakerService,
     private readonly fraud: FraudService,
-    private readonly coupons: CouponsService,
+    private readonly holds: GiftCardHolds,
     config: ConfigService<Env, true>,
   ) {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
@@ -101,6 +101,19 @@ export class CheckoutService {
           dto.customer.email,
         )
       : await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
+    // A gift card pays first (held with the session); the hosted page charges the rest.
+    const card = dto.giftCardCode ? await this.holds.quote(merchantId, dto.giftCardCode, cart.total, dto.currency) : null;
+    if (card && card.amount === cart.total) {
+      throw new DomainError(
+        'unprocessable',
+        'gift_card_covers_total',
+        'The gift card covers the whole cart: pay it with POST /payments/process and giftCardCode.',
+        {
+          param: 'giftCardCode',
+        },
+      );
+    }
+    const paidByCard = card?.amount ?? 0;
     const sessionId = newId('cs');
     const paymentId = newId('pay');
     await this.db.transaction(async (tx) => {
@@ -121,6 +134,8 @@ export class CheckoutService {
           retryOf: null,
           metadata: dto.metadata ?? {},
           couponCode: cart.couponCode,
+          giftCardCode: card?.code ?? null,
+          giftCardAmount: paidByCard,
         },
         null,
         tx,
@@ -132,8 +147,8 @@ export class CheckoutService {
           currency: dto.currency,
           subtotal: cart.subtotal,
           discount: cart.discount,
-          giftCardApplied: 0,
-          total: cart.total,
+          giftCardApplied: paidByCard,
+          total: cart.total - paidByCard,
           lines: cart.lines,
           customerId: customer.id,
           provider: candidates[0],
@@ -144,9 +159,11 @@ export class CheckoutService {
           idempotencyKey: idem.key,
           expiresInHours: this.expiryHours,
           couponCode: cart.couponCode,
+          giftCardCode: card?.code ?? null,
         },
         tx,
       );
+      if (card) await this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, sessionId);
       await this.pricing.reserveCoupon(tx, merchantId, cart, {
         sessionId,
         paymentId,
@@ -278,7 +295,7 @@ export class CheckoutService {
         merchantId: session.merchantId,
         id,
         status: 'pending',
-        amount: session.total,
+        amount: session.total + session.giftCardApplied,
         currency: session.currency,
         provider,
         customerId: session.customer.id,
@@ -289,6 +306,8 @@ export class CheckoutService {
         retryOf: null,
         metadata: session.metadata,
         couponCode: session.couponCode,
+        giftCardCode: session.giftCardCode,
+        giftCardAmount: session.giftCardApplied,
       },
       null,
       tx,
@@ -358,12 +377,12 @@ export class CheckoutService {
     return body;
   }
 
-  /** The session will never be paid: its pending payment is canceled and its coupon use released. */
+  /** The session will never be paid: its pending payment is canceled, its coupon use and gift-card hold given back. */
   private async cancelPendingPayment(session: CheckoutSession, reason: string, tx: Executor): Promise<void> {
-    if (session.couponCode) await this.coupons.release(tx, session.merchantId, session.couponCode, { sessionId: session.id });
-    if (!session.paymentId) return;
-    const payment = await this.payments.findById(session.merchantId, session.paymentId, tx);
-    if (payment?.status === 'pending') await this.outcomes.cancel(tx, payment, reason);
+    const payment = session.paymentId ? await this.payments.findById(session.merchantId, session.paymentId, tx) : null;
+    if (!payment) return;
+    if (payment.status === 'pending') await this.outcomes.cancel(tx, payment, reason);
+    await this.outcomes.giveBack(tx, payment);
   }
 
   private async closeAtProvider(session: CheckoutSession): Promise<void> {

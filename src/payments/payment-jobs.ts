@@ -74,6 +74,9 @@ export class PaymentJobs implements OnModuleInit {
                 stuck.attempt,
                 this.paymentsService.abandonedKey(payment, stuck.idempotencyKey),
               );
+            } else {
+              // No provider attempt: a gift card covered it, and the process died before settling.
+              await this.paymentsService.paidByGiftCard(payment, null, this.paymentsService.abandonedKey(payment, stuck.idempotencyKey));
             }
             handled++;
           } catch (err) {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CouponsService } from '../coupons/coupons.service';
+import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
 import type { Executor } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
@@ -11,19 +12,21 @@ import type { AttemptResult, NextAction, Payment } from './payments.types';
 
 /** What an outcome needs to know of the payment: enough for the ledger and the event. */
 export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> &
-  Partial<Pick<Payment, 'lines' | 'discount' | 'couponCode'>>;
+  Partial<Pick<Payment, 'lines' | 'discount' | 'couponCode' | 'giftCardCode' | 'giftCardAmount'>>;
 
 /**
  * A charge's posting. Debits: what the provider now holds for us, and the coupon's discount
  * (contra-revenue). Credits: sales at list price, except what bought gift cards, which is a liability
  * until the card is used (lines of type GIFT_CARD; coupons never discount them).
  */
-function chargeLines(payment: PaymentRef, provider: ProviderId): LedgerLine[] {
+function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLine[] {
   const discount = payment.discount ?? 0;
+  const paidByCard = payment.giftCardAmount ?? 0;
   const giftCards = (payment.lines ?? []).filter((l) => l.productType === 'GIFT_CARD').reduce((sum, l) => sum + l.amount, 0);
   const sales = payment.amount + discount - giftCards;
   return [
-    { account: ACCOUNTS.receivable(provider), direction: 'debit' as const, amount: payment.amount },
+    ...(provider ? [{ account: ACCOUNTS.receivable(provider), direction: 'debit' as const, amount: payment.amount - paidByCard }] : []),
+    { account: ACCOUNTS.giftCardHeld, direction: 'debit' as const, amount: paidByCard },
     { account: ACCOUNTS.discounts, direction: 'debit' as const, amount: discount },
     { account: ACCOUNTS.sales, direction: 'credit' as const, amount: sales },
     { account: ACCOUNTS.giftCardLiability, direction: 'credit' as const, amount: giftCards },
@@ -47,6 +50,7 @@ export class PaymentOutcomes {
     private readonly ledger: LedgerService,
     private readonly outbox: OutboxRepository,
     private readonly coupons: CouponsService,
+    private readonly holds: GiftCardHolds,
     metrics: MetricsService,
   ) {
     this.outcomes = metrics.counter('payments_outcomes_total', 'Payments reaching an outcome, by provider', ['provider', 'outcome']);
@@ -55,8 +59,8 @@ export class PaymentOutcomes {
   async succeed(
     tx: Executor,
     payment: PaymentRef,
-    provider: ProviderId,
-    providerRef: string,
+    provider: ProviderId | null,
+    providerRef: string | null,
     attempt: AttemptResult | null,
     detail: Record<string, unknown> = {},
   ): Promise<Payment | null> {
@@ -64,7 +68,7 @@ export class PaymentOutcomes {
       payment.merchantId,
       payment.id,
       'succeeded',
-      { provider, providerRef, nextAction: null },
+      { provider: provider ?? undefined, providerRef, nextAction: null },
       attempt,
       { provider, ...detail },
       tx,
@@ -88,7 +92,7 @@ export class PaymentOutcomes {
       });
     }
     await this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx);
-    this.outcomes.inc({ provider, outcome: 'succeeded' });
+    this.outcomes.inc({ provider: provider ?? 'gift_card', outcome: 'succeeded' });
     return moved.payment;
   }
 
@@ -136,9 +140,9 @@ export class PaymentOutcomes {
       tx,
     );
     if (!moved) return null;
-    // A direct payment's coupon use is given back; a checkout session keeps it for the next attempt.
-    if (payment.couponCode && !payment.checkoutSessionId)
-      await this.coupons.release(tx, payment.merchantId, payment.couponCode, { paymentId: payment.id });
+    // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
+    // for its next attempt (they go back when the session expires or is canceled).
+    if (!moved.payment.checkoutSessionId) await this.giveBack(tx, moved.payment);
     await this.outbox.insert(
       [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
       tx,
@@ -155,9 +159,37 @@ export class PaymentOutcomes {
     return moved?.payment ?? null;
   }
 
+  /** What a payment that will not happen had taken: its coupon use, its gift-card hold. */
+  async giveBack(tx: Executor, payment: PaymentRef): Promise<void> {
+    if (payment.couponCode) {
+      await this.coupons.release(
+        tx,
+        payment.merchantId,
+        payment.couponCode,
+        payment.checkoutSessionId ? { sessionId: payment.checkoutSessionId } : { paymentId: payment.id },
+      );
+    }
+    if (payment.giftCardCode && payment.giftCardAmount) {
+      await this.holds.release(
+        tx,
+        payment.merchantId,
+        payment.giftCardCode,
+        payment.giftCardAmount,
+        payment.currency,
+        payment.checkoutSessionId ?? payment.id,
+      );
+    }
+  }
+
   /** A succeeded refund: the payment's refunded amount and status, a balanced posting, the event. */
-  async refunded(tx: Executor, payment: PaymentRef, refund: { id: string; amount: number; provider: string }): Promise<void> {
+  async refunded(
+    tx: Executor,
+    payment: PaymentRef,
+    refund: { id: string; amount: number; provider: string; giftCardAmount: number },
+  ): Promise<void> {
     await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, true, tx);
+    if (refund.giftCardAmount > 0 && payment.giftCardCode)
+      await this.holds.refund(tx, payment.merchantId, payment.giftCardCode, refund.giftCardAmount, refund.id);
     await this.ledger.post(
       {
         merchantId: payment.merchantId,
@@ -167,9 +199,10 @@ export class PaymentOutcomes {
         paymentId: payment.id,
         refundId: refund.id,
         lines: [
-          { account: ACCOUNTS.refunds, direction: 'debit', amount: refund.amount },
-          { account: ACCOUNTS.receivable(refund.provider), direction: 'credit', amount: refund.amount },
-        ],
+          { account: ACCOUNTS.refunds, direction: 'debit' as const, amount: refund.amount },
+          { account: ACCOUNTS.receivable(refund.provider), direction: 'credit' as const, amount: refund.amount - refund.giftCardAmount },
+          { account: ACCOUNTS.giftCardLiability, direction: 'credit' as const, amount: refund.giftCardAmount },
+        ].filter((line) => line.amount > 0),
       },
       tx,
     );

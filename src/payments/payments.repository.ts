@@ -10,7 +10,7 @@ const SELECT_PAYMENT = `
   SELECT p.merchant_id, p.id, p.status, p.amount, p.amount_refunded, p.amount_refund_pending, p.currency, p.provider,
          p.provider_ref, p.customer_id, c.email AS customer_email, p.checkout_session_id, p.lines, p.discount,
          p.failure_code, p.failure_message, p.decline_code, p.next_action, p.idempotency_key, p.retry_of,
-         p.metadata, p.return_url, p.coupon_code, p.created_at, p.updated_at
+         p.metadata, p.return_url, p.coupon_code, p.gift_card_code, p.gift_card_amount, p.created_at, p.updated_at
     FROM payments p
     JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
 
@@ -32,6 +32,8 @@ export interface NewPayment {
   cardFingerprint?: string | null;
   returnUrl?: string | null;
   couponCode?: string | null;
+  giftCardCode?: string | null;
+  giftCardAmount?: number;
 }
 
 export interface PaymentFilter {
@@ -60,8 +62,8 @@ export class PaymentsRepository {
     await tx.query(
       `WITH payment AS (
          INSERT INTO payments (merchant_id, id, status, amount, currency, provider, customer_id, checkout_session_id, lines,
-                               discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint, return_url, coupon_code)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $18, $19, $20, $21)
+                               discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint, return_url, coupon_code, gift_card_code, gift_card_amount)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $18, $19, $20, $21, $22, $23)
          RETURNING merchant_id, id
        ), attempt AS (
          INSERT INTO payment_attempts (merchant_id, id, payment_id, provider, provider_key, payment_method, status)
@@ -94,6 +96,8 @@ export class PaymentsRepository {
         payment.cardFingerprint ?? null,
         payment.returnUrl ?? null,
         payment.couponCode ?? null,
+        payment.giftCardCode ?? null,
+        payment.giftCardAmount ?? 0,
       ],
     );
   }

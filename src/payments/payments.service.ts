@@ -13,6 +13,7 @@ import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
 import { FraudService, FraudVerdict } from '../fraud/fraud.service';
+import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
@@ -70,6 +71,7 @@ export class PaymentsService {
     private readonly outcomes: PaymentOutcomes,
     private readonly breaker: CircuitBreakerService,
     private readonly fraud: FraudService,
+    private readonly holds: GiftCardHolds,
     config: ConfigService<Env, true>,
   ) {
     this.lockTimeoutSeconds = config.get('IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', { infer: true });
@@ -78,7 +80,11 @@ export class PaymentsService {
   async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext, clientIp: string | null): Promise<Payment> {
     if (idem.recoveryPoint === PAYMENT_CREATED) return this.resume(caller.merchantId, idem);
     const merchantId = caller.merchantId;
-    const routed = this.plan(dto);
+    const cart = await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
+    // A gift card pays first; a provider only for the rest (nothing, when the card covers it all).
+    const card = dto.giftCardCode ? await this.holds.quote(merchantId, dto.giftCardCode, cart.total, dto.currency) : null;
+    const providerAmount = cart.total - (card?.amount ?? 0);
+    const routed = providerAmount > 0 ? this.plan(dto) : [];
     const verdict = await this.fraud.assess({
       merchantId,
       ip: clientIp,
@@ -88,12 +94,12 @@ export class PaymentsService {
     });
     if (!verdict.allowed) return this.refuseAsFraud(caller, dto, idem, clientIp, verdict);
     const first = await this.nextAvailable(routed, 0);
-    if (first === undefined)
+    if (providerAmount > 0 && first === undefined) {
       throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
-    const plan = routed.slice(first);
-    const cart = await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
+    }
+    const plan = routed.slice(first ?? 0);
     const paymentId = newId('pay');
-    const attempt = this.newAttempt(paymentId, plan[0], 1);
+    const attempt = plan.length ? this.newAttempt(paymentId, plan[0], 1) : null;
 
     const payment = await this.db.transaction(async (tx) => {
       const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
@@ -104,7 +110,7 @@ export class PaymentsService {
           status: 'processing',
           amount: cart.total,
           currency: dto.currency,
-          provider: attempt.provider,
+          provider: attempt?.provider ?? null,
           customerId: customer.id,
           checkoutSessionId: null,
           lines: cart.lines,
@@ -113,9 +119,11 @@ export class PaymentsService {
           retryOf: null,
           metadata: dto.metadata ?? {},
           clientIp,
-          cardFingerprint: this.fraud.fingerprint(plan[0]),
+          cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
           returnUrl: dto.returnUrl ?? null,
           couponCode: cart.couponCode,
+          giftCardCode: card?.code ?? null,
+          giftCardAmount: card?.amount ?? 0,
         },
         attempt,
         tx,
@@ -126,6 +134,7 @@ export class PaymentsService {
         customerId: customer.id,
         currency: dto.currency,
       });
+      if (card) await this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId);
       await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
       return {
         id: paymentId,
@@ -137,9 +146,29 @@ export class PaymentsService {
         lines: cart.lines,
         discount: cart.discount,
         couponCode: cart.couponCode,
+        giftCardCode: card?.code ?? null,
+        giftCardAmount: card?.amount ?? 0,
       };
     });
+    if (!attempt) return this.paidByGiftCard(payment, idem);
     return this.charge(payment, cart.lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
+  }
+
+  /** The gift card covered everything: no provider is involved (also what recovery runs for such a payment). */
+  async paidByGiftCard(
+    payment: PaymentRef,
+    idem: IdempotencyContext | null,
+    complete: KeyCompletion | null = idem && this.ownKey(idem),
+  ): Promise<Payment> {
+    const settled = await this.db.transaction(async (tx) => {
+      const after =
+        (await this.outcomes.succeed(tx, payment, null, null, null, { paidBy: 'gift_card' })) ??
+        ((await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment);
+      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      return after;
+    });
+    if (idem) idem.completed = true;
+    return settled;
   }
 
   /**
@@ -354,6 +383,7 @@ export class PaymentsService {
     if (!payment) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no payment to resume.');
     const attempt = await this.payments.latestAttempt(merchantId, payment.id);
     if (payment.status === 'processing' && attempt) return this.resolveWithProvider(payment, attempt, this.ownKey(idem), idem);
+    if (payment.status === 'processing') return this.paidByGiftCard(payment, idem); // no provider attempt: the card covered it
     // Settled while this key was unlocked (by the recovery job, or a webhook): answer from its state.
     await this.idempotency.completeOwned(idem, this.responseFor(payment, idem.requestId), this.db);
     idem.completed = true;
@@ -379,7 +409,7 @@ export class PaymentsService {
         result = await this.registry.get(method.provider).charge({
           merchantId: payment.merchantId,
           reference: payment.id,
-          amount: payment.amount,
+          amount: payment.amount - (payment.giftCardAmount ?? 0),
           currency: payment.currency,
           token: method.token,
           customer: { email: payment.customer.email },

@@ -54,6 +54,8 @@ export interface PaymentRow {
   metadata: Record<string, string>;
   return_url: string | null;
   coupon_code: string | null;
+  gift_card_code: string | null;
+  gift_card_amount: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -79,6 +81,11 @@ export interface Payment {
   metadata: Record<string, string>;
   returnUrl: string | null;
   couponCode: string | null;
+  /** The part paid by a gift card; the provider is charged amount - giftCardAmount. */
+  giftCardCode: string | null;
+  giftCardAmount: number;
+  /** Held by refunds in flight. */
+  amountRefundPending: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -105,6 +112,9 @@ export function toPayment(row: PaymentRow): Payment {
     metadata: row.metadata,
     returnUrl: row.return_url,
     couponCode: row.coupon_code,
+    giftCardCode: row.gift_card_code,
+    giftCardAmount: row.gift_card_amount,
+    amountRefundPending: row.amount_refund_pending,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -12,12 +12,14 @@ export interface Refund {
   provider: string;
   providerRef: string | null;
   failureCode: string | null;
+  /** The part given back to the gift card that paid it (the provider's part is refunded first). */
+  giftCardAmount: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const COLUMNS = `id, payment_id AS "paymentId", amount, currency, status, reason, provider, provider_ref AS "providerRef",
-                 failure_code AS "failureCode", created_at AS "createdAt", updated_at AS "updatedAt"`;
+                 failure_code AS "failureCode", gift_card_amount AS "giftCardAmount", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 @Injectable()
 export class RefundsRepository {
@@ -33,13 +35,14 @@ export class RefundsRepository {
       reason: string | null;
       provider: string;
       idempotencyKey: string | null;
+      giftCardAmount: number;
     },
     tx: Executor,
   ): Promise<void> {
     await tx.query(
       `WITH refund AS (
-         INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, provider, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)
+         INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, provider, idempotency_key, gift_card_amount)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)
        )
        INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
        VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', 'pending'))`,
@@ -52,6 +55,7 @@ export class RefundsRepository {
         refund.reason,
         refund.provider,
         refund.idempotencyKey,
+        refund.giftCardAmount,
       ],
     );
   }
@@ -75,7 +79,8 @@ export class RefundsRepository {
          INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
          SELECT merchant_id, "paymentId", 'refund', jsonb_build_object('refundId', id, 'amount', amount, 'status', status) FROM settled
        )
-       SELECT id, "paymentId", amount, currency, status, reason, provider, "providerRef", "failureCode", "createdAt", "updatedAt" FROM settled`,
+       SELECT id, "paymentId", amount, currency, status, reason, provider, "providerRef", "failureCode", "giftCardAmount", "createdAt", "updatedAt"
+         FROM settled`,
       [merchantId, id, status, providerRef, failureCode],
     );
     return rows[0] ?? null;

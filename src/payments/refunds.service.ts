@@ -50,7 +50,8 @@ export class RefundsService {
       if (!payment) throw new NotFoundError('payment', paymentId);
       const remaining = payment.amount - payment.amountRefunded;
       const amount = dto.amount ?? remaining;
-      if (amount <= 0 || !(await this.payments.reserveRefund(merchantId, paymentId, amount, tx))) throw this.refusal(payment, amount);
+      const reserved = amount > 0 ? await this.payments.reserveRefund(merchantId, paymentId, amount, tx) : null;
+      if (!reserved) throw this.refusal(payment, amount);
       await this.refunds.insert(
         {
           merchantId,
@@ -59,8 +60,9 @@ export class RefundsService {
           amount,
           currency: payment.currency,
           reason: dto.reason ?? null,
-          provider: payment.provider as string,
+          provider: payment.provider ?? 'gift_card',
           idempotencyKey: idem.key,
+          giftCardAmount: giftCardShare(reserved, amount),
         },
         tx,
       );
@@ -83,10 +85,12 @@ export class RefundsService {
     firstAttempt = false,
   ): Promise<Refund> {
     const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
+    const providerAmount = refund.amount - refund.giftCardAmount;
+    if (providerAmount === 0) return this.settle(payment, refund, 'succeeded', null, null, complete, idem); // wholly back to the gift card
     try {
       const result = await this.registry.get(refund.provider).refund({
         providerRef: payment.providerRef as string,
-        amount: refund.amount,
+        amount: providerAmount,
         currency: refund.currency,
         idempotencyKey: refund.id,
       });
@@ -116,7 +120,12 @@ export class RefundsService {
     const settled = await this.db.transaction(async (tx) => {
       const changed = await this.refunds.settle(payment.merchantId, refund.id, status, providerRef, failureCode, tx);
       if (changed && status === 'succeeded')
-        await this.outcomes.refunded(tx, payment, { id: refund.id, amount: refund.amount, provider: refund.provider });
+        await this.outcomes.refunded(tx, payment, {
+          id: refund.id,
+          amount: refund.amount,
+          provider: refund.provider,
+          giftCardAmount: refund.giftCardAmount,
+        });
       if (changed && status === 'failed') await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
       const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
       if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
@@ -152,4 +161,16 @@ export class RefundsService {
   private ownKey(idem: IdempotencyContext): KeyCompletion {
     return (tx, response) => this.idempotency.completeOwned(idem, response, tx);
   }
+}
+
+/**
+ * How much of a refund goes back to the gift card that paid part of the payment: the provider's part is
+ * refunded first (money back to the card the customer paid with), then the gift card's. `reserved` is
+ * the payment just after this refund was held, so earlier refunds (done or in flight) are accounted for.
+ */
+export function giftCardShare(reserved: Payment, amount: number): number {
+  const allocatedBefore = reserved.amountRefunded + reserved.amountRefundPending - amount;
+  const providerPaid = reserved.amount - reserved.giftCardAmount;
+  const providerPart = Math.max(0, Math.min(amount, providerPaid - allocatedBefore));
+  return amount - providerPart;
 }

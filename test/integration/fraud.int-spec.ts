@@ -112,7 +112,12 @@ describe('fraud rules (real PostgreSQL, two instances)', () => {
     const sessions = async () => (await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkout_sessions')).rows[0].n;
     const before = await sessions();
     const checkout = (ip: string, country?: string) =>
-      a.http().post('/payments/checkout').set('X-Api-Key', sk).set('Idempotency-Key', newKey()).set('X-Forwarded-For', ip)
+      a
+        .http()
+        .post('/payments/checkout')
+        .set('X-Api-Key', sk)
+        .set('Idempotency-Key', newKey())
+        .set('X-Forwarded-For', ip)
         .send(checkoutBody(productId, { customer: { email: uniqueEmail(), ...(country ? { country } : {}) } }));
     expect((await checkout('192.0.2.50', 'IR')).status).toBe(403);
     expect((await checkout('203.0.113.7')).status).toBe(402); // the IP that made 3 purchases in the first test
@@ -120,4 +125,3 @@ describe('fraud rules (real PostgreSQL, two instances)', () => {
     expect((await checkout('192.0.2.51')).status).toBe(201);
   });
 });
-

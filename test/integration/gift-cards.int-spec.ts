@@ -1,4 +1,5 @@
 import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
+import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { createProduct, eventually, ledgerTotals, newKey, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -183,5 +184,125 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
     expect(ledger.body.accounts).toEqual(
       expect.arrayContaining([expect.objectContaining({ account: 'gift_card_breakage', credits: 3000 })]),
     );
+  });
+
+  describe('paying with a gift card', () => {
+    let productId: string;
+    beforeAll(async () => {
+      productId = (await createProduct(a, await a.key('admin'), { prices: [{ currency: 'USD', amount: 8000 }] })).id;
+    });
+    const process = (body: Record<string, unknown>) =>
+      a
+        .http()
+        .post('/payments/process')
+        .set('X-Api-Key', sk)
+        .set('Idempotency-Key', newKey())
+        .send({
+          items: [{ productId, quantity: 1 }],
+          currency: 'USD',
+          customer: { email: uniqueEmail() },
+          ...body,
+        });
+
+    it('pays partly with the card and partly with a token; a refund returns the card part to the card', async () => {
+      const code = await buyAndPay(5000);
+      const paid = await process({ giftCardCode: code, paymentMethod: { provider: 'simulator', token: 'tok_visa' } });
+      expect(paid.status).toBe(201);
+      expect(paid.body).toMatchObject({ status: 'succeeded', amount: 8000, giftCardAmount: 5000 });
+      expect((await balance(code)).balance).toBe(0);
+      const charged = await a.db.query('SELECT amount FROM simulator_charges WHERE reference = $1', [paid.body.id]);
+      expect(charged.rows).toEqual([{ amount: 3000 }]);
+
+      // 4000: the provider's 3000 first, then 1000 back to the card.
+      const admin = await a.key('admin');
+      const refund = await a
+        .http()
+        .post(`/transactions/${paid.body.id}/refund`)
+        .set('X-Api-Key', admin)
+        .set('Idempotency-Key', newKey())
+        .send({ amount: 4000 });
+      expect(refund.status).toBe(201);
+      expect(refund.body).toMatchObject({ amount: 4000, giftCardAmount: 1000, status: 'succeeded' });
+      expect((await balance(code)).balance).toBe(1000);
+      expect(
+        (await a.db.query('SELECT amount_refunded FROM simulator_charges WHERE reference = $1', [paid.body.id])).rows[0].amount_refunded,
+      ).toBe(3000);
+      // The rest goes back to the card only.
+      const rest = await a
+        .http()
+        .post(`/transactions/${paid.body.id}/refund`)
+        .set('X-Api-Key', admin)
+        .set('Idempotency-Key', newKey())
+        .send({});
+      expect(rest.body).toMatchObject({ amount: 4000, giftCardAmount: 4000 });
+      expect((await balance(code)).balance).toBe(5000);
+      const totals = await ledgerTotals(a, 'USD');
+      expect(totals.debits).toBe(totals.credits);
+    });
+
+    it('a card that covers everything needs no provider; a declined token gives the card its balance back', async () => {
+      const code = await buyAndPay(9000);
+      const before = (await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM simulator_charges')).rows[0].n;
+      const paid = await process({ giftCardCode: code });
+      expect(paid.status).toBe(201);
+      expect(paid.body).toMatchObject({ status: 'succeeded', amount: 8000, giftCardAmount: 8000, provider: null });
+      expect((await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM simulator_charges')).rows[0].n).toBe(before);
+      expect((await balance(code)).balance).toBe(1000);
+
+      const small = await buyAndPay(2000);
+      const declined = await process({ giftCardCode: small, paymentMethod: { provider: 'simulator', token: 'tok_chargeDeclined' } });
+      expect(declined.status).toBe(402);
+      expect((await balance(small)).balance).toBe(2000);
+      const totals = await ledgerTotals(a, 'USD');
+      expect(totals.debits).toBe(totals.credits);
+    });
+
+    it('a hosted checkout holds the card part; the page charges the rest; an expired session gives it back', async () => {
+      const code = await buyAndPay(3000);
+      const created = await a
+        .http()
+        .post('/payments/checkout')
+        .set('X-Api-Key', pk)
+        .set('Idempotency-Key', newKey())
+        .send({
+          items: [{ productId, quantity: 1 }],
+          currency: 'USD',
+          customer: { email: uniqueEmail() },
+          giftCardCode: code,
+          successUrl: 'https://shop.example.com/s',
+          cancelUrl: 'https://shop.example.com/c',
+        });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ subtotal: 8000, giftCardApplied: 3000, total: 5000 });
+      expect((await balance(code)).balance).toBe(0);
+      await a.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [created.body.id]);
+      await a.app.get(PaymentJobs).expireSessions();
+      expect((await balance(code)).balance).toBe(3000);
+
+      const second = await a
+        .http()
+        .post('/payments/checkout')
+        .set('X-Api-Key', pk)
+        .set('Idempotency-Key', newKey())
+        .send({
+          items: [{ productId, quantity: 1 }],
+          currency: 'USD',
+          customer: { email: uniqueEmail() },
+          giftCardCode: code,
+          successUrl: 'https://shop.example.com/s',
+          cancelUrl: 'https://shop.example.com/c',
+        });
+      await fetch(`${second.body.url}/pay`, { method: 'POST', redirect: 'manual' });
+      const payment = await eventually(async () => {
+        const p = (await a.http().get(`/transactions/${second.body.paymentId}`).set('X-Api-Key', sk)).body;
+        return p.status === 'succeeded' ? p : undefined;
+      });
+      expect(payment).toMatchObject({ amount: 8000, giftCardAmount: 3000 });
+      expect(
+        (await a.db.query('SELECT amount FROM simulator_charges WHERE session_id = $1', [second.body.providerSessionId])).rows,
+      ).toEqual([{ amount: 5000 }]);
+      const totals = await ledgerTotals(a, 'USD');
+      expect(totals.debits).toBe(totals.credits);
+    });
   });
 });

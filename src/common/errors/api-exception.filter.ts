@@ -51,7 +51,6 @@ const PG_CODES: Record<string, [number, string, string]> = {
   '22001': [400, 'parameter_too_long', 'A value is too long.'],
 };
 
-
 export function toApiError(err: unknown): { status: number; body: ApiErrorBody; retryAfterSeconds?: number } {
   if (err instanceof DomainError) {
     const [status, type] = KINDS[err.kind];
@@ -71,8 +70,13 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody; 
     if (status < 500) {
       const type: ApiErrorType =
         status === 401 || status === 403 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'invalid_request_error';
-      if (status === 413) return { status, body: { error: { type: 'invalid_request_error', code: 'payload_too_large', message: 'The request body is too large.' } } };
-      if (status === 415) return { status, body: { error: { type: 'invalid_request_error', code: 'unsupported_media_type', message: err.message } } };
+      if (status === 413)
+        return {
+          status,
+          body: { error: { type: 'invalid_request_error', code: 'payload_too_large', message: 'The request body is too large.' } },
+        };
+      if (status === 415)
+        return { status, body: { error: { type: 'invalid_request_error', code: 'unsupported_media_type', message: err.message } } };
       // Fastify's body-parsing errors reach us as an HttpException carrying only their message.
       if (status === 400 && /JSON/i.test(err.message)) {
         return { status, body: { error: { type, code: 'invalid_json', message: `The request body is not valid JSON: ${err.message}` } } };

@@ -77,7 +77,8 @@ export class IdempotencyRepository {
       if (!row) continue; // inserted or released by a concurrent request after this snapshot: look again
       if (row.claimed) return { outcome: 'claimed', lockToken, recoveryPoint: row.recovery_point };
       if (row.request_hash !== req.hash) return { outcome: 'mismatch' };
-      if (row.response_status !== null) return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
+      if (row.response_status !== null)
+        return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
       return { outcome: 'in_use' };
     }
     return { outcome: 'in_use' };

@@ -88,6 +88,12 @@ export class CreateCheckoutDto {
   @MaxLength(64)
   couponCode?: string;
 
+  /** A gift card pays first (its balance is held with the session); the provider is charged the rest. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(20)
+  giftCardCode?: string;
+
   /** Force a provider instead of the currency's routing. */
   @IsOptional()
   @IsIn(PROVIDER_IDS)
@@ -144,6 +150,12 @@ export class ProcessPaymentDto {
   @IsString()
   @MaxLength(64)
   couponCode?: string;
+
+  /** A gift card pays first; the provider is charged the rest (nothing, and no paymentMethod needed, when it covers all). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(20)
+  giftCardCode?: string;
 
   /** One token … */
   @IsOptional()
