@@ -48,4 +48,22 @@ describe('migrations (npm run migrate, real PostgreSQL)', () => {
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('DATABASE_POOL_MAX');
   });
+
+  it('keys:create prints a new key alone on stdout, and the key works', async () => {
+    const run = spawnProject(['dist/auth/keys-create.cli.js', '--kind', 'admin'], cleanEnv({ DATABASE_URL: url }));
+    let stdout = '';
+    run.child.stdout?.on('data', (d) => (stdout += d));
+    expect(await run.exited).toBe(0);
+    expect(stdout).toMatch(/^ak_[A-Za-z0-9]{32}\n$/);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`SELECT kind FROM api_keys WHERE key_hash = sha256($1::bytea)`, [stdout.trim()]);
+      expect(rows).toEqual([{ kind: 'admin' }]);
+    } finally {
+      await client.end();
+    }
+    const bad = spawnProject(['dist/auth/keys-create.cli.js', '--kind', 'root'], cleanEnv({ DATABASE_URL: url }));
+    expect(await bad.exited).toBe(1);
+  });
 });
