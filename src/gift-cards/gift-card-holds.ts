@@ -44,60 +44,33 @@ export class GiftCardHolds {
         param: 'giftCardCode',
       });
     }
-    await this.post(
-      tx,
+    await this.ledger.transfer(tx, {
       merchantId,
-      `gift_card_hold:${reference}`,
-      'gift_card_hold',
-      currency,
-      amount,
-      ACCOUNTS.giftCardLiability,
-      ACCOUNTS.giftCardHeld,
-    );
+      postingId: `gift_card_hold:${reference}`,
+      kind: 'gift_card_hold',
+      currency: currency,
+      amount: amount,
+      debit: ACCOUNTS.giftCardLiability,
+      credit: ACCOUNTS.giftCardHeld,
+    });
   }
 
   /** The payment will not happen: the held amount goes back to the card. */
   async release(tx: Executor, merchantId: string, code: string, amount: number, currency: string, reference: string): Promise<void> {
     await this.cards.credit(merchantId, code, amount, reference, tx);
-    await this.post(
-      tx,
+    await this.ledger.transfer(tx, {
       merchantId,
-      `gift_card_release:${reference}`,
-      'gift_card_release',
-      currency,
-      amount,
-      ACCOUNTS.giftCardHeld,
-      ACCOUNTS.giftCardLiability,
-    );
+      postingId: `gift_card_release:${reference}`,
+      kind: 'gift_card_release',
+      currency: currency,
+      amount: amount,
+      debit: ACCOUNTS.giftCardHeld,
+      credit: ACCOUNTS.giftCardLiability,
+    });
   }
 
   /** A refund's card part: back on the card, out of `refunds`. */
   async refund(tx: Executor, merchantId: string, code: string, amount: number, reference: string): Promise<void> {
     await this.cards.credit(merchantId, code, amount, reference, tx);
-  }
-
-  private post(
-    tx: Executor,
-    merchantId: string,
-    postingId: string,
-    kind: string,
-    currency: string,
-    amount: number,
-    debit: string,
-    credit: string,
-  ) {
-    return this.ledger.post(
-      {
-        merchantId,
-        postingId,
-        kind,
-        currency,
-        lines: [
-          { account: debit, direction: 'debit', amount },
-          { account: credit, direction: 'credit', amount },
-        ],
-      },
-      tx,
-    );
   }
 }

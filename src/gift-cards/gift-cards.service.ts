@@ -137,16 +137,15 @@ export class GiftCardsService implements OnModuleInit {
     return this.db.transaction(async (tx) => {
       const after = await this.cards.debit(merchantId, card.code, dto.amount, dto.currency, dto.reference, tx);
       if (!after) throw this.refusal(await this.get(merchantId, card.code), 'use', dto);
-      await this.post(
-        tx,
+      await this.ledger.transfer(tx, {
         merchantId,
-        `gift_card_use:${card.id}:${newId('le')}`,
-        'gift_card_use',
-        dto.currency,
-        dto.amount,
-        ACCOUNTS.giftCardLiability,
-        ACCOUNTS.sales,
-      );
+        postingId: `gift_card_use:${card.id}:${newId('le')}`,
+        kind: 'gift_card_use',
+        currency: dto.currency,
+        amount: dto.amount,
+        debit: ACCOUNTS.giftCardLiability,
+        credit: ACCOUNTS.sales,
+      });
       return {
         giftCard: { code: after.code, balance: after.balance, currency: after.currency, status: after.status },
         amount: dto.amount,
@@ -161,16 +160,15 @@ export class GiftCardsService implements OnModuleInit {
       const expired = await this.cards.expire(merchantId, id, tx);
       if (!expired) return false;
       if (expired.forfeited > 0) {
-        await this.post(
-          tx,
+        await this.ledger.transfer(tx, {
           merchantId,
-          `gift_card_expiry:${id}`,
-          'gift_card_expiry',
-          expired.currency,
-          expired.forfeited,
-          ACCOUNTS.giftCardLiability,
-          ACCOUNTS.giftCardBreakage,
-        );
+          postingId: `gift_card_expiry:${id}`,
+          kind: 'gift_card_expiry',
+          currency: expired.currency,
+          amount: expired.forfeited,
+          debit: ACCOUNTS.giftCardLiability,
+          credit: ACCOUNTS.giftCardBreakage,
+        });
       }
       return true;
     });
@@ -255,30 +253,5 @@ export class GiftCardsService implements OnModuleInit {
     if (use && use.currency !== card.currency)
       return new DomainError('unprocessable', 'currency_mismatch', `The gift card is in ${card.currency}.`, { param: 'currency' });
     return new DomainError('unprocessable', 'insufficient_balance', 'The gift card balance is lower than the amount.', { param: 'amount' });
-  }
-
-  private post(
-    tx: Executor,
-    merchantId: string,
-    postingId: string,
-    kind: string,
-    currency: string,
-    amount: number,
-    debit: string,
-    credit: string,
-  ) {
-    return this.ledger.post(
-      {
-        merchantId,
-        postingId,
-        kind,
-        currency,
-        lines: [
-          { account: debit, direction: 'debit', amount },
-          { account: credit, direction: 'credit', amount },
-        ],
-      },
-      tx,
-    );
   }
 }

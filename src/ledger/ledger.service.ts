@@ -30,6 +30,24 @@ export class LedgerService {
     await this.ledger.insert(posting, tx);
   }
 
+  /** A two-line posting: `amount` from one account (debited) to another (credited). */
+  transfer(
+    tx: Executor,
+    posting: { merchantId: string; postingId: string; kind: string; currency: string; amount: number; debit: string; credit: string },
+  ): Promise<void> {
+    const { debit, credit, amount, ...rest } = posting;
+    return this.post(
+      {
+        ...rest,
+        lines: [
+          { account: debit, direction: 'debit', amount },
+          { account: credit, direction: 'credit', amount },
+        ],
+      },
+      tx,
+    );
+  }
+
   /** Per-account totals for one currency; a report, on the report pool. */
   async balance(merchantId: string, currency: string): Promise<LedgerBalance> {
     const accounts = await this.ledger.balances(merchantId, currency, this.db.reports);

@@ -68,7 +68,8 @@ export class CustomerDto {
   country?: string;
 }
 
-export class CreateCheckoutDto {
+/** What every purchase carries: the cart, the customer, the discounts and where to route it. */
+export class CartDto {
   @ValidateNested({ each: true })
   @Type(() => CheckoutItemDto)
   @ArrayMinSize(1)
@@ -88,7 +89,7 @@ export class CreateCheckoutDto {
   @MaxLength(64)
   couponCode?: string;
 
-  /** A gift card pays first (its balance is held with the session); the provider is charged the rest. */
+  /** A gift card pays first (its part is held at once); the provider is charged the rest. */
   @IsOptional()
   @IsString()
   @MaxLength(20)
@@ -99,6 +100,13 @@ export class CreateCheckoutDto {
   @IsIn(PROVIDER_IDS)
   provider?: string;
 
+  /** Up to 50 string pairs kept with the session and payment. */
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, string>;
+}
+
+export class CreateCheckoutDto extends CartDto {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2000)
   successUrl: string;
@@ -106,11 +114,6 @@ export class CreateCheckoutDto {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2000)
   cancelUrl: string;
-
-  /** Up to 50 string pairs kept with the session and payment. */
-  @IsOptional()
-  @IsObject()
-  metadata?: Record<string, string>;
 }
 
 export class PaymentMethodDto {
@@ -127,36 +130,7 @@ export class PaymentMethodDto {
   token: string;
 }
 
-export class ProcessPaymentDto {
-  @ValidateNested({ each: true })
-  @Type(() => CheckoutItemDto)
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
-  items: CheckoutItemDto[];
-
-  @IsCurrencyCode()
-  currency: string;
-
-  @ValidateNested()
-  @Type(() => CustomerDto)
-  customer: CustomerDto;
-
-  @IsOptional()
-  @IsIn(PROVIDER_IDS)
-  provider?: string;
-
-  /** A coupon code (case-insensitive). */
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  couponCode?: string;
-
-  /** A gift card pays first; the provider is charged the rest (nothing, and no paymentMethod needed, when it covers all). */
-  @IsOptional()
-  @IsString()
-  @MaxLength(20)
-  giftCardCode?: string;
-
+export class ProcessPaymentDto extends CartDto {
   /** One token … */
   @IsOptional()
   @ValidateNested()
@@ -175,10 +149,6 @@ export class ProcessPaymentDto {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2000)
   returnUrl?: string;
-
-  @IsOptional()
-  @IsObject()
-  metadata?: Record<string, string>;
 }
 
 export class VerifyPriceItemDto {
