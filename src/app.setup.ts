@@ -7,7 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { assignRequestId } from './common/logging';
 import { createValidationPipe } from './common/validation';
-import { validateEnv } from './config/env';
+import { trustProxySetting, validateEnv } from './config/env';
 import { MetricsService } from './metrics/metrics.service';
 
 /**
@@ -19,7 +19,7 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
   const env = validateEnv({ ...process.env, ...overrides });
   const adapter = new FastifyAdapter({
     bodyLimit: parseSize(env.BODY_LIMIT),
-    trustProxy: env.TRUST_PROXY,
+    trustProxy: trustProxySetting(env.TRUST_PROXY),
     // X-Request-Id: accepted when well-formed, generated otherwise; echoed by the onRequest hook below.
     genReqId: (req: IncomingMessage) => assignRequestId(req),
   });

@@ -1,4 +1,4 @@
-import { validateEnv } from './env';
+import { trustProxySetting, validateEnv } from './env';
 
 describe('validateEnv', () => {
   it('applies defaults and converts types', () => {
@@ -7,7 +7,10 @@ describe('validateEnv', () => {
     expect(env.DATABASE_POOL_MAX).toBe(20);
     expect(env.MIGRATE_ON_START).toBe(false);
     expect(env.SIMULATOR_OUTAGE).toBe(false);
-    expect(env.TRUST_PROXY).toBe(true);
+    expect(trustProxySetting(env.TRUST_PROXY)).toBe(true);
+    expect(trustProxySetting('1')).toBe(1);
+    expect(trustProxySetting('10.0.0.0/8, 192.168.1.1')).toEqual(['10.0.0.0/8', '192.168.1.1']);
+    expect(() => validateEnv({ TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY/);
   });
 
   it('names every bad variable', () => {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
 // Implicit conversion would turn the string "false" into true: read the raw value instead.
 const toBoolean = ({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
@@ -78,9 +78,15 @@ export class Env {
   @IsString()
   BODY_LIMIT: string = '1mb';
 
-  @IsBoolean()
-  @Transform(toBoolean)
-  TRUST_PROXY: boolean = false;
+  /**
+   * Which proxies' X-Forwarded-For to believe: `false` (none), `true` (every hop: only behind a proxy that
+   * overwrites the header), a number of hops (`1`: the address the last proxy saw), or a comma-separated
+   * list of proxy addresses/CIDRs.
+   */
+  @Matches(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, {
+    message: 'TRUST_PROXY must be true, false, a number of hops, or a comma-separated list of addresses/CIDRs',
+  })
+  TRUST_PROXY: string = 'false';
 
   @IsInt()
   @Min(1)
@@ -291,6 +297,13 @@ export class Env {
 }
 
 export class InvalidEnvironmentError extends Error {}
+
+/** TRUST_PROXY as Fastify's `trustProxy` takes it. */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((entry) => entry.trim());
+}
 
 /** Validates raw variables (strings) into a typed Env; throws naming every bad variable. */
 export function validateEnv(raw: Record<string, unknown>): Env {
