@@ -57,20 +57,36 @@ export class GiftCardHolds {
 
   /** The payment will not happen: the held amount goes back to the card. */
   async release(tx: Executor, merchantId: string, code: string, amount: number, currency: string, reference: string): Promise<void> {
-    await this.cards.credit(merchantId, code, amount, reference, tx);
+    // A card that expired (or was canceled) meanwhile cannot hold it any more: it is breakage, like the rest
+    // of an expired card's balance.
+    const back = await this.cards.credit(merchantId, code, amount, reference, tx);
     await this.ledger.transfer(tx, {
       merchantId,
       postingId: `gift_card_release:${reference}`,
       kind: 'gift_card_release',
-      currency: currency,
-      amount: amount,
+      currency,
+      amount,
       debit: ACCOUNTS.giftCardHeld,
-      credit: ACCOUNTS.giftCardLiability,
+      credit: back ? ACCOUNTS.giftCardLiability : ACCOUNTS.giftCardBreakage,
     });
+  }
+
+  /** Whether an active, unexpired card can pay `amount` now. */
+  async canHold(merchantId: string, code: string, amount: number, tx: Executor): Promise<boolean> {
+    const card = await this.cards.findByCode(merchantId, code, tx);
+    return !!card && card.status === 'active' && !!card.expiresAt && card.expiresAt.getTime() > Date.now() && card.balance >= amount;
+  }
+
+  /** Whether `amount` fits back on an active card (checked before a refund calls any provider). */
+  async canTakeBack(merchantId: string, code: string, amount: number, tx: Executor): Promise<boolean> {
+    const card = await this.cards.findByCode(merchantId, code, tx);
+    return !!card && card.status === 'active' && card.balance + amount <= card.initialAmount;
   }
 
   /** A refund's card part: back on the card, out of `refunds`. */
   async refund(tx: Executor, merchantId: string, code: string, amount: number, reference: string): Promise<void> {
-    await this.cards.credit(merchantId, code, amount, reference, tx);
+    if (!(await this.cards.credit(merchantId, code, amount, reference, tx))) {
+      throw new DomainError('conflict', 'gift_card_credit_refused', 'The gift card cannot take this amount back.', { param: 'amount' });
+    }
   }
 }

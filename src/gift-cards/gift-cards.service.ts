@@ -86,7 +86,7 @@ export class GiftCardsService implements OnModuleInit {
             );
             if (card) return;
           }
-          throw new Error('could not draw an unused gift card code');
+          throw new DomainError('conflict', 'gift_card_code_unavailable', 'Could not draw an unused gift card code; retry.');
         },
         respond: async (session: CheckoutSession) => {
           const card = (await this.cards.findBySession(session.merchantId, session.id)) as GiftCard;

@@ -243,7 +243,23 @@ export class CheckoutService {
       if (already) return; // this charge is recorded: a repeated event
       let payment = locked.paymentId ? await this.payments.findById(session.merchantId, locked.paymentId, tx) : null;
       if (!payment || !['pending', 'processing', 'requires_action'].includes(payment.status)) {
-        payment = await this.newSessionPayment(locked, provider, tx);
+        // After an expiry or cancel the gift-card hold went back to the card: take it again if it can still
+        // pay; otherwise the payment is what the provider charged, and the timeline says why.
+        const releasedCard = locked.status !== 'open' && locked.giftCardCode !== null && locked.giftCardApplied > 0;
+        const withCard =
+          !releasedCard || (await this.holds.canHold(locked.merchantId, locked.giftCardCode as string, locked.giftCardApplied, tx));
+        payment = await this.newSessionPayment(locked, provider, tx, withCard);
+        if (releasedCard && withCard) {
+          await this.holds.hold(tx, locked.merchantId, locked.giftCardCode as string, locked.giftCardApplied, locked.currency, payment.id);
+        } else if (releasedCard) {
+          await this.payments.addTimelineEntry(
+            locked.merchantId,
+            payment.id,
+            'note',
+            { giftCard: 'could not be charged again after the session closed' },
+            tx,
+          );
+        }
       }
       await this.payments.addTimelineEntry(
         session.merchantId,
@@ -288,14 +304,15 @@ export class CheckoutService {
     });
   }
 
-  private async newSessionPayment(session: CheckoutSession, provider: ProviderId, tx: Executor): Promise<Payment> {
+  private async newSessionPayment(session: CheckoutSession, provider: ProviderId, tx: Executor, withGiftCard = true): Promise<Payment> {
+    const paidByCard = withGiftCard ? session.giftCardApplied : 0;
     const id = newId('pay');
     await this.payments.insert(
       {
         merchantId: session.merchantId,
         id,
         status: 'pending',
-        amount: session.total + session.giftCardApplied,
+        amount: session.total + paidByCard,
         currency: session.currency,
         provider,
         customerId: session.customer.id,
@@ -306,8 +323,8 @@ export class CheckoutService {
         retryOf: null,
         metadata: session.metadata,
         couponCode: session.couponCode,
-        giftCardCode: session.giftCardCode,
-        giftCardAmount: session.giftCardApplied,
+        giftCardCode: paidByCard ? session.giftCardCode : null,
+        giftCardAmount: paidByCard,
       },
       null,
       tx,

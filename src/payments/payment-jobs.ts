@@ -7,7 +7,8 @@ import { CheckoutSessionsRepository } from './checkout-sessions.repository';
 import { CheckoutService } from './checkout.service';
 import { PaymentOutcomes } from './payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
-import type { Payment } from './payments.types';
+import type { Attempt, Payment } from './payments.types';
+import { ProviderRegistry } from './providers/provider-registry';
 import { RefundsRepository } from './refunds.repository';
 import { RefundsService } from './refunds.service';
 import { PaymentsService } from './payments.service';
@@ -38,6 +39,7 @@ export class PaymentJobs implements OnModuleInit {
     private readonly sessions: CheckoutSessionsRepository,
     private readonly checkout: CheckoutService,
     private readonly outcomes: PaymentOutcomes,
+    private readonly registry: ProviderRegistry,
     private readonly scheduler: SchedulerRegistry,
     private readonly config: ConfigService<Env, true>,
   ) {
@@ -67,7 +69,7 @@ export class PaymentJobs implements OnModuleInit {
         for (const stuck of await this.payments.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
           const payment = (await this.payments.findById(stuck.merchantId, stuck.paymentId)) as Payment;
           try {
-            if (stuck.status === 'requires_action') await this.abandon(payment);
+            if (stuck.status === 'requires_action') await this.abandon(payment, stuck.attempt);
             else if (stuck.attempt) {
               await this.paymentsService.resolveWithProvider(
                 payment,
@@ -109,8 +111,20 @@ export class PaymentJobs implements OnModuleInit {
     );
   }
 
-  /** The customer never finished 3-D Secure within the deadline. */
-  private async abandon(payment: Payment): Promise<void> {
+  /**
+   * The customer never finished 3-D Secure within the deadline. The provider is asked first: if the
+   * charge went through after all (a lost webhook), it is recorded instead.
+   */
+  private async abandon(payment: Payment, attempt: Attempt | null): Promise<void> {
+    if (attempt) {
+      const found = await this.registry
+        .get(attempt.provider)
+        .retrieve({ providerRef: payment.providerRef, idempotencyKey: attempt.providerKey, reference: payment.id });
+      if (found && found.status !== 'requires_action') {
+        await this.paymentsService.resolveWithProvider(payment, { ...attempt, providerRef: payment.providerRef }, null);
+        return;
+      }
+    }
     await this.db.transaction((tx) =>
       this.outcomes.fail(
         tx,

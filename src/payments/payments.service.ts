@@ -221,14 +221,20 @@ export class PaymentsService {
     if (idem.recoveryPoint === PAYMENT_CREATED) return this.resume(caller.merchantId, idem);
     const original = await this.getById(caller.merchantId, paymentId);
     const lastAttempt = await this.payments.latestAttempt(caller.merchantId, paymentId);
-    if (original.status !== 'failed' || original.failureCode !== 'provider_unavailable' || !lastAttempt?.paymentMethod) {
+    // A coupon use or gift-card hold was given back when it failed: such a payment is paid again by a
+    // new request from the customer, not by an admin retry.
+    if (
+      original.status !== 'failed' ||
+      original.failureCode !== 'provider_unavailable' ||
+      !lastAttempt?.paymentMethod ||
+      original.couponCode ||
+      original.giftCardAmount > 0
+    ) {
       throw new DomainError(
         'unprocessable',
         'payment_not_retryable',
-        'Only a direct payment that failed because no provider was available can be retried.',
-        {
-          param: 'id',
-        },
+        'Only a direct payment without coupon or gift card that failed because no provider was available can be retried.',
+        { param: 'id' },
       );
     }
     const plan: PlannedMethod[] = [{ provider: lastAttempt.provider, token: lastAttempt.paymentMethod }];
@@ -257,14 +263,8 @@ export class PaymentsService {
       );
       await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
     });
-    const payment = {
-      id,
-      merchantId: original.merchantId,
-      amount: original.amount,
-      currency: original.currency,
-      customer: original.customer,
-      checkoutSessionId: null,
-    };
+    // At most one live retry per payment (a unique index): a second retry with another key is a 409.
+    const payment = { ...original, id, checkoutSessionId: null, retryOf: original.id };
     return this.charge(payment, original.lines ?? [], plan, attempt, original.returnUrl ?? undefined, this.ownKey(idem), idem);
   }
 
@@ -290,7 +290,10 @@ export class PaymentsService {
     if (!found) {
       // The provider never received the charge. A waiting client can safely send it now (same key);
       // without one, nobody will: the payment fails and nothing was charged.
-      if (idem && rechargeIfMissing && attempt.paymentMethod) {
+      // Right after an unknown outcome the provider may still be working on the request: no record yet
+      // proves nothing. The payment stays processing; the client's retry or the recovery job asks again.
+      if (!rechargeIfMissing) throw new OutcomeUnknownError();
+      if (idem && attempt.paymentMethod) {
         const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
         return this.charge(payment, payment.lines ?? [], plan, attempt, payment.returnUrl ?? undefined, this.ownKey(idem), idem);
       }
@@ -323,7 +326,9 @@ export class PaymentsService {
   async applyEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
     if (!event.merchantId || !event.providerRef) return 'ignored';
     const merchantId = event.merchantId;
-    const payment = await this.payments.findByProviderRef(merchantId, provider, event.providerRef);
+    const payment =
+      (await this.payments.findByProviderRef(merchantId, provider, event.providerRef)) ??
+      (event.reference?.startsWith('pay_') ? await this.payments.findById(merchantId, event.reference) : null);
     if (!payment) {
       // A hosted checkout's charge event can arrive before its checkout event: that one records it.
       if (!event.reference?.startsWith('cs_')) this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown payment');

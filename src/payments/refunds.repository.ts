@@ -86,6 +86,17 @@ export class RefundsRepository {
     return rows[0] ?? null;
   }
 
+  /** What refunds of this payment (succeeded or in flight) take from its provider part. */
+  async providerPartTaken(merchantId: string, paymentId: string, tx: Executor): Promise<number> {
+    const { rows } = await tx.query<{ taken: number }>(
+      `SELECT coalesce(sum(amount - gift_card_amount), 0)::bigint AS taken
+         FROM refunds
+        WHERE merchant_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`,
+      [merchantId, paymentId],
+    );
+    return rows[0].taken;
+  }
+
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Refund | null> {
     const { rows } = await executor.query<Refund>(`SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`, [merchantId, id]);
     return rows[0] ?? null;

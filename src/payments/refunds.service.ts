@@ -6,6 +6,7 @@ import type { IdempotencyContext } from '../common/idempotency/idempotency.decor
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
 import { IdempotencyRepository, StoredResponse } from '../common/idempotency/idempotency.repository';
 import { DatabaseService } from '../database/database.service';
+import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { Executor } from '../database/database.types';
 import type { RefundDto } from './dto/checkout.dto';
 import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
@@ -35,6 +36,7 @@ export class RefundsService {
     private readonly idempotency: IdempotencyRepository,
     private readonly registry: ProviderRegistry,
     private readonly outcomes: PaymentOutcomes,
+    private readonly holds: GiftCardHolds,
   ) {}
 
   async refund(caller: AuthContext, paymentId: string, dto: RefundDto, idem: IdempotencyContext): Promise<Refund> {
@@ -42,6 +44,13 @@ export class RefundsService {
     if (idem.recoveryPoint === REFUND_CREATED) {
       const pending = await this.refunds.findByIdempotencyKey(merchantId, idem.key);
       if (!pending) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no refund to resume.');
+      // Settled meanwhile (the recovery job): answer with it, never call the provider again.
+      if (pending.status !== 'pending') {
+        await this.idempotency.completeOwned(idem, this.responseFor(pending, idem.requestId), this.db);
+        idem.completed = true;
+        if (pending.status === 'failed') throw this.failureError(pending);
+        return pending;
+      }
       return this.execute(merchantId, pending, this.ownKey(idem), idem, false);
     }
     const refundId = newId('re');
@@ -50,8 +59,30 @@ export class RefundsService {
       if (!payment) throw new NotFoundError('payment', paymentId);
       const remaining = payment.amount - payment.amountRefunded;
       const amount = dto.amount ?? remaining;
+      if ((payment.lines ?? []).some((line) => line.productType === 'GIFT_CARD')) {
+        // The card it bought would stay spendable: refunding it needs the card canceled first (not built).
+        throw new DomainError(
+          'unprocessable',
+          'gift_card_purchase_not_refundable',
+          'A payment that bought a gift card cannot be refunded here.',
+          { param: 'id' },
+        );
+      }
       const reserved = amount > 0 ? await this.payments.reserveRefund(merchantId, paymentId, amount, tx) : null;
       if (!reserved) throw this.refusal(payment, amount);
+      const providerRefunded = await this.refunds.providerPartTaken(merchantId, paymentId, tx);
+      const toCard = giftCardShare(reserved, amount, providerRefunded);
+      // The card part must fit back on an active card; refused now, before any provider is called.
+      if (toCard > 0 && !(await this.holds.canTakeBack(merchantId, reserved.giftCardCode as string, toCard, tx))) {
+        throw new DomainError(
+          'unprocessable',
+          'gift_card_credit_refused',
+          'The gift card that paid this cannot take the amount back (expired or canceled).',
+          {
+            param: 'amount',
+          },
+        );
+      }
       await this.refunds.insert(
         {
           merchantId,
@@ -62,7 +93,7 @@ export class RefundsService {
           reason: dto.reason ?? null,
           provider: payment.provider ?? 'gift_card',
           idempotencyKey: idem.key,
-          giftCardAmount: giftCardShare(reserved, amount),
+          giftCardAmount: toCard,
         },
         tx,
       );
@@ -165,12 +196,10 @@ export class RefundsService {
 
 /**
  * How much of a refund goes back to the gift card that paid part of the payment: the provider's part is
- * refunded first (money back to the card the customer paid with), then the gift card's. `reserved` is
- * the payment just after this refund was held, so earlier refunds (done or in flight) are accounted for.
+ * refunded first (money back to the card the customer paid with), then the gift card's.
+ * `providerRefunded`: what earlier refunds (succeeded or in flight) already took from the provider part.
  */
-export function giftCardShare(reserved: Payment, amount: number): number {
-  const allocatedBefore = reserved.amountRefunded + reserved.amountRefundPending - amount;
-  const providerPaid = reserved.amount - reserved.giftCardAmount;
-  const providerPart = Math.max(0, Math.min(amount, providerPaid - allocatedBefore));
+export function giftCardShare(payment: Payment, amount: number, providerRefunded: number): number {
+  const providerPart = Math.max(0, Math.min(amount, payment.amount - payment.giftCardAmount - providerRefunded));
   return amount - providerPart;
 }

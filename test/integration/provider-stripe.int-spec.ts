@@ -270,14 +270,23 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(log.some((r) => r.method === 'GET' && r.path === '/v1/payment_intents')).toBe(true);
     });
 
-    it('Stripe hangs past PROVIDER_TIMEOUT_MS and never charged: 503, payment failed, nothing at Stripe', async () => {
+    it('Stripe hangs past PROVIDER_TIMEOUT_MS: 503 outcome unknown, the payment waits; the retry with the key charges once', async () => {
       emulator.hangNext(1);
-      const res = await charge('pm_card_visa');
+      const key = newKey();
+      const body = processBody(productId, 'pm_card_visa', { paymentMethod: { provider: 'stripe', token: 'pm_card_visa' } });
+      const send = () => api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+      const res = await send();
       expect(res.status).toBe(503);
-      expect(res.body.error).toMatchObject({ type: 'provider_error', code: 'provider_unavailable' });
+      expect(res.body.error).toMatchObject({ type: 'provider_error', code: 'payment_outcome_unknown' });
       const id = await latestPaymentId();
-      expect(await getPayment(id)).toMatchObject({ status: 'failed', failureCode: 'provider_unavailable' });
+      // No record at Stripe right after a timeout proves nothing: the payment is not failed.
+      expect(await getPayment(id)).toMatchObject({ status: 'processing' });
       expect(intentsFor(id)).toHaveLength(0);
+
+      const retried = await send();
+      expect(retried.status).toBe(201);
+      expect(retried.body).toMatchObject({ id, status: 'succeeded' });
+      expect(intentsFor(id)).toHaveLength(1);
     });
 
     it('a 500 Stripe confirms it did not act on fails over to the next provider', async () => {

@@ -1,0 +1,156 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { PaymentJobs } from '../../src/payments/payment-jobs';
+import { createProduct, eventually, ledgerTotals, newKey, processBody, uniqueEmail } from '../factories/payments';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+/** Edge cases found in review: each would lose or double money if broken. */
+describe('money safety edge cases (real PostgreSQL)', () => {
+  let dbUrl: string;
+  let api: TestApp;
+  let pk: string;
+  let sk: string;
+  let admin: string;
+  let productId: string;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    api = await startTestApp(dbUrl, { CIRCUIT_FAILURE_THRESHOLD: '1000' });
+    pk = await api.key('publishable');
+    sk = await api.key('secret');
+    admin = await api.key('admin');
+    productId = (await createProduct(api, admin, { prices: [{ currency: 'USD', amount: 8000 }] })).id;
+  });
+  afterAll(async () => {
+    await api?.close();
+    await dropDatabase(dbUrl);
+  });
+
+  const balance = async (code: string) => (await api.http().get(`/gift-cards/${code}/balance`).set('X-Api-Key', pk)).body.balance;
+  async function activeCard(amount: number): Promise<string> {
+    const bought = await api
+      .http()
+      .post('/gift-cards/purchase')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
+      .send({
+        amount,
+        currency: 'USD',
+        recipientEmail: 'r@example.com',
+        customer: { email: uniqueEmail() },
+        successUrl: 'https://shop.example.com/s',
+        cancelUrl: 'https://shop.example.com/c',
+      });
+    await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
+    await eventually(
+      async () => (await api.http().get(`/gift-cards/${bought.body.giftCard.code}/balance`).set('X-Api-Key', pk)).body.status === 'active',
+    );
+    return bought.body.giftCard.code;
+  }
+
+  it('an admin retry of a failed payment charges at most once, whatever the keys', async () => {
+    const down = await startTestApp(dbUrl, { SIMULATOR_OUTAGE: 'true', CIRCUIT_FAILURE_THRESHOLD: '1000' });
+    let failedId: string;
+    try {
+      const failed = await down
+        .http()
+        .post('/payments/process')
+        .set('X-Api-Key', sk)
+        .set('Idempotency-Key', newKey())
+        .send(processBody(productId, 'tok_visa'));
+      expect(failed.status).toBe(503);
+      failedId = (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id;
+    } finally {
+      await down.close();
+    }
+    const first = await api.http().post(`/admin/retry-payment/${failedId}`).set('X-Api-Key', admin).set('Idempotency-Key', newKey());
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: 'succeeded', retryOf: failedId });
+    const second = await api.http().post(`/admin/retry-payment/${failedId}`).set('X-Api-Key', admin).set('Idempotency-Key', newKey());
+    expect(second.status).toBe(409);
+    const charges = await api.db.query(`SELECT count(*)::int AS n FROM payments WHERE retry_of = $1 AND status = 'succeeded'`, [failedId]);
+    expect(charges.rows[0].n).toBe(1);
+  });
+
+  it('a payment that bought a gift card is not refunded while the card stays spendable', async () => {
+    const bought = await api
+      .http()
+      .post('/gift-cards/purchase')
+      .set('X-Api-Key', pk)
+      .set('Idempotency-Key', newKey())
+      .send({
+        amount: 2500,
+        currency: 'USD',
+        recipientEmail: 'r@example.com',
+        customer: { email: uniqueEmail() },
+        successUrl: 'https://shop.example.com/s',
+        cancelUrl: 'https://shop.example.com/c',
+      });
+    await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
+    const paymentId = bought.body.checkoutSession.paymentId;
+    await eventually(async () => (await api.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body.status === 'succeeded');
+    const refund = await api
+      .http()
+      .post(`/transactions/${paymentId}/refund`)
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', newKey())
+      .send({});
+    expect(refund.status).toBe(422);
+    expect(refund.body.error.code).toBe('gift_card_purchase_not_refundable');
+  });
+
+  it('money arriving for an expired checkout takes the gift-card part from the card again', async () => {
+    const code = await activeCard(3000);
+    const session = (
+      await api
+        .http()
+        .post('/payments/checkout')
+        .set('X-Api-Key', pk)
+        .set('Idempotency-Key', newKey())
+        .send({
+          items: [{ productId, quantity: 1 }],
+          currency: 'USD',
+          customer: { email: uniqueEmail() },
+          giftCardCode: code,
+          successUrl: 'https://shop.example.com/s',
+          cancelUrl: 'https://shop.example.com/c',
+        })
+    ).body;
+    await api.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [session.id]);
+    await api.app.get(PaymentJobs).expireSessions();
+    expect(await balance(code)).toBe(3000);
+
+    // The provider reports the customer's payment of the session's 5000 after all (a late webhook).
+    const event = {
+      id: `evt_sim_late_${randomBytes(6).toString('hex')}`,
+      type: 'checkout.session.completed',
+      created: Math.floor(Date.now() / 1000),
+      data: {
+        merchantId: 'mer_default',
+        reference: session.id,
+        sessionId: session.providerSessionId,
+        chargeId: `sim_ch_late_${randomBytes(6).toString('hex')}`,
+        amount: 5000,
+        currency: 'USD',
+      },
+    };
+    const body = JSON.stringify(event);
+    const signature = createHmac('sha256', 'whsec_simulator_dev').update(body).digest('hex');
+    expect(
+      (await api.http().post('/webhooks/simulator').set('Content-Type', 'application/json').set('X-Signature', signature).send(body))
+        .status,
+    ).toBe(200);
+
+    const completed = await eventually(async () => {
+      const s = (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', pk)).body;
+      return s.status === 'complete' ? s : undefined;
+    });
+    const payment = (await api.http().get(`/transactions/${completed.paymentId}`).set('X-Api-Key', sk)).body;
+    expect(payment).toMatchObject({ status: 'succeeded', amount: 8000, giftCardAmount: 3000 });
+    expect(await balance(code)).toBe(0);
+    const held = await api.http().get('/admin/ledger/balance?currency=USD').set('X-Api-Key', admin);
+    expect(held.body.balanced).toBe(true);
+    expect(held.body.accounts.find((a: { account: string }) => a.account === 'gift_card_held')?.balance ?? 0).toBe(0);
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
+  });
+});
