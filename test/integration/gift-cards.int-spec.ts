@@ -1,5 +1,6 @@
 import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
+import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
 import { createProduct, eventually, ledgerTotals, newKey, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -21,30 +22,10 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
     await dropDatabase(dbUrl);
   });
 
-  const purchase = (body: Record<string, unknown>) =>
-    a
-      .http()
-      .post('/gift-cards/purchase')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send({
-        recipientEmail: 'friend@example.com',
-        giftMessage: 'Happy birthday!',
-        customer: { email: uniqueEmail() },
-        successUrl: 'https://shop.example.com/thanks',
-        cancelUrl: 'https://shop.example.com/cancel',
-        ...body,
-      });
+  const purchase = (body: Record<string, unknown>) => purchaseGiftCard(a, pk, body);
   const balance = async (code: string) => (await a.http().get(`/gift-cards/${code}/balance`).set('X-Api-Key', pk)).body;
 
-  async function buyAndPay(amount: number): Promise<string> {
-    const bought = await purchase({ amount, currency: 'USD' });
-    expect(bought.status).toBe(201);
-    const paid = await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
-    expect(paid.status).toBe(303);
-    await eventually(async () => (await balance(bought.body.giftCard.code)).status === 'active');
-    return bought.body.giftCard.code;
-  }
+  const buyAndPay = (amount: number) => activeGiftCard(a, pk, amount);
 
   it('purchase → pay on the hosted page → active → redeem once', async () => {
     const bought = await purchase({ amount: 5000, currency: 'USD' });
@@ -259,19 +240,7 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
 
     it('a hosted checkout holds the card part; the page charges the rest; an expired session gives it back', async () => {
       const code = await buyAndPay(3000);
-      const created = await a
-        .http()
-        .post('/payments/checkout')
-        .set('X-Api-Key', pk)
-        .set('Idempotency-Key', newKey())
-        .send({
-          items: [{ productId, quantity: 1 }],
-          currency: 'USD',
-          customer: { email: uniqueEmail() },
-          giftCardCode: code,
-          successUrl: 'https://shop.example.com/s',
-          cancelUrl: 'https://shop.example.com/c',
-        });
+      const created = await checkoutWithGiftCard(a, pk, productId, code);
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ subtotal: 8000, giftCardApplied: 3000, total: 5000 });
       expect((await balance(code)).balance).toBe(0);
@@ -279,19 +248,7 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
       await a.app.get(PaymentJobs).expireSessions();
       expect((await balance(code)).balance).toBe(3000);
 
-      const second = await a
-        .http()
-        .post('/payments/checkout')
-        .set('X-Api-Key', pk)
-        .set('Idempotency-Key', newKey())
-        .send({
-          items: [{ productId, quantity: 1 }],
-          currency: 'USD',
-          customer: { email: uniqueEmail() },
-          giftCardCode: code,
-          successUrl: 'https://shop.example.com/s',
-          cancelUrl: 'https://shop.example.com/c',
-        });
+      const second = await checkoutWithGiftCard(a, pk, productId, code);
       await fetch(`${second.body.url}/pay`, { method: 'POST', redirect: 'manual' });
       const payment = await eventually(async () => {
         const p = (await a.http().get(`/transactions/${second.body.paymentId}`).set('X-Api-Key', sk)).body;

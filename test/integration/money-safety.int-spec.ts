@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
-import { createProduct, eventually, ledgerTotals, newKey, processBody, uniqueEmail } from '../factories/payments';
+import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
+import { createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 /** Edge cases found in review: each would lose or double money if broken. */
@@ -26,26 +27,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
   });
 
   const balance = async (code: string) => (await api.http().get(`/gift-cards/${code}/balance`).set('X-Api-Key', pk)).body.balance;
-  async function activeCard(amount: number): Promise<string> {
-    const bought = await api
-      .http()
-      .post('/gift-cards/purchase')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send({
-        amount,
-        currency: 'USD',
-        recipientEmail: 'r@example.com',
-        customer: { email: uniqueEmail() },
-        successUrl: 'https://shop.example.com/s',
-        cancelUrl: 'https://shop.example.com/c',
-      });
-    await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
-    await eventually(
-      async () => (await api.http().get(`/gift-cards/${bought.body.giftCard.code}/balance`).set('X-Api-Key', pk)).body.status === 'active',
-    );
-    return bought.body.giftCard.code;
-  }
+  const activeCard = (amount: number) => activeGiftCard(api, pk, amount);
 
   it('an admin retry of a failed payment charges at most once, whatever the keys', async () => {
     const down = await startTestApp(dbUrl, { SIMULATOR_OUTAGE: 'true', CIRCUIT_FAILURE_THRESHOLD: '1000' });
@@ -72,19 +54,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
   });
 
   it('a payment that bought a gift card is not refunded while the card stays spendable', async () => {
-    const bought = await api
-      .http()
-      .post('/gift-cards/purchase')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send({
-        amount: 2500,
-        currency: 'USD',
-        recipientEmail: 'r@example.com',
-        customer: { email: uniqueEmail() },
-        successUrl: 'https://shop.example.com/s',
-        cancelUrl: 'https://shop.example.com/c',
-      });
+    const bought = await purchaseGiftCard(api, pk, { amount: 2500, currency: 'USD' });
     await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
     const paymentId = bought.body.checkoutSession.paymentId;
     await eventually(async () => (await api.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body.status === 'succeeded');
@@ -100,21 +70,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
 
   it('money arriving for an expired checkout takes the gift-card part from the card again', async () => {
     const code = await activeCard(3000);
-    const session = (
-      await api
-        .http()
-        .post('/payments/checkout')
-        .set('X-Api-Key', pk)
-        .set('Idempotency-Key', newKey())
-        .send({
-          items: [{ productId, quantity: 1 }],
-          currency: 'USD',
-          customer: { email: uniqueEmail() },
-          giftCardCode: code,
-          successUrl: 'https://shop.example.com/s',
-          cancelUrl: 'https://shop.example.com/c',
-        })
-    ).body;
+    const session = (await checkoutWithGiftCard(api, pk, productId, code)).body;
     await api.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [session.id]);
     await api.app.get(PaymentJobs).expireSessions();
     expect(await balance(code)).toBe(3000);
