@@ -73,6 +73,7 @@ describe('operations: health, metrics, docs, pool limits (real PostgreSQL)', () 
       'db_pool_connections_idle',
       'db_pool_waiting_requests',
       'db_pool_connections_in_use',
+      'outbox_unpublished_events',
     ]) {
       expect(res.text).toContain(`# TYPE ${gauge} gauge`);
     }
