@@ -337,7 +337,22 @@ export class PaymentsService {
     await this.db.transaction(async (tx) => {
       await this.payments.addTimelineEntry(merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
       if (event.kind === 'payment.succeeded') {
-        await this.outcomes.succeed(tx, payment, provider, event.providerRef as string, null, { eventId: event.eventId });
+        const succeeded = await this.outcomes.succeed(tx, payment, provider, event.providerRef as string, null, { eventId: event.eventId });
+        if (!succeeded && (payment.status === 'failed' || payment.status === 'canceled')) {
+          // Money the provider took for a payment we had already closed: never moved backwards, so it is not
+          // booked here; it is flagged for reconciliation (timeline note and an error log line).
+          this.logger.error(
+            { paymentId: payment.id, provider, eventId: event.eventId },
+            'provider reports a charge for a closed payment: reconcile',
+          );
+          await this.payments.addTimelineEntry(
+            merchantId,
+            payment.id,
+            'note',
+            { reconcile: 'provider reports success after the payment was closed' },
+            tx,
+          );
+        }
       } else if (event.kind === 'payment.failed') {
         await this.outcomes.fail(
           tx,
