@@ -39,8 +39,6 @@ export const CURRENCY_EXPONENTS: Readonly<Record<string, number>> = Object.freez
   TND: 3,
 });
 
-export const SUPPORTED_CURRENCIES = Object.keys(CURRENCY_EXPONENTS);
-
 /** Largest amount accepted anywhere (minor units): well inside Number.MAX_SAFE_INTEGER and bigint. */
 export const MAX_AMOUNT = 99_999_999_999;
 

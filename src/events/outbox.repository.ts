@@ -37,17 +37,6 @@ export class OutboxRepository {
     );
   }
 
-  async listForAggregate(merchantId: string, aggregateId: string, executor: Executor = this.db): Promise<DomainEvent[]> {
-    const { rows } = await executor.query<{ payload: DomainEvent }>(
-      `SELECT payload
-         FROM outbox_events
-        WHERE merchant_id = $1
-          AND aggregate_id = $2
-        ORDER BY seq`,
-      [merchantId, aggregateId],
-    );
-    return rows.map((r) => r.payload);
-  }
 
   async countUnpublished(executor: Executor = this.db): Promise<number> {
     const { rows } = await executor.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`);

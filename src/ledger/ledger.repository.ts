@@ -44,22 +44,4 @@ export class LedgerRepository {
     return rows;
   }
 
-  async forPayment(merchantId: string, paymentId: string, executor: Executor = this.db) {
-    const { rows } = await executor.query<{
-      posting_id: string;
-      kind: string;
-      account: string;
-      direction: string;
-      amount: number;
-      currency: string;
-    }>(
-      `SELECT posting_id, kind, account, direction, amount, currency
-         FROM ledger_entries
-        WHERE merchant_id = $1
-          AND payment_id = $2
-        ORDER BY id`,
-      [merchantId, paymentId],
-    );
-    return rows;
-  }
 }

@@ -24,7 +24,3 @@ export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
 export function sourcesOf(to: PaymentStatus): PaymentStatus[] {
   return (Object.keys(TRANSITIONS) as PaymentStatus[]).filter((from) => TRANSITIONS[from].includes(to));
 }
-
-export function isFinal(status: PaymentStatus): boolean {
-  return ['succeeded', 'failed', 'canceled', 'partially_refunded', 'refunded'].includes(status);
-}

@@ -262,13 +262,6 @@ export class PaymentsRepository {
     return rows[0] ?? null;
   }
 
-  async countAttempts(merchantId: string, paymentId: string, tx: Executor = this.db): Promise<number> {
-    const { rows } = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM payment_attempts WHERE merchant_id = $1 AND payment_id = $2`,
-      [merchantId, paymentId],
-    );
-    return rows[0].n;
-  }
 
   async list(merchantId: string, filter: PaymentFilter, page: PageRequest, executor: Executor = this.db): Promise<Payment[]> {
     const { rows } = await executor.query<PaymentRow>(
