@@ -44,6 +44,27 @@ export function assignRequestId(req: IncomingMessage): string {
   return id;
 }
 
+/**
+ * Secrets and personal data that travel in URLs: the Segpay postback token (path), gift-card codes
+ * (bearer secrets, in paths), and emails or tokens in query strings.
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/^(\/webhooks\/segpay\/)[^/?#]+/, '$1[redacted]')
+    .replace(/^(\/gift-cards\/)(?!purchase\b|redeem\b)[^/?#]+/, '$1[redacted]')
+    .replace(/([?&](?:customerEmail|email|recipientEmail|token|code)=)[^&#]*/gi, '$1[redacted]');
+}
+
+/**
+ * An error as it may be logged: type, message, code and stack only. Driver and SDK errors carry more
+ * (pg's `detail` quotes row values such as emails; provider errors carry request parameters).
+ */
+export function safeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const { code, statusCode } = err as { code?: unknown; statusCode?: unknown };
+  return { type: err.name, message: err.message, code, statusCode, stack: err.stack };
+}
+
 export function pinoParams(level: string): Params {
   return {
     pinoHttp: {
@@ -52,12 +73,8 @@ export function pinoParams(level: string): Params {
       genReqId: assignRequestId,
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       serializers: {
-        // The Segpay postback URL carries its secret token in the path.
-        req: (req: { id: string; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url.replace(/^(\/webhooks\/segpay\/)[^/?#]+/, '$1[redacted]'),
-        }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        err: safeError,
       },
     },
   };

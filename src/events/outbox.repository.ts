@@ -37,7 +37,6 @@ export class OutboxRepository {
     );
   }
 
-
   async countUnpublished(executor: Executor = this.db): Promise<number> {
     const { rows } = await executor.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`);
     return rows[0].n;

@@ -43,5 +43,4 @@ export class LedgerRepository {
     );
     return rows;
   }
-
 }

@@ -40,8 +40,10 @@ export class PaymentsController {
     return this.checkout.get(caller.merchantId, sessionId);
   }
 
+  /** Cancels an open session and closes it at its provider (outside any transaction: phased). */
   @Post('checkout/:sessionId/cancel')
   @HttpCode(200)
+  @Idempotent({ required: false, mode: 'phased' })
   @ApiErrors(401, 403, 404, 422)
   cancelCheckout(@Caller() caller: AuthContext, @Param('sessionId') sessionId: string) {
     return this.checkout.cancel(caller.merchantId, sessionId);

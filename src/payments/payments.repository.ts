@@ -262,7 +262,6 @@ export class PaymentsRepository {
     return rows[0] ?? null;
   }
 
-
   async list(merchantId: string, filter: PaymentFilter, page: PageRequest, executor: Executor = this.db): Promise<Payment[]> {
     const { rows } = await executor.query<PaymentRow>(
       `${SELECT_PAYMENT}

@@ -6,7 +6,7 @@ import { DomainError, NotFoundError } from '../common/errors/domain-errors';
 import { newId } from '../common/ids';
 import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
-import { IdempotencyRepository, StoredResponse } from '../common/idempotency/idempotency.repository';
+import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
 import { Page, PageRequest, toPage } from '../common/pagination';
 import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
@@ -19,7 +19,7 @@ import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError }
 import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
 import { PaymentFilter, PaymentsRepository } from './payments.repository';
 import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';
-import { PricingService } from './pricing.service';
+import { DiscountedCart, PricingService } from './pricing.service';
 import {
   ProviderDeclineError,
   ProviderId,
@@ -36,12 +36,6 @@ interface PlannedMethod {
   provider: ProviderId;
   token: string;
 }
-
-/**
- * How the final answer reaches the idempotency key: the live request's own key (it holds the lock), or
- * the key of a request whose process died (recovery), or none (the payment has no key).
- */
-type KeyCompletion = (tx: Executor, response: StoredResponse) => Promise<unknown>;
 
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
 const PAYMENT_CREATED = 'payment_created';
@@ -92,7 +86,7 @@ export class PaymentsService {
       country: dto.customer.country ?? null,
       paymentMethod: routed[0],
     });
-    if (!verdict.allowed) return this.refuseAsFraud(caller, dto, idem, clientIp, verdict);
+    if (!verdict.allowed) return this.refuseAsFraud(caller, dto, cart, idem, clientIp, verdict);
     const first = await this.nextAvailable(routed, 0);
     if (providerAmount > 0 && first === undefined) {
       throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
@@ -151,14 +145,14 @@ export class PaymentsService {
       };
     });
     if (!attempt) return this.paidByGiftCard(payment, idem);
-    return this.charge(payment, cart.lines, plan, attempt, dto.returnUrl, this.ownKey(idem), idem);
+    return this.charge(payment, cart.lines, plan, attempt, dto.returnUrl, this.idempotency.owned(idem), idem);
   }
 
   /** The gift card covered everything: no provider is involved (also what recovery runs for such a payment). */
   async paidByGiftCard(
     payment: PaymentRef,
     idem: IdempotencyContext | null,
-    complete: KeyCompletion | null = idem && this.ownKey(idem),
+    complete: KeyCompletion | null = idem && this.idempotency.owned(idem),
   ): Promise<Payment> {
     const settled = await this.db.transaction(async (tx) => {
       const after =
@@ -178,11 +172,11 @@ export class PaymentsService {
   private async refuseAsFraud(
     caller: AuthContext,
     dto: ProcessPaymentDto,
+    cart: DiscountedCart,
     idem: IdempotencyContext,
     clientIp: string | null,
     verdict: Exclude<FraudVerdict, { allowed: true }>,
   ): Promise<never> {
-    const { lines, subtotal } = await this.pricing.price(caller.merchantId, dto.items, dto.currency, caller.kind);
     const error = this.fraud.errorFor(verdict);
     await this.db.transaction(async (tx) => {
       const customer = await this.customers.upsertByEmail(caller.merchantId, dto.customer, tx);
@@ -190,13 +184,13 @@ export class PaymentsService {
         merchantId: caller.merchantId,
         id: newId('pay'),
         status: 'processing' as const,
-        amount: subtotal,
+        amount: cart.total,
         currency: dto.currency,
         provider: null,
         customerId: customer.id,
         checkoutSessionId: null,
-        lines,
-        discount: 0,
+        lines: cart.lines,
+        discount: cart.discount,
         idempotencyKey: idem.key,
         retryOf: null,
         metadata: dto.metadata ?? {},
@@ -265,7 +259,7 @@ export class PaymentsService {
     });
     // At most one live retry per payment (a unique index): a second retry with another key is a 409.
     const payment = { ...original, id, checkoutSessionId: null, retryOf: original.id };
-    return this.charge(payment, original.lines ?? [], plan, attempt, original.returnUrl ?? undefined, this.ownKey(idem), idem);
+    return this.charge(payment, original.lines ?? [], plan, attempt, original.returnUrl ?? undefined, this.idempotency.owned(idem), idem);
   }
 
   /**
@@ -295,7 +289,7 @@ export class PaymentsService {
       if (!rechargeIfMissing) throw new OutcomeUnknownError();
       if (idem && attempt.paymentMethod) {
         const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
-        return this.charge(payment, payment.lines ?? [], plan, attempt, payment.returnUrl ?? undefined, this.ownKey(idem), idem);
+        return this.charge(payment, payment.lines ?? [], plan, attempt, payment.returnUrl ?? undefined, this.idempotency.owned(idem), idem);
       }
       return this.finishFailure(
         payment,
@@ -393,7 +387,7 @@ export class PaymentsService {
   /** The recovery job's completion: the key of a request whose process is gone. */
   abandonedKey(payment: Payment, idempotencyKey: string | null): KeyCompletion | null {
     if (!idempotencyKey) return null;
-    return (tx, response) => this.idempotency.completeAbandoned(payment.merchantId, idempotencyKey, this.lockTimeoutSeconds, response, tx);
+    return this.idempotency.abandoned(payment.merchantId, idempotencyKey, this.lockTimeoutSeconds);
   }
 
   // ---- phases ----
@@ -402,7 +396,7 @@ export class PaymentsService {
     const payment = await this.payments.findByIdempotencyKey(merchantId, idem.key);
     if (!payment) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no payment to resume.');
     const attempt = await this.payments.latestAttempt(merchantId, payment.id);
-    if (payment.status === 'processing' && attempt) return this.resolveWithProvider(payment, attempt, this.ownKey(idem), idem);
+    if (payment.status === 'processing' && attempt) return this.resolveWithProvider(payment, attempt, this.idempotency.owned(idem), idem);
     if (payment.status === 'processing') return this.paidByGiftCard(payment, idem); // no provider attempt: the card covered it
     // Settled while this key was unlocked (by the recovery job, or a webhook): answer from its state.
     await this.idempotency.completeOwned(idem, this.responseFor(payment, idem.requestId), this.db);
@@ -570,10 +564,6 @@ export class PaymentsService {
   private responseFor(payment: Payment, requestId: string): StoredResponse {
     if (payment.status === 'failed') return errorResponse(errorForFailedPayment(payment.failureCode, payment.declineCode), requestId);
     return successResponse(201, payment);
-  }
-
-  private ownKey(idem: IdempotencyContext): KeyCompletion {
-    return (tx, response) => this.idempotency.completeOwned(idem, response, tx);
   }
 
   private newAttempt(paymentId: string, method: PlannedMethod, n: number) {

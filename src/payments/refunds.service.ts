@@ -4,10 +4,9 @@ import { DomainError, NotFoundError } from '../common/errors/domain-errors';
 import { newId } from '../common/ids';
 import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
-import { IdempotencyRepository, StoredResponse } from '../common/idempotency/idempotency.repository';
+import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
 import { DatabaseService } from '../database/database.service';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
-import type { Executor } from '../database/database.types';
 import type { RefundDto } from './dto/checkout.dto';
 import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes } from './payment-outcomes';
@@ -18,8 +17,6 @@ import { ProviderRegistry } from './providers/provider-registry';
 import { Refund, RefundsRepository } from './refunds.repository';
 
 const REFUND_CREATED = 'refund_created';
-
-type KeyCompletion = ((tx: Executor, response: StoredResponse) => Promise<unknown>) | null;
 
 /**
  * Refunds in phases, like charges: (1) one transaction holds the amount on the payment (a conditional
@@ -51,7 +48,7 @@ export class RefundsService {
         if (pending.status === 'failed') throw this.failureError(pending);
         return pending;
       }
-      return this.execute(merchantId, pending, this.ownKey(idem), idem, false);
+      return this.execute(merchantId, pending, this.idempotency.owned(idem), idem, false);
     }
     const refundId = newId('re');
     const refund = await this.db.transaction(async (tx) => {
@@ -100,7 +97,7 @@ export class RefundsService {
       await this.idempotency.advance(idem, REFUND_CREATED, tx);
       return (await this.refunds.findById(merchantId, refundId, tx)) as Refund;
     });
-    return this.execute(merchantId, refund, this.ownKey(idem), idem, true);
+    return this.execute(merchantId, refund, this.idempotency.owned(idem), idem, true);
   }
 
   /** Phases 2 and 3; also what the recovery job runs for a refund left pending. */
@@ -111,7 +108,7 @@ export class RefundsService {
   async execute(
     merchantId: string,
     refund: Refund,
-    complete: KeyCompletion,
+    complete: KeyCompletion | null,
     idem?: IdempotencyContext,
     firstAttempt = false,
   ): Promise<Refund> {
@@ -145,7 +142,7 @@ export class RefundsService {
     status: 'succeeded' | 'failed',
     providerRef: string | null,
     failureCode: string | null,
-    complete: KeyCompletion,
+    complete: KeyCompletion | null,
     idem?: IdempotencyContext,
   ): Promise<Refund> {
     const settled = await this.db.transaction(async (tx) => {
@@ -187,10 +184,6 @@ export class RefundsService {
       `Refund of ${amount} exceeds what remains refundable on ${payment.id}.`,
       { param: 'amount' },
     );
-  }
-
-  private ownKey(idem: IdempotencyContext): KeyCompletion {
-    return (tx, response) => this.idempotency.completeOwned(idem, response, tx);
   }
 }
 

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AllowKeys } from '../auth/auth.decorators';
 import { NotFoundError } from '../common/errors/domain-errors';
+import { Idempotent } from '../common/idempotency/idempotency.decorator';
 import { NonCritical } from '../common/load-shedding.guard';
 import { ApiErrors } from '../common/openapi';
 import { ListQueryDto, toPage, toPageRequest } from '../common/pagination';
@@ -31,6 +32,7 @@ export class DeadLettersController {
 
   /** Puts a dead letter back in the queue with fresh attempts and processes it now. */
   @Post(':id/replay')
+  @Idempotent({ required: false, mode: 'phased' }) // the revival commits before the event is processed
   @ApiErrors(401, 403, 404)
   async replay(@Param('id') id: string) {
     const revived = await this.events.revive(id);

@@ -7,8 +7,9 @@ export interface IdempotencyPolicy {
   /** The request is refused (400 idempotency_key_required) without an Idempotency-Key. */
   required: boolean;
   /**
-   * atomic: the handler only touches our database; it runs in one transaction together with storing
-   *   its response, so a crash at any line leaves either nothing or the finished result.
+   * atomic (the default for every POST): the handler only touches our database; it runs in one
+   *   transaction together with storing its response, so a crash at any line leaves either nothing or
+   *   the finished result. A handler that calls a provider or starts background work must be phased.
    * phased: the handler calls the outside world (a provider); it commits its own phases, records
    *   recovery points through the IdempotencyContext and may store the response in its last phase.
    */

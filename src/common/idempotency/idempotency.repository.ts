@@ -17,6 +17,12 @@ export interface StoredResponse {
   body: string;
 }
 
+/**
+ * How a final answer reaches an idempotency key, inside the transaction that produces it: the live
+ * request's own key (`owned`), or the key of a request whose process died (`abandoned`).
+ */
+export type KeyCompletion = (tx: Executor, response: StoredResponse) => Promise<unknown>;
+
 export type ClaimResult =
   | { outcome: 'claimed'; lockToken: string; recoveryPoint: string }
   | { outcome: 'replay'; response: StoredResponse }
@@ -153,6 +159,14 @@ export class IdempotencyRepository {
       [merchantId, key, lockToken, recoveryPoint],
     );
     return rowCount === 1;
+  }
+
+  owned(ctx: IdempotencyContext): KeyCompletion {
+    return (tx, response) => this.completeOwned(ctx, response, tx);
+  }
+
+  abandoned(merchantId: string, key: string, lockTimeoutSeconds: number): KeyCompletion {
+    return (tx, response) => this.completeAbandoned(merchantId, key, lockTimeoutSeconds, response, tx);
   }
 
   /** A phased handler's last phase: stores its answer in the same transaction, and marks it done. */
