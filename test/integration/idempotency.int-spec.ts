@@ -47,6 +47,31 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
     expect(reused.body.error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_reused' });
   });
 
+  it('answers later replays of a finished key from memory on each instance, and still refuses another body', async () => {
+    const body = productBody();
+    const first = await a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'memory-1').send(body).expect(201);
+    const spy = jest.spyOn(a.db, 'query');
+    try {
+      const keyStatements = () => spy.mock.calls.filter(([sql]) => sql.includes('idempotency_keys')).length;
+      const replay = () => a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'memory-1').send(body);
+      expect((await replay()).headers['idempotent-replayed']).toBe('true');
+      expect(keyStatements()).toBe(1); // the first replay on this instance reads the key
+      for (let i = 0; i < 3; i++) {
+        const again = await replay();
+        expect(again.status).toBe(201);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.body).toEqual(first.body);
+      }
+      const reused = await a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'memory-1').send(productBody());
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+      expect(keyStatements()).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await countNamed(body.name)).toBe(1);
+  });
+
   it('rejects a key longer than 255 characters', async () => {
     const res = await a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'k'.repeat(256)).send(productBody());
     expect(res.status).toBe(400);

@@ -10,10 +10,13 @@ import { DomainError } from '../errors/domain-errors';
 import { toApiError } from '../errors/api-exception.filter';
 import { canonicalJson } from './canonical-json';
 import { IDEMPOTENCY_POLICY, IdempotencyContext, IdempotencyPolicy } from './idempotency.decorator';
+import { FinishedKeys } from './finished-keys';
 import { IdempotencyRepository, StoredResponse } from './idempotency.repository';
 import { ReplayedResponse } from './replayed-response';
 
 const DEFAULT_POLICY: IdempotencyPolicy = { required: false, mode: 'atomic' };
+/** Memory for the answers of finished keys (see FinishedKeys). */
+const FINISHED_KEYS_BYTES = 16 * 1024 * 1024;
 
 /**
  * API.md's idempotency, implemented once for every POST route. The first request with a key claims it
@@ -25,6 +28,7 @@ const DEFAULT_POLICY: IdempotencyPolicy = { required: false, mode: 'atomic' };
 export class IdempotencyInterceptor implements NestInterceptor {
   private readonly ttlHours: number;
   private readonly lockTimeoutSeconds: number;
+  private readonly finished = new FinishedKeys(FINISHED_KEYS_BYTES);
 
   constructor(
     private readonly reflector: Reflector,
@@ -61,6 +65,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const hash = createHash('sha256')
       .update(`${req.method} ${req.url}\n${canonicalJson(req.body ?? null)}`)
       .digest('hex');
+    const known = this.finished.get(merchantId, key);
+    if (known && known.hash !== hash) throw mismatch();
+    if (known) throw new ReplayedResponse(known.response.status, known.response.body);
     const claim = await this.keys.claim(
       { merchantId, key, method: req.method, path: req.url, hash },
       randomUUID(),
@@ -69,9 +76,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     );
     switch (claim.outcome) {
       case 'replay':
+        this.finished.remember(merchantId, key, hash, claim.response, claim.expiresAt);
         throw new ReplayedResponse(claim.response.status, claim.response.body);
       case 'mismatch':
-        throw new DomainError('idempotency_mismatch', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
+        throw mismatch();
       case 'in_use':
         throw new DomainError(
           'idempotency_in_use',
@@ -131,6 +139,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw err;
     }
   }
+}
+
+function mismatch(): DomainError {
+  return new DomainError('idempotency_mismatch', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
 }
 
 /** The stored form of an error response, exactly as the exception filter sends it. */

@@ -25,7 +25,7 @@ export type KeyCompletion = (tx: Executor, response: StoredResponse) => Promise<
 
 export type ClaimResult =
   | { outcome: 'claimed'; lockToken: string; recoveryPoint: string }
-  | { outcome: 'replay'; response: StoredResponse }
+  | { outcome: 'replay'; response: StoredResponse; expiresAt: Date }
   | { outcome: 'mismatch' }
   | { outcome: 'in_use' };
 
@@ -46,6 +46,7 @@ export class IdempotencyRepository {
         request_hash: string | null;
         response_status: number | null;
         response_body: string | null;
+        expires_at: Date | null;
       }>(
         `WITH claimed AS (
            INSERT INTO idempotency_keys
@@ -69,10 +70,11 @@ export class IdempotencyRepository {
                         OR idempotency_keys.locked_at < now() - make_interval(secs => $8)))
            RETURNING recovery_point
          )
-         SELECT true AS claimed, recovery_point, NULL::text AS request_hash, NULL::int AS response_status, NULL::text AS response_body
+         SELECT true AS claimed, recovery_point, NULL::text AS request_hash, NULL::int AS response_status, NULL::text AS response_body,
+                NULL::timestamptz AS expires_at
            FROM claimed
           UNION ALL
-         SELECT false, k.recovery_point, k.request_hash, k.response_status, k.response_body
+         SELECT false, k.recovery_point, k.request_hash, k.response_status, k.response_body, k.expires_at
            FROM idempotency_keys k
           WHERE k.merchant_id = $1
             AND k.key = $2
@@ -84,7 +86,11 @@ export class IdempotencyRepository {
       if (row.claimed) return { outcome: 'claimed', lockToken, recoveryPoint: row.recovery_point };
       if (row.request_hash !== req.hash) return { outcome: 'mismatch' };
       if (row.response_status !== null)
-        return { outcome: 'replay', response: { status: row.response_status, body: row.response_body ?? '' } };
+        return {
+          outcome: 'replay',
+          response: { status: row.response_status, body: row.response_body ?? '' },
+          expiresAt: row.expires_at as Date,
+        };
       return { outcome: 'in_use' };
     }
     return { outcome: 'in_use' };
