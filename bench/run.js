@@ -8,6 +8,8 @@ const BASE = process.env.PAYBRIDGE_URL ?? 'http://127.0.0.1:3000';
 const ADMIN_KEY = process.env.BENCH_ADMIN_KEY;
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+// Unmeasured seconds before each scenario: JIT compilation, pool connections and plan caches warm up first.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 
 async function api(method, path, key, body) {
   const res = await fetch(`${BASE}${path}`, {
@@ -58,9 +60,9 @@ const SCENARIOS = {
   }),
 };
 
-function run(name, request) {
+function run(name, request, duration = DURATION) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: BASE, connections: CONNECTIONS, duration: DURATION, requests: [request] }, (err, result) => (err ? reject(err) : resolve({ name, result })));
+    autocannon({ url: BASE, connections: CONNECTIONS, duration, requests: [request] }, (err, result) => (err ? reject(err) : resolve({ name, result })));
   });
 }
 
@@ -78,10 +80,11 @@ async function main() {
   if (first.status !== 201) throw new Error(`first payment failed: ${first.status} ${await first.text()}`);
   const keys = { admin: ADMIN_KEY, publishable, secret, productId, replayKey };
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
-  console.log(`Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
+  console.log(`Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per scenario`);
   const rows = [];
   for (const name of wanted) {
     if (!SCENARIOS[name]) throw new Error(`Unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    if (WARMUP > 0) await run(name, SCENARIOS[name](keys), WARMUP);
     const { result } = await run(name, SCENARIOS[name](keys));
     rows.push({
       scenario: name,

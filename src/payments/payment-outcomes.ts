@@ -74,24 +74,26 @@ export class PaymentOutcomes {
       tx,
     );
     if (!moved) return null;
-    await this.ledger.post(
-      {
-        merchantId: payment.merchantId,
-        postingId: `charge:${payment.id}`,
-        kind: 'charge',
-        currency: payment.currency,
-        paymentId: payment.id,
-        lines: chargeLines(payment, provider),
-      },
-      tx,
-    );
-    if (payment.couponCode) {
-      await this.coupons.redeem(tx, payment.merchantId, payment.couponCode, {
-        sessionId: payment.checkoutSessionId,
-        paymentId: payment.id,
-      });
-    }
-    await this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx);
+    // Independent writes, sent together (the client pipelines them).
+    await Promise.all([
+      this.ledger.post(
+        {
+          merchantId: payment.merchantId,
+          postingId: `charge:${payment.id}`,
+          kind: 'charge',
+          currency: payment.currency,
+          paymentId: payment.id,
+          lines: chargeLines(payment, provider),
+        },
+        tx,
+      ),
+      payment.couponCode &&
+        this.coupons.redeem(tx, payment.merchantId, payment.couponCode, {
+          sessionId: payment.checkoutSessionId,
+          paymentId: payment.id,
+        }),
+      this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx),
+    ]);
     this.outcomes.inc({ provider: provider ?? 'gift_card', outcome: 'succeeded' });
     return moved.payment;
   }
@@ -142,11 +144,13 @@ export class PaymentOutcomes {
     if (!moved) return null;
     // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
     // for its next attempt (they go back when the session expires or is canceled).
-    if (!moved.payment.checkoutSessionId) await this.giveBack(tx, moved.payment);
-    await this.outbox.insert(
-      [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
-      tx,
-    );
+    await Promise.all([
+      !moved.payment.checkoutSessionId && this.giveBack(tx, moved.payment),
+      this.outbox.insert(
+        [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
+        tx,
+      ),
+    ]);
     this.outcomes.inc({
       provider: moved.payment.provider ?? 'none',
       outcome: failure.code === 'card_declined' ? 'declined' : 'failed',

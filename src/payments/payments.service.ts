@@ -97,39 +97,42 @@ export class PaymentsService {
 
     const payment = await this.db.transaction(async (tx) => {
       const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
-      await this.payments.insert(
-        {
-          merchantId,
-          id: paymentId,
-          status: 'processing',
-          amount: cart.total,
-          currency: dto.currency,
-          provider: attempt?.provider ?? null,
+      // Independent writes, sent together (the client pipelines them); the payment's insert goes first.
+      await Promise.all([
+        this.payments.insert(
+          {
+            merchantId,
+            id: paymentId,
+            status: 'processing',
+            amount: cart.total,
+            currency: dto.currency,
+            provider: attempt?.provider ?? null,
+            customerId: customer.id,
+            checkoutSessionId: null,
+            lines: cart.lines,
+            discount: cart.discount,
+            idempotencyKey: idem.key,
+            retryOf: null,
+            metadata: dto.metadata ?? {},
+            clientIp,
+            cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
+            returnUrl: dto.returnUrl ?? null,
+            couponCode: cart.couponCode,
+            giftCardCode: card?.code ?? null,
+            giftCardAmount: card?.amount ?? 0,
+          },
+          attempt,
+          tx,
+        ),
+        this.pricing.reserveCoupon(tx, merchantId, cart, {
+          paymentId,
+          customerEmail: customer.email,
           customerId: customer.id,
-          checkoutSessionId: null,
-          lines: cart.lines,
-          discount: cart.discount,
-          idempotencyKey: idem.key,
-          retryOf: null,
-          metadata: dto.metadata ?? {},
-          clientIp,
-          cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
-          returnUrl: dto.returnUrl ?? null,
-          couponCode: cart.couponCode,
-          giftCardCode: card?.code ?? null,
-          giftCardAmount: card?.amount ?? 0,
-        },
-        attempt,
-        tx,
-      );
-      await this.pricing.reserveCoupon(tx, merchantId, cart, {
-        paymentId,
-        customerEmail: customer.email,
-        customerId: customer.id,
-        currency: dto.currency,
-      });
-      if (card) await this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId);
-      await this.idempotency.advance(idem, PAYMENT_CREATED, tx);
+          currency: dto.currency,
+        }),
+        card && this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId),
+        this.idempotency.advance(idem, PAYMENT_CREATED, tx),
+      ]);
       return {
         id: paymentId,
         merchantId,

@@ -38,9 +38,9 @@ describe('rate limiting shared by every instance (real PostgreSQL, two instances
     ).rows[0].left;
 
   /** Windows are whole minutes of the database's clock: start a test's burst well inside one. */
-  const awaitRoomInWindow = async () => {
+  const awaitRoomInWindow = async (seconds = 3) => {
     const left = await secondsLeftInWindow();
-    if (left < 3) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 100));
+    if (left < seconds) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 100));
   };
 
   const counters = async (apiKeyId: string) =>
@@ -182,6 +182,7 @@ describe('rate limiting shared by every instance (real PostgreSQL, two instances
     expect(anonymous.body.error.code).toBe('api_key_missing');
   });
 
+  // With LIMIT = 5 every lease is a single token ((5 - count) / 16 < 1): counting stays one statement per request.
   it('costs one statement per counted request, none for an admin key or a client already refused', async () => {
     const [key, admin] = await Promise.all([newKey(), newKey('admin')]);
     await awaitRoomInWindow();
@@ -255,5 +256,133 @@ describe('rate limiting shared by every instance (real PostgreSQL, two instances
     }
     // Only the request made while the pool was free was counted.
     expect(await counters(key.id)).toEqual([{ bucket: 'default', clientIp: '127.0.0.1', count: 1 }]);
+  });
+  describe('with limits large enough for leases of several tokens', () => {
+    const LEASED_LIMIT = 320;
+    const SHARED_LIMIT = 40;
+    // One instance with a 320 limit and a small pool (so that a test can hold all of it); two with a 40 limit.
+    let big: TestApp;
+    let p: TestApp;
+    let q: TestApp;
+
+    beforeAll(async () => {
+      [big, p, q] = await Promise.all([
+        startTestApp(dbUrl, { RATE_LIMIT_PER_MINUTE: String(LEASED_LIMIT), DATABASE_POOL_MAX: '2', DATABASE_ACQUIRE_TIMEOUT_MS: '200' }),
+        startTestApp(dbUrl, { RATE_LIMIT_PER_MINUTE: String(SHARED_LIMIT) }),
+        startTestApp(dbUrl, { RATE_LIMIT_PER_MINUTE: String(SHARED_LIMIT) }),
+      ]);
+    });
+    afterAll(() => Promise.all([big?.close(), p?.close(), q?.close()]));
+
+    const lease = async (apiKeyId: string) =>
+      (
+        await a.db.query<{ count: number; granted: number }>(`SELECT count, granted FROM rate_limit_counters WHERE api_key_id = $1`, [
+          apiKeyId,
+        ])
+      ).rows;
+    const leasing = (spy: jest.SpyInstance) => spy.mock.calls.filter(([sql]) => String(sql).includes('rate_limit_counters'));
+
+    it('spends a lease without statements: 320 requests cost 71 statements, and the 321st is refused', async () => {
+      const key = await newKey();
+      await awaitRoomInWindow(10);
+      const spy = jest.spyOn(big.db, 'query');
+      const get = () => big.http().get('/products').set('X-Api-Key', key.secret);
+      try {
+        // A fresh window: 320 / 16 = 20 tokens; this request spends the first, the instance keeps 19.
+        await get().expect(200);
+        expect(leasing(spy)).toHaveLength(1);
+        expect(await lease(key.id)).toEqual([{ count: 20, granted: 20 }]);
+        for (let i = 1; i < 20; i++) await get().expect(200);
+        expect(leasing(spy)).toHaveLength(1);
+        // The next lease shrinks with what the window has left: (320 - 20) / 16 = 18.
+        await get().expect(200);
+        expect(leasing(spy)).toHaveLength(2);
+        expect(await lease(key.id)).toEqual([{ count: 38, granted: 18 }]);
+        for (let i = 21; i < LEASED_LIMIT; i++) await get().expect(200);
+        // Leases of 20, 18, 17, 16, 15, … and one token at a time once fewer than 32 are left: 71 in all, and exactly
+        // the limit on one instance (nothing leased is left unspent).
+        expect(leasing(spy)).toHaveLength(71);
+        expect(await lease(key.id)).toEqual([{ count: LEASED_LIMIT, granted: 1 }]);
+        await get().expect(429);
+        expect(leasing(spy)).toHaveLength(72);
+        await get().expect(429); // remembered: no statement
+        expect(leasing(spy)).toHaveLength(72);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it('keeps spending leased tokens while the database cannot take a lease, then fails open', async () => {
+      const key = await newKey();
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const holders: Promise<unknown>[] = [];
+      await awaitRoomInWindow(10);
+      const get = () => big.http().get('/products').set('X-Api-Key', key.secret);
+      const unchecked = async () =>
+        Number(/^rate_limit_unchecked_total\{bucket="default"\} (\d+)$/m.exec((await big.http().get('/metrics')).text)?.[1] ?? 0);
+      try {
+        await get().expect(200); // a lease of 20; key and catalog now cached
+        const before = await unchecked();
+        const held: Promise<void>[] = [];
+        for (let i = 0; i < 2; i++) {
+          let acquired!: () => void;
+          held.push(new Promise<void>((resolve) => (acquired = resolve)));
+          holders.push(
+            big.db.transaction(async () => {
+              acquired();
+              await released;
+            }),
+          );
+        }
+        await Promise.all(held);
+        for (let i = 1; i < 20; i++) await get().expect(200);
+        expect(await unchecked()).toBe(before);
+        await get().expect(200); // no tokens left and no connection: let through unchecked
+        expect(await unchecked()).toBe(before + 1);
+      } finally {
+        release();
+        await Promise.allSettled(holders);
+      }
+      expect(await lease(key.id)).toEqual([{ count: 20, granted: 20 }]);
+    });
+
+    it('never admits more than the limit across two instances, sent one at a time: exactly 40', async () => {
+      const key = await newKey();
+      await awaitRoomInWindow(10);
+      const statuses: number[] = [];
+      for (let i = 0; i < SHARED_LIMIT + 2; i++)
+        statuses.push((await (i % 2 === 0 ? p : q).http().get('/products').set('X-Api-Key', key.secret)).status);
+      // Leases of 2 while 40 / 16 … 32 / 16 ≥ 2 (tokens 1–10), then of 1: each instance spends its spare
+      // token on its next request, so nothing is lost.
+      expect(statuses).toEqual([...Array<number>(SHARED_LIMIT).fill(200), 429, 429]);
+      expect(await lease(key.id)).toEqual([{ count: SHARED_LIMIT + 2, granted: 1 }]);
+    });
+
+    it('never admits more than the limit across two instances under concurrency, and loses at most 5 tokens', async () => {
+      const key = await newKey('secret');
+      await awaitRoomInWindow(10);
+      const statuses: number[] = [];
+      // 120 requests in waves of 20 concurrent ones over both instances: some find a token their instance
+      // holds, some take leases at once.
+      for (let wave = 0; wave < 6; wave++) {
+        const responses = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? p : q).http().get('/products').set('X-Api-Key', key.secret)),
+        );
+        statuses.push(...responses.map((r) => r.status));
+      }
+      const admitted = statuses.filter((s) => s === 200).length;
+      expect(statuses.filter((s) => s === 429)).toHaveLength(statuses.length - admitted);
+      // Never more than the limit: every admitted request spent a distinct token numbered ≤ 40.
+      expect(admitted).toBeLessThanOrEqual(SHARED_LIMIT);
+      // Grants depend only on the count, whichever instance asks: 2 tokens at counts 0, 2, 4, 6 and 8
+      // ((40 - 8) / 16 = 2), then 1 from count 10 on. Only a 2-token lease has a spare token its instance
+      // may not spend, so at most 5 of the 40 are lost. And tokens 1–40 were all leased: the 80 or more
+      // requests refused needed a count past 40 (a remembered refusal follows one from the database).
+      expect(admitted).toBeGreaterThanOrEqual(SHARED_LIMIT - 5);
+      const [row] = await lease(key.id);
+      expect(row.count).toBeGreaterThan(SHARED_LIMIT);
+      expect(row.count).toBeLessThanOrEqual(statuses.length + 5);
+    });
   });
 });

@@ -8,10 +8,23 @@ import { MetricsService } from '../../metrics/metrics.service';
 import { DatabaseUnavailableError, DomainError } from '../errors/domain-errors';
 import { clientAddressKey } from './client-address';
 import { RateLimitPolicy } from './rate-limit.policy';
-import { RateLimitCount, RateLimitRepository } from './rate-limit.repository';
+import { RateLimitLease, RateLimitRepository } from './rate-limit.repository';
 
-/** Clients refused in their current window that an instance remembers (a few MB at most). */
-const MAX_REMEMBERED_REFUSALS = 10_000;
+/**
+ * Subjects an instance remembers, refused or holding tokens (a few MB at most). When full of live
+ * entries it simply stops remembering: the database still counts, so that costs statements (and the
+ * tokens of the lease not kept), never correctness.
+ */
+const MAX_REMEMBERED_SUBJECTS = 10_000;
+
+/** What this instance knows of a subject's current window, until performance.now() reaches `until`. */
+interface LocalBudget {
+  until: number;
+  /** Tokens of this instance's leases not spent yet (0 when refused). */
+  tokens: number;
+  /** The window's count is spent: refuse without a statement until it ends. */
+  refused: boolean;
+}
 
 export class RateLimitExceededError extends DomainError {
   constructor(retryAfterSeconds: number) {
@@ -27,16 +40,20 @@ export class RateLimitExceededError extends DomainError {
  * (API key, client address) in a one-minute window shared by every instance through PostgreSQL; over the
  * route's limit: 429 `rate_limited` with Retry-After. @Public() routes and admin keys are not limited.
  *
- * A count only grows until its window ends, so once a client is refused, this instance refuses it again
- * without asking the database until then: a flood from one client costs one statement per instance and
- * window, not one per request.
+ * A statement per request would be a large share of each request's cost, so an instance takes tokens
+ * in leases (RateLimitRepository.lease) and spends them locally until they run out or the window ends.
+ * The database's count is of tokens handed out, so no instance ever admits past the limit; tokens an
+ * instance leased but did not spend before the window ended are lost, so across instances a client can
+ * be refused slightly before it has sent `limit` requests, never after. A count only grows until its
+ * window ends, so once a client is refused, this instance refuses it again without asking the database
+ * until then: a flood from one client costs one statement per instance and window, not one per request.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   private readonly refused: Counter<string>;
   private readonly unchecked: Counter<string>;
-  /** Subject → performance.now() at which its window ends. */
-  private readonly refusedUntil = new Map<string, number>();
+  /** Subject → its refusal or its unspent tokens in the current window. */
+  private readonly budgets = new Map<string, LocalBudget>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -67,17 +84,27 @@ export class RateLimitGuard implements CanActivate {
 
     const { bucket, perMinute } = this.policy.limitFor(handler, controller);
     const subject = { merchantId: auth.merchantId, bucket, apiKeyId: auth.keyId, clientIp: clientAddressKey(req.ip) };
-    const remembered = `${subject.merchantId} ${bucket} ${subject.apiKeyId} ${subject.clientIp}`;
-    const until = this.refusedUntil.get(remembered);
-    if (until !== undefined) {
-      const left = until - performance.now();
-      if (left > 0) throw this.refusal(bucket, left);
-      this.refusedUntil.delete(remembered);
+    const key = `${subject.merchantId} ${bucket} ${subject.apiKeyId} ${subject.clientIp}`;
+    const budget = this.budgets.get(key);
+    if (budget) {
+      const left = budget.until - performance.now();
+      if (left <= 0) {
+        this.budgets.delete(key);
+      } else if (budget.refused) {
+        throw this.refusal(bucket, left);
+      } else {
+        // Synchronous, so concurrent requests of one instance never spend the same token.
+        if (--budget.tokens <= 0) this.budgets.delete(key);
+        return true;
+      }
     }
 
-    let counted: RateLimitCount;
+    // Taken before the statement, so the window end it gives is no later than the database's (to the
+    // millisecond): a leased token is never spent in the next window, where it was not counted.
+    const asked = performance.now();
+    let lease: RateLimitLease;
     try {
-      counted = await this.counters.hit(subject);
+      lease = await this.counters.lease(subject, perMinute);
     } catch (err) {
       // Fail open when the database cannot take the count (down, or the pool exhausted past its acquire
       // timeout): a route served from the cache keeps answering, and a route that needs the database
@@ -86,9 +113,15 @@ export class RateLimitGuard implements CanActivate {
       this.unchecked.inc({ bucket });
       return true;
     }
-    if (counted.count <= perMinute) return true;
-    this.remember(remembered, counted.resetMs);
-    throw this.refusal(bucket, counted.resetMs);
+    // The lease covers positions count - granted + 1 … count of the window's count; those past the limit
+    // are not ours to spend.
+    const usable = Math.max(0, Math.min(lease.granted, perMinute - (lease.count - lease.granted)));
+    if (usable === 0) {
+      this.rememberRefusal(key, lease.resetMs);
+      throw this.refusal(bucket, lease.resetMs);
+    }
+    if (usable > 1) this.keepTokens(key, usable - 1, asked + lease.resetMs);
+    return true;
   }
 
   private refusal(bucket: string, resetMs: number): RateLimitExceededError {
@@ -96,12 +129,33 @@ export class RateLimitGuard implements CanActivate {
     return new RateLimitExceededError(Math.max(1, Math.ceil(resetMs / 1000)));
   }
 
-  private remember(subject: string, resetMs: number): void {
+  private rememberRefusal(key: string, resetMs: number): void {
     const now = performance.now();
-    if (this.refusedUntil.size >= MAX_REMEMBERED_REFUSALS) {
-      for (const [key, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(key);
-      if (this.refusedUntil.size >= MAX_REMEMBERED_REFUSALS) return; // full of live refusals: the database still counts
+    const current = this.budgets.get(key);
+    // Tokens of a concurrent lease are still ours to spend: the next request that finds none asks again.
+    if (current && !current.refused && current.until > now) return;
+    // After the statement: a refusal remembered a little too long is on the strict side.
+    this.remember(key, { until: now + resetMs, tokens: 0, refused: true });
+  }
+
+  private keepTokens(key: string, tokens: number, until: number): void {
+    const current = this.budgets.get(key);
+    if (current && !current.refused && current.until > performance.now()) {
+      // Concurrent leases: pooled tokens all expire with the earliest window end, so none of them can be
+      // spent after the window it was counted in (the later one is then lost, on the strict side).
+      current.tokens += tokens;
+      current.until = Math.min(current.until, until);
+      return;
     }
-    this.refusedUntil.set(subject, now + resetMs);
+    this.remember(key, { until, tokens, refused: false });
+  }
+
+  private remember(key: string, budget: LocalBudget): void {
+    if (!this.budgets.has(key) && this.budgets.size >= MAX_REMEMBERED_SUBJECTS) {
+      const now = performance.now();
+      for (const [other, { until }] of this.budgets) if (until <= now) this.budgets.delete(other);
+      if (this.budgets.size >= MAX_REMEMBERED_SUBJECTS) return; // full of live entries: the database still counts
+    }
+    this.budgets.set(key, budget);
   }
 }

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../../database/database.service';
 
+/**
+ * The most tokens one lease hands out. A lease is a sixteenth of what is left of the window, so only
+ * limits above 16,000 per minute reach it: it bounds what an instance can hold unspent (and lose when
+ * the window ends) for the few subjects with such a limit.
+ */
+export const MAX_LEASE = 1000;
+
 export interface RateLimitSubject {
   merchantId: string;
   bucket: string;
@@ -8,10 +15,12 @@ export interface RateLimitSubject {
   clientIp: string;
 }
 
-export interface RateLimitCount {
-  /** Requests counted in the current window, this one included. */
+export interface RateLimitLease {
+  /** Tokens handed out in the current window, this lease's included: it covers positions count - granted + 1 … count. */
   count: number;
-  /** Milliseconds until the window ends (by the database's clock): when a refused client may come back. */
+  /** Tokens this lease took. */
+  granted: number;
+  /** Milliseconds until the window ends (by the database's clock): when the lease expires, or a refused client may come back. */
   resetMs: number;
 }
 
@@ -20,19 +29,26 @@ export class RateLimitRepository {
   constructor(private readonly db: DatabaseService) {}
 
   /**
-   * Counts one request in the current one-minute window and returns the window's total: one statement,
-   * atomic under any concurrency. The window comes from the database's clock, so every instance agrees
-   * on it whatever its own clock says.
+   * Takes a lease of tokens in the current one-minute window and returns the window's new total: one
+   * statement, atomic under any concurrency. The lease is a sixteenth of what the window has left
+   * (at least 1, at most MAX_LEASE), decided from the row's count under its lock, so leases shrink as the
+   * window fills and every instance can still get some; once fewer than 32 are left, they go one at a
+   * time. The window comes from the database's clock, so every instance agrees on it whatever its own
+   * clock says.
    */
-  async hit(subject: RateLimitSubject): Promise<RateLimitCount> {
-    const { rows } = await this.db.query<RateLimitCount>(
-      `INSERT INTO rate_limit_counters AS c (merchant_id, bucket, api_key_id, client_ip, window_start, count)
-       VALUES ($1, $2, $3, $4, date_trunc('minute', now()), 1)
+  async lease(subject: RateLimitSubject, perMinute: number): Promise<RateLimitLease> {
+    const { rows } = await this.db.query<RateLimitLease>(
+      `INSERT INTO rate_limit_counters AS c (merchant_id, bucket, api_key_id, client_ip, window_start, count, granted)
+       VALUES ($1, $2, $3, $4, date_trunc('minute', now()),
+               greatest(1, least($6::bigint, $5::bigint / 16)),
+               greatest(1, least($6::bigint, $5::bigint / 16)))
        ON CONFLICT (merchant_id, bucket, api_key_id, client_ip, window_start) DO UPDATE
-          SET count = c.count + 1
+          SET count = c.count + greatest(1, least($6::bigint, ($5::bigint - c.count) / 16)),
+              granted = greatest(1, least($6::bigint, ($5::bigint - c.count) / 16))
        RETURNING c.count,
+                 c.granted,
                  ceil(extract(epoch FROM c.window_start + interval '1 minute' - now()) * 1000)::int AS "resetMs"`,
-      [subject.merchantId, subject.bucket, subject.apiKeyId, subject.clientIp],
+      [subject.merchantId, subject.bucket, subject.apiKeyId, subject.clientIp, perMinute, MAX_LEASE],
     );
     return rows[0];
   }
