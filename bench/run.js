@@ -22,7 +22,13 @@ async function api(method, path, key, body) {
 }
 
 function productBody() {
-  return JSON.stringify({ name: 'Bench product', prices: [{ currency: 'USD', amount: 1999 }, { currency: 'BRL', amount: 9990 }] });
+  return JSON.stringify({
+    name: 'Bench product',
+    prices: [
+      { currency: 'USD', amount: 1999 },
+      { currency: 'BRL', amount: 9990 },
+    ],
+  });
 }
 
 function paymentBody(productId) {
@@ -62,7 +68,9 @@ const SCENARIOS = {
 
 function run(name, request, duration = DURATION) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: BASE, connections: CONNECTIONS, duration, requests: [request] }, (err, result) => (err ? reject(err) : resolve({ name, result })));
+    autocannon({ url: BASE, connections: CONNECTIONS, duration, requests: [request] }, (err, result) =>
+      err ? reject(err) : resolve({ name, result }),
+    );
   });
 }
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { Client, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow, types } from 'pg';
 import type { Env } from '../config/env';
 import { DatabaseUnavailableError, ServiceOverloadedError } from '../common/errors/domain-errors';
-import type { Executor } from './database.types';
+import type { Executor, Transaction } from './database.types';
 
 // Type parsers are process-wide in pg: set them once, at import.
 const INT8_OID = 20;
@@ -26,7 +26,7 @@ function isUnavailable(err: unknown): boolean {
 }
 
 interface AmbientTransaction {
-  executor: Executor;
+  executor: Transaction;
   open: boolean;
 }
 
@@ -55,8 +55,9 @@ function executorOf(runner: Pool | PoolClient): Executor {
  * each write (a system call and a wake-up of the server) is the largest cost of a statement: see
  * bench/README.md.
  */
-function pipelinedExecutor(client: PoolClient): Executor & { begin(): Promise<unknown> } {
+function pipelinedExecutor(client: PoolClient): Transaction & { begin(): Promise<unknown>; written(): Promise<unknown> } {
   const socket = (client as unknown as Client).connection.stream;
+  const handedOver: Promise<unknown>[] = [];
   let corked = false;
   const batch = () => {
     if (corked) return;
@@ -72,10 +73,15 @@ function pipelinedExecutor(client: PoolClient): Executor & { begin(): Promise<un
       batch();
       return client.query<R>(prepared(text, values) as QueryConfig);
     },
+    later: (write) => {
+      write.catch(() => undefined); // awaited by written(), before COMMIT
+      handedOver.push(write);
+    },
     begin: () => {
       batch();
       return client.query('BEGIN');
     },
+    written: () => Promise.all(handedOver),
   };
 }
 
@@ -155,7 +161,7 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
    * in the order sent; after a failed one the rest fail too (the transaction is aborted) and the
    * ROLLBACK below undoes everything.
    */
-  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const outer = this.ambient.getStore();
     if (outer?.open) return fn(outer.executor);
 
@@ -164,13 +170,15 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
     const state: AmbientTransaction = { executor, open: true };
     let broken: Error | undefined;
     try {
-      const begun = executor.begin().then(
-        () => undefined,
-        (err: Error) => err,
-      );
-      const result = await this.ambient.run(state, () => fn(state.executor));
-      const beginFailed = await begun;
-      if (beginFailed) throw beginFailed;
+      const begun = executor.begin();
+      let result: T;
+      try {
+        result = await this.ambient.run(state, () => fn(executor));
+      } finally {
+        // A failed handed-over write aborted the transaction: its error, not the "transaction is
+        // aborted" of the statements after it, is the one to report.
+        await Promise.all([begun, executor.written()]);
+      }
       await client.query('COMMIT');
       return result;
     } catch (err) {

@@ -4,3 +4,13 @@ import type { QueryResultRow } from 'pg';
 export interface Executor {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
 }
+
+/** The executor inside DatabaseService.transaction(). */
+export interface Transaction extends Executor {
+  /**
+   * Hands over a write whose result nobody reads: the caller goes on without waiting for it (it leaves
+   * with the statements issued next), and the transaction waits for it before COMMIT, so its failure
+   * still rolls everything back.
+   */
+  later(write: Promise<unknown>): void;
+}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CouponsService } from '../coupons/coupons.service';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
-import type { Executor } from '../database/database.types';
+import type { Executor, Transaction } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
@@ -57,7 +57,7 @@ export class PaymentOutcomes {
   }
 
   async succeed(
-    tx: Executor,
+    tx: Transaction,
     payment: PaymentRef,
     provider: ProviderId | null,
     providerRef: string | null,
@@ -74,32 +74,34 @@ export class PaymentOutcomes {
       tx,
     );
     if (!moved) return null;
-    // Independent writes, sent together (the client pipelines them).
-    await Promise.all([
-      this.ledger.post(
-        {
-          merchantId: payment.merchantId,
-          postingId: `charge:${payment.id}`,
-          kind: 'charge',
-          currency: payment.currency,
-          paymentId: payment.id,
-          lines: chargeLines(payment, provider),
-        },
-        tx,
-      ),
-      payment.couponCode &&
-        this.coupons.redeem(tx, payment.merchantId, payment.couponCode, {
-          sessionId: payment.checkoutSessionId,
-          paymentId: payment.id,
-        }),
-      this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx),
-    ]);
+    // Nothing reads these back: they leave with the caller's next statement, and commit with it.
+    tx.later(
+      Promise.all([
+        this.ledger.post(
+          {
+            merchantId: payment.merchantId,
+            postingId: `charge:${payment.id}`,
+            kind: 'charge',
+            currency: payment.currency,
+            paymentId: payment.id,
+            lines: chargeLines(payment, provider),
+          },
+          tx,
+        ),
+        payment.couponCode &&
+          this.coupons.redeem(tx, payment.merchantId, payment.couponCode, {
+            sessionId: payment.checkoutSessionId,
+            paymentId: payment.id,
+          }),
+        this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx),
+      ]),
+    );
     this.outcomes.inc({ provider: provider ?? 'gift_card', outcome: 'succeeded' });
     return moved.payment;
   }
 
   async requireAction(
-    tx: Executor,
+    tx: Transaction,
     payment: PaymentRef,
     provider: ProviderId,
     providerRef: string,
@@ -120,7 +122,7 @@ export class PaymentOutcomes {
   }
 
   async fail(
-    tx: Executor,
+    tx: Transaction,
     payment: PaymentRef,
     failure: { code: string; message: string; declineCode?: string | null; provider?: ProviderId; providerRef?: string | null },
     attempt: AttemptResult | null,
@@ -144,13 +146,15 @@ export class PaymentOutcomes {
     if (!moved) return null;
     // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
     // for its next attempt (they go back when the session expires or is canceled).
-    await Promise.all([
-      !moved.payment.checkoutSessionId && this.giveBack(tx, moved.payment),
-      this.outbox.insert(
-        [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
-        tx,
-      ),
-    ]);
+    tx.later(
+      Promise.all([
+        !moved.payment.checkoutSessionId && this.giveBack(tx, moved.payment),
+        this.outbox.insert(
+          [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
+          tx,
+        ),
+      ]),
+    );
     this.outcomes.inc({
       provider: moved.payment.provider ?? 'none',
       outcome: failure.code === 'card_declined' ? 'declined' : 'failed',
@@ -187,7 +191,7 @@ export class PaymentOutcomes {
 
   /** A succeeded refund: the payment's refunded amount and status, a balanced posting, the event. */
   async refunded(
-    tx: Executor,
+    tx: Transaction,
     payment: PaymentRef,
     refund: { id: string; amount: number; provider: string; giftCardAmount: number },
   ): Promise<void> {

@@ -1,0 +1,79 @@
+import { Socket } from 'node:net';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
+  let dbUrl: string;
+  let api: TestApp;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    api = await startTestApp(dbUrl);
+    await api.db.query(`CREATE TABLE pipeline_probe (id text PRIMARY KEY, n integer NOT NULL)`);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await dropDatabase(dbUrl);
+  });
+
+  const ids = async (prefix: string) =>
+    (await api.db.query<{ id: string }>(`SELECT id FROM pipeline_probe WHERE id LIKE $1 ORDER BY id`, [`${prefix}%`])).rows.map(
+      (r) => r.id,
+    );
+  const insert = (tx: { query: TestApp['db']['query'] }, id: string) => tx.query(`INSERT INTO pipeline_probe (id, n) VALUES ($1, 1)`, [id]);
+
+  it('sends BEGIN with the first statements and statements issued together in one socket write', async () => {
+    const writes = new Map<Socket, number>();
+    const count = (socket: Socket) => writes.set(socket, (writes.get(socket) ?? 0) + 1);
+    // Spy without replacing: record which socket wrote, then let Node write as usual.
+    const original = { write: Socket.prototype._write, writev: Socket.prototype._writev };
+    Socket.prototype._write = function (this: Socket, ...args: Parameters<Socket['_write']>) {
+      count(this);
+      return original.write.apply(this, args);
+    };
+    Socket.prototype._writev = function (this: Socket, ...args: Parameters<NonNullable<Socket['_writev']>>) {
+      count(this);
+      return original.writev?.apply(this, args);
+    };
+    try {
+      await api.db.transaction(async (tx) => {
+        await Promise.all([insert(tx, 'batch-1'), insert(tx, 'batch-2'), insert(tx, 'batch-3')]);
+      });
+    } finally {
+      Socket.prototype._write = original.write;
+      Socket.prototype._writev = original.writev;
+    }
+    expect(await ids('batch-')).toEqual(['batch-1', 'batch-2', 'batch-3']);
+    // The transaction's connection wrote twice: BEGIN + the three inserts, then COMMIT (not five times).
+    expect(Math.max(...writes.values())).toBe(2);
+  });
+
+  it('commits a handed-over write that nobody awaited', async () => {
+    await api.db.transaction(async (tx) => {
+      tx.later(insert(tx, 'later-1'));
+      await insert(tx, 'later-2');
+    });
+    expect(await ids('later-')).toEqual(['later-1', 'later-2']);
+  });
+
+  it('rolls everything back when a handed-over write fails, and reports that write error', async () => {
+    await insert(api.db, 'dup-0');
+    const failed = api.db.transaction(async (tx) => {
+      await insert(tx, 'dup-1');
+      tx.later(insert(tx, 'dup-0')); // unique violation
+      await insert(tx, 'dup-2'); // runs in the aborted transaction
+    });
+    await expect(failed).rejects.toMatchObject({ code: '23505' });
+    expect(await ids('dup-')).toEqual(['dup-0']);
+  });
+
+  it('rolls back statements issued together when one of them fails', async () => {
+    const failed = api.db.transaction(async (tx) => {
+      await Promise.all([insert(tx, 'together-1'), tx.query(`SELECT 1 / 0`), insert(tx, 'together-2')]);
+    });
+    await expect(failed).rejects.toMatchObject({ code: '22012' });
+    expect(await ids('together-')).toEqual([]);
+    // The connection went back to the pool clean: the next transaction works.
+    await api.db.transaction((tx) => insert(tx, 'together-3'));
+    expect(await ids('together-')).toEqual(['together-3']);
+  });
+});
