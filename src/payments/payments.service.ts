@@ -37,6 +37,33 @@ interface PlannedMethod {
   token: string;
 }
 
+/** The record of a direct charge (POST /payments/process) as phase 1 inserts it, processing. */
+function directPayment(
+  merchantId: string,
+  id: string,
+  customerId: string,
+  dto: ProcessPaymentDto,
+  cart: DiscountedCart,
+  idem: IdempotencyContext,
+  clientIp: string | null,
+) {
+  return {
+    merchantId,
+    id,
+    status: 'processing' as const,
+    amount: cart.total,
+    currency: dto.currency,
+    customerId,
+    checkoutSessionId: null,
+    lines: cart.lines,
+    discount: cart.discount,
+    idempotencyKey: idem.key,
+    retryOf: null,
+    metadata: dto.metadata ?? {},
+    clientIp,
+  };
+}
+
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
 const PAYMENT_CREATED = 'payment_created';
 
@@ -101,20 +128,8 @@ export class PaymentsService {
       await Promise.all([
         this.payments.insert(
           {
-            merchantId,
-            id: paymentId,
-            status: 'processing',
-            amount: cart.total,
-            currency: dto.currency,
+            ...directPayment(merchantId, paymentId, customer.id, dto, cart, idem, clientIp),
             provider: attempt?.provider ?? null,
-            customerId: customer.id,
-            checkoutSessionId: null,
-            lines: cart.lines,
-            discount: cart.discount,
-            idempotencyKey: idem.key,
-            retryOf: null,
-            metadata: dto.metadata ?? {},
-            clientIp,
             cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
             returnUrl: dto.returnUrl ?? null,
             couponCode: cart.couponCode,
@@ -183,22 +198,7 @@ export class PaymentsService {
     const error = this.fraud.errorFor(verdict);
     await this.db.transaction(async (tx) => {
       const customer = await this.customers.upsertByEmail(caller.merchantId, dto.customer, tx);
-      const payment = {
-        merchantId: caller.merchantId,
-        id: newId('pay'),
-        status: 'processing' as const,
-        amount: cart.total,
-        currency: dto.currency,
-        provider: null,
-        customerId: customer.id,
-        checkoutSessionId: null,
-        lines: cart.lines,
-        discount: cart.discount,
-        idempotencyKey: idem.key,
-        retryOf: null,
-        metadata: dto.metadata ?? {},
-        clientIp,
-      };
+      const payment = { ...directPayment(caller.merchantId, newId('pay'), customer.id, dto, cart, idem, clientIp), provider: null };
       await this.payments.insert(payment, null, tx);
       await this.payments.addTimelineEntry(caller.merchantId, payment.id, 'note', { fraud: verdict.rule, ...verdict.detail }, tx);
       await this.outcomes.fail(

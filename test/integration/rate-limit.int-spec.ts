@@ -5,6 +5,22 @@ import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../fact
 
 const LIMIT = 5;
 
+/** Checks out `n` of the app's pool connections until `released` settles (their transactions go to `holders`). */
+async function holdConnections(app: TestApp, n: number, released: Promise<void>, holders: Promise<unknown>[]): Promise<void> {
+  const held: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    let acquired!: () => void;
+    held.push(new Promise<void>((resolve) => (acquired = resolve)));
+    holders.push(
+      app.db.transaction(async () => {
+        acquired();
+        await released;
+      }),
+    );
+  }
+  await Promise.all(held);
+}
+
 describe('rate limiting shared by every instance (real PostgreSQL, two instances)', () => {
   let dbUrl: string;
   // Both allow 5 requests per minute; A trusts X-Forwarded-For (behind a proxy), B does not.
@@ -231,18 +247,7 @@ describe('rate limiting shared by every instance (real PostgreSQL, two instances
       await awaitRoomInWindow();
       await c.http().get('/products').set('X-Api-Key', key.secret).expect(200); // key and catalog now cached on C
       // Hold both of C's connections.
-      const held: Promise<void>[] = [];
-      for (let i = 0; i < 2; i++) {
-        let acquired!: () => void;
-        held.push(new Promise<void>((resolve) => (acquired = resolve)));
-        holders.push(
-          c.db.transaction(async () => {
-            acquired();
-            await released;
-          }),
-        );
-      }
-      await Promise.all(held);
+      await holdConnections(c, 2, released, holders);
       const res = await c.http().get('/products').set('X-Api-Key', key.secret);
       expect(res.status).toBe(200);
       release();
@@ -324,18 +329,7 @@ describe('rate limiting shared by every instance (real PostgreSQL, two instances
       try {
         await get().expect(200); // a lease of 20; key and catalog now cached
         const before = await unchecked();
-        const held: Promise<void>[] = [];
-        for (let i = 0; i < 2; i++) {
-          let acquired!: () => void;
-          held.push(new Promise<void>((resolve) => (acquired = resolve)));
-          holders.push(
-            big.db.transaction(async () => {
-              acquired();
-              await released;
-            }),
-          );
-        }
-        await Promise.all(held);
+        await holdConnections(big, 2, released, holders);
         for (let i = 1; i < 20; i++) await get().expect(200);
         expect(await unchecked()).toBe(before);
         await get().expect(200); // no tokens left and no connection: let through unchecked
