@@ -2,10 +2,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash } from 'node:crypto';
-import { Client, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow, types } from 'pg';
+import { Client, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow, types } from 'pg';
 import type { Env } from '../config/env';
 import { DatabaseUnavailableError, ServiceOverloadedError } from '../common/errors/domain-errors';
 import type { Executor, Transaction } from './database.types';
+import { settleAll } from './settle-all';
 
 // Type parsers are process-wide in pg: set them once, at import.
 const INT8_OID = 20;
@@ -55,10 +56,11 @@ function executorOf(runner: Pool | PoolClient): Executor {
  * each write (a system call and a wake-up of the server) is the largest cost of a statement: see
  * bench/README.md.
  */
-function pipelinedExecutor(client: PoolClient): Transaction & { begin(): Promise<unknown>; written(): Promise<unknown> } {
+function pipelinedExecutor(client: PoolClient) {
   const socket = (client as unknown as Client).connection.stream;
   const handedOver: Promise<unknown>[] = [];
   let corked = false;
+  let over = false;
   const batch = () => {
     if (corked) return;
     corked = true;
@@ -68,8 +70,15 @@ function pipelinedExecutor(client: PoolClient): Transaction & { begin(): Promise
       socket.uncork();
     });
   };
-  return {
+  const executor: Transaction & {
+    begin(): Promise<unknown>;
+    written(): Promise<void>;
+    end(command: 'COMMIT' | 'ROLLBACK'): Promise<QueryResult>;
+  } = {
     query: <R extends QueryResultRow>(text: string, values?: unknown[]) => {
+      // Once COMMIT or ROLLBACK is sent, a statement would run outside the transaction (autocommitted),
+      // or inside the next borrower's: it is refused instead.
+      if (over) return Promise.reject(new Error('Statement issued after its transaction ended'));
       batch();
       return client.query<R>(prepared(text, values) as QueryConfig);
     },
@@ -81,8 +90,13 @@ function pipelinedExecutor(client: PoolClient): Transaction & { begin(): Promise
       batch();
       return client.query('BEGIN');
     },
-    written: () => Promise.all(handedOver),
+    written: () => settleAll(handedOver),
+    end: (command) => {
+      over = true;
+      return client.query(command);
+    },
   };
+  return executor;
 }
 
 export interface PoolStats {
@@ -171,18 +185,22 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
     let broken: Error | undefined;
     try {
       const begun = executor.begin();
+      begun.catch(() => undefined); // awaited below
       let result: T;
       try {
         result = await this.ambient.run(state, () => fn(executor));
       } finally {
         // A failed handed-over write aborted the transaction: its error, not the "transaction is
         // aborted" of the statements after it, is the one to report.
-        await Promise.all([begun, executor.written()]);
+        await settleAll([begun, executor.written()]);
       }
-      await client.query('COMMIT');
+      // PostgreSQL answers COMMIT in a failed transaction with ROLLBACK, not with an error.
+      const committed = await executor.end('COMMIT');
+      if (committed.command !== 'COMMIT')
+        throw new Error(`COMMIT answered ${committed.command}: a statement of the transaction had failed`);
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      await executor.end('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
       throw isUnavailable(err) ? new DatabaseUnavailableError(err) : err;
     } finally {
       state.open = false;

@@ -3,6 +3,7 @@ import { CouponsService } from '../coupons/coupons.service';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
 import type { Executor, Transaction } from '../database/database.types';
+import { settleAll } from '../database/settle-all';
 import { OutboxRepository } from '../events/outbox.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
@@ -76,7 +77,7 @@ export class PaymentOutcomes {
     if (!moved) return null;
     // Nothing reads these back: they leave with the caller's next statement, and commit with it.
     tx.later(
-      Promise.all([
+      settleAll([
         this.ledger.post(
           {
             merchantId: payment.merchantId,
@@ -147,7 +148,7 @@ export class PaymentOutcomes {
     // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
     // for its next attempt (they go back when the session expires or is canceled).
     tx.later(
-      Promise.all([
+      settleAll([
         !moved.payment.checkoutSessionId && this.giveBack(tx, moved.payment),
         this.outbox.insert(
           [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],

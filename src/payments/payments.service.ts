@@ -10,6 +10,7 @@ import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/
 import { Page, PageRequest, toPage } from '../common/pagination';
 import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
+import { settleAll } from '../database/settle-all';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
 import { FraudService, FraudVerdict } from '../fraud/fraud.service';
@@ -125,7 +126,7 @@ export class PaymentsService {
     const payment = await this.db.transaction(async (tx) => {
       const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
       // Independent writes, sent together (the client pipelines them); the payment's insert goes first.
-      await Promise.all([
+      await settleAll([
         this.payments.insert(
           {
             ...directPayment(merchantId, paymentId, customer.id, dto, cart, idem, clientIp),

@@ -1,4 +1,6 @@
 import { Socket } from 'node:net';
+import type { Transaction } from '../../src/database/database.types';
+import { settleAll } from '../../src/database/settle-all';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
@@ -75,5 +77,55 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     // The connection went back to the pool clean: the next transaction works.
     await api.db.transaction((tx) => insert(tx, 'together-3'));
     expect(await ids('together-')).toEqual(['together-3']);
+  });
+
+  it('refuses the statements a chain sends after its transaction rolled back (a sibling threw in JavaScript)', async () => {
+    const chain = async (tx: Transaction) => {
+      await insert(tx, 'chain-1');
+      await insert(tx, 'chain-2');
+      await insert(tx, 'chain-3');
+    };
+    const checked = async (tx: Transaction) => {
+      await tx.query('SELECT 1');
+      throw new Error('refused by a check in JavaScript');
+    };
+    // Promise.all gives up at the first failure while the chain goes on: its later statements must not
+    // run autocommitted after the ROLLBACK, nor in the next borrower's transaction.
+    await expect(api.db.transaction((tx) => Promise.all([chain(tx), checked(tx)]))).rejects.toThrow('refused by a check in JavaScript');
+    await api.db.transaction((tx) => insert(tx, 'chain-next'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await ids('chain-')).toEqual(['chain-next']);
+  });
+
+  it('settleAll lets every chain of a batch finish inside the transaction, then throws the failure', async () => {
+    let chainFinished = false;
+    const chain = async (tx: Transaction) => {
+      await insert(tx, 'settled-1');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // still working when its sibling fails
+      await insert(tx, 'settled-2');
+      chainFinished = true;
+    };
+    const checked = async (tx: Transaction) => {
+      await tx.query('SELECT 1');
+      throw new Error('refused by a check in JavaScript');
+    };
+    await expect(api.db.transaction((tx) => settleAll([chain(tx), checked(tx)]))).rejects.toThrow('refused by a check in JavaScript');
+    expect(chainFinished).toBe(true); // with Promise.all its second insert is refused: the transaction was over
+    expect(await ids('settled-')).toEqual([]);
+  });
+
+  it('settleAll reports the statement that failed, not the "transaction aborted" of those after it', async () => {
+    const failed = api.db.transaction((tx) => settleAll([tx.query('SELECT 1 / 0'), insert(tx, 'aborted-1')]));
+    await expect(failed).rejects.toMatchObject({ code: '22012' });
+    expect(await ids('aborted-')).toEqual([]);
+  });
+
+  it('fails when COMMIT finds the transaction aborted by a statement whose error was swallowed', async () => {
+    const swallowed = api.db.transaction(async (tx) => {
+      await insert(tx, 'swallowed-1');
+      await tx.query('SELECT 1 / 0').catch(() => undefined);
+    });
+    await expect(swallowed).rejects.toThrow(/COMMIT answered ROLLBACK/);
+    expect(await ids('swallowed-')).toEqual([]);
   });
 });

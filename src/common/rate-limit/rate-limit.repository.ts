@@ -47,7 +47,7 @@ export class RateLimitRepository {
               granted = greatest(1, least($6::bigint, ($5::bigint - c.count) / 16))
        RETURNING c.count,
                  c.granted,
-                 ceil(extract(epoch FROM c.window_start + interval '1 minute' - now()) * 1000)::int AS "resetMs"`,
+                 floor(extract(epoch FROM c.window_start + interval '1 minute' - now()) * 1000)::int AS "resetMs"`,
       [subject.merchantId, subject.bucket, subject.apiKeyId, subject.clientIp, perMinute, MAX_LEASE],
     );
     return rows[0];
