@@ -57,12 +57,13 @@ export function redactUrl(url: string): string {
 
 /**
  * An error as it may be logged: type, message, code and stack only. Driver and SDK errors carry more
- * (pg's `detail` quotes row values such as emails; provider errors carry request parameters).
+ * (pg's `detail` quotes row values such as emails; provider errors carry request parameters). pino-http
+ * hands this serializer the output of pino's own (a plain object with every property), not the Error.
  */
 export function safeError(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  const { code, statusCode } = err as { code?: unknown; statusCode?: unknown };
-  return { type: err.name, message: err.message, code, statusCode, stack: err.stack };
+  if (err === null || typeof err !== 'object') return err;
+  const e = err as { type?: unknown; name?: unknown; message?: unknown; code?: unknown; statusCode?: unknown; stack?: unknown };
+  return { type: e.type ?? e.name, message: e.message, code: e.code, statusCode: e.statusCode, stack: e.stack };
 }
 
 export function pinoParams(level: string): Params {

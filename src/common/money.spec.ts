@@ -23,5 +23,7 @@ describe('money', () => {
     expect(fromMajorString('500', 'JPY')).toBe(500);
     expect(fromMajorString('10.5', 'BRL')).toBe(1050);
     expect(() => fromMajorString('1.234', 'USD')).toThrow();
+    expect(() => fromMajorString(10.5, 'CLP')).toThrow(); // refused, never rounded to 11
+    expect(() => fromMajorString(29.999, 'USD')).toThrow();
   });
 });

@@ -68,7 +68,9 @@ export function toMajorString(amount: number, currency: string): string {
  */
 export function fromMajorString(value: string | number, currency: string): number {
   const exponent = currencyExponent(currency);
-  const text = typeof value === 'number' ? value.toFixed(exponent) : value.trim();
+  // String(), not toFixed(): a JSON number prints as its shortest exact decimal, and too many decimals
+  // must be refused, not rounded.
+  const text = typeof value === 'number' ? String(value) : value.trim();
   const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
   if (!match) throw new Error(`Not a decimal amount: ${value}`);
   const [, sign, whole, fraction = ''] = match;

@@ -48,6 +48,6 @@ export class CustomersRepository {
       );
       return updated.rows[0];
     }
-    throw new Error(`customer ${email} could not be created or found`);
+    throw new Error(`customer could not be created or found (merchant ${merchantId})`); // no email: messages reach logs
   }
 }

@@ -5,6 +5,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { ACCOUNTS } from '../ledger/ledger.types';
 import { normalizeCode } from './gift-card-code';
 import { GiftCardsRepository } from './gift-cards.repository';
+import { isSpendable } from './gift-cards.types';
 
 /**
  * A gift card paying (part of) a payment. The card part is taken from the card when the payment is
@@ -23,7 +24,7 @@ export class GiftCardHolds {
     const code = normalizeCode(rawCode);
     const card = code ? await this.cards.findByCode(merchantId, code) : null;
     if (!card) throw new NotFoundError('gift card', rawCode);
-    if (card.status !== 'active' || !card.expiresAt || card.expiresAt.getTime() <= Date.now()) {
+    if (!isSpendable(card)) {
       throw new DomainError(
         'unprocessable',
         'gift_card_not_active',
@@ -48,8 +49,8 @@ export class GiftCardHolds {
       merchantId,
       postingId: `gift_card_hold:${reference}`,
       kind: 'gift_card_hold',
-      currency: currency,
-      amount: amount,
+      currency,
+      amount,
       debit: ACCOUNTS.giftCardLiability,
       credit: ACCOUNTS.giftCardHeld,
     });
@@ -74,13 +75,16 @@ export class GiftCardHolds {
   /** Whether an active, unexpired card can pay `amount` now. */
   async canHold(merchantId: string, code: string, amount: number, tx: Executor): Promise<boolean> {
     const card = await this.cards.findByCode(merchantId, code, tx);
-    return !!card && card.status === 'active' && !!card.expiresAt && card.expiresAt.getTime() > Date.now() && card.balance >= amount;
+    return !!card && isSpendable(card) && card.balance >= amount;
   }
 
-  /** Whether `amount` fits back on an active card (checked before a refund calls any provider). */
+  /**
+   * Whether `amount` fits back on an active, unexpired card (checked before a refund calls any provider):
+   * a card past its expiry, even one the hourly job has not closed yet, would turn it into breakage.
+   */
   async canTakeBack(merchantId: string, code: string, amount: number, tx: Executor): Promise<boolean> {
     const card = await this.cards.findByCode(merchantId, code, tx);
-    return !!card && card.status === 'active' && card.balance + amount <= card.initialAmount;
+    return !!card && isSpendable(card) && card.balance + amount <= card.initialAmount;
   }
 
   /** A refund's card part: back on the card, out of `refunds`. */

@@ -127,7 +127,7 @@ export class GiftCardsRepository {
       `WITH credited AS (
          UPDATE gift_cards
             SET balance = balance + $3, updated_at = now()
-          WHERE merchant_id = $1 AND code = $2 AND status = 'active' AND balance + $3 <= initial_amount
+          WHERE merchant_id = $1 AND code = $2 AND status = 'active' AND expires_at > now() AND balance + $3 <= initial_amount
          RETURNING ${COLUMNS}
        ), logged AS (
          INSERT INTO gift_card_transactions (merchant_id, gift_card_id, kind, amount, reference)

@@ -19,7 +19,7 @@ import { priceIn } from '../products/products.types';
 import type { PurchaseGiftCardDto, RedeemGiftCardDto, UseGiftCardDto } from './dto/gift-card.dto';
 import { newGiftCardCode, normalizeCode } from './gift-card-code';
 import { GiftCardsRepository } from './gift-cards.repository';
-import type { GiftCard } from './gift-cards.types';
+import { GiftCard, isSpendable } from './gift-cards.types';
 
 /**
  * Gift cards (seed 002). A card is bought through a checkout session and created `pending`; it becomes
@@ -174,10 +174,14 @@ export class GiftCardsService implements OnModuleInit {
     });
   }
 
+  /** Every card due, in batches of `limit` (a batch smaller than that was the last). */
   async expireDue(limit = 100): Promise<number> {
     let expired = 0;
-    for (const card of await this.cards.findExpired(limit)) if (await this.expire(card.merchantId, card.id)) expired++;
-    return expired;
+    for (;;) {
+      const due = await this.cards.findExpired(limit);
+      for (const card of due) if (await this.expire(card.merchantId, card.id)) expired++;
+      if (due.length < limit) return expired;
+    }
   }
 
   /** Checkout completion hook: the card bought in this session becomes active. */
@@ -240,7 +244,7 @@ export class GiftCardsService implements OnModuleInit {
   }
 
   private refusal(card: GiftCard, action: 'redeem' | 'use', use?: UseGiftCardDto): DomainError {
-    if (card.status !== 'active' || (card.expiresAt && card.expiresAt.getTime() <= Date.now())) {
+    if (!isSpendable(card)) {
       return new DomainError(
         'unprocessable',
         'gift_card_not_active',

@@ -37,6 +37,11 @@ export interface GiftCard {
   createdAt: Date;
 }
 
+/** An active card before its expiry: it can pay, and take money back. */
+export function isSpendable(card: GiftCard): boolean {
+  return card.status === 'active' && !!card.expiresAt && card.expiresAt.getTime() > Date.now();
+}
+
 export function toGiftCard(row: GiftCardRow): GiftCard {
   return {
     id: row.id,

@@ -341,8 +341,8 @@ export class CheckoutService {
     extension: CheckoutExtension,
   ): Promise<unknown> {
     if (session.url || session.status !== 'open') return this.finish(session, idem, extension);
-    for (const providerId of candidates) {
-      if (providerId !== candidates[0] && !(await this.breaker.allows(providerId))) continue;
+    for (const [i, providerId] of candidates.entries()) {
+      if (i > 0 && !(await this.breaker.allows(providerId))) continue; // the first was asked by available()
       try {
         const opened = await this.registry.get(providerId).createCheckout({
           merchantId: session.merchantId,
@@ -378,13 +378,14 @@ export class CheckoutService {
     throw error;
   }
 
-  /** The candidates whose circuit lets a call through; none: 503 before anything is written. */
+  /**
+   * The candidates from the first whose circuit lets a call through; none: 503 before anything is
+   * written. Only that one is asked: asking claims a half-open circuit's single probe, which must then be
+   * made (the later candidates are asked by openAtProvider when their turn comes).
+   */
   private async available(candidates: ProviderId[]): Promise<ProviderId[]> {
-    const open: ProviderId[] = [];
-    for (const id of candidates) if (await this.breaker.allows(id)) open.push(id);
-    if (open.length === 0)
-      throw new ProvidersUnavailableError('Every provider for this currency is unavailable (circuit open). Retry later.');
-    return open;
+    for (let i = 0; i < candidates.length; i++) if (await this.breaker.allows(candidates[i])) return candidates.slice(i);
+    throw new ProvidersUnavailableError('Every provider for this currency is unavailable (circuit open). Retry later.');
   }
 
   private async finish(session: CheckoutSession, idem: IdempotencyContext, extension: CheckoutExtension): Promise<unknown> {

@@ -54,7 +54,7 @@ export class RefundsService {
     const refund = await this.db.transaction(async (tx) => {
       const payment = await this.payments.findById(merchantId, paymentId, tx);
       if (!payment) throw new NotFoundError('payment', paymentId);
-      const remaining = payment.amount - payment.amountRefunded;
+      const remaining = payment.amount - payment.amountRefunded - payment.amountRefundPending;
       const amount = dto.amount ?? remaining;
       if ((payment.lines ?? []).some((line) => line.productType === 'GIFT_CARD')) {
         // The card it bought would stay spendable: refunding it needs the card canceled first (not built).

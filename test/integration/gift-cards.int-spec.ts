@@ -1,4 +1,5 @@
 import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
+import { GiftCardsService } from '../../src/gift-cards/gift-cards.service';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
 import { createProduct, eventually, ledgerTotals, newKey, uniqueEmail } from '../factories/payments';
@@ -167,6 +168,13 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
     );
   });
 
+  it('expires every card due, batch after batch', async () => {
+    const codes = [await buyAndPay(1000), await buyAndPay(1000), await buyAndPay(1000)];
+    await a.db.query(`UPDATE gift_cards SET expires_at = now() - interval '1 second' WHERE code = ANY($1)`, [codes]);
+    expect(await a.app.get(GiftCardsService).expireDue(1)).toBeGreaterThanOrEqual(3);
+    for (const code of codes) expect(await balance(code)).toMatchObject({ status: 'expired', balance: 0 });
+  });
+
   describe('paying with a gift card', () => {
     let productId: string;
     beforeAll(async () => {
@@ -219,6 +227,22 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
       expect((await balance(code)).balance).toBe(5000);
       const totals = await ledgerTotals(a, 'USD');
       expect(totals.debits).toBe(totals.credits);
+    });
+
+    it('refuses to refund onto a card past its expiry that the hourly job has not closed yet (it would be breakage)', async () => {
+      const code = await buyAndPay(9000);
+      const paid = await process({ giftCardCode: code });
+      expect(paid.status).toBe(201);
+      await a.db.query(`UPDATE gift_cards SET expires_at = now() - interval '1 second' WHERE code = $1`, [code]);
+      const refund = await a
+        .http()
+        .post(`/transactions/${paid.body.id}/refund`)
+        .set('X-Api-Key', await a.key('admin'))
+        .set('Idempotency-Key', newKey())
+        .send({ amount: 1000 });
+      expect(refund.status).toBe(422);
+      expect(refund.body.error.code).toBe('gift_card_credit_refused');
+      expect(await balance(code)).toMatchObject({ status: 'active', balance: 1000 });
     });
 
     it('a card that covers everything needs no provider; a declined token gives the card its balance back', async () => {

@@ -127,6 +127,25 @@ describe('payments under concurrency: two instances, one database', () => {
     expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body.amountRefunded).toBe(400);
   });
 
+  it('a refund without amount takes what remains once the refunds in flight are counted', async () => {
+    const paid = await a
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send(processBody(productId, 'tok_visa'));
+    // A refund of 300 still at the provider (its hold, as reserveRefund leaves it).
+    await a.db.query('UPDATE payments SET amount_refund_pending = 300 WHERE id = $1', [paid.body.id]);
+    const rest = await a
+      .http()
+      .post(`/transactions/${paid.body.id}/refund`)
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', newKey())
+      .send({});
+    expect(rest.status).toBe(201);
+    expect(rest.body.amount).toBe(paid.body.amount - 300);
+  });
+
   it('refuses refunds of payments that took no money', async () => {
     await a
       .http()

@@ -275,6 +275,7 @@ describe('Mercado Pago mapper', () => {
       expect(signatureTimestampMs('v1=abc, ts=1763920315')).toBe(1763920315000);
       expect(signatureTimestampMs('v1=abc')).toBeNull();
       expect(signatureTimestampMs('ts=17x,v1=abc')).toBeNull();
+      expect(signatureTimestampMs('ts=1763920315,ts=1700000000,v1=abc')).toBeNull(); // a fresh ts before an old signed one
     });
   });
 

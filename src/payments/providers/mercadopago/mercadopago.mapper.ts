@@ -156,8 +156,11 @@ export function eventIdOf(notification: MercadoPagoNotification, dataId: string)
  * assumes); notifications with milliseconds have been reported, so a 13-digit value is read as ms.
  */
 export function signatureTimestampMs(signature: string): number | null {
+  // Exactly one ts: the SDK checks the signature against the last one, so a fresh ts placed before an old,
+  // validly signed one would otherwise pass the replay window.
+  const all = [...signature.matchAll(/(?:^|,)\s*ts\s*=/gi)];
   const ts = /(?:^|,)\s*ts=(\d+)\s*(?:,|$)/.exec(signature)?.[1];
-  if (!ts) return null;
+  if (!ts || all.length !== 1) return null;
   const value = Number(ts);
   return ts.length >= 13 ? value : value * 1000;
 }
