@@ -32,7 +32,8 @@ async function bootstrap(): Promise<void> {
 
   const app = await createApp(overrides);
   const logger = app.get(Logger);
-  if (embedded) await seedDemo(app, logger);
+  // The dev keys go to the terminal, not to the log stream: no LOG_LEVEL hides them, and no log keeps them.
+  if (embedded) await seedDemo(app, { log: (message) => process.stderr.write(`${message}\n`) });
   await app.listen(env.PORT, env.HOST);
   logger.log(`Paybridge listening on http://${env.HOST}:${env.PORT} (docs at /docs)`);
 

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Idempotent } from '../common/idempotency/idempotency.decorator';
 import { ApiErrors } from '../common/openapi';
 import { AllowKeys, Caller } from './auth.decorators';
 import type { AuthContext } from './auth.types';
@@ -13,8 +14,9 @@ import { CreateApiKeyDto } from './dto/create-api-key.dto';
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
-  /** Creates a key; its secret is in this response only. */
+  /** Creates a key; its secret is in this response only (never stored, so no Idempotency-Key replay). */
   @Post()
+  @Idempotent({ required: false, mode: 'unstored' })
   @ApiErrors(400, 401, 403)
   create(@Caller() caller: AuthContext, @Body() body: CreateApiKeyDto): Promise<CreatedApiKey> {
     return this.keys.create(caller.merchantId, body.kind, body.label ?? null);

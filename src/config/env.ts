@@ -328,7 +328,10 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   ];
 
   const known = Object.keys(new Env()).concat(OPTIONAL);
-  const picked = Object.fromEntries(Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== undefined));
+  // `NAME=` for a variable without a default (as .env.example lists them) means unset, not "" or 0.
+  const picked = Object.fromEntries(
+    Object.entries(raw).filter(([k, v]) => known.includes(k) && v !== undefined && !(v === '' && OPTIONAL.includes(k))),
+  );
   const env = plainToInstance(Env, picked, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(env, { forbidUnknownValues: false });
   if (errors.length > 0) {

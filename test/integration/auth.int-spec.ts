@@ -53,6 +53,18 @@ describe('API keys (real PostgreSQL)', () => {
     expect(JSON.stringify(rows)).not.toContain(created.body.secret);
   });
 
+  it('never stores a new key secret for an Idempotency-Key replay: each request makes its own key', async () => {
+    const admin = await a.key('admin');
+    const create = () =>
+      a.http().post('/admin/api-keys').set('X-Api-Key', admin).set('Idempotency-Key', 'key-creation-1').send({ kind: 'secret' });
+    const [first, second] = [await create(), await create()];
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    expect(second.body.id).not.toBe(first.body.id);
+    const stored = await a.db.query(`SELECT response_body FROM idempotency_keys WHERE key = 'key-creation-1'`);
+    expect(stored.rows).toEqual([]);
+  });
+
   it('refuses a revoked key with 401 on every instance within a second', async () => {
     const admin = await a.key('admin');
     const sk = await a.key('secret');

@@ -27,4 +27,16 @@ describe('TtlCache', () => {
     await expect(cache.getOrLoad('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await cache.getOrLoad('k', async () => 'ok')).toBe('ok');
   });
+
+  it('holds a bounded number of entries: the oldest go first (lookups of missing ids cannot grow it)', async () => {
+    const cache = new TtlCache<string>(60_000, 3);
+    let loads = 0;
+    const load = (v: string) => async () => (loads++, v);
+    for (const k of ['a', 'b', 'c', 'd', 'e']) await cache.getOrLoad(k, load(k));
+    expect(loads).toBe(5);
+    await cache.getOrLoad('e', load('e')); // still held
+    expect(loads).toBe(5);
+    await cache.getOrLoad('a', load('a')); // dropped to make room
+    expect(loads).toBe(6);
+  });
 });

@@ -1,12 +1,19 @@
+/** Entries a cache holds at most: lookups of ids that do not exist must not grow memory without bound. */
+const MAX_ENTRIES = 10_000;
+
 /**
  * A small in-memory read-through cache. Concurrent misses for one key share one load; a clear() during a
  * load discards that load's result, so an invalidation is never overwritten by data read before it.
+ * When full it drops expired entries, then the oldest.
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
   private generation = 0;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = MAX_ENTRIES,
+  ) {}
 
   async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
     if (this.ttlMs <= 0) return load();
@@ -16,6 +23,7 @@ export class TtlCache<V> {
 
     const generation = this.generation;
     const value = load();
+    if (!hit) this.makeRoom(now);
     this.entries.set(key, { value, expiresAt: now + this.ttlMs });
     try {
       return await value;
@@ -24,6 +32,15 @@ export class TtlCache<V> {
       throw err;
     } finally {
       if (generation !== this.generation) this.entries.delete(key);
+    }
+  }
+
+  private makeRoom(now: number): void {
+    if (this.entries.size < this.maxEntries) return;
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    for (const key of this.entries.keys()) {
+      if (this.entries.size < this.maxEntries) break;
+      this.entries.delete(key);
     }
   }
 

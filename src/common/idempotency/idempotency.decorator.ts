@@ -12,8 +12,10 @@ export interface IdempotencyPolicy {
    *   the finished result. A handler that calls a provider or starts background work must be phased.
    * phased: the handler calls the outside world (a provider); it commits its own phases, records
    *   recovery points through the IdempotencyContext and may store the response in its last phase.
+   * unstored: the response carries a secret that must never be stored (a new API key's): the
+   *   Idempotency-Key is ignored, and a retry creates another (the unused one is revoked).
    */
-  mode: 'atomic' | 'phased';
+  mode: 'atomic' | 'phased' | 'unstored';
 }
 
 /** Marks a POST route as idempotent (every POST is, with an optional key, unless it says otherwise). */

@@ -44,6 +44,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (req.method !== 'POST' || !req.auth) return next.handle();
     const policy = this.reflector.get<IdempotencyPolicy>(IDEMPOTENCY_POLICY, context.getHandler()) ?? DEFAULT_POLICY;
+    if (policy.mode === 'unstored') return next.handle();
     const header = req.headers['idempotency-key'];
     const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined) {
@@ -112,7 +113,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
         return result;
       });
     } catch (err) {
-      await this.keys.release(ctx.merchantId, ctx.key, ctx.lockToken);
+      // The key expires anyway if this fails: the handler's error is the one to report.
+      await this.keys.release(ctx.merchantId, ctx.key, ctx.lockToken).catch(() => undefined);
       throw err;
     }
   }
