@@ -366,12 +366,6 @@ export class CouponsService {
     return released;
   }
 
-  /** A reservation as stored (tests, timelines). */
-  findRedemption(merchantId: string, rawCode: string, ref: RedemptionReference): Promise<CouponRedemption | null> {
-    const code = normalizeCouponCode(rawCode);
-    return code ? this.coupons.findRedemption(merchantId, code, checkReference(ref)) : Promise.resolve(null);
-  }
-
   private async cached(merchantId: string, code: string): Promise<Coupon | null> {
     try {
       return await this.cache.getOrLoad(`${merchantId}:${code}`, async () => {

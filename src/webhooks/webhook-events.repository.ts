@@ -115,9 +115,4 @@ export class WebhookEventsRepository {
     );
     return rows[0] ?? null;
   }
-
-  async findById(id: string): Promise<StoredWebhookEvent | null> {
-    const { rows } = await this.db.query<StoredWebhookEvent>(`SELECT ${COLUMNS} FROM payment_webhook_events WHERE id = $1`, [id]);
-    return rows[0] ?? null;
-  }
 }

@@ -2,8 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-errors';
 import type { PaymentProvider, ProviderId } from './payment-provider';
 
-export const PAYMENT_PROVIDERS = 'paybridge:payment-providers';
-
 /** Maps a provider id to its adapter. Only configured providers are registered. */
 @Injectable()
 export class ProviderRegistry {

@@ -150,13 +150,4 @@ export class SimulatorRepository {
     const { rowCount } = await this.db.query(`UPDATE simulator_sessions SET status = $3 WHERE id = $1 AND status = $2`, [id, from, to]);
     return rowCount === 1;
   }
-
-  async countCharges(filter: { reference?: string; status?: SimulatorCharge['status'] } = {}): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM simulator_charges
-        WHERE ($1::text IS NULL OR reference = $1) AND ($2::text IS NULL OR status = $2)`,
-      [filter.reference ?? null, filter.status ?? null],
-    );
-    return rows[0].n;
-  }
 }
