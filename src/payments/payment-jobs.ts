@@ -88,7 +88,7 @@ export class PaymentJobs implements OnModuleInit {
             else this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
           }
         }
-        for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, BATCH)) {
+        for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, this.lockTimeoutSeconds, BATCH)) {
           await this.refundsService.execute(refund.merchantId, refund, null).then(
             () => handled++,
             (err: unknown) => this.logger.warn({ err, refundId: refund.id }, 'refund still pending'),

@@ -111,15 +111,23 @@ export class RefundsRepository {
   }
 
   /** Refunds whose provider call never reported back, older than minAgeSeconds. */
-  async findStalePending(minAgeSeconds: number, limit: number): Promise<Array<Refund & { merchantId: string }>> {
+  async findStalePending(
+    minAgeSeconds: number,
+    lockTimeoutSeconds: number,
+    limit: number,
+  ): Promise<Array<Refund & { merchantId: string }>> {
+    // Not one whose request is still live (its key locked): that request settles it itself.
     const { rows } = await this.db.query<Refund & { merchantId: string }>(
-      `SELECT ${COLUMNS}, merchant_id AS "merchantId"
-         FROM refunds
-        WHERE status = 'pending'
-          AND updated_at < now() - make_interval(secs => $1)
-        ORDER BY updated_at
-        LIMIT $2`,
-      [minAgeSeconds, limit],
+      `SELECT ${COLUMNS}, r.merchant_id AS "merchantId"
+         FROM refunds r
+        WHERE r.status = 'pending'
+          AND r.updated_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
+                           WHERE k.merchant_id = r.merchant_id AND k.key = r.idempotency_key
+                             AND k.lock_token IS NOT NULL AND k.locked_at >= now() - make_interval(secs => $2))
+        ORDER BY r.updated_at
+        LIMIT $3`,
+      [minAgeSeconds, lockTimeoutSeconds, limit],
     );
     return rows;
   }

@@ -60,9 +60,15 @@ export class WebhookProcessor implements OnModuleInit, OnApplicationShutdown {
     if (this.polling) return 0;
     this.polling = true;
     try {
-      const due = await this.events.claimDue(BATCH);
-      for (const event of due) await this.process(event);
-      return due.length;
+      // One claim per event: a claimed batch would be leased for its first event's processing only (each
+      // can take a provider call), and another instance would take over the rest while they wait.
+      let handled = 0;
+      for (; handled < BATCH; handled++) {
+        const [event] = await this.events.claimDue(1);
+        if (!event) break;
+        await this.process(event);
+      }
+      return handled;
     } catch (err) {
       this.logger.error({ err }, 'webhook worker poll failed');
       return 0;

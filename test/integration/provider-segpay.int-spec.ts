@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { SegpayEmulator } from '../emulators/segpay-emulator';
 import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
@@ -322,6 +323,29 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     expect(credits()).toHaveLength(3);
     const totals = await ledgerTotals(api, 'USD');
     expect(totals.debits).toBe(totals.credits);
+  });
+
+  it('the recovery job settles a refund left pending, but not while its request still holds the key', async () => {
+    const { purchase, payment } = await paidSession();
+    const credits = () => emulator.transactions().filter((t) => t.type === 'credit' && t.relatedTranId === purchase.transaction.tranId);
+    emulator.dropAfterChargeNext(1); // Segpay refunds, the answer is lost: pending
+    const key = newKey();
+    expect((await refund(payment.id, { amount: 700 }, key)).status).toBe(503);
+    const pending = async () =>
+      (await api.db.query(`SELECT status FROM refunds WHERE payment_id = $1 AND amount = 700`, [payment.id])).rows[0].status;
+    expect(await pending()).toBe('pending');
+    await api.db.query(`UPDATE refunds SET updated_at = now() - interval '1 hour' WHERE payment_id = $1`, [payment.id]);
+
+    // A live request (the key locked a moment ago) is left to settle it itself.
+    await api.db.query(`UPDATE idempotency_keys SET lock_token = gen_random_uuid(), locked_at = now() WHERE key = $1`, [key]);
+    await api.app.get(PaymentJobs).recover();
+    expect(await pending()).toBe('pending');
+
+    // Its lock went stale (the process died): the job asks Segpay and books the credit it finds, once.
+    await api.db.query(`UPDATE idempotency_keys SET locked_at = now() - interval '1 hour' WHERE key = $1`, [key]);
+    await api.app.get(PaymentJobs).recover();
+    expect(await pending()).toBe('succeeded');
+    expect(credits().map((c) => c.amountCents)).toEqual([700]);
   });
 
   it('retrieve reads the transaction from SRS; an unknown one is null', async () => {
