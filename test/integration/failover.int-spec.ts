@@ -76,6 +76,25 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
     expect(res.body.provider).toBe('stripe');
   });
 
+  it('a checkout asks the breaker only for the provider it calls: a recovering provider further down keeps its probe', async () => {
+    await a.http().post('/admin/circuit-breaker/reset').set('X-Api-Key', admin).expect(200);
+    // The simulator's circuit opened long ago: the next caller that asks may probe it.
+    await a.db.query(
+      `INSERT INTO circuit_breakers (provider, state, consecutive_failures, opened_at) VALUES ('simulator', 'open', 3, now() - interval '1 hour')
+       ON CONFLICT (provider) DO UPDATE SET state = 'open', consecutive_failures = 3, opened_at = now() - interval '1 hour', probe_started_at = NULL`,
+    );
+    await a.http().post('/admin/cache/invalidate?entity=circuits').set('X-Api-Key', admin).expect(200);
+    try {
+      const opened = await checkout(a);
+      expect(opened.status).toBe(201);
+      expect(opened.body.provider).toBe('stripe');
+      const simulator = await a.db.query(`SELECT state, probe_started_at FROM circuit_breakers WHERE provider = 'simulator'`);
+      expect(simulator.rows).toEqual([{ state: 'open', probe_started_at: null }]); // no probe claimed and never made
+    } finally {
+      await a.http().post('/admin/circuit-breaker/reset').set('X-Api-Key', admin).expect(200);
+    }
+  });
+
   it('a decline never fails over, even with a token for the next provider', async () => {
     const before = await simulatorCharges();
     const res = await a
