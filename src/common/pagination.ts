@@ -57,3 +57,9 @@ export function toPage<T>(rows: T[], request: PageRequest, total?: number): Page
   }
   return page;
 }
+
+/** A list answer: the rows (LIMIT limit + 1) and, in page mode only, the total, read side by side. */
+export async function paginate<T>(request: PageRequest, list: () => Promise<T[]>, count: () => Promise<number>): Promise<Page<T>> {
+  const [rows, total] = await Promise.all([list(), request.page === undefined ? undefined : count()]);
+  return toPage(rows, request, total);
+}

@@ -6,7 +6,7 @@ import { TtlCache } from '../common/cache/ttl-cache';
 import { randomBase62 } from '../common/ids';
 import { DomainError, NotFoundError, ValidationFailedError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
-import { Page, PageRequest, toPage } from '../common/pagination';
+import { Page, PageRequest, paginate } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import { ProductsRepository } from '../products/products.repository';
@@ -90,11 +90,11 @@ export class CouponsService {
   async list(merchantId: string, filter: CouponListFilter, page: PageRequest): Promise<Page<Coupon>> {
     const after = page.startingAfter === undefined ? undefined : (normalizeCouponCode(page.startingAfter) ?? page.startingAfter);
     const request = { ...page, startingAfter: after };
-    const [rows, total] = await Promise.all([
-      this.coupons.list(merchantId, filter, request, this.db.reports),
-      page.page === undefined ? undefined : this.coupons.count(merchantId, filter, this.db.reports),
-    ]);
-    return toPage(rows, request, total);
+    return paginate(
+      request,
+      () => this.coupons.list(merchantId, filter, request, this.db.reports),
+      () => this.coupons.count(merchantId, filter, this.db.reports),
+    );
   }
 
   async getByCode(merchantId: string, rawCode: string): Promise<Coupon> {

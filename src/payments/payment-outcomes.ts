@@ -10,6 +10,7 @@ import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { PaymentsRepository } from './payments.repository';
 import type { AttemptResult, NextAction, Payment } from './payments.types';
+import type { ProviderId } from './providers/payment-provider';
 
 /** What an outcome needs to know of the payment: enough for the ledger and the event. */
 export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> &
@@ -33,7 +34,6 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
     { account: ACCOUNTS.giftCardLiability, direction: 'credit' as const, amount: giftCards },
   ].filter((line) => line.amount > 0);
 }
-import type { ProviderId } from './providers/payment-provider';
 
 /**
  * The one place where a payment reaches an outcome. Each method runs inside the caller's transaction

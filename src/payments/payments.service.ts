@@ -7,7 +7,7 @@ import { newId } from '../common/ids';
 import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
 import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
-import { Page, PageRequest, toPage } from '../common/pagination';
+import { Page, PageRequest, paginate } from '../common/pagination';
 import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import { settleAll } from '../database/settle-all';
@@ -376,11 +376,11 @@ export class PaymentsService {
   }
 
   async list(merchantId: string, filter: PaymentFilter, page: PageRequest, executor: Executor = this.db): Promise<Page<Payment>> {
-    const [rows, total] = await Promise.all([
-      this.payments.list(merchantId, filter, page, executor),
-      page.page === undefined ? undefined : this.payments.count(merchantId, filter, executor),
-    ]);
-    return toPage(rows, page, total);
+    return paginate(
+      page,
+      () => this.payments.list(merchantId, filter, page, executor),
+      () => this.payments.count(merchantId, filter, executor),
+    );
   }
 
   async timeline(merchantId: string, id: string): Promise<TimelineEntry[]> {

@@ -100,8 +100,8 @@ export class RefundsService {
     return this.execute(merchantId, refund, this.idempotency.owned(idem), idem, true);
   }
 
-  /** Phases 2 and 3; also what the recovery job runs for a refund left pending. */
   /**
+   * Phases 2 and 3; also what the recovery job runs for a refund left pending.
    * `firstAttempt`: this is the first call for the refund. A later one (a retry, the recovery job)
    * follows an attempt whose outcome is unknown, so "unavailable" now does not prove nothing happened.
    */

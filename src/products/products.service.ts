@@ -5,7 +5,7 @@ import { CacheBus } from '../common/cache/cache-bus';
 import { TtlCache } from '../common/cache/ttl-cache';
 import { NotFoundError, ValidationFailedError } from '../common/errors/domain-errors';
 import { newId } from '../common/ids';
-import { Page, PageRequest, toPage } from '../common/pagination';
+import { Page, PageRequest, paginate } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import type { CreateProductDto, UpdateProductDto } from './dto/product.dto';
 import { ProductListFilter, ProductsRepository } from './products.repository';
@@ -31,11 +31,11 @@ export class ProductsService {
   listPublic(merchantId: string, page: PageRequest): Promise<Page<Product>> {
     const key = `list:${merchantId}:${page.limit}:${page.offset}:${page.startingAfter ?? ''}`;
     return this.cache.getOrLoad(key, async () => {
-      const [rows, total] = await Promise.all([
-        this.products.list(merchantId, PUBLIC, page),
-        page.page === undefined ? undefined : this.products.count(merchantId, PUBLIC),
-      ]);
-      return toPage(rows, page, total);
+      return paginate(
+        page,
+        () => this.products.list(merchantId, PUBLIC, page),
+        () => this.products.count(merchantId, PUBLIC),
+      );
     }) as Promise<Page<Product>>;
   }
 
@@ -49,11 +49,11 @@ export class ProductsService {
   /** Admin listing: a report query, on the report pool. */
   async listAll(merchantId: string, includeArchived: boolean, page: PageRequest): Promise<Page<Product>> {
     const filter = { onlyActive: false, includeArchived };
-    const [rows, total] = await Promise.all([
-      this.products.list(merchantId, filter, page, this.db.reports),
-      page.page === undefined ? undefined : this.products.count(merchantId, filter, this.db.reports),
-    ]);
-    return toPage(rows, page, total);
+    return paginate(
+      page,
+      () => this.products.list(merchantId, filter, page, this.db.reports),
+      () => this.products.count(merchantId, filter, this.db.reports),
+    );
   }
 
   async getById(merchantId: string, id: string): Promise<Product> {

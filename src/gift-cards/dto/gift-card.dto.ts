@@ -1,7 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
-import { CustomerDto, PROVIDER_IDS } from '../../payments/dto/checkout.dto';
+import { CustomerDto } from '../../payments/dto/checkout.dto';
+import { PROVIDER_IDS } from '../../payments/providers/payment-provider';
 
 export class PurchaseGiftCardDto {
   /** A GIFT_CARD product of the catalog … */

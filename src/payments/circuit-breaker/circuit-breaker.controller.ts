@@ -3,7 +3,7 @@ import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { AllowKeys } from '../../auth/auth.decorators';
 import { ApiErrors } from '../../common/openapi';
-import { PROVIDER_IDS } from '../dto/checkout.dto';
+import { PROVIDER_IDS } from '../providers/payment-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { CircuitBreakerService } from './circuit-breaker.service';
 

@@ -17,8 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
-
-export const PROVIDER_IDS = ['simulator', 'stripe', 'mercadopago', 'segpay'] as const;
+import { PROVIDER_IDS } from '../providers/payment-provider';
 
 export class CheckoutItemDto {
   /** A catalog product: its price comes from the catalog. */

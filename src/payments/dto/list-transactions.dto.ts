@@ -2,7 +2,7 @@ import { Type } from 'class-transformer';
 import { IsDate, IsEmail, IsIn, IsOptional } from 'class-validator';
 import { ListQueryDto } from '../../common/pagination';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../payments.types';
-import { PROVIDER_IDS } from './checkout.dto';
+import { PROVIDER_IDS } from '../providers/payment-provider';
 
 export class ListTransactionsDto extends ListQueryDto {
   @IsOptional()

@@ -6,7 +6,8 @@
  *   ProviderUnknownOutcomeError the request was sent and no answer came back: resolve with retrieve()
  *                               at this provider before anything else is tried
  */
-export type ProviderId = 'simulator' | 'stripe' | 'mercadopago' | 'segpay';
+export const PROVIDER_IDS = ['simulator', 'stripe', 'mercadopago', 'segpay'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export interface ProviderLine {
   name: string;
