@@ -177,6 +177,25 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     expect((await api.db.query('SELECT 1 FROM ledger_entries WHERE payment_id = $1', [id])).rows).toHaveLength(0);
   });
 
+  it('a named provider that the routing table does not give this currency is refused before anything is sent', async () => {
+    const before = emulator.payments().length;
+    const res = await api
+      .http()
+      .post('/payments/process')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send(
+        processBody(productId, 'master:tok', {
+          currency: 'USD',
+          provider: 'mercadopago',
+          paymentMethod: { provider: 'mercadopago', token: 'master:tok' },
+        }),
+      );
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'provider_not_available', param: 'provider' });
+    expect(emulator.payments()).toHaveLength(before); // Mercado Pago would have charged BRL
+  });
+
   it('direct charge CONT: 201 processing, then settled by a signed notification we confirm with the API', async () => {
     const res = await chargeWith('CONT');
     expect(res.status).toBe(201);

@@ -40,15 +40,23 @@ export class ProviderRouter {
     this.table = parseRouting(config.get('PROVIDER_ROUTING', { infer: true }));
   }
 
+  /**
+   * A provider the request names must be one the table routes this currency to: a provider charges in
+   * the currencies its account takes (Mercado Pago's payments API has no currency field at all).
+   */
   candidates(currency: string, requested?: string): ProviderId[] {
+    const listed = this.table.get(currency) ?? this.table.get('*') ?? [];
     if (requested) {
       if (!this.registry.has(requested))
         throw new DomainError('unprocessable', 'provider_not_available', `Provider '${requested}' is not configured.`, {
           param: 'provider',
         });
+      if (!listed.includes(requested))
+        throw new DomainError('unprocessable', 'provider_not_available', `Provider '${requested}' does not take ${currency}.`, {
+          param: 'provider',
+        });
       return [requested as ProviderId];
     }
-    const listed = this.table.get(currency) ?? this.table.get('*') ?? [];
     const available = listed.filter((id): id is ProviderId => this.registry.has(id));
     if (available.length === 0) {
       throw new DomainError('unprocessable', 'currency_not_routable', `No configured provider takes ${currency}.`, { param: 'currency' });
