@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { ConfigService } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import { Client, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow, types } from 'pg';
+import { prepareValue } from 'pg/lib/utils';
 import type { Env } from '../config/env';
 import { DatabaseUnavailableError, ServiceOverloadedError } from '../common/errors/domain-errors';
 import type { Executor, Transaction } from './database.types';
@@ -52,13 +53,16 @@ function executorOf(runner: Pool | PoolClient): Executor {
 
 /**
  * A transaction's client, pipelined: statements issued in the same tick (BEGIN with the first statement,
- * a Promise.all of independent writes) leave in one socket write instead of one each. On a small machine
+ * a batch of independent writes) leave in one socket write instead of one each. On a small machine
  * each write (a system call and a wake-up of the server) is the largest cost of a statement: see
  * bench/README.md.
  */
 function pipelinedExecutor(client: PoolClient) {
   const socket = (client as unknown as Client).connection.stream;
   const handedOver: Promise<unknown>[] = [];
+  // The promises of statements sent: a handed-over write that is one of them can send nothing more.
+  const statements = new WeakSet<Promise<unknown>>();
+  let chains = 0;
   let corked = false;
   let over = false;
   const batch = () => {
@@ -73,25 +77,35 @@ function pipelinedExecutor(client: PoolClient) {
   const executor: Transaction & {
     begin(): Promise<unknown>;
     written(): Promise<void>;
+    onlyStatementsHandedOver(): boolean;
     end(command: 'COMMIT' | 'ROLLBACK'): Promise<QueryResult>;
   } = {
     query: <R extends QueryResultRow>(text: string, values?: unknown[]) => {
       // Once COMMIT or ROLLBACK is sent, a statement would run outside the transaction (autocommitted),
       // or inside the next borrower's: it is refused instead.
       if (over) return Promise.reject(new Error('Statement issued after its transaction ended'));
+      // pg converts the values while it sends the statement, and a value it cannot convert (a circular
+      // object) fails the statement without sending it, while COMMIT may already follow. Converted
+      // here first, such a value throws to the caller before anything is sent.
+      const converted = values?.map(prepareValue);
       batch();
-      return client.query<R>(prepared(text, values) as QueryConfig);
+      const sent = client.query<R>(prepared(text, converted) as QueryConfig);
+      statements.add(sent);
+      return sent;
     },
     later: (write) => {
-      write.catch(() => undefined); // awaited by written(), before COMMIT
+      write.catch(() => undefined); // awaited by written()
       handedOver.push(write);
+      if (!statements.has(write)) chains++;
     },
     begin: () => {
       batch();
       return client.query('BEGIN');
     },
     written: () => settleAll(handedOver),
+    onlyStatementsHandedOver: () => chains === 0,
     end: (command) => {
+      batch();
       over = true;
       return client.query(command);
     },
@@ -171,9 +185,14 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
    * Called inside another transaction it joins it.
    *
    * The client pipelines: BEGIN goes out with fn's first statement instead of costing a round trip of
-   * its own, and statements that fn issues together (Promise.all) travel together. PostgreSQL runs them
-   * in the order sent; after a failed one the rest fail too (the transaction is aborted) and the
-   * ROLLBACK below undoes everything.
+   * its own, and statements that fn issues together travel together. PostgreSQL runs them in the order
+   * sent; after a failed one the rest fail too (the transaction is aborted), COMMIT is answered with
+   * ROLLBACK, and the error thrown is the one that caused it.
+   *
+   * Writes handed over with `tx.later()` are awaited before COMMIT, so that a chain (an async function)
+   * still sending statements finishes inside the transaction. When every handed-over write is a single
+   * statement's own promise (a repository that returns `tx.query(...)` itself), nothing more can be
+   * sent, so COMMIT leaves with them at once: one round trip fewer.
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const outer = this.ambient.getStore();
@@ -182,6 +201,7 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
     const client = await this.guard(() => this.pool.connect());
     const executor = pipelinedExecutor(client);
     const state: AmbientTransaction = { executor, open: true };
+    let ending: Promise<QueryResult> | undefined;
     let broken: Error | undefined;
     try {
       const begun = executor.begin();
@@ -189,18 +209,23 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
       let result: T;
       try {
         result = await this.ambient.run(state, () => fn(executor));
+        if (executor.onlyStatementsHandedOver()) {
+          ending = executor.end('COMMIT');
+          ending.catch(() => undefined); // awaited below
+        }
       } finally {
         // A failed handed-over write aborted the transaction: its error, not the "transaction is
         // aborted" of the statements after it, is the one to report.
         await settleAll([begun, executor.written()]);
       }
       // PostgreSQL answers COMMIT in a failed transaction with ROLLBACK, not with an error.
-      const committed = await executor.end('COMMIT');
+      const committed = await (ending ?? executor.end('COMMIT'));
       if (committed.command !== 'COMMIT')
         throw new Error(`COMMIT answered ${committed.command}: a statement of the transaction had failed`);
       return result;
     } catch (err) {
-      await executor.end('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      // Once COMMIT is sent the transaction ends with it (committed, or rolled back by PostgreSQL).
+      await (ending ?? executor.end('ROLLBACK')).catch((endErr: Error) => (broken = endErr));
       throw isUnavailable(err) ? new DatabaseUnavailableError(err) : err;
     } finally {
       state.open = false;

@@ -8,9 +8,12 @@ import type { DomainEvent, DomainEventInput } from './events.types';
 export class OutboxRepository {
   constructor(private readonly db: DatabaseService) {}
 
-  /** Always called with the transaction that makes the change the event reports. */
-  async insert(events: DomainEventInput[], tx: Executor): Promise<void> {
-    if (events.length === 0) return;
+  /**
+   * Always called with the transaction that makes the change the event reports. One statement, returned
+   * as sent (the transaction may send COMMIT right behind it).
+   */
+  insert(events: DomainEventInput[], tx: Executor): Promise<unknown> {
+    if (events.length === 0) return Promise.resolve();
     const createdAt = new Date().toISOString();
     const envelopes = events.map((e): DomainEvent & { aggregateType: string; aggregateId: string } => ({
       id: newId('evt'),
@@ -21,7 +24,7 @@ export class OutboxRepository {
       aggregateType: e.aggregateType,
       aggregateId: e.aggregateId,
     }));
-    await tx.query(
+    return tx.query(
       `INSERT INTO outbox_events (merchant_id, id, type, aggregate_type, aggregate_id, payload)
        SELECT e.merchant_id, e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])

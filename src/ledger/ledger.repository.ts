@@ -8,8 +8,8 @@ export class LedgerRepository {
   constructor(private readonly db: DatabaseService) {}
 
   /** All lines of a posting in one statement. */
-  async insert(posting: Posting, executor: Executor): Promise<void> {
-    await executor.query(
+  insert(posting: Posting, executor: Executor): Promise<unknown> {
+    return executor.query(
       `INSERT INTO ledger_entries (merchant_id, posting_id, kind, account, direction, amount, currency, payment_id, refund_id)
        SELECT $1, $2, $3, line.account, line.direction, line.amount, $4, $5, $6
          FROM unnest($7::text[], $8::text[], $9::bigint[]) AS line (account, direction, amount)`,

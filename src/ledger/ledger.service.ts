@@ -6,6 +6,22 @@ import type { LedgerBalance, Posting } from './ledger.types';
 
 export class UnbalancedPostingError extends Error {}
 
+/** Why a posting cannot be written (lines of positive integer amounts, debits equal to credits), if it cannot. */
+function imbalanceOf(posting: Posting): UnbalancedPostingError | null {
+  let debits = 0;
+  let credits = 0;
+  for (const line of posting.lines) {
+    if (!Number.isSafeInteger(line.amount) || line.amount <= 0)
+      return new UnbalancedPostingError(`Ledger line amount must be a positive integer, got ${line.amount}`);
+    if (line.direction === 'debit') debits += line.amount;
+    else credits += line.amount;
+  }
+  if (debits !== credits || posting.lines.length < 2) {
+    return new UnbalancedPostingError(`Posting ${posting.postingId} does not balance: debits ${debits}, credits ${credits}`);
+  }
+  return null;
+}
+
 /** Double-entry bookkeeping: every posting balances, entries are never changed (a trigger refuses it). */
 @Injectable()
 export class LedgerService {
@@ -15,26 +31,18 @@ export class LedgerService {
   ) {}
 
   /** Writes a posting inside the caller's transaction, the one that moves the money. */
-  async post(posting: Posting, tx: Executor): Promise<void> {
-    let debits = 0;
-    let credits = 0;
-    for (const line of posting.lines) {
-      if (!Number.isSafeInteger(line.amount) || line.amount <= 0)
-        throw new UnbalancedPostingError(`Ledger line amount must be a positive integer, got ${line.amount}`);
-      if (line.direction === 'debit') debits += line.amount;
-      else credits += line.amount;
-    }
-    if (debits !== credits || posting.lines.length < 2) {
-      throw new UnbalancedPostingError(`Posting ${posting.postingId} does not balance: debits ${debits}, credits ${credits}`);
-    }
-    await this.ledger.insert(posting, tx);
+  post(posting: Posting, tx: Executor): Promise<unknown> {
+    const unbalanced = imbalanceOf(posting);
+    if (unbalanced) return Promise.reject(unbalanced);
+    // The statement's own promise: a transaction may send COMMIT right behind it.
+    return this.ledger.insert(posting, tx);
   }
 
   /** A two-line posting: `amount` from one account (debited) to another (credited). */
   transfer(
     tx: Executor,
     posting: { merchantId: string; postingId: string; kind: string; currency: string; amount: number; debit: string; credit: string },
-  ): Promise<void> {
+  ): Promise<unknown> {
     const { debit, credit, amount, ...rest } = posting;
     return this.post(
       {

@@ -3,7 +3,6 @@ import { CouponsService } from '../coupons/coupons.service';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
 import type { Executor, Transaction } from '../database/database.types';
-import { settleAll } from '../database/settle-all';
 import { OutboxRepository } from '../events/outbox.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
@@ -75,28 +74,26 @@ export class PaymentOutcomes {
       tx,
     );
     if (!moved) return null;
-    // Nothing reads these back: they leave with the caller's next statement, and commit with it.
+    // Nothing reads these back: they leave with the caller's next statements (or its COMMIT).
     tx.later(
-      settleAll([
-        this.ledger.post(
-          {
-            merchantId: payment.merchantId,
-            postingId: `charge:${payment.id}`,
-            kind: 'charge',
-            currency: payment.currency,
-            paymentId: payment.id,
-            lines: chargeLines(payment, provider),
-          },
-          tx,
-        ),
-        payment.couponCode &&
-          this.coupons.redeem(tx, payment.merchantId, payment.couponCode, {
-            sessionId: payment.checkoutSessionId,
-            paymentId: payment.id,
-          }),
-        this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx),
-      ]),
+      this.ledger.post(
+        {
+          merchantId: payment.merchantId,
+          postingId: `charge:${payment.id}`,
+          kind: 'charge',
+          currency: payment.currency,
+          paymentId: payment.id,
+          lines: chargeLines(payment, provider),
+        },
+        tx,
+      ),
     );
+    if (payment.couponCode) {
+      tx.later(
+        this.coupons.redeem(tx, payment.merchantId, payment.couponCode, { sessionId: payment.checkoutSessionId, paymentId: payment.id }),
+      );
+    }
+    tx.later(this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx));
     this.outcomes.inc({ provider: provider ?? 'gift_card', outcome: 'succeeded' });
     return moved.payment;
   }
@@ -147,14 +144,12 @@ export class PaymentOutcomes {
     if (!moved) return null;
     // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
     // for its next attempt (they go back when the session expires or is canceled).
+    if (!moved.payment.checkoutSessionId) tx.later(this.giveBack(tx, moved.payment));
     tx.later(
-      settleAll([
-        !moved.payment.checkoutSessionId && this.giveBack(tx, moved.payment),
-        this.outbox.insert(
-          [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
-          tx,
-        ),
-      ]),
+      this.outbox.insert(
+        [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
+        tx,
+      ),
     );
     this.outcomes.inc({
       provider: moved.payment.provider ?? 'none',

@@ -58,8 +58,9 @@ export class PaymentsRepository {
   constructor(private readonly db: DatabaseService) {}
 
   /** The payment, its first attempt (if any) and their timeline entries, in one statement. */
-  async insert(payment: NewPayment, attempt: Omit<Attempt, 'paymentId' | 'status' | 'providerRef'> | null, tx: Executor): Promise<void> {
-    await tx.query(
+  /** One statement, returned as sent (a transaction may send COMMIT right behind it). */
+  insert(payment: NewPayment, attempt: Omit<Attempt, 'paymentId' | 'status' | 'providerRef'> | null, tx: Executor): Promise<unknown> {
+    return tx.query(
       `WITH payment AS (
          INSERT INTO payments (merchant_id, id, status, amount, currency, provider, customer_id, checkout_session_id, lines,
                                discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint, return_url, coupon_code, gift_card_code, gift_card_amount)

@@ -10,7 +10,6 @@ import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/
 import { Page, PageRequest, paginate } from '../common/pagination';
 import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
-import { settleAll } from '../database/settle-all';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
 import { FraudService, FraudVerdict } from '../fraud/fraud.service';
@@ -125,8 +124,9 @@ export class PaymentsService {
 
     const payment = await this.db.transaction(async (tx) => {
       const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
-      // Independent writes, sent together (the client pipelines them); the payment's insert goes first.
-      await settleAll([
+      // Writes nobody reads back, handed over in one batch (the payment's insert first); without a
+      // coupon or gift card they are single statements, and COMMIT leaves with them.
+      tx.later(
         this.payments.insert(
           {
             ...directPayment(merchantId, paymentId, customer.id, dto, cart, idem, clientIp),
@@ -140,15 +140,13 @@ export class PaymentsService {
           attempt,
           tx,
         ),
-        this.pricing.reserveCoupon(tx, merchantId, cart, {
-          paymentId,
-          customerEmail: customer.email,
-          customerId: customer.id,
-          currency: dto.currency,
-        }),
-        card && this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId),
-        this.idempotency.advance(idem, PAYMENT_CREATED, tx),
-      ]);
+      );
+      if (cart.couponCode) {
+        const target = { paymentId, customerEmail: customer.email, customerId: customer.id, currency: dto.currency };
+        tx.later(this.pricing.reserveCoupon(tx, merchantId, cart, target));
+      }
+      if (card) tx.later(this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId));
+      tx.later(this.idempotency.advance(idem, PAYMENT_CREATED, tx));
       return {
         id: paymentId,
         merchantId,
@@ -177,7 +175,7 @@ export class PaymentsService {
       const after =
         (await this.outcomes.succeed(tx, payment, null, null, null, { paidBy: 'gift_card' })) ??
         ((await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment);
-      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
       return after;
     });
     if (idem) idem.completed = true;
@@ -529,7 +527,7 @@ export class PaymentsService {
       }
       // Null: already settled by someone else (a webhook, the recovery job): answer with what it is.
       after ??= (await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment;
-      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
       return after;
     });
     if (idem) idem.completed = true;
@@ -554,7 +552,7 @@ export class PaymentsService {
       const after =
         (await this.outcomes.fail(tx, payment, { ...failure, provider: attempt.provider }, attemptResult)) ??
         ((await this.payments.findById(payment.merchantId, payment.id, tx)) as Payment);
-      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
       return after;
     });
     if (idem) idem.completed = true;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { KeyKind } from '../auth/auth.types';
 import { DomainError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
-import { ProductsRepository } from '../products/products.repository';
+import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import type { CheckoutItemDto, VerifyPriceItemDto } from './dto/checkout.dto';
 import { CouponsService } from '../coupons/coupons.service';
@@ -31,13 +31,13 @@ export interface PriceDiscrepancy {
 @Injectable()
 export class PricingService {
   constructor(
-    private readonly products: ProductsRepository,
+    private readonly products: ProductsService,
     private readonly coupons: CouponsService,
   ) {}
 
   async price(merchantId: string, items: CheckoutItemDto[], currency: string, callerKind: KeyKind): Promise<PricedCart> {
     const ids = [...new Set(items.filter((i) => i.productId).map((i) => i.productId as string))];
-    const catalog = new Map((await this.products.findManyByIds(merchantId, ids)).map((p) => [p.id, p]));
+    const catalog = new Map((await this.products.findMany(merchantId, ids)).map((p) => [p.id, p]));
     const lines = items.map((item, i): Line => {
       if (item.productId) {
         if (item.name !== undefined || item.amount !== undefined) {
@@ -154,7 +154,7 @@ export class PricingService {
   async verify(merchantId: string, items: VerifyPriceItemDto[]): Promise<{ verified: boolean; discrepancies: PriceDiscrepancy[] }> {
     const catalog = new Map(
       (
-        await this.products.findManyByIds(
+        await this.products.findMany(
           merchantId,
           items.map((i) => i.productId),
         )

@@ -156,7 +156,7 @@ export class RefundsService {
         });
       if (changed && status === 'failed') await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
       const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
-      if (complete) await complete(tx, this.responseFor(after, idem?.requestId ?? ''));
+      if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
       return after;
     });
     if (idem) idem.completed = true;

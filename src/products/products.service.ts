@@ -41,9 +41,24 @@ export class ProductsService {
 
   /** An active product, as the public catalog shows it. */
   async getPublic(merchantId: string, id: string): Promise<Product> {
-    const product = (await this.cache.getOrLoad(`one:${merchantId}:${id}`, () => this.products.findById(merchantId, id))) as Product | null;
+    const product = await this.cached(merchantId, id);
     if (!product || !product.active || product.archivedAt) throw new NotFoundError('product', id);
     return product;
+  }
+
+  /**
+   * The products of a cart (those that exist, in any state), for pricing: from the same cache as the
+   * public catalog, so that a payment costs no catalog query. Every admin write drops the cache on every
+   * instance (LISTEN/NOTIFY) and CACHE_TTL_SECONDS bounds it otherwise, so a price change is charged as
+   * soon as it is shown.
+   */
+  async findMany(merchantId: string, ids: string[]): Promise<Product[]> {
+    const found = await Promise.all(ids.map((id) => this.cached(merchantId, id)));
+    return found.filter((p): p is Product => p !== null);
+  }
+
+  private cached(merchantId: string, id: string): Promise<Product | null> {
+    return this.cache.getOrLoad(`one:${merchantId}:${id}`, () => this.products.findById(merchantId, id)) as Promise<Product | null>;
   }
 
   /** Admin listing: a report query, on the report pool. */

@@ -23,7 +23,8 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     );
   const insert = (tx: { query: TestApp['db']['query'] }, id: string) => tx.query(`INSERT INTO pipeline_probe (id, n) VALUES ($1, 1)`, [id]);
 
-  it('sends BEGIN with the first statements and statements issued together in one socket write', async () => {
+  /** The most socket writes any one connection made while fn ran. */
+  const writesOf = async (fn: () => Promise<unknown>) => {
     const writes = new Map<Socket, number>();
     const count = (socket: Socket) => writes.set(socket, (writes.get(socket) ?? 0) + 1);
     // Spy without replacing: record which socket wrote, then let Node write as usual.
@@ -37,16 +38,74 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
       return original.writev?.apply(this, args);
     };
     try {
-      await api.db.transaction(async (tx) => {
-        await Promise.all([insert(tx, 'batch-1'), insert(tx, 'batch-2'), insert(tx, 'batch-3')]);
-      });
+      await fn();
     } finally {
       Socket.prototype._write = original.write;
       Socket.prototype._writev = original.writev;
     }
+    return Math.max(...writes.values());
+  };
+
+  it('sends BEGIN with the first statements and statements issued together in one socket write', async () => {
+    const writes = await writesOf(() =>
+      api.db.transaction(async (tx) => {
+        await Promise.all([insert(tx, 'batch-1'), insert(tx, 'batch-2'), insert(tx, 'batch-3')]);
+      }),
+    );
     expect(await ids('batch-')).toEqual(['batch-1', 'batch-2', 'batch-3']);
     // The transaction's connection wrote twice: BEGIN + the three inserts, then COMMIT (not five times).
-    expect(Math.max(...writes.values())).toBe(2);
+    expect(writes).toBe(2);
+  });
+
+  it('sends COMMIT with the last statements when they are handed over', async () => {
+    const writes = await writesOf(() =>
+      api.db.transaction(async (tx) => {
+        await insert(tx, 'eager-1');
+        tx.later(insert(tx, 'eager-2'));
+        tx.later(insert(tx, 'eager-3'));
+      }),
+    );
+    expect(await ids('eager-')).toEqual(['eager-1', 'eager-2', 'eager-3']);
+    // BEGIN + eager-1, then eager-2 + eager-3 + COMMIT: the answer to the last batch is not waited for.
+    expect(writes).toBe(2);
+  });
+
+  it('waits for a handed-over chain before COMMIT: it may still send statements', async () => {
+    const writes = await writesOf(() =>
+      api.db.transaction(async (tx) => {
+        tx.later(
+          (async () => {
+            await insert(tx, 'handed-chain-1');
+            await insert(tx, 'handed-chain-2');
+          })(),
+        );
+      }),
+    );
+    expect(await ids('handed-chain-')).toEqual(['handed-chain-1', 'handed-chain-2']);
+    expect(writes).toBe(3);
+  });
+
+  it('rolls back when the last handed-over statement fails after COMMIT was sent with it, and reports its error', async () => {
+    await insert(api.db, 'last-0');
+    const failed = api.db.transaction(async (tx) => {
+      await insert(tx, 'last-1');
+      tx.later(insert(tx, 'last-0')); // unique violation, COMMIT right behind it
+    });
+    await expect(failed).rejects.toMatchObject({ code: '23505' });
+    expect(await ids('last-')).toEqual(['last-0']);
+    await api.db.transaction((tx) => insert(tx, 'last-2')); // the connection went back to the pool clean
+    expect(await ids('last-')).toEqual(['last-0', 'last-2']);
+  });
+
+  it('refuses a value pg cannot send before anything is sent, so COMMIT cannot go without it', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const failed = api.db.transaction(async (tx) => {
+      await insert(tx, 'circular-1');
+      tx.later(tx.query(`INSERT INTO pipeline_probe (id, n) VALUES ($1, ($2::jsonb ->> 'n')::int)`, ['circular-2', circular]));
+    });
+    await expect(failed).rejects.toThrow(/circular/i);
+    expect(await ids('circular-')).toEqual([]);
   });
 
   it('commits a handed-over write that nobody awaited', async () => {

@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
+import { toApiError } from '../../src/common/errors/api-exception.filter';
+import { IdempotencyRepository } from '../../src/common/idempotency/idempotency.repository';
+import type { Transaction } from '../../src/database/database.types';
 import { IdempotencyCleanupJob } from '../../src/common/idempotency/idempotency-cleanup.job';
 import { productBody } from '../factories/products';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
@@ -123,6 +127,43 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
     const resumed = await a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'stale-1').send(body);
     expect(resumed.status).toBe(201);
     expect(await countNamed(body.name)).toBe(1);
+  });
+
+  it('a phase whose request lost its key to a retry fails in SQL and rolls back, even with COMMIT sent right behind it', async () => {
+    const keys = a.app.get(IdempotencyRepository);
+    await a.db.query(
+      `INSERT INTO idempotency_keys (merchant_id, key, request_method, request_path, request_hash, lock_token, locked_at, expires_at)
+       VALUES ('mer_default', 'taken-1', 'POST', '/payments/process', 'h', gen_random_uuid(), now(), now() + interval '1 day')`,
+    );
+    // This request's lock token is not the row's: a retry took the key over.
+    const ctx = {
+      merchantId: 'mer_default',
+      key: 'taken-1',
+      lockToken: randomUUID(),
+      recoveryPoint: 'started',
+      completed: false,
+      requestId: 'r',
+    };
+    const phase = (write: (tx: Transaction) => Promise<unknown>) =>
+      a.db.transaction(async (tx) => {
+        tx.later(tx.query(`INSERT INTO merchants (id, name) VALUES ($1, 'phase write')`, [`mer_${randomUUID()}`]));
+        tx.later(write(tx));
+      });
+    const merchants = async () => (await a.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM merchants`)).rows[0].n;
+    const before = await merchants();
+    for (const write of [
+      (tx: Transaction) => keys.advance(ctx, 'payment_created', tx),
+      (tx: Transaction) => keys.completeOwned(ctx, { status: 201, body: '{}' }, tx),
+    ]) {
+      const failed = await phase(write).catch((err: unknown) => err);
+      expect(toApiError(failed)).toMatchObject({
+        status: 409,
+        body: { error: { type: 'idempotency_error', code: 'idempotency_key_in_use' } },
+      });
+    }
+    expect(await merchants()).toBe(before);
+    const row = (await a.db.query(`SELECT recovery_point, response_status FROM idempotency_keys WHERE key = 'taken-1'`)).rows[0];
+    expect(row).toEqual({ recovery_point: 'started', response_status: null });
   });
 
   it('deletes expired keys in the cleanup job, and treats an expired key as new', async () => {

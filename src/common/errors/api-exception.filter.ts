@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ReplayedResponse } from '../idempotency/replayed-response';
-import { DomainError, ErrorKind } from './domain-errors';
+import { DomainError, ErrorKind, LOCK_LOST_SQLSTATE } from './domain-errors';
 
 export type ApiErrorType =
   | 'invalid_request_error'
@@ -61,6 +61,15 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody; 
     };
   }
   const e = err as { code?: string };
+  if (e?.code === LOCK_LOST_SQLSTATE) {
+    return toApiError(
+      new DomainError(
+        'idempotency_in_use',
+        'idempotency_key_in_use',
+        'This request lost its Idempotency-Key lock to a retry; retry to get the outcome.',
+      ),
+    );
+  }
   if (typeof e?.code === 'string' && PG_CODES[e.code]) {
     const [status, code, message] = PG_CODES[e.code];
     return { status, body: { error: { type: 'invalid_request_error', code, message } } };

@@ -72,3 +72,9 @@ export class ServiceOverloadedError extends DomainError {
     });
   }
 }
+
+/**
+ * The SQLSTATE paybridge_expect() raises (migration 0014) when a statement finds that its request no
+ * longer holds its Idempotency-Key lock (a retry took it over): answered as 409 idempotency_key_in_use.
+ */
+export const LOCK_LOST_SQLSTATE = 'PB409';

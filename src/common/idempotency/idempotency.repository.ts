@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../../database/database.service';
 import type { Executor } from '../../database/database.types';
-import { DomainError } from '../errors/domain-errors';
+import { LOCK_LOST_SQLSTATE } from '../errors/domain-errors';
 import type { IdempotencyContext } from './idempotency.decorator';
 
 export interface IdempotencyRequest {
@@ -147,26 +147,6 @@ export class IdempotencyRepository {
     return rowCount === 1;
   }
 
-  /** Records that a phase committed (phased routes); false if the lock was lost. */
-  async setRecoveryPoint(
-    merchantId: string,
-    key: string,
-    lockToken: string,
-    recoveryPoint: string,
-    executor: Executor = this.db,
-  ): Promise<boolean> {
-    const { rowCount } = await executor.query(
-      `UPDATE idempotency_keys
-          SET recovery_point = $4,
-              locked_at = now()
-        WHERE merchant_id = $1
-          AND key = $2
-          AND lock_token = $3`,
-      [merchantId, key, lockToken, recoveryPoint],
-    );
-    return rowCount === 1;
-  }
-
   owned(ctx: IdempotencyContext): KeyCompletion {
     return (tx, response) => this.completeOwned(ctx, response, tx);
   }
@@ -175,14 +155,48 @@ export class IdempotencyRepository {
     return (tx, response) => this.completeAbandoned(merchantId, key, lockTimeoutSeconds, response, tx);
   }
 
-  /** A phased handler's last phase: stores its answer in the same transaction, and marks it done. */
-  async completeOwned(ctx: IdempotencyContext, response: StoredResponse, tx: Executor): Promise<void> {
-    if (!(await this.complete(ctx.merchantId, ctx.key, ctx.lockToken, response, tx))) throw lostLock();
+  /**
+   * A phased handler's last phase: stores its answer in the same transaction, and marks it done. The
+   * statement fails (409 idempotency_key_in_use) if this request no longer holds the lock; it is the
+   * statement's own promise, so the transaction may send COMMIT with it.
+   */
+  completeOwned(ctx: IdempotencyContext, response: StoredResponse, tx: Executor): Promise<unknown> {
+    return tx.query(
+      `WITH completed AS (
+         UPDATE idempotency_keys
+            SET response_status = $4,
+                response_body = $5,
+                recovery_point = 'finished',
+                lock_token = NULL,
+                locked_at = NULL
+          WHERE merchant_id = $1
+            AND key = $2
+            AND lock_token = $3
+         RETURNING 1
+       )
+       SELECT paybridge_expect(EXISTS (SELECT 1 FROM completed), $6, $7)`,
+      [ctx.merchantId, ctx.key, ctx.lockToken, response.status, response.body, LOCK_LOST_SQLSTATE, 'idempotency key lock lost'],
+    );
   }
 
-  /** A phased handler's intermediate phase committed: the next attempt resumes from `recoveryPoint`. */
-  async advance(ctx: IdempotencyContext, recoveryPoint: string, tx: Executor): Promise<void> {
-    if (!(await this.setRecoveryPoint(ctx.merchantId, ctx.key, ctx.lockToken, recoveryPoint, tx))) throw lostLock();
+  /**
+   * A phased handler's intermediate phase committed: the next attempt resumes from `recoveryPoint`.
+   * Fails like completeOwned() when the lock was lost.
+   */
+  advance(ctx: IdempotencyContext, recoveryPoint: string, tx: Executor): Promise<unknown> {
+    return tx.query(
+      `WITH advanced AS (
+         UPDATE idempotency_keys
+            SET recovery_point = $4,
+                locked_at = now()
+          WHERE merchant_id = $1
+            AND key = $2
+            AND lock_token = $3
+         RETURNING 1
+       )
+       SELECT paybridge_expect(EXISTS (SELECT 1 FROM advanced), $5, $6)`,
+      [ctx.merchantId, ctx.key, ctx.lockToken, recoveryPoint, LOCK_LOST_SQLSTATE, 'idempotency key lock lost'],
+    );
   }
 
   /** Forgets a key whose request had no effect, so the client may retry it. */
@@ -221,12 +235,4 @@ export class IdempotencyRepository {
     );
     return rowCount ?? 0;
   }
-}
-
-function lostLock(): DomainError {
-  return new DomainError(
-    'idempotency_in_use',
-    'idempotency_key_in_use',
-    'This request lost its Idempotency-Key lock to a retry; retry to get the outcome.',
-  );
 }
