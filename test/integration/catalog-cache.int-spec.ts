@@ -101,6 +101,51 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
     await pollUntil(async () => (await priceOnB()) === 3499, 1000);
   });
 
+  it('prices payments from the same cache: no catalog statement per payment, and a price changed on one instance is charged on the other', async () => {
+    const sk = await a.key('secret');
+    const id = (await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201)).body.id;
+    const payOnB = async (key: string) =>
+      (
+        await b
+          .http()
+          .post('/payments/process')
+          .set('X-Api-Key', sk)
+          .set('Idempotency-Key', key)
+          .send({
+            items: [{ productId: id, quantity: 2 }],
+            currency: 'USD',
+            customer: { email: 'cache@example.com' },
+            paymentMethod: { provider: 'simulator', token: 'tok_visa' },
+          })
+          .expect(201)
+      ).body.amount;
+    expect(await payOnB('cache-pay-1')).toBe(2 * 2999);
+    const spy = jest.spyOn(b.db, 'query');
+    try {
+      expect(await payOnB('cache-pay-2')).toBe(2 * 2999);
+      expect(spy.mock.calls.filter(([sql]) => sql.includes('FROM products'))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+
+    await a
+      .http()
+      .patch(`/admin/products/${id}`)
+      .set('X-Api-Key', admin)
+      .send({ prices: [{ currency: 'USD', amount: 3499 }] })
+      .expect(200);
+    const verifiedOnB = async (price: number) =>
+      (
+        await b
+          .http()
+          .post('/payments/verify-prices')
+          .set('X-Api-Key', sk)
+          .send({ products: [{ productId: id, currency: 'USD', price, quantity: 1 }] })
+      ).body.verified === true;
+    await pollUntil(() => verifiedOnB(3499), 1000);
+    expect(await payOnB('cache-pay-3')).toBe(2 * 3499);
+  });
+
   it('drops every instance cache on POST /admin/cache/invalidate', async () => {
     const created = await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201);
     const id = created.body.id;
