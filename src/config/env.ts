@@ -130,6 +130,11 @@ export class Env {
   @IsString()
   SIMULATOR_WEBHOOK_SECRET: string = 'whsec_simulator_dev';
 
+  /** How long a refund of a tok_refundPending charge stays pending at the simulator. */
+  @IsInt()
+  @Min(0)
+  SIMULATOR_REFUND_SETTLE_SECONDS: number = 30;
+
   /** Recovery of payments left in processing (a crash or an unknown outcome): how often, and how old they must be. */
   @IsInt()
   @Min(100)

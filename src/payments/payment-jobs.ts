@@ -19,7 +19,8 @@ const BATCH = 50;
  * Background work that keeps every payment moving, one runner at a time across all instances
  * (advisory locks), like Kill Bill's Janitor:
  * - recovery: payments left in processing by a crash or an unknown outcome are resolved by asking the
- *   provider; refunds left pending are sent again under the same provider key; a payment waiting on
+ *   provider; refunds left pending are sent again under the same provider key (or, when the provider
+ *   took them and settles later, booked once it reports them refunded); a payment waiting on
  *   the customer (3-D Secure) past PAYMENT_PENDING_DEADLINE_HOURS fails;
  * - expiry: open checkout sessions past their expiry become expired.
  */
@@ -89,8 +90,13 @@ export class PaymentJobs implements OnModuleInit {
           }
         }
         for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, this.lockTimeoutSeconds, BATCH)) {
-          await this.refundsService.execute(refund.merchantId, refund, null).then(
-            () => handled++,
+          // Sent and taken by the provider (it settles later): asked, never sent again. Otherwise its
+          // outcome is unknown: sent again under the same provider key.
+          const settled = refund.providerRef
+            ? this.refundsService.settleFromProvider(refund.merchantId, refund)
+            : this.refundsService.execute(refund.merchantId, refund, null).then(() => true);
+          await settled.then(
+            (done) => (done ? handled++ : undefined),
             (err: unknown) => this.logger.warn({ err, refundId: refund.id }, 'refund still pending'),
           );
         }

@@ -87,14 +87,34 @@ export class RefundsRepository {
   }
 
   /** What refunds of this payment (succeeded or in flight) take from its provider part. */
-  async providerPartTaken(merchantId: string, paymentId: string, tx: Executor): Promise<number> {
+  /**
+   * What the payment's refunds in these statuses take from the provider's part (the rest went back to a
+   * gift card): pending and succeeded ones before a new refund, succeeded ones against what the
+   * provider reports refunded.
+   */
+  async providerPart(merchantId: string, paymentId: string, statuses: Array<Refund['status']>, tx: Executor = this.db): Promise<number> {
     const { rows } = await tx.query<{ taken: number }>(
       `SELECT coalesce(sum(amount - gift_card_amount), 0)::bigint AS taken
          FROM refunds
-        WHERE merchant_id = $1 AND payment_id = $2 AND status IN ('pending', 'succeeded')`,
-      [merchantId, paymentId],
+        WHERE merchant_id = $1 AND payment_id = $2 AND status = ANY($3::text[])`,
+      [merchantId, paymentId, statuses],
     );
     return rows[0].taken;
+  }
+
+  /** The provider took the refund and will settle it later: its ref is kept, the refund stays pending. */
+  async markSent(merchantId: string, id: string, providerRef: string, tx: Executor): Promise<void> {
+    await tx.query(
+      `WITH sent AS (
+         UPDATE refunds SET provider_ref = $3, updated_at = now()
+          WHERE merchant_id = $1 AND id = $2 AND status = 'pending'
+         RETURNING payment_id, amount
+       )
+       INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+       SELECT $1, payment_id, 'refund', jsonb_build_object('refundId', $2::text, 'amount', amount, 'status', 'pending', 'providerRef', $3::text)
+         FROM sent`,
+      [merchantId, id, providerRef],
+    );
   }
 
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Refund | null> {
@@ -125,7 +145,7 @@ export class RefundsRepository {
           AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
                            WHERE k.merchant_id = r.merchant_id AND k.key = r.idempotency_key
                              AND k.lock_token IS NOT NULL AND k.locked_at >= now() - make_interval(secs => $2))
-        ORDER BY r.updated_at
+        ORDER BY r.created_at
         LIMIT $3`,
       [minAgeSeconds, lockTimeoutSeconds, limit],
     );

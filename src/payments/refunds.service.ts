@@ -67,7 +67,7 @@ export class RefundsService {
       }
       const reserved = amount > 0 ? await this.payments.reserveRefund(merchantId, paymentId, amount, tx) : null;
       if (!reserved) throw this.refusal(payment, amount);
-      const providerRefunded = await this.refunds.providerPartTaken(merchantId, paymentId, tx);
+      const providerRefunded = await this.refunds.providerPart(merchantId, paymentId, ['pending', 'succeeded'], tx);
       const toCard = giftCardShare(reserved, amount, providerRefunded);
       // The card part must fit back on an active card; refused now, before any provider is called.
       if (toCard > 0 && !(await this.holds.canTakeBack(merchantId, reserved.giftCardCode as string, toCard, tx))) {
@@ -122,6 +122,7 @@ export class RefundsService {
         currency: refund.currency,
         idempotencyKey: refund.id,
       });
+      if (result.status === 'pending') return await this.sent(payment, refund, result.providerRefundId, complete, idem);
       return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
     } catch (err) {
       if (err instanceof ProviderDeclineError) return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem);
@@ -134,6 +135,46 @@ export class RefundsService {
       if (err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
       throw err;
     }
+  }
+
+  /**
+   * The recovery job's check of a refund the provider took but settles later (sent(); never sent
+   * again: past its idempotency window a provider would make a second refund). It is booked once the
+   * provider reports, for the payment, at least what succeeded refunds already took from it plus this
+   * one (oldest first: the job goes through pending refunds in order). Returns whether it settled.
+   */
+  async settleFromProvider(merchantId: string, refund: Refund): Promise<boolean> {
+    const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
+    const attempt = await this.payments.latestAttempt(merchantId, payment.id);
+    const found = await this.registry
+      .get(refund.provider)
+      .retrieve({ providerRef: payment.providerRef, idempotencyKey: attempt?.providerKey ?? payment.id, reference: payment.id });
+    const booked = await this.refunds.providerPart(merchantId, payment.id, ['succeeded']);
+    if (!found || found.amountRefunded < booked + refund.amount - refund.giftCardAmount) return false;
+    await this.settle(payment, refund, 'succeeded', null, null, null);
+    return true;
+  }
+
+  /**
+   * The provider answered the refund `pending` (it settles later): nothing is booked yet. The refund keeps
+   * the provider's ref and its amount stays held on the payment; the client gets it pending; the recovery
+   * job books it when the provider reports it refunded (settleFromProvider).
+   */
+  private async sent(
+    payment: Payment,
+    refund: Refund,
+    providerRef: string,
+    complete: KeyCompletion | null,
+    idem?: IdempotencyContext,
+  ): Promise<Refund> {
+    const after = await this.db.transaction(async (tx) => {
+      await this.refunds.markSent(payment.merchantId, refund.id, providerRef, tx);
+      const current = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
+      if (complete) tx.later(complete(tx, this.responseFor(current, idem?.requestId ?? '')));
+      return current;
+    });
+    if (idem) idem.completed = true;
+    return after;
   }
 
   private async settle(

@@ -53,6 +53,69 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     expect(charges.rows[0].n).toBe(1);
   });
 
+  it('a refund the provider settles later is booked only once the provider reports it, and never sent twice', async () => {
+    const app = await startTestApp(dbUrl, { RECOVERY_MIN_AGE_SECONDS: '0', SIMULATOR_REFUND_SETTLE_SECONDS: '3600' });
+    try {
+      const paid = await app
+        .http()
+        .post('/payments/process')
+        .set('X-Api-Key', sk)
+        .set('Idempotency-Key', newKey())
+        .send(processBody(productId, 'tok_refundPending'));
+      expect(paid.status).toBe(201);
+      const paymentId = paid.body.id;
+      const refundKey = newKey();
+      const refund = () =>
+        app
+          .http()
+          .post(`/transactions/${paymentId}/refund`)
+          .set('X-Api-Key', admin)
+          .set('Idempotency-Key', refundKey)
+          .send({ amount: 3000 });
+      const first = await refund();
+      expect(first.status).toBe(201);
+      expect(first.body).toMatchObject({ status: 'pending', amount: 3000 });
+      expect(first.body.providerRef).toMatch(/^sim_re_/);
+      expect((await refund()).body).toEqual(first.body); // the replay: still the pending answer
+
+      const payment = async () => (await app.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body;
+      const refundPostings = async () =>
+        (
+          await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'refund'`, [
+            paymentId,
+          ])
+        ).rows[0].n;
+      const sentToSimulator = async () =>
+        (
+          await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM simulator_refunds WHERE charge_id = $1`, [
+            paid.body.providerRef,
+          ])
+        ).rows[0].n;
+      const refundStatus = async () =>
+        (await app.db.query<{ status: string }>(`SELECT status FROM refunds WHERE id = $1`, [first.body.id])).rows[0].status;
+
+      // Not settled at the provider: nothing booked, the amount held, and the recovery job asks without sending it again.
+      expect(await payment()).toMatchObject({ status: 'succeeded', amountRefunded: 0, amountRefundPending: 3000 });
+      expect(await refundPostings()).toBe(0);
+      await app.app.get(PaymentJobs).recover();
+      expect(await refundStatus()).toBe('pending');
+      expect(await sentToSimulator()).toBe(1);
+
+      // The provider settles it: the next pass books it, once.
+      await app.db.query(`UPDATE simulator_refunds SET settles_at = now() WHERE charge_id = $1`, [paid.body.providerRef]);
+      await app.app.get(PaymentJobs).recover();
+      await app.app.get(PaymentJobs).recover();
+      expect(await refundStatus()).toBe('succeeded');
+      expect(await payment()).toMatchObject({ status: 'partially_refunded', amountRefunded: 3000, amountRefundPending: 0 });
+      expect(await refundPostings()).toBe(2);
+      expect(await sentToSimulator()).toBe(1);
+      const totals = await ledgerTotals(app, 'USD');
+      expect(totals.debits).toBe(totals.credits);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('a payment that bought a gift card is not refunded while the card stays spendable', async () => {
     const bought = await purchaseGiftCard(api, pk, { amount: 2500, currency: 'USD' });
     await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });

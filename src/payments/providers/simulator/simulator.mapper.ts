@@ -4,7 +4,7 @@ import type { SimulatorCharge } from './simulator.repository';
 
 /** The simulator's test tokens and what each does (README, "Simulator"). */
 export type TokenOutcome =
-  | { status: 'succeeded' }
+  | { status: 'succeeded'; refundsSettleLater?: true }
   | { status: 'requires_action' }
   | { status: 'declined'; declineCode: string }
   | { status: 'processing_error' };
@@ -12,6 +12,9 @@ export type TokenOutcome =
 export const TEST_TOKENS: Readonly<Record<string, TokenOutcome>> = {
   tok_visa: { status: 'succeeded' },
   tok_mastercard: { status: 'succeeded' },
+  // Its refunds are answered `pending` and settle SIMULATOR_REFUND_SETTLE_SECONDS later, as some
+  // processors' do: Paybridge books them once the processor reports them refunded.
+  tok_refundPending: { status: 'succeeded', refundsSettleLater: true },
   tok_chargeDeclined: { status: 'declined', declineCode: 'generic_decline' },
   tok_insufficientFunds: { status: 'declined', declineCode: 'insufficient_funds' },
   tok_expiredCard: { status: 'declined', declineCode: 'expired_card' },

@@ -44,6 +44,7 @@ export class SimulatorProvider implements PaymentProvider {
   private readonly latencyMs: number;
   private readonly outage: boolean;
   private readonly secret: string;
+  private readonly refundSettleSeconds: number;
 
   constructor(
     private readonly records: SimulatorRepository,
@@ -53,6 +54,7 @@ export class SimulatorProvider implements PaymentProvider {
     this.latencyMs = config.get('SIMULATOR_LATENCY_MS', { infer: true });
     this.outage = config.get('SIMULATOR_OUTAGE', { infer: true });
     this.secret = config.get('SIMULATOR_WEBHOOK_SECRET', { infer: true });
+    this.refundSettleSeconds = config.get('SIMULATOR_REFUND_SETTLE_SECONDS', { infer: true });
   }
 
   async createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout> {
@@ -102,16 +104,19 @@ export class SimulatorProvider implements PaymentProvider {
 
   async refund(input: RefundInput): Promise<ProviderRefund> {
     this.assertUp();
+    const charge = await this.records.findCharge({ id: input.providerRef });
+    const outcome = charge ? outcomeOf(charge.token) : null;
     const refund = await this.records.recordRefund({
       id: `sim_re_${randomBase62(20)}`,
       idempotencyKey: input.idempotencyKey,
       chargeId: input.providerRef,
       amount: input.amount,
+      settleAfterSeconds: outcome?.status === 'succeeded' && outcome.refundsSettleLater ? this.refundSettleSeconds : null,
     });
     if (!refund)
       throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, 'The simulator refused the refund (amount or status).');
     await this.networkDelay();
-    return { providerRefundId: refund.id, status: 'succeeded' };
+    return { providerRefundId: refund.id, status: refund.pending ? 'pending' : 'succeeded' };
   }
 
   async cancelCheckout(providerSessionId: string): Promise<void> {

@@ -27,8 +27,9 @@ export interface SimulatorSession {
   status: 'open' | 'complete' | 'canceled';
 }
 
-const CHARGE = `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency, status, decline_code AS "declineCode",
-                amount_refunded AS "amountRefunded", reference, session_id AS "sessionId"`;
+const chargeColumns = (amountRefunded: string) => `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency,
+                status, decline_code AS "declineCode", ${amountRefunded} AS "amountRefunded", reference, session_id AS "sessionId"`;
+const CHARGE = chargeColumns('amount_refunded');
 const SESSION = `id, reference, merchant_id AS "merchantId", amount, currency, lines, success_url AS "successUrl",
                  cancel_url AS "cancelUrl", status`;
 
@@ -69,9 +70,15 @@ export class SimulatorRepository {
     return rows[0];
   }
 
+  /** A charge as the simulator reports it: refunds that have not settled yet are not refunded yet. */
   async findCharge(lookup: { id?: string | null; idempotencyKey?: string }): Promise<SimulatorCharge | null> {
     const { rows } = await this.db.query<SimulatorCharge>(
-      `SELECT ${CHARGE} FROM simulator_charges WHERE id = $1 OR idempotency_key = $2 LIMIT 1`,
+      `SELECT ${chargeColumns('amount_refunded - unsettled.amount_unsettled')}
+         FROM simulator_charges c,
+              LATERAL (SELECT coalesce(sum(r.amount), 0)::bigint AS amount_unsettled FROM simulator_refunds r
+                        WHERE r.charge_id = c.id AND r.settles_at > now()) AS unsettled
+        WHERE c.id = $1 OR c.idempotency_key = $2
+        LIMIT 1`,
       [lookup.id ?? null, lookup.idempotencyKey ?? null],
     );
     return rows[0] ?? null;
@@ -94,22 +101,31 @@ export class SimulatorRepository {
     return rows[0] ?? null;
   }
 
-  /** Refunds once per key, never more than was charged. Null when the charge cannot take it. */
-  async recordRefund(refund: { id: string; idempotencyKey: string; chargeId: string; amount: number }): Promise<{ id: string } | null> {
-    const { rows } = await this.db.query<{ id: string }>(
+  /**
+   * Refunds once per key, never more than was charged; `settleAfterSeconds` (null: settled at once) makes
+   * it a pending refund until then. Null when the charge cannot take it.
+   */
+  async recordRefund(refund: {
+    id: string;
+    idempotencyKey: string;
+    chargeId: string;
+    amount: number;
+    settleAfterSeconds: number | null;
+  }): Promise<{ id: string; pending: boolean } | null> {
+    const { rows } = await this.db.query<{ id: string; pending: boolean }>(
       `WITH existing AS (
-         SELECT id FROM simulator_refunds WHERE idempotency_key = $2
+         SELECT id, settles_at IS NOT NULL AS pending FROM simulator_refunds WHERE idempotency_key = $2
        ), charged AS (
          UPDATE simulator_charges SET amount_refunded = amount_refunded + $4
           WHERE id = $3 AND status = 'succeeded' AND amount_refunded + $4 <= amount AND NOT EXISTS (SELECT 1 FROM existing)
          RETURNING id
        ), inserted AS (
-         INSERT INTO simulator_refunds (id, idempotency_key, charge_id, amount)
-         SELECT $1, $2, $3, $4 FROM charged
-         RETURNING id
+         INSERT INTO simulator_refunds (id, idempotency_key, charge_id, amount, settles_at)
+         SELECT $1, $2, $3, $4, now() + make_interval(secs => $5) FROM charged
+         RETURNING id, settles_at IS NOT NULL AS pending
        )
-       SELECT id FROM existing UNION ALL SELECT id FROM inserted`,
-      [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount],
+       SELECT id, pending FROM existing UNION ALL SELECT id, pending FROM inserted`,
+      [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount, refund.settleAfterSeconds],
     );
     return rows[0] ?? null;
   }
