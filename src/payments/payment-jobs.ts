@@ -118,15 +118,23 @@ export class PaymentJobs implements OnModuleInit {
   }
 
   /**
-   * The customer never finished 3-D Secure within the deadline. The provider is asked first: if the
-   * charge went through after all (a lost webhook), it is recorded instead.
+   * The customer never finished 3-D Secure within the deadline. The charge is canceled at the provider
+   * first, so that an authentication completed later cannot take money for a payment we failed; then the
+   * provider is asked: if the charge went through after all (a lost webhook, or the customer finishing
+   * just before the cancel), it is recorded instead. While the provider cannot be reached, or still shows
+   * the charge waiting, the payment is left for the next pass.
    */
   private async abandon(payment: Payment, attempt: Attempt | null): Promise<void> {
     if (attempt) {
-      const found = await this.registry
-        .get(attempt.provider)
-        .retrieve({ providerRef: payment.providerRef, idempotencyKey: attempt.providerKey, reference: payment.id });
-      if (found && found.status !== 'requires_action') {
+      const provider = this.registry.get(attempt.provider);
+      if (payment.providerRef) await provider.cancel(payment.providerRef);
+      const found = await provider.retrieve({
+        providerRef: payment.providerRef,
+        idempotencyKey: attempt.providerKey,
+        reference: payment.id,
+      });
+      if (found?.status === 'requires_action') throw new Error(`The provider still shows ${payment.id} waiting on the customer`);
+      if (found && found.status !== 'canceled') {
         await this.paymentsService.resolveWithProvider(payment, { ...attempt, providerRef: payment.providerRef }, null);
         return;
       }

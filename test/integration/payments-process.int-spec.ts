@@ -1,3 +1,4 @@
+import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
 
@@ -96,6 +97,36 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
       'webhook:',
       'status_changed:succeeded',
     ]);
+  });
+
+  it('tok_threeDSecure past the deadline: canceled at the provider, failed, and an authentication after that charges nothing', async () => {
+    const res = await process('tok_threeDSecure');
+    expect(res.body.status).toBe('requires_action');
+    await api.db.query(`UPDATE payments SET created_at = now() - interval '100 hours' WHERE id = $1`, [res.body.id]);
+    await api.app.get(PaymentJobs).recover();
+
+    expect(await stored(res.body.id)).toMatchObject({ status: 'failed', failure_code: 'authentication_timeout' });
+    const charge = (await api.db.query(`SELECT status FROM simulator_charges WHERE id = $1`, [res.body.providerRef])).rows[0];
+    expect(charge.status).toBe('canceled');
+    // The customer comes back to the page: the simulator refuses, no money moves, nothing is booked.
+    const late = await fetch(`${res.body.nextAction.url}/complete`, { method: 'POST' });
+    expect(await late.text()).toContain('Nothing to authenticate');
+    expect((await api.db.query(`SELECT status FROM simulator_charges WHERE id = $1`, [res.body.providerRef])).rows[0].status).toBe(
+      'canceled',
+    );
+    const postings = await api.db.query(`SELECT 1 FROM ledger_entries WHERE payment_id = $1`, [res.body.id]);
+    expect(postings.rows).toEqual([]);
+  });
+
+  it('tok_threeDSecure authenticated just before the deadline job: the charge is booked, not failed', async () => {
+    const res = await process('tok_threeDSecure');
+    // The customer authenticated but the webhook was lost: only the provider knows.
+    await api.db.query(`UPDATE simulator_charges SET status = 'succeeded' WHERE id = $1`, [res.body.providerRef]);
+    await api.db.query(`UPDATE payments SET created_at = now() - interval '100 hours' WHERE id = $1`, [res.body.id]);
+    await api.app.get(PaymentJobs).recover();
+    expect(await stored(res.body.id)).toMatchObject({ status: 'succeeded' });
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
   });
 
   it('replays the answer to a retried key, declines included, and refuses a missing key', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MercadoPagoProvider } from '../../src/payments/providers/mercadopago/mercadopago.provider';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
 import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
@@ -194,6 +195,18 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: 'provider_not_available', param: 'provider' });
     expect(emulator.payments()).toHaveLength(before); // Mercado Pago would have charged BRL
+  });
+
+  it('cancel() stops a payment still in process at Mercado Pago and leaves an approved one as it is', async () => {
+    const provider = api.app.get(MercadoPagoProvider);
+    const waiting = atEmulator((await chargeWith('CONT')).body.id)[0];
+    await provider.cancel(String(waiting.id));
+    expect(emulator.payments().find((p) => p.id === waiting.id)?.status).toBe('cancelled');
+    expect((await provider.retrieve({ providerRef: String(waiting.id), idempotencyKey: 'unused' }))?.status).toBe('canceled');
+
+    const approved = atEmulator((await chargeWith('APRO')).body.id)[0];
+    await provider.cancel(String(approved.id)); // Mercado Pago refuses: nothing to do
+    expect(emulator.payments().find((p) => p.id === approved.id)?.status).toBe('approved');
   });
 
   it('direct charge CONT: 201 processing, then settled by a signed notification we confirm with the API', async () => {

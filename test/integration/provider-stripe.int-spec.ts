@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
+import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { StripeEmulator } from '../emulators/stripe-emulator';
 import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
@@ -211,6 +212,15 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       await emulator.completeThreeDSecure(res.body.providerRef, 'fail');
       const failed = await paymentInStatus(res.body.id, 'failed');
       expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'payment_intent_authentication_failure' });
+    });
+    it('3-D Secure never completed: past the deadline the PaymentIntent is canceled at Stripe and the payment fails', async () => {
+      const res = await charge('pm_card_threeDSecure2Required');
+      expect(res.body.status).toBe('requires_action');
+      await api.db.query(`UPDATE payments SET created_at = now() - interval '100 hours' WHERE id = $1`, [res.body.id]);
+      await api.app.get(PaymentJobs).recover();
+      expect(intentsFor(res.body.id)[0].status).toBe('canceled');
+      expect(await getPayment(res.body.id)).toMatchObject({ status: 'failed', failureCode: 'authentication_timeout' });
+      expect(chargesFor(res.body.providerRef)).toHaveLength(0);
     });
   });
 

@@ -122,6 +122,11 @@ export interface PaymentProvider {
   /** `reference`: our payment id, for providers that can only be searched by it (Mercado Pago). */
   retrieve(lookup: { providerRef?: string | null; idempotencyKey: string; reference?: string }): Promise<ProviderPayment | null>;
   refund(input: RefundInput): Promise<ProviderRefund>;
+  /**
+   * Cancels a charge that still waits on the customer (3-D Secure), so that it can no longer take money;
+   * does nothing to one past that point (succeeded, declined, canceled): retrieve() tells which.
+   */
+  cancel(providerRef: string): Promise<void>;
   cancelCheckout(providerSessionId: string): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;

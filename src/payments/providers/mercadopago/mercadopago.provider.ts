@@ -166,6 +166,16 @@ export class MercadoPagoProvider implements PaymentProvider {
     return { providerRefundId: String(refund.id), status: refund.status === 'approved' ? 'succeeded' : 'pending' };
   }
 
+  async cancel(providerRef: string): Promise<void> {
+    try {
+      await this.call('read', () => new Payment(this.client()).cancel({ id: providerRef }));
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError || !(err instanceof ProviderError))
+        throw err;
+      // Mercado Pago cancels only payments still pending or in process: this one is past that.
+    }
+  }
+
   /**
    * A Checkout Pro preference has no cancel: it stays payable until its expiration. A payment that
    * still arrives for a canceled session is recorded (money moved; CheckoutService.complete).

@@ -137,6 +137,9 @@ export class SegpayProvider implements PaymentProvider {
     );
   }
 
+  /** No direct charges (above), so none waits on a customer to be canceled. */
+  async cancel(_providerRef: string): Promise<void> {}
+
   /** SRS transaction lookup by Segpay's transaction id. Segpay knows nothing of our keys: no ref, no lookup. */
   async retrieve(lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null> {
     if (!lookup.providerRef) return null;

@@ -119,6 +119,11 @@ export class SimulatorProvider implements PaymentProvider {
     return { providerRefundId: refund.id, status: refund.pending ? 'pending' : 'succeeded' };
   }
 
+  async cancel(providerRef: string): Promise<void> {
+    this.assertUp();
+    await this.records.cancelAuthentication(providerRef);
+  }
+
   async cancelCheckout(providerSessionId: string): Promise<void> {
     this.assertUp();
     await this.records.setSessionStatus(providerSessionId, 'open', 'canceled');

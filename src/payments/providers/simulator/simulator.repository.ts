@@ -8,7 +8,7 @@ export interface SimulatorCharge {
   token: string;
   amount: number;
   currency: string;
-  status: 'succeeded' | 'requires_action' | 'declined' | 'failed';
+  status: 'succeeded' | 'requires_action' | 'declined' | 'failed' | 'canceled';
   declineCode: string | null;
   amountRefunded: number;
   reference: string | null;
@@ -27,7 +27,9 @@ export interface SimulatorSession {
   status: 'open' | 'complete' | 'canceled';
 }
 
-const chargeColumns = (amountRefunded: string) => `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency,
+const chargeColumns = (
+  amountRefunded: string,
+) => `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency,
                 status, decline_code AS "declineCode", ${amountRefunded} AS "amountRefunded", reference, session_id AS "sessionId"`;
 const CHARGE = chargeColumns('amount_refunded');
 const SESSION = `id, reference, merchant_id AS "merchantId", amount, currency, lines, success_url AS "successUrl",
@@ -99,6 +101,11 @@ export class SimulatorRepository {
       [id],
     );
     return rows[0] ?? null;
+  }
+
+  /** The merchant gave up waiting for the customer: an authentication completed later charges nothing. */
+  async cancelAuthentication(id: string): Promise<void> {
+    await this.db.query(`UPDATE simulator_charges SET status = 'canceled' WHERE id = $1 AND status = 'requires_action'`, [id]);
   }
 
   /**

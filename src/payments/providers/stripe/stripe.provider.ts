@@ -148,6 +148,16 @@ export class StripeProvider implements PaymentProvider {
     return result;
   }
 
+  async cancel(providerRef: string): Promise<void> {
+    await this.send('read', null, (stripe) =>
+      stripe.paymentIntents.cancel(providerRef).catch((err: unknown) => {
+        // Stripe refuses to cancel an intent that succeeded or was canceled: nothing to do.
+        if (err instanceof Stripe.errors.StripeInvalidRequestError) return null;
+        throw err;
+      }),
+    );
+  }
+
   /** Expires the session at Stripe; one that is already expired or complete is left as it is. */
   async cancelCheckout(providerSessionId: string): Promise<void> {
     await this.send('read', null, async (stripe) => {

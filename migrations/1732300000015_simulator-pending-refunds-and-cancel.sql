@@ -1,0 +1,17 @@
+-- Up Migration
+
+-- The simulator can settle a refund later, as processors do for some methods: a refund of a charge made
+-- with tok_refundPending is answered `pending` and counts as refunded from `settles_at` on. NULL: settled
+-- when made (every other refund).
+ALTER TABLE simulator_refunds ADD COLUMN settles_at timestamptz;
+
+-- A charge waiting on 3-D Secure can be canceled (the merchant gave up waiting): it can no longer succeed.
+ALTER TABLE simulator_charges DROP CONSTRAINT simulator_charges_status_check;
+ALTER TABLE simulator_charges ADD CONSTRAINT simulator_charges_status_check
+  CHECK (status IN ('succeeded', 'requires_action', 'declined', 'failed', 'canceled'));
+
+-- Down Migration
+ALTER TABLE simulator_charges DROP CONSTRAINT simulator_charges_status_check;
+ALTER TABLE simulator_charges ADD CONSTRAINT simulator_charges_status_check
+  CHECK (status IN ('succeeded', 'requires_action', 'declined', 'failed'));
+ALTER TABLE simulator_refunds DROP COLUMN settles_at;
