@@ -29,6 +29,14 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
     throw new Error(`condition not met within ${withinMs} ms`);
   }
 
+  const setUsdPrice = (id: string, amount: number) =>
+    a
+      .http()
+      .patch(`/admin/products/${id}`)
+      .set('X-Api-Key', admin)
+      .send({ prices: [{ currency: 'USD', amount }] })
+      .expect(200);
+
   it('creates, reads, updates and archives a product', async () => {
     const created = await a
       .http()
@@ -92,12 +100,7 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
         .amount;
     expect(await priceOnB()).toBe(2999); // now cached on B for 10 minutes
 
-    await a
-      .http()
-      .patch(`/admin/products/${id}`)
-      .set('X-Api-Key', admin)
-      .send({ prices: [{ currency: 'USD', amount: 3499 }] })
-      .expect(200);
+    await setUsdPrice(id, 3499);
     await pollUntil(async () => (await priceOnB()) === 3499, 1000);
   });
 
@@ -128,12 +131,7 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
       spy.mockRestore();
     }
 
-    await a
-      .http()
-      .patch(`/admin/products/${id}`)
-      .set('X-Api-Key', admin)
-      .send({ prices: [{ currency: 'USD', amount: 3499 }] })
-      .expect(200);
+    await setUsdPrice(id, 3499);
     const verifiedOnB = async (price: number) =>
       (
         await b

@@ -104,19 +104,32 @@ export class IdempotencyRepository {
     response: StoredResponse,
     executor: Executor = this.db,
   ): Promise<boolean> {
-    const { rowCount } = await executor.query(
-      `UPDATE idempotency_keys
-          SET response_status = $4,
-              response_body = $5,
-              recovery_point = 'finished',
-              lock_token = NULL,
-              locked_at = NULL
-        WHERE merchant_id = $1
-          AND key = $2
-          AND lock_token = $3`,
-      [merchantId, key, lockToken, response.status, response.body],
+    const { rows } = await this.store(merchantId, key, lockToken, response, false, executor);
+    return rows[0].stored;
+  }
+
+  /**
+   * The statement of complete() and completeOwned(): with `mustHold`, it fails (SQLSTATE PB409) instead
+   * of answering `stored: false` when this request no longer holds the lock.
+   */
+  private store(merchantId: string, key: string, lockToken: string, response: StoredResponse, mustHold: boolean, executor: Executor) {
+    return executor.query<{ stored: boolean }>(
+      `WITH completed AS (
+         UPDATE idempotency_keys
+            SET response_status = $4,
+                response_body = $5,
+                recovery_point = 'finished',
+                lock_token = NULL,
+                locked_at = NULL
+          WHERE merchant_id = $1
+            AND key = $2
+            AND lock_token = $3
+         RETURNING 1
+       )
+       SELECT CASE WHEN $6 THEN paybridge_expect(EXISTS (SELECT 1 FROM completed), $7, $8)
+                   ELSE EXISTS (SELECT 1 FROM completed) END AS stored`,
+      [merchantId, key, lockToken, response.status, response.body, mustHold, LOCK_LOST_SQLSTATE, 'idempotency key lock lost'],
     );
-    return rowCount === 1;
   }
 
   /**
@@ -161,22 +174,7 @@ export class IdempotencyRepository {
    * statement's own promise, so the transaction may send COMMIT with it.
    */
   completeOwned(ctx: IdempotencyContext, response: StoredResponse, tx: Executor): Promise<unknown> {
-    return tx.query(
-      `WITH completed AS (
-         UPDATE idempotency_keys
-            SET response_status = $4,
-                response_body = $5,
-                recovery_point = 'finished',
-                lock_token = NULL,
-                locked_at = NULL
-          WHERE merchant_id = $1
-            AND key = $2
-            AND lock_token = $3
-         RETURNING 1
-       )
-       SELECT paybridge_expect(EXISTS (SELECT 1 FROM completed), $6, $7)`,
-      [ctx.merchantId, ctx.key, ctx.lockToken, response.status, response.body, LOCK_LOST_SQLSTATE, 'idempotency key lock lost'],
-    );
+    return this.store(ctx.merchantId, ctx.key, ctx.lockToken, response, true, tx);
   }
 
   /**
