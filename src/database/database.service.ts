@@ -60,6 +60,7 @@ function executorOf(runner: Pool | PoolClient): Executor {
 function pipelinedExecutor(client: PoolClient) {
   const socket = (client as unknown as Client).connection.stream;
   const handedOver: Promise<unknown>[] = [];
+  const onCommit: Array<() => void> = [];
   // The promises of statements sent: a handed-over write that is one of them can send nothing more.
   const statements = new WeakSet<Promise<unknown>>();
   let chains = 0;
@@ -76,6 +77,7 @@ function pipelinedExecutor(client: PoolClient) {
   };
   const executor: Transaction & {
     begin(): Promise<unknown>;
+    committed(): void;
     written(): Promise<void>;
     onlyStatementsHandedOver(): boolean;
     end(command: 'COMMIT' | 'ROLLBACK'): Promise<QueryResult>;
@@ -97,6 +99,12 @@ function pipelinedExecutor(client: PoolClient) {
       write.catch(() => undefined); // awaited by written()
       handedOver.push(write);
       if (!statements.has(write)) chains++;
+    },
+    afterCommit: (fn) => {
+      onCommit.push(fn);
+    },
+    committed: () => {
+      for (const fn of onCommit) fn();
     },
     begin: () => {
       batch();
@@ -222,6 +230,7 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
       const committed = await (ending ?? executor.end('COMMIT'));
       if (committed.command !== 'COMMIT')
         throw new Error(`COMMIT answered ${committed.command}: a statement of the transaction had failed`);
+      executor.committed();
       return result;
     } catch (err) {
       // Once COMMIT is sent the transaction ends with it (committed, or rolled back by PostgreSQL).

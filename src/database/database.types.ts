@@ -13,4 +13,6 @@ export interface Transaction extends Executor {
    * still rolls everything back.
    */
   later(write: Promise<unknown>): void;
+  /** Runs fn once the transaction has committed (never if it rolls back): what others may only see then. */
+  afterCommit(fn: () => void): void;
 }

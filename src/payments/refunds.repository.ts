@@ -117,6 +117,14 @@ export class RefundsRepository {
     );
   }
 
+  /** A pending refund was checked and is still pending: the recovery job looks at the others first. */
+  async touch(merchantId: string, id: string): Promise<void> {
+    await this.db.query(`UPDATE refunds SET updated_at = now() WHERE merchant_id = $1 AND id = $2 AND status = 'pending'`, [
+      merchantId,
+      id,
+    ]);
+  }
+
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Refund | null> {
     const { rows } = await executor.query<Refund>(`SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`, [merchantId, id]);
     return rows[0] ?? null;
@@ -145,7 +153,7 @@ export class RefundsRepository {
           AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
                            WHERE k.merchant_id = r.merchant_id AND k.key = r.idempotency_key
                              AND k.lock_token IS NOT NULL AND k.locked_at >= now() - make_interval(secs => $2))
-        ORDER BY r.created_at
+        ORDER BY r.updated_at
         LIMIT $3`,
       [minAgeSeconds, lockTimeoutSeconds, limit],
     );

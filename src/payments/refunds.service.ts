@@ -41,8 +41,9 @@ export class RefundsService {
     if (idem.recoveryPoint === REFUND_CREATED) {
       const pending = await this.refunds.findByIdempotencyKey(merchantId, idem.key);
       if (!pending) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no refund to resume.');
-      // Settled meanwhile (the recovery job): answer with it, never call the provider again.
-      if (pending.status !== 'pending') {
+      // Settled meanwhile (the recovery job), or taken by the provider to settle later: answer with it,
+      // never send it again.
+      if (pending.status !== 'pending' || pending.providerRef) {
         await this.idempotency.completeOwned(idem, this.responseFor(pending, idem.requestId), this.db);
         idem.completed = true;
         if (pending.status === 'failed') throw this.failureError(pending);
@@ -139,19 +140,20 @@ export class RefundsService {
 
   /**
    * The recovery job's check of a refund the provider took but settles later (sent(); never sent
-   * again: past its idempotency window a provider would make a second refund). It is booked once the
-   * provider reports, for the payment, at least what succeeded refunds already took from it plus this
-   * one (oldest first: the job goes through pending refunds in order). Returns whether it settled.
+   * again: past its idempotency window a provider would make a second refund): the provider is asked
+   * about this refund, which is then booked, or failed (its amount released), or left pending. Returns
+   * whether it settled.
    */
   async settleFromProvider(merchantId: string, refund: Refund): Promise<boolean> {
     const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
-    const attempt = await this.payments.latestAttempt(merchantId, payment.id);
-    const found = await this.registry
+    const status = await this.registry
       .get(refund.provider)
-      .retrieve({ providerRef: payment.providerRef, idempotencyKey: attempt?.providerKey ?? payment.id, reference: payment.id });
-    const booked = await this.refunds.providerPart(merchantId, payment.id, ['succeeded']);
-    if (!found || found.amountRefunded < booked + refund.amount - refund.giftCardAmount) return false;
-    await this.settle(payment, refund, 'succeeded', null, null, null);
+      .retrieveRefund({ providerRef: payment.providerRef as string, providerRefundId: refund.providerRef as string });
+    if (status === 'pending') {
+      await this.refunds.touch(merchantId, refund.id); // checked: the others waiting get their turn first
+      return false;
+    }
+    await this.record(payment, refund, status, null, status === 'failed' ? 'refund_failed' : null, null);
     return true;
   }
 
@@ -177,7 +179,26 @@ export class RefundsService {
     return after;
   }
 
+  /** Phase 3: records the outcome, then answers with the refund, or with its failure's error. */
   private async settle(
+    payment: Payment,
+    refund: Refund,
+    status: 'succeeded' | 'failed',
+    providerRef: string | null,
+    failureCode: string | null,
+    complete: KeyCompletion | null,
+    idem?: IdempotencyContext,
+  ): Promise<Refund> {
+    const settled = await this.record(payment, refund, status, providerRef, failureCode, complete, idem);
+    if (settled.status === 'failed') throw this.failureError(settled);
+    return settled;
+  }
+
+  /**
+   * One transaction: the refund's outcome (unless it was settled already), the payment's refunded amount
+   * and status, the ledger and the event for money that went back, and the stored answer for the key.
+   */
+  private async record(
     payment: Payment,
     refund: Refund,
     status: 'succeeded' | 'failed',
@@ -201,7 +222,6 @@ export class RefundsService {
       return after;
     });
     if (idem) idem.completed = true;
-    if (settled.status === 'failed') throw this.failureError(settled);
     return settled;
   }
 

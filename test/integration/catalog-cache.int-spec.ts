@@ -1,3 +1,8 @@
+import type { Socket } from 'node:net';
+import type { Client } from 'pg';
+import { CacheBus } from '../../src/common/cache/cache-bus';
+import { ProductsService } from '../../src/products/products.service';
+import type { Product } from '../../src/products/products.types';
 import { productBody } from '../factories/products';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -142,6 +147,32 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
       ).body.verified === true;
     await pollUntil(() => verifiedOnB(3499), 1000);
     expect(await payOnB('cache-pay-3')).toBe(2 * 3499);
+  });
+
+  it('drops its own copy again when a change commits: a read between the change and its COMMIT is not kept', async () => {
+    const products = a.app.get(ProductsService);
+    const bus = a.app.get(CacheBus);
+    const id = (await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201)).body.id;
+    const usd = (found: Product[]) => found[0].prices.find((p) => p.currency === 'USD')?.amount;
+    expect(usd(await products.findMany('mer_default', [id]))).toBe(2999);
+    // Hold this instance's notifications: only the commit itself can drop the copy.
+    const listener = (bus as unknown as { listener: Client }).listener;
+    const socket = (listener as unknown as { connection: { stream: Socket } }).connection.stream;
+    socket.pause();
+    try {
+      let go!: () => void;
+      // Another request, outside the transaction, reads while the change is not committed yet.
+      const readDuringChange = new Promise<void>((resolve) => (go = resolve)).then(() => products.findMany('mer_default', [id]));
+      await a.db.transaction(async (tx) => {
+        await tx.query(`UPDATE product_prices SET amount = 4444 WHERE product_id = $1 AND currency = 'USD'`, [id]);
+        await bus.publish('products', tx);
+        go();
+        expect(usd(await readDuringChange)).toBe(2999);
+      });
+      expect(usd(await products.findMany('mer_default', [id]))).toBe(4444);
+    } finally {
+      socket.resume();
+    }
   });
 
   it('drops every instance cache on POST /admin/cache/invalidate', async () => {

@@ -108,6 +108,22 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     expect(await ids('circular-')).toEqual([]);
   });
 
+  it('runs afterCommit callbacks once the transaction committed, and never when it rolled back', async () => {
+    const ran: string[] = [];
+    await api.db.transaction(async (tx) => {
+      tx.afterCommit(() => ran.push('committed'));
+      await insert(tx, 'hook-1');
+      expect(ran).toEqual([]); // not before COMMIT
+    });
+    await expect(
+      api.db.transaction(async (tx) => {
+        tx.afterCommit(() => ran.push('rolled back'));
+        await tx.query('SELECT 1 / 0');
+      }),
+    ).rejects.toMatchObject({ code: '22012' });
+    expect(ran).toEqual(['committed']);
+  });
+
   it('commits a handed-over write that nobody awaited', async () => {
     await api.db.transaction(async (tx) => {
       tx.later(insert(tx, 'later-1'));

@@ -53,8 +53,9 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     expect(charges.rows[0].n).toBe(1);
   });
 
-  it('a refund the provider settles later is booked only once the provider reports it, and never sent twice', async () => {
+  it('refunds the provider settles later are booked each when the provider reports that one, failed ones released, none sent twice', async () => {
     const app = await startTestApp(dbUrl, { RECOVERY_MIN_AGE_SECONDS: '0', SIMULATOR_REFUND_SETTLE_SECONDS: '3600' });
+    const recover = () => app.app.get(PaymentJobs).recover();
     try {
       const paid = await app
         .http()
@@ -64,51 +65,48 @@ describe('money safety edge cases (real PostgreSQL)', () => {
         .send(processBody(productId, 'tok_refundPending'));
       expect(paid.status).toBe(201);
       const paymentId = paid.body.id;
-      const refundKey = newKey();
-      const refund = () =>
-        app
-          .http()
-          .post(`/transactions/${paymentId}/refund`)
-          .set('X-Api-Key', admin)
-          .set('Idempotency-Key', refundKey)
-          .send({ amount: 3000 });
-      const first = await refund();
-      expect(first.status).toBe(201);
-      expect(first.body).toMatchObject({ status: 'pending', amount: 3000 });
-      expect(first.body.providerRef).toMatch(/^sim_re_/);
-      expect((await refund()).body).toEqual(first.body); // the replay: still the pending answer
+      const refund = (amount: number, key: string) =>
+        app.http().post(`/transactions/${paymentId}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount });
+      const keyA = newKey();
+      const a = (await refund(1000, keyA)).body;
+      const b = (await refund(2000, newKey())).body;
+      const c = (await refund(500, newKey())).body;
+      for (const pending of [a, b, c]) {
+        expect(pending).toMatchObject({ status: 'pending' });
+        expect(pending.providerRef).toMatch(/^sim_re_/);
+      }
+      expect((await refund(1000, keyA)).body).toEqual(a); // the replay: still the pending answer
 
       const payment = async () => (await app.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body;
-      const refundPostings = async () =>
-        (
-          await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'refund'`, [
-            paymentId,
-          ])
-        ).rows[0].n;
-      const sentToSimulator = async () =>
-        (
-          await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM simulator_refunds WHERE charge_id = $1`, [
-            paid.body.providerRef,
-          ])
-        ).rows[0].n;
-      const refundStatus = async () =>
-        (await app.db.query<{ status: string }>(`SELECT status FROM refunds WHERE id = $1`, [first.body.id])).rows[0].status;
+      const count = async (sql: string, param: string) => (await app.db.query<{ n: number }>(sql, [param])).rows[0].n;
+      const refundPostings = () =>
+        count(`SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'refund'`, paymentId);
+      const sentToSimulator = () => count(`SELECT count(*)::int AS n FROM simulator_refunds WHERE charge_id = $1`, paid.body.providerRef);
+      const statusOf = async (id: string) =>
+        (await app.db.query<{ status: string }>(`SELECT status FROM refunds WHERE id = $1`, [id])).rows[0].status;
+      const atSimulator = (id: string, change: string) => app.db.query(`UPDATE simulator_refunds SET ${change} WHERE id = $1`, [id]);
 
-      // Not settled at the provider: nothing booked, the amount held, and the recovery job asks without sending it again.
-      expect(await payment()).toMatchObject({ status: 'succeeded', amountRefunded: 0, amountRefundPending: 3000 });
+      // Nothing settled at the provider: nothing booked, the amounts held, asked about but not sent again.
+      expect(await payment()).toMatchObject({ status: 'succeeded', amountRefunded: 0, amountRefundPending: 3500 });
+      await recover();
+      expect([await statusOf(a.id), await statusOf(b.id), await statusOf(c.id)]).toEqual(['pending', 'pending', 'pending']);
       expect(await refundPostings()).toBe(0);
-      await app.app.get(PaymentJobs).recover();
-      expect(await refundStatus()).toBe('pending');
-      expect(await sentToSimulator()).toBe(1);
 
-      // The provider settles it: the next pass books it, once.
-      await app.db.query(`UPDATE simulator_refunds SET settles_at = now() WHERE charge_id = $1`, [paid.body.providerRef]);
-      await app.app.get(PaymentJobs).recover();
-      await app.app.get(PaymentJobs).recover();
-      expect(await refundStatus()).toBe('succeeded');
-      expect(await payment()).toMatchObject({ status: 'partially_refunded', amountRefunded: 3000, amountRefundPending: 0 });
+      // The provider settles B and fails C; A is still pending there: each is booked by its own state.
+      await atSimulator(b.providerRef, 'settles_at = now()');
+      await atSimulator(c.providerRef, 'failed = true');
+      await recover();
+      expect([await statusOf(a.id), await statusOf(b.id), await statusOf(c.id)]).toEqual(['pending', 'succeeded', 'failed']);
+      expect(await payment()).toMatchObject({ status: 'partially_refunded', amountRefunded: 2000, amountRefundPending: 1000 });
       expect(await refundPostings()).toBe(2);
-      expect(await sentToSimulator()).toBe(1);
+
+      await atSimulator(a.providerRef, 'settles_at = now()');
+      await recover();
+      await recover();
+      expect(await statusOf(a.id)).toBe('succeeded');
+      expect(await payment()).toMatchObject({ amountRefunded: 3000, amountRefundPending: 0 });
+      expect(await refundPostings()).toBe(4);
+      expect(await sentToSimulator()).toBe(3);
       const totals = await ledgerTotals(app, 'USD');
       expect(totals.debits).toBe(totals.credits);
     } finally {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
 import { DatabaseService } from '../../database/database.service';
-import type { Executor } from '../../database/database.types';
+import type { Executor, Transaction } from '../../database/database.types';
 
 export const CACHE_ENTITIES = ['products', 'coupons', 'api_keys', 'circuits'] as const;
 export type CacheEntity = (typeof CACHE_ENTITIES)[number];
@@ -11,9 +11,10 @@ const RECONNECT_DELAY_MS = 1000;
 
 /**
  * Cross-instance cache invalidation over PostgreSQL LISTEN/NOTIFY. `publish` drops the local cache at
- * once and sends a NOTIFY (inside a transaction it is delivered on commit); every instance's listener,
- * on its own dedicated connection, drops its copy when the notification arrives. While the listener is
- * disconnected notifications may be missed, so every cache is dropped when it reconnects.
+ * once and again when its transaction commits, and sends a NOTIFY (inside a transaction it is delivered
+ * on commit); every instance's listener, on its own dedicated connection, drops its copy when the
+ * notification arrives. While the listener is disconnected notifications may be missed, so every cache
+ * is dropped when it reconnects.
  */
 @Injectable()
 export class CacheBus implements OnModuleInit, OnApplicationShutdown {
@@ -29,8 +30,11 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
     this.handlers.set(entity, [...(this.handlers.get(entity) ?? []), invalidate]);
   }
 
-  async publish(entity: CacheEntity, executor: Executor = this.db): Promise<void> {
+  async publish(entity: CacheEntity, executor: Executor | Transaction = this.db): Promise<void> {
     this.invalidateLocal(entity);
+    // A read on this instance between now and the commit loads the old rows: dropped again at commit,
+    // not only when this instance's own notification comes back.
+    if ('afterCommit' in executor) executor.afterCommit(() => this.invalidateLocal(entity));
     await executor.query('SELECT pg_notify($1, $2)', [CHANNEL, entity]);
   }
 

@@ -78,6 +78,9 @@ export interface ProviderRefund {
   status: 'succeeded' | 'pending';
 }
 
+/** A refund's state at the provider: one answered `pending` settles later, either way. */
+export type ProviderRefundStatus = 'succeeded' | 'pending' | 'failed';
+
 /** What a verified webhook means, in our terms. */
 export type ProviderEventKind =
   | 'checkout.completed'
@@ -122,6 +125,8 @@ export interface PaymentProvider {
   /** `reference`: our payment id, for providers that can only be searched by it (Mercado Pago). */
   retrieve(lookup: { providerRef?: string | null; idempotencyKey: string; reference?: string }): Promise<ProviderPayment | null>;
   refund(input: RefundInput): Promise<ProviderRefund>;
+  /** Where a refund stands now (`providerRef`: the charge it refunds). One the provider does not show yet is pending. */
+  retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus>;
   /**
    * Cancels a charge that still waits on the customer (3-D Secure), so that it can no longer take money;
    * does nothing to one past that point (succeeded, declined, canceled): retrieve() tells which.

@@ -27,6 +27,7 @@ import {
   ProviderError,
   ProviderPayment,
   ProviderRefund,
+  ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
@@ -164,6 +165,14 @@ export class MercadoPagoProvider implements PaymentProvider {
       }),
     );
     return { providerRefundId: String(refund.id), status: refund.status === 'approved' ? 'succeeded' : 'pending' };
+  }
+
+  async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
+    const refund = await this.call('read', () =>
+      new PaymentRefund(this.client()).get({ payment_id: lookup.providerRef, refund_id: lookup.providerRefundId }),
+    );
+    if (refund.status === 'approved') return 'succeeded';
+    return refund.status === 'rejected' || refund.status === 'cancelled' ? 'failed' : 'pending';
   }
 
   async cancel(providerRef: string): Promise<void> {

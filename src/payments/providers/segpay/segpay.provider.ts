@@ -12,6 +12,7 @@ import {
   ProviderDeclineError,
   ProviderPayment,
   ProviderRefund,
+  ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
@@ -200,6 +201,13 @@ export class SegpayProvider implements PaymentProvider {
     if (answer.status >= 400 && answer.status < 500)
       throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, `Segpay refused the refund: ${errorText(answer)}`);
     throw new ProviderUnknownOutcomeError(this.id, `Segpay answered the refund with HTTP ${answer.status} and no credit`);
+  }
+
+  /** A refund is a credit transaction at SRS: approved, declined, or not reported yet. */
+  async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
+    const credit = await this.findTransaction(lookup.providerRefundId);
+    if (!credit) return 'pending';
+    return credit.approved ? 'succeeded' : 'failed';
   }
 
   /** Nothing exists at Segpay before the customer pays. The link stays usable: a late payment is still recorded. */

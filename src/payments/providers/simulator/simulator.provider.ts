@@ -12,6 +12,7 @@ import {
   ProviderDeclineError,
   ProviderPayment,
   ProviderRefund,
+  ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderWebhookEvent,
   RefundInput,
@@ -117,6 +118,11 @@ export class SimulatorProvider implements PaymentProvider {
       throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, 'The simulator refused the refund (amount or status).');
     await this.networkDelay();
     return { providerRefundId: refund.id, status: refund.pending ? 'pending' : 'succeeded' };
+  }
+
+  async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
+    this.assertUp();
+    return (await this.records.refundStatus(lookup.providerRefundId)) ?? 'pending';
   }
 
   async cancel(providerRef: string): Promise<void> {

@@ -103,6 +103,15 @@ export class SimulatorRepository {
     return rows[0] ?? null;
   }
 
+  async refundStatus(id: string): Promise<'succeeded' | 'pending' | 'failed' | null> {
+    const { rows } = await this.db.query<{ status: 'succeeded' | 'pending' | 'failed' }>(
+      `SELECT CASE WHEN failed THEN 'failed' WHEN settles_at > now() THEN 'pending' ELSE 'succeeded' END AS status
+         FROM simulator_refunds WHERE id = $1`,
+      [id],
+    );
+    return rows[0]?.status ?? null;
+  }
+
   /** The merchant gave up waiting for the customer: an authentication completed later charges nothing. */
   async cancelAuthentication(id: string): Promise<void> {
     await this.db.query(`UPDATE simulator_charges SET status = 'canceled' WHERE id = $1 AND status = 'requires_action'`, [id]);
@@ -121,7 +130,7 @@ export class SimulatorRepository {
   }): Promise<{ id: string; pending: boolean } | null> {
     const { rows } = await this.db.query<{ id: string; pending: boolean }>(
       `WITH existing AS (
-         SELECT id, settles_at IS NOT NULL AS pending FROM simulator_refunds WHERE idempotency_key = $2
+         SELECT id, coalesce(settles_at > now(), false) AS pending FROM simulator_refunds WHERE idempotency_key = $2
        ), charged AS (
          UPDATE simulator_charges SET amount_refunded = amount_refunded + $4
           WHERE id = $3 AND status = 'succeeded' AND amount_refunded + $4 <= amount AND NOT EXISTS (SELECT 1 FROM existing)
@@ -129,7 +138,7 @@ export class SimulatorRepository {
        ), inserted AS (
          INSERT INTO simulator_refunds (id, idempotency_key, charge_id, amount, settles_at)
          SELECT $1, $2, $3, $4, now() + make_interval(secs => $5) FROM charged
-         RETURNING id, settles_at IS NOT NULL AS pending
+         RETURNING id, coalesce(settles_at > now(), false) AS pending
        )
        SELECT id, pending FROM existing UNION ALL SELECT id, pending FROM inserted`,
       [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount, refund.settleAfterSeconds],

@@ -11,6 +11,7 @@ import {
   ProviderDeclineError,
   ProviderPayment,
   ProviderRefund,
+  ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
@@ -146,6 +147,11 @@ export class StripeProvider implements PaymentProvider {
     const result = toProviderRefund(refund);
     if (!result) throw new ProviderDeclineError(this.id, 'refund_failed', input.providerRef, `Stripe did not make refund ${refund.id}.`);
     return result;
+  }
+
+  async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
+    const refund = await this.send('read', null, (stripe) => stripe.refunds.retrieve(lookup.providerRefundId));
+    return toProviderRefund(refund)?.status ?? 'failed';
   }
 
   async cancel(providerRef: string): Promise<void> {
