@@ -1,3 +1,4 @@
+import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { randomUUID } from 'node:crypto';
 import { MercadoPagoProvider } from '../../src/payments/providers/mercadopago/mercadopago.provider';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
@@ -241,6 +242,8 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     const [payment] = atEmulator(paid.body.id);
     expect(payment).toMatchObject({ status: 'approved', status_detail: 'partially_refunded', transaction_amount_refunded: 50 });
     expect(String(payment.refunds[0].id)).toBe(refund.body.providerRef);
+    const asked = { providerRef: String(payment.id), providerRefundId: refund.body.providerRef };
+    expect(await api.app.get(ProviderRegistry).get('mercadopago').retrieveRefund(asked)).toBe('succeeded');
     const use = emulator.idempotencyKeysSeen().find((u) => u.path === `/v1/payments/${payment.id}/refunds`);
     expect(use?.key).toBe(refund.body.id);
 

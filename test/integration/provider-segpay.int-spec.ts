@@ -294,6 +294,9 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const first = await refund(payment.id, { amount: 1000, reason: 'requested_by_customer' });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ status: 'succeeded', amount: 1000 });
+    const segpay = api.app.get(ProviderRegistry).get('segpay');
+    expect(await segpay.retrieveRefund({ providerRef: tranId, providerRefundId: first.body.providerRef })).toBe('succeeded');
+    expect(await segpay.retrieveRefund({ providerRef: tranId, providerRefundId: 'not-reported-yet' })).toBe('pending');
     const refundCall = emulator.requestLog().find((r) => r.method === 'POST' && r.path === `/srs/transactions/${tranId}/refund`);
     expect(new URLSearchParams(refundCall!.query).get('Amount')).toBe('10.00');
     expect(emulator.transactions().find((t) => t.tranId === tranId)).toMatchObject({ refundedCents: 1000, status: 'partially_refunded' });

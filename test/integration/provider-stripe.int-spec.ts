@@ -1,3 +1,4 @@
+import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
@@ -236,6 +237,9 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(refund.status).toBe(201);
       expect(refund.body).toMatchObject({ status: 'succeeded', amount: 1000, provider: 'stripe' });
       expect(refund.body.providerRef).toMatch(/^re_/);
+      const registry = api.app.get(ProviderRegistry);
+      const asked = { providerRef: paid.body.providerRef, providerRefundId: refund.body.providerRef };
+      expect(await registry.get('stripe').retrieveRefund(asked)).toBe('succeeded');
 
       const atStripe = emulator.refunds().filter((r) => r.payment_intent === paid.body.providerRef);
       expect(atStripe).toEqual([
