@@ -66,7 +66,7 @@ export class FraudService {
       return this.block('blocked_country', { country: subject.country });
     }
     const fingerprint = subject.paymentMethod ? this.fingerprint(subject.paymentMethod) : null;
-    const counts = await this.fraud.countRecent(subject.merchantId, subject.ip, fingerprint, subject.email);
+    const counts = await this.fraud.countRecent(subject.merchantId, { ip: subject.ip, fingerprint, email: subject.email }, this.limits);
     if (subject.ip && counts.ip >= this.limits.ip) return this.block('velocity_ip', { count: counts.ip, limit: this.limits.ip });
     if (fingerprint && counts.card >= this.limits.card) return this.block('velocity_card', { count: counts.card, limit: this.limits.card });
     if (counts.email >= this.limits.email) return this.block('velocity_email', { count: counts.email, limit: this.limits.email });
