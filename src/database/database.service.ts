@@ -77,7 +77,7 @@ function pipelinedExecutor(client: PoolClient) {
   };
   const executor: Transaction & {
     begin(): Promise<unknown>;
-    committed(): void;
+    committed(log: (err: unknown) => void): void;
     written(): Promise<void>;
     onlyStatementsHandedOver(): boolean;
     end(command: 'COMMIT' | 'ROLLBACK'): Promise<QueryResult>;
@@ -103,8 +103,15 @@ function pipelinedExecutor(client: PoolClient) {
     afterCommit: (fn) => {
       onCommit.push(fn);
     },
-    committed: () => {
-      for (const fn of onCommit) fn();
+    committed: (log: (err: unknown) => void) => {
+      // The transaction is committed whatever a callback does: a failure is logged, the rest still run.
+      for (const fn of onCommit) {
+        try {
+          fn();
+        } catch (err) {
+          log(err);
+        }
+      }
     },
     begin: () => {
       batch();
@@ -211,6 +218,7 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
     const state: AmbientTransaction = { executor, open: true };
     let ending: Promise<QueryResult> | undefined;
     let broken: Error | undefined;
+    let done = false;
     try {
       const begun = executor.begin();
       begun.catch(() => undefined); // awaited below
@@ -230,7 +238,7 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
       const committed = await (ending ?? executor.end('COMMIT'));
       if (committed.command !== 'COMMIT')
         throw new Error(`COMMIT answered ${committed.command}: a statement of the transaction had failed`);
-      executor.committed();
+      done = true;
       return result;
     } catch (err) {
       // Once COMMIT is sent the transaction ends with it (committed, or rolled back by PostgreSQL).
@@ -240,7 +248,18 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
       state.open = false;
       // A client whose ROLLBACK failed is in an unknown state: destroy it instead of reusing it.
       client.release(broken);
+      if (done) executor.committed((err) => this.logger.error({ err }, 'an after-commit callback failed'));
     }
+  }
+
+  /**
+   * Runs fn once the transaction this code runs in has committed (at once outside a transaction): what
+   * other requests may only see from then on.
+   */
+  afterCommit(fn: () => void): void {
+    const tx = this.ambient.getStore();
+    if (tx?.open) tx.executor.afterCommit(fn);
+    else fn();
   }
 
   /**

@@ -86,7 +86,10 @@ export class PaymentJobs implements OnModuleInit {
             // A decline or provider outage surfaces as the error the payment now answers with: settled.
             if ((err as { kind?: string }).kind === 'card_declined' || (err as { code?: string }).code === 'provider_unavailable')
               handled++;
-            else this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
+            else {
+              this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
+              await this.payments.touch(payment.merchantId, payment.id); // the others waiting go first next time
+            }
           }
         }
         for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, this.lockTimeoutSeconds, BATCH)) {
@@ -97,7 +100,10 @@ export class PaymentJobs implements OnModuleInit {
             : this.refundsService.execute(refund.merchantId, refund, null).then(() => true);
           await settled.then(
             (done) => (done ? handled++ : undefined),
-            (err: unknown) => this.logger.warn({ err, refundId: refund.id }, 'refund still pending'),
+            async (err: unknown) => {
+              this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
+              await this.refunds.touch(refund.merchantId, refund.id); // the others waiting go first next time
+            },
           );
         }
         return handled;

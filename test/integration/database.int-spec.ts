@@ -124,6 +124,23 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     expect(ran).toEqual(['committed']);
   });
 
+  it('a failing afterCommit callback does not turn a committed transaction into a failure', async () => {
+    const ran: string[] = [];
+    await api.db.transaction(async (tx) => {
+      tx.afterCommit(() => {
+        throw new Error('callback failed');
+      });
+      tx.afterCommit(() => ran.push('second'));
+      // Code that only knows the service (not the transaction) registers on the ambient one.
+      api.db.afterCommit(() => ran.push('ambient'));
+      await insert(tx, 'hook-2');
+    });
+    expect(ran).toEqual(['second', 'ambient']);
+    expect(await ids('hook-2')).toEqual(['hook-2']);
+    api.db.afterCommit(() => ran.push('outside')); // no transaction: at once
+    expect(ran).toEqual(['second', 'ambient', 'outside']);
+  });
+
   it('commits a handed-over write that nobody awaited', async () => {
     await api.db.transaction(async (tx) => {
       tx.later(insert(tx, 'later-1'));

@@ -34,7 +34,7 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
     this.invalidateLocal(entity);
     // A read on this instance between now and the commit loads the old rows: dropped again at commit,
     // not only when this instance's own notification comes back.
-    if ('afterCommit' in executor) executor.afterCommit(() => this.invalidateLocal(entity));
+    ('afterCommit' in executor ? executor : this.db).afterCommit(() => this.invalidateLocal(entity));
     await executor.query('SELECT pg_notify($1, $2)', [CHANNEL, entity]);
   }
 

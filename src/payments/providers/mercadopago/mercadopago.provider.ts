@@ -164,6 +164,8 @@ export class MercadoPagoProvider implements PaymentProvider {
         body: { amount: toMercadoPagoAmount(input.amount, input.currency) },
       }),
     );
+    if (refund.status === 'rejected' || refund.status === 'cancelled')
+      throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, `Mercado Pago ${refund.status} refund ${refund.id}.`);
     return { providerRefundId: String(refund.id), status: refund.status === 'approved' ? 'succeeded' : 'pending' };
   }
 

@@ -130,7 +130,7 @@ export class SimulatorRepository {
   }): Promise<{ id: string; pending: boolean } | null> {
     const { rows } = await this.db.query<{ id: string; pending: boolean }>(
       `WITH existing AS (
-         SELECT id, coalesce(settles_at > now(), false) AS pending FROM simulator_refunds WHERE idempotency_key = $2
+         SELECT id, (failed OR coalesce(settles_at > now(), false)) AS pending FROM simulator_refunds WHERE idempotency_key = $2
        ), charged AS (
          UPDATE simulator_charges SET amount_refunded = amount_refunded + $4
           WHERE id = $3 AND status = 'succeeded' AND amount_refunded + $4 <= amount AND NOT EXISTS (SELECT 1 FROM existing)
@@ -138,7 +138,7 @@ export class SimulatorRepository {
        ), inserted AS (
          INSERT INTO simulator_refunds (id, idempotency_key, charge_id, amount, settles_at)
          SELECT $1, $2, $3, $4, now() + make_interval(secs => $5) FROM charged
-         RETURNING id, coalesce(settles_at > now(), false) AS pending
+         RETURNING id, (failed OR coalesce(settles_at > now(), false)) AS pending
        )
        SELECT id, pending FROM existing UNION ALL SELECT id, pending FROM inserted`,
       [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount, refund.settleAfterSeconds],

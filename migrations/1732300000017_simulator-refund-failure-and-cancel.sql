@@ -1,9 +1,5 @@
 -- Up Migration
 
--- The simulator can settle a refund later, as processors do for some methods: a refund of a charge made
--- with tok_refundPending is answered `pending` and counts as refunded from `settles_at` on. NULL: settled
--- when made (every other refund).
-ALTER TABLE simulator_refunds ADD COLUMN settles_at timestamptz;
 -- A pending refund the processor gave up on (card closed, say): it never settles.
 ALTER TABLE simulator_refunds ADD COLUMN failed boolean NOT NULL DEFAULT false;
 
@@ -17,4 +13,3 @@ ALTER TABLE simulator_charges DROP CONSTRAINT simulator_charges_status_check;
 ALTER TABLE simulator_charges ADD CONSTRAINT simulator_charges_status_check
   CHECK (status IN ('succeeded', 'requires_action', 'declined', 'failed'));
 ALTER TABLE simulator_refunds DROP COLUMN failed;
-ALTER TABLE simulator_refunds DROP COLUMN settles_at;
