@@ -180,16 +180,8 @@ export class RefundsService {
   }
 
   /** Phase 3: records the outcome, then answers with the refund, or with its failure's error. */
-  private async settle(
-    payment: Payment,
-    refund: Refund,
-    status: 'succeeded' | 'failed',
-    providerRef: string | null,
-    failureCode: string | null,
-    complete: KeyCompletion | null,
-    idem?: IdempotencyContext,
-  ): Promise<Refund> {
-    const settled = await this.record(payment, refund, status, providerRef, failureCode, complete, idem);
+  private async settle(...outcome: Parameters<RefundsService['record']>): Promise<Refund> {
+    const settled = await this.record(...outcome);
     if (settled.status === 'failed') throw this.failureError(settled);
     return settled;
   }
