@@ -66,6 +66,13 @@ const SCENARIOS = {
   }),
 };
 
+/** The instance's resident memory now (MB), from its Prometheus metrics (prom-client's default process metrics). */
+async function residentMb() {
+  const res = await fetch(`${BASE}/metrics`, { headers: { 'X-Api-Key': ADMIN_KEY } });
+  const line = (await res.text()).split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
+  return line ? Math.round(Number(line.split(' ')[1]) / 1024 / 1024) : null;
+}
+
 function run(name, request, duration = DURATION) {
   return new Promise((resolve, reject) => {
     autocannon({ url: BASE, connections: CONNECTIONS, duration, requests: [request] }, (err, result) =>
@@ -103,6 +110,7 @@ async function main() {
       '2xx': result['2xx'],
       'non-2xx': result.non2xx,
       errors: result.errors + result.timeouts,
+      'RSS MB': await residentMb(),
     });
   }
   console.table(rows);
