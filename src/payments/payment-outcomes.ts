@@ -144,7 +144,8 @@ export class PaymentOutcomes {
     if (!moved) return null;
     // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
     // for its next attempt (they go back when the session expires or is canceled).
-    if (!moved.payment.checkoutSessionId) tx.later(this.giveBack(tx, moved.payment));
+    const held = moved.payment.couponCode || moved.payment.giftCardAmount > 0;
+    if (held && !moved.payment.checkoutSessionId) tx.later(this.giveBack(tx, moved.payment));
     tx.later(
       this.outbox.insert(
         [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
