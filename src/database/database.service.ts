@@ -242,7 +242,8 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
       return result;
     } catch (err) {
       // Once COMMIT is sent the transaction ends with it (committed, or rolled back by PostgreSQL).
-      await (ending ?? executor.end('ROLLBACK')).catch((endErr: Error) => (broken = endErr));
+      const ended = await (ending ?? executor.end('ROLLBACK')).catch((endErr: Error) => void (broken = endErr));
+      done = ending !== undefined && ended?.command === 'COMMIT';
       throw isUnavailable(err) ? new DatabaseUnavailableError(err) : err;
     } finally {
       state.open = false;

@@ -88,7 +88,7 @@ export class PaymentJobs implements OnModuleInit {
               handled++;
             else {
               this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
-              await this.payments.touch(payment.merchantId, payment.id); // the others waiting go first next time
+              await this.payments.touch(payment.merchantId, payment.id).catch(() => undefined); // the others go first next time
             }
           }
         }
@@ -102,7 +102,7 @@ export class PaymentJobs implements OnModuleInit {
             (done) => (done ? handled++ : undefined),
             async (err: unknown) => {
               this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
-              await this.refunds.touch(refund.merchantId, refund.id); // the others waiting go first next time
+              await this.refunds.touch(refund.merchantId, refund.id).catch(() => undefined); // the others go first next time
             },
           );
         }

@@ -197,7 +197,10 @@ export class PaymentsRepository {
 
   /** The recovery job could not resolve it this time: the others waiting are looked at first next time. */
   async touch(merchantId: string, paymentId: string): Promise<void> {
-    await this.db.query(`UPDATE payments SET updated_at = now() WHERE merchant_id = $1 AND id = $2`, [merchantId, paymentId]);
+    await this.db.query(
+      `UPDATE payments SET updated_at = now() WHERE merchant_id = $1 AND id = $2 AND status IN ('processing', 'requires_action')`,
+      [merchantId, paymentId],
+    );
   }
 
   async setProvider(merchantId: string, paymentId: string, provider: string, tx: Executor): Promise<void> {
