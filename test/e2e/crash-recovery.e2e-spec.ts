@@ -1,5 +1,5 @@
 import { findFreePort } from '../../src/database/embedded-postgres';
-import { createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { cleanEnv, spawnProject, Spawned, waitFor } from '../helpers/process';
 
@@ -79,7 +79,7 @@ describe('crash between the provider call and the stored result (real process, S
       return rows[0].status === 'succeeded';
     }, 15_000);
 
-    const retry = await survivor.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+    const retry = await processPayment(survivor, sk, body, key);
     expect(retry.status).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body).toMatchObject({ id: paymentId, status: 'succeeded' });
@@ -98,14 +98,14 @@ describe('crash between the provider call and the stored result (real process, S
     const { paymentId, body } = await chargeThenKill(survivor, sk, productId, key);
 
     // While the dead request's lock is fresh, a retry is told to wait; once stale, it resumes.
-    const early = await survivor.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+    const early = await processPayment(survivor, sk, body, key);
     expect(early.status).toBe(409);
     await new Promise((r) => setTimeout(r, 1100));
-    const resumed = await survivor.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+    const resumed = await processPayment(survivor, sk, body, key);
     expect(resumed.status).toBe(201);
     expect(resumed.body).toMatchObject({ id: paymentId, status: 'succeeded' });
     expect(await chargesFor(survivor, paymentId)).toBe(1);
-    const again = await survivor.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+    const again = await processPayment(survivor, sk, body, key);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body.id).toBe(paymentId);
   });

@@ -34,6 +34,16 @@ export function checkoutBody(productId: string, overrides: Record<string, unknow
 
 export const newKey = () => randomUUID();
 
+/** POST /payments/process, under a fresh Idempotency-Key unless one is given. */
+export function processPayment(api: TestApp, key: string, body: object, idempotencyKey: string = newKey()) {
+  return api.http().post('/payments/process').set('X-Api-Key', key).set('Idempotency-Key', idempotencyKey).send(body);
+}
+
+/** POST /transactions/:id/refund (admin key), under a fresh Idempotency-Key unless one is given. */
+export function refundPayment(api: TestApp, adminKey: string, paymentId: string, body: object = {}, idempotencyKey: string = newKey()) {
+  return api.http().post(`/transactions/${paymentId}/refund`).set('X-Api-Key', adminKey).set('Idempotency-Key', idempotencyKey).send(body);
+}
+
 /** Polls until check() returns something truthy (webhooks are processed in the background). */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

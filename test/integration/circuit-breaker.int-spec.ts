@@ -1,4 +1,4 @@
-import { checkoutBody, createProduct, eventually, newKey, processBody } from '../factories/payments';
+import { checkoutBody, createProduct, eventually, newKey, processBody, processPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('circuit breaker shared by every instance (PostgreSQL)', () => {
@@ -21,8 +21,7 @@ describe('circuit breaker shared by every instance (PostgreSQL)', () => {
     await dropDatabase(dbUrl);
   });
 
-  const pay = (api: TestApp, token: string) =>
-    api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', newKey()).send(processBody(productId, token));
+  const pay = (api: TestApp, token: string) => processPayment(api, sk, processBody(productId, token));
   const stateOn = async (api: TestApp) => {
     const res = await api.http().get('/admin/circuit-breaker').set('X-Api-Key', admin);
     return res.body.data.find((c: { provider: string }) => c.provider === 'simulator');

@@ -1,5 +1,5 @@
 import { PaymentJobs } from '../../src/payments/payment-jobs';
-import { checkoutBody, createProduct, ledgerTotals, newKey, processBody, uniqueEmail } from '../factories/payments';
+import { checkoutBody, createProduct, ledgerTotals, newKey, processBody, processPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('coupons in checkout and direct payments (two instances)', () => {
@@ -75,20 +75,17 @@ describe('coupons in checkout and direct payments (two instances)', () => {
 
   it('a flat coupon on a direct payment: the discount is charged off, posted to the ledger, and redeemed', async () => {
     await createCoupon({ code: 'FLAT5', type: 'FLAT', amountOff: 500, currency: 'USD' });
-    const res = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(
-        processBody(productId, 'tok_visa', {
-          couponCode: 'FLAT5',
-          items: [
-            { productId, quantity: 1 },
-            { productId: giftCardProductId, quantity: 1 },
-          ],
-        }),
-      );
+    const res = await processPayment(
+      a,
+      sk,
+      processBody(productId, 'tok_visa', {
+        couponCode: 'FLAT5',
+        items: [
+          { productId, quantity: 1 },
+          { productId: giftCardProductId, quantity: 1 },
+        ],
+      }),
+    );
     expect(res.status).toBe(201);
     // The gift card line is never discounted.
     expect(res.body).toMatchObject({ status: 'succeeded', amount: 2999 + 5000 - 500, discount: 500 });
@@ -109,29 +106,18 @@ describe('coupons in checkout and direct payments (two instances)', () => {
 
   it('a declined direct payment releases its coupon use; a zero-decimal currency rounds to whole yen', async () => {
     await createCoupon({ code: 'ONCE', type: 'PERCENTAGE', percentOff: 15, maxRedemptions: 1 });
-    const declined = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_chargeDeclined', { couponCode: 'ONCE' }));
+    const declined = await processPayment(a, sk, processBody(productId, 'tok_chargeDeclined', { couponCode: 'ONCE' }));
     expect(declined.status).toBe(402);
     expect(await coupon('ONCE')).toMatchObject({ timesReserved: 0, timesRedeemed: 0 });
-    const yen = await b
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_visa', { couponCode: 'ONCE', currency: 'JPY', customer: { email: uniqueEmail() } }));
+    const yen = await processPayment(
+      b,
+      sk,
+      processBody(productId, 'tok_visa', { couponCode: 'ONCE', currency: 'JPY', customer: { email: uniqueEmail() } }),
+    );
     expect(yen.status).toBe(201);
     // 15% of 3333 = 499.95, half up per line: 500
     expect(yen.body).toMatchObject({ currency: 'JPY', amount: 2833, discount: 500 });
-    const exhausted = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_visa', { couponCode: 'ONCE' }));
+    const exhausted = await processPayment(a, sk, processBody(productId, 'tok_visa', { couponCode: 'ONCE' }));
     expect(exhausted.status).toBe(422);
     expect(exhausted.body.error.code).toBe('coupon_exhausted');
     const yenTotals = await ledgerTotals(a, 'JPY');

@@ -1,5 +1,5 @@
 import { StripeEmulator } from '../emulators/stripe-emulator';
-import { checkoutBody, createProduct, eventually, newKey, processBody } from '../factories/payments';
+import { checkoutBody, createProduct, eventually, newKey, processBody, processPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 const SECRET = 'whsec_paybridge_failover';
@@ -97,40 +97,34 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
 
   it('a decline never fails over, even with a token for the next provider', async () => {
     const before = await simulatorCharges();
-    const res = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(
-        processBody(productId, 'pm_card_chargeDeclined', {
-          paymentMethod: undefined,
-          paymentMethods: [
-            { provider: 'stripe', token: 'pm_card_chargeDeclined' },
-            { provider: 'simulator', token: 'tok_visa' },
-          ],
-        }),
-      );
+    const res = await processPayment(
+      a,
+      sk,
+      processBody(productId, 'pm_card_chargeDeclined', {
+        paymentMethod: undefined,
+        paymentMethods: [
+          { provider: 'stripe', token: 'pm_card_chargeDeclined' },
+          { provider: 'simulator', token: 'tok_visa' },
+        ],
+      }),
+    );
     expect(res.status).toBe(402);
     expect(await simulatorCharges()).toBe(before);
   });
 
   it('a provider failure fails over a direct charge to the next provider the request has a token for', async () => {
     stripe.failNext(1, 503);
-    const res = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(
-        processBody(productId, 'pm_card_visa', {
-          paymentMethod: undefined,
-          paymentMethods: [
-            { provider: 'stripe', token: 'pm_card_visa' },
-            { provider: 'simulator', token: 'tok_visa' },
-          ],
-        }),
-      );
+    const res = await processPayment(
+      a,
+      sk,
+      processBody(productId, 'pm_card_visa', {
+        paymentMethod: undefined,
+        paymentMethods: [
+          { provider: 'stripe', token: 'pm_card_visa' },
+          { provider: 'simulator', token: 'tok_visa' },
+        ],
+      }),
+    );
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'succeeded', provider: 'simulator' });
     const timeline = await a.http().get(`/transactions/${res.body.id}/timeline`).set('X-Api-Key', sk);
@@ -145,20 +139,17 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
   it('a connection dropped after Stripe charged is resolved by asking Stripe: no failover, one charge', async () => {
     const before = await simulatorCharges();
     stripe.dropAfterChargeNext(2); // the SDK retries a reset connection once, with the same key
-    const res = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(
-        processBody(productId, 'pm_card_visa', {
-          paymentMethod: undefined,
-          paymentMethods: [
-            { provider: 'stripe', token: 'pm_card_visa' },
-            { provider: 'simulator', token: 'tok_visa' },
-          ],
-        }),
-      );
+    const res = await processPayment(
+      a,
+      sk,
+      processBody(productId, 'pm_card_visa', {
+        paymentMethod: undefined,
+        paymentMethods: [
+          { provider: 'stripe', token: 'pm_card_visa' },
+          { provider: 'simulator', token: 'tok_visa' },
+        ],
+      }),
+    );
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'succeeded', provider: 'stripe' });
     const intents = stripe.paymentIntents().filter((pi) => pi.metadata.reference === res.body.id);

@@ -2,7 +2,7 @@ import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
 import { GiftCardsService } from '../../src/gift-cards/gift-cards.service';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
-import { createProduct, eventually, ledgerTotals, newKey, uniqueEmail } from '../factories/payments';
+import { createProduct, eventually, ledgerTotals, newKey, processPayment, refundPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
@@ -181,17 +181,12 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
       productId = (await createProduct(a, await a.key('admin'), { prices: [{ currency: 'USD', amount: 8000 }] })).id;
     });
     const process = (body: Record<string, unknown>) =>
-      a
-        .http()
-        .post('/payments/process')
-        .set('X-Api-Key', sk)
-        .set('Idempotency-Key', newKey())
-        .send({
-          items: [{ productId, quantity: 1 }],
-          currency: 'USD',
-          customer: { email: uniqueEmail() },
-          ...body,
-        });
+      processPayment(a, sk, {
+        items: [{ productId, quantity: 1 }],
+        currency: 'USD',
+        customer: { email: uniqueEmail() },
+        ...body,
+      });
 
     it('pays partly with the card and partly with a token; a refund returns the card part to the card', async () => {
       const code = await buyAndPay(5000);
@@ -204,12 +199,7 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
 
       // 4000: the provider's 3000 first, then 1000 back to the card.
       const admin = await a.key('admin');
-      const refund = await a
-        .http()
-        .post(`/transactions/${paid.body.id}/refund`)
-        .set('X-Api-Key', admin)
-        .set('Idempotency-Key', newKey())
-        .send({ amount: 4000 });
+      const refund = await refundPayment(a, admin, paid.body.id, { amount: 4000 });
       expect(refund.status).toBe(201);
       expect(refund.body).toMatchObject({ amount: 4000, giftCardAmount: 1000, status: 'succeeded' });
       expect((await balance(code)).balance).toBe(1000);
@@ -217,12 +207,7 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
         (await a.db.query('SELECT amount_refunded FROM simulator_charges WHERE reference = $1', [paid.body.id])).rows[0].amount_refunded,
       ).toBe(3000);
       // The rest goes back to the card only.
-      const rest = await a
-        .http()
-        .post(`/transactions/${paid.body.id}/refund`)
-        .set('X-Api-Key', admin)
-        .set('Idempotency-Key', newKey())
-        .send({});
+      const rest = await refundPayment(a, admin, paid.body.id);
       expect(rest.body).toMatchObject({ amount: 4000, giftCardAmount: 4000 });
       expect((await balance(code)).balance).toBe(5000);
       const totals = await ledgerTotals(a, 'USD');
@@ -234,12 +219,7 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
       const paid = await process({ giftCardCode: code });
       expect(paid.status).toBe(201);
       await a.db.query(`UPDATE gift_cards SET expires_at = now() - interval '1 second' WHERE code = $1`, [code]);
-      const refund = await a
-        .http()
-        .post(`/transactions/${paid.body.id}/refund`)
-        .set('X-Api-Key', await a.key('admin'))
-        .set('Idempotency-Key', newKey())
-        .send({ amount: 1000 });
+      const refund = await refundPayment(a, await a.key('admin'), paid.body.id, { amount: 1000 });
       expect(refund.status).toBe(422);
       expect(refund.body.error.code).toBe('gift_card_credit_refused');
       expect(await balance(code)).toMatchObject({ status: 'active', balance: 1000 });

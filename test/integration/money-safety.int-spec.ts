@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
-import { createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 /** Edge cases found in review: each would lose or double money if broken. */
@@ -33,12 +33,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     const down = await startTestApp(dbUrl, { SIMULATOR_OUTAGE: 'true', CIRCUIT_FAILURE_THRESHOLD: '1000' });
     let failedId: string;
     try {
-      const failed = await down
-        .http()
-        .post('/payments/process')
-        .set('X-Api-Key', sk)
-        .set('Idempotency-Key', newKey())
-        .send(processBody(productId, 'tok_visa'));
+      const failed = await processPayment(down, sk, processBody(productId, 'tok_visa'));
       expect(failed.status).toBe(503);
       failedId = (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id;
     } finally {
@@ -57,16 +52,10 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     const app = await startTestApp(dbUrl, { RECOVERY_MIN_AGE_SECONDS: '0', SIMULATOR_REFUND_SETTLE_SECONDS: '3600' });
     const recover = () => app.app.get(PaymentJobs).recover();
     try {
-      const paid = await app
-        .http()
-        .post('/payments/process')
-        .set('X-Api-Key', sk)
-        .set('Idempotency-Key', newKey())
-        .send(processBody(productId, 'tok_refundPending'));
+      const paid = await processPayment(app, sk, processBody(productId, 'tok_refundPending'));
       expect(paid.status).toBe(201);
       const paymentId = paid.body.id;
-      const refund = (amount: number, key: string) =>
-        app.http().post(`/transactions/${paymentId}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount });
+      const refund = (amount: number, key: string) => refundPayment(app, admin, paymentId, { amount }, key);
       const keyA = newKey();
       const a = (await refund(1000, keyA)).body;
       const b = (await refund(2000, newKey())).body;
@@ -119,12 +108,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
     const paymentId = bought.body.checkoutSession.paymentId;
     await eventually(async () => (await api.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body.status === 'succeeded');
-    const refund = await api
-      .http()
-      .post(`/transactions/${paymentId}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({});
+    const refund = await refundPayment(api, admin, paymentId);
     expect(refund.status).toBe(422);
     expect(refund.body.error.code).toBe('gift_card_purchase_not_refundable');
   });

@@ -1,4 +1,4 @@
-import { createProduct, ledgerTotals, newKey, processBody } from '../factories/payments';
+import { createProduct, ledgerTotals, newKey, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('payments under concurrency: two instances, one database', () => {
@@ -43,12 +43,7 @@ describe('payments under concurrency: two instances, one database', () => {
   });
 
   it('concurrent refunds never exceed the captured amount', async () => {
-    const paid = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_visa'));
+    const paid = await processPayment(a, sk, processBody(productId, 'tok_visa'));
     expect(paid.body.amount).toBe(1000);
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
@@ -72,24 +67,14 @@ describe('payments under concurrency: two instances, one database', () => {
     expect(atSimulator.rows[0].amount_refunded).toBe(900);
 
     // The rest, without an amount: the remaining 100; then nothing is left.
-    const rest = await a
-      .http()
-      .post(`/transactions/${paid.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({});
+    const rest = await refundPayment(a, admin, paid.body.id);
     expect(rest.status).toBe(201);
     expect(rest.body).toMatchObject({ amount: 100, status: 'succeeded', paymentId: paid.body.id });
     expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body).toMatchObject({
       amountRefunded: 1000,
       status: 'refunded',
     });
-    const none = await a
-      .http()
-      .post(`/transactions/${paid.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({ amount: 1 });
+    const none = await refundPayment(a, admin, paid.body.id, { amount: 1 });
     expect(none.status).toBe(422);
     expect(none.body.error.code).toBe('payment_not_refundable');
 
@@ -105,58 +90,33 @@ describe('payments under concurrency: two instances, one database', () => {
   });
 
   it('a refund is idempotent: the same key refunds once', async () => {
-    const paid = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_visa'));
+    const paid = await processPayment(a, sk, processBody(productId, 'tok_visa'));
     const key = newKey();
     const [r1, r2] = await Promise.all([
-      a.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount: 400 }),
-      b.http().post(`/transactions/${paid.body.id}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send({ amount: 400 }),
+      refundPayment(a, admin, paid.body.id, { amount: 400 }, key),
+      refundPayment(b, admin, paid.body.id, { amount: 400 }, key),
     ]);
     // One runs; the other replays it (201) or finds it still running (409): never a second refund, never a 5xx.
     expect([r1.status, r2.status]).toContain(201);
     for (const status of [r1.status, r2.status]) expect([201, 409]).toContain(status);
-    const again = await a
-      .http()
-      .post(`/transactions/${paid.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', key)
-      .send({ amount: 400 });
+    const again = await refundPayment(a, admin, paid.body.id, { amount: 400 }, key);
     expect(again.status).toBe(201);
     expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body.amountRefunded).toBe(400);
   });
 
   it('a refund without amount takes what remains once the refunds in flight are counted', async () => {
-    const paid = await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_visa'));
+    const paid = await processPayment(a, sk, processBody(productId, 'tok_visa'));
     // A refund of 300 still at the provider (its hold, as reserveRefund leaves it).
     await a.db.query('UPDATE payments SET amount_refund_pending = 300 WHERE id = $1', [paid.body.id]);
-    const rest = await a
-      .http()
-      .post(`/transactions/${paid.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({});
+    const rest = await refundPayment(a, admin, paid.body.id);
     expect(rest.status).toBe(201);
     expect(rest.body.amount).toBe(paid.body.amount - 300);
   });
 
   it('refuses refunds of payments that took no money', async () => {
-    await a
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_chargeDeclined'));
+    await processPayment(a, sk, processBody(productId, 'tok_chargeDeclined'));
     const failed = (await a.db.query(`SELECT id FROM payments WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`)).rows[0].id;
-    const res = await a.http().post(`/transactions/${failed}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({});
+    const res = await refundPayment(a, admin, failed);
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('payment_not_refundable');
     const missing = await a.http().post(`/transactions/pay_nope/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({});

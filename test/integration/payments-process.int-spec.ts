@@ -1,6 +1,6 @@
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
-import { createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment } from '../factories/payments';
 
 describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
   let dbUrl: string;
@@ -22,12 +22,7 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
   });
 
   const process = (token: string, key = newKey(), overrides: Record<string, unknown> = {}) =>
-    api
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', key)
-      .send(processBody(productId, token, overrides));
+    processPayment(api, sk, processBody(productId, token, overrides), key);
   const stored = async (id: string) =>
     (await api.db.query('SELECT status, failure_code, decline_code, amount FROM payments WHERE id = $1', [id])).rows[0];
   const latestPayment = async () => (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id as string;
@@ -132,8 +127,8 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
   it('replays the answer to a retried key, declines included, and refuses a missing key', async () => {
     const key = newKey();
     const body = processBody(productId, 'tok_chargeDeclined');
-    const first = await api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
-    const again = await api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+    const first = await processPayment(api, sk, body, key);
+    const again = await processPayment(api, sk, body, key);
     expect(first.status).toBe(402);
     expect(again.status).toBe(402);
     expect(again.headers['idempotent-replayed']).toBe('true');
@@ -155,12 +150,11 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
     expect(badQty.status).toBe(400);
     expect(badQty.body.error.param).toBe('items[0].quantity');
     const pk = await api.key('publishable');
-    const adHoc = await api
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_visa', { items: [{ name: 'Custom', amount: 500, quantity: 1 }] }));
+    const adHoc = await processPayment(
+      api,
+      pk,
+      processBody(productId, 'tok_visa', { items: [{ name: 'Custom', amount: 500, quantity: 1 }] }),
+    );
     expect(adHoc.status).toBe(403);
     expect((await api.db.query('SELECT count(*)::int AS n FROM payments')).rows[0].n).toBe(before);
   });

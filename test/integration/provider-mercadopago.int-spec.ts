@@ -2,7 +2,16 @@ import { ProviderRegistry } from '../../src/payments/providers/provider-registry
 import { randomUUID } from 'node:crypto';
 import { MercadoPagoProvider } from '../../src/payments/providers/mercadopago/mercadopago.provider';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
-import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import {
+  checkoutBody,
+  createProduct,
+  eventually,
+  ledgerTotals,
+  newKey,
+  processBody,
+  processPayment,
+  refundPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 const ACCESS_TOKEN = 'TEST-8837-112233-emulator';
@@ -61,12 +70,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
   };
   const chargeWith = async (cardholderName: string) => {
     const token = await cardToken(cardholderName);
-    return api
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, token, { currency: 'BRL', paymentMethod: { provider: 'mercadopago', token } }));
+    return processPayment(api, sk, processBody(productId, token, { currency: 'BRL', paymentMethod: { provider: 'mercadopago', token } }));
   };
   const getPayment = async (id: string) => (await api.http().get(`/transactions/${id}`).set('X-Api-Key', sk)).body;
   const getSession = async (id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', pk)).body;
@@ -181,18 +185,15 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
 
   it('a named provider that the routing table does not give this currency is refused before anything is sent', async () => {
     const before = emulator.payments().length;
-    const res = await api
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(
-        processBody(productId, 'master:tok', {
-          currency: 'USD',
-          provider: 'mercadopago',
-          paymentMethod: { provider: 'mercadopago', token: 'master:tok' },
-        }),
-      );
+    const res = await processPayment(
+      api,
+      sk,
+      processBody(productId, 'master:tok', {
+        currency: 'USD',
+        provider: 'mercadopago',
+        paymentMethod: { provider: 'mercadopago', token: 'master:tok' },
+      }),
+    );
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: 'provider_not_available', param: 'provider' });
     expect(emulator.payments()).toHaveLength(before); // Mercado Pago would have charged BRL
@@ -230,12 +231,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
 
   it('partial refund: refunded at Mercado Pago in major units under the refund id as idempotency key', async () => {
     const paid = await chargeWith('APRO');
-    const refund = await api
-      .http()
-      .post(`/transactions/${paid.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({ amount: 5000 });
+    const refund = await refundPayment(api, admin, paid.body.id, { amount: 5000 });
     expect(refund.status).toBe(201);
     expect(refund.body).toMatchObject({ status: 'succeeded', amount: 5000 });
     expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 5000 });
@@ -248,12 +244,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     expect(use?.key).toBe(refund.body.id);
 
     // More than remains: refused by us before Mercado Pago is asked.
-    const tooMuch = await api
-      .http()
-      .post(`/transactions/${paid.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({ amount: 10000 });
+    const tooMuch = await refundPayment(api, admin, paid.body.id, { amount: 10000 });
     expect(tooMuch.status).toBe(422);
   });
 
@@ -282,12 +273,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
   it('two different payments never share an idempotency key (the SDK merges per-call options into a shared client)', async () => {
     const first = await chargeWith('APRO');
     // Other writes in between: a refund and a preference under their own keys.
-    await api
-      .http()
-      .post(`/transactions/${first.body.id}/refund`)
-      .set('X-Api-Key', admin)
-      .set('Idempotency-Key', newKey())
-      .send({ amount: 100 });
+    await refundPayment(api, admin, first.body.id, { amount: 100 });
     await api
       .http()
       .post('/payments/checkout')

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { SegpayEmulator } from '../emulators/segpay-emulator';
-import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import {
+  checkoutBody,
+  createProduct,
+  eventually,
+  ledgerTotals,
+  newKey,
+  processBody,
+  processPayment,
+  refundPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 /**
@@ -92,8 +101,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const done = await completed(session.id);
     return { session, purchase, payment: await getPayment(done.paymentId) };
   };
-  const refund = (paymentId: string, body: Record<string, unknown>, key = newKey()) =>
-    api.http().post(`/transactions/${paymentId}/refund`).set('X-Api-Key', admin).set('Idempotency-Key', key).send(body);
+  const refund = (paymentId: string, body: Record<string, unknown>, key = newKey()) => refundPayment(api, admin, paymentId, body, key);
 
   it('hosted checkout: payment page → approval → postback confirmed by SRS → session complete, payment succeeded, ledger balanced', async () => {
     const session = await createSession();
@@ -367,12 +375,11 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
   });
 
   it('a direct charge is refused: Segpay takes payments only on its hosted page', async () => {
-    const res = await api
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(processBody(productId, 'tok_anything', { paymentMethod: { provider: 'segpay', token: 'tok_anything' } }));
+    const res = await processPayment(
+      api,
+      sk,
+      processBody(productId, 'tok_anything', { paymentMethod: { provider: 'segpay', token: 'tok_anything' } }),
+    );
     expect(res.status).toBe(402);
     expect(res.body.error).toMatchObject({ type: 'card_error', declineCode: 'not_supported' });
     expect(emulator.requestLog().filter((r) => r.path.startsWith('/billing') && r.method === 'POST')).toHaveLength(0);

@@ -4,7 +4,16 @@ import Stripe from 'stripe';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { StripeEmulator } from '../emulators/stripe-emulator';
-import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, processBody } from '../factories/payments';
+import {
+  checkoutBody,
+  createProduct,
+  eventually,
+  ledgerTotals,
+  newKey,
+  processBody,
+  processPayment,
+  refundPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 const SECRET = 'whsec_paybridge_stripe_int';
@@ -65,12 +74,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       return p.status === status ? p : undefined;
     });
   const charge = (token: string, overrides: Record<string, unknown> = {}, key = newKey()) =>
-    api
-      .http()
-      .post('/payments/process')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', key)
-      .send(processBody(productId, token, { paymentMethod: { provider: 'stripe', token }, ...overrides }));
+    processPayment(api, sk, processBody(productId, token, { paymentMethod: { provider: 'stripe', token }, ...overrides }), key);
   const latestPaymentId = async () => (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id as string;
   const intentsFor = (reference: string) => emulator.paymentIntents().filter((pi) => pi.metadata.reference === reference);
   const chargesFor = (paymentIntent: string) => emulator.charges().filter((c) => c.payment_intent === paymentIntent);
@@ -228,12 +232,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
   describe('refunds', () => {
     it('partial refund through POST /transactions/:id/refund; a refund Stripe refuses is 422 and changes nothing', async () => {
       const paid = await charge('pm_card_visa');
-      const refund = await api
-        .http()
-        .post(`/transactions/${paid.body.id}/refund`)
-        .set('X-Api-Key', admin)
-        .set('Idempotency-Key', newKey())
-        .send({ amount: 1000, reason: 'requested_by_customer' });
+      const refund = await refundPayment(api, admin, paid.body.id, { amount: 1000, reason: 'requested_by_customer' });
       expect(refund.status).toBe(201);
       expect(refund.body).toMatchObject({ status: 'succeeded', amount: 1000, provider: 'stripe' });
       expect(refund.body.providerRef).toMatch(/^re_/);
@@ -251,12 +250,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
 
       // The merchant refunds the rest in Stripe's dashboard; Paybridge's own refund of it is then refused.
       await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 1999 });
-      const refused = await api
-        .http()
-        .post(`/transactions/${paid.body.id}/refund`)
-        .set('X-Api-Key', admin)
-        .set('Idempotency-Key', newKey())
-        .send({ amount: 1999 });
+      const refused = await refundPayment(api, admin, paid.body.id, { amount: 1999 });
       expect(refused.status).toBe(422);
       expect(refused.body.error.code).toBe('refund_refused');
       expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
@@ -288,7 +282,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       emulator.hangNext(1);
       const key = newKey();
       const body = processBody(productId, 'pm_card_visa', { paymentMethod: { provider: 'stripe', token: 'pm_card_visa' } });
-      const send = () => api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+      const send = () => processPayment(api, sk, body, key);
       const res = await send();
       expect(res.status).toBe(503);
       expect(res.body.error).toMatchObject({ type: 'provider_error', code: 'payment_outcome_unknown' });
@@ -327,7 +321,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
           { provider: 'simulator', token: 'tok_visa' },
         ],
       });
-      const send = () => api.http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body);
+      const send = () => processPayment(api, sk, body, key);
       const first = await send();
       expect(first.status).toBe(503);
       expect(first.body.error.code).toBe('payment_outcome_unknown');
