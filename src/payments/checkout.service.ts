@@ -9,7 +9,7 @@ import { errorResponse, successResponse } from '../common/idempotency/idempotenc
 import { IdempotencyRepository } from '../common/idempotency/idempotency.repository';
 import { CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
-import type { Executor } from '../database/database.types';
+import type { Executor, Transaction } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import { FraudService } from '../fraud/fraud.service';
@@ -396,11 +396,11 @@ export class CheckoutService {
   }
 
   /** The session will never be paid: its pending payment is canceled, its coupon use and gift-card hold given back. */
-  private async cancelPendingPayment(session: CheckoutSession, reason: string, tx: Executor): Promise<void> {
+  private async cancelPendingPayment(session: CheckoutSession, reason: string, tx: Transaction): Promise<void> {
     const payment = session.paymentId ? await this.payments.findById(session.merchantId, session.paymentId, tx) : null;
     if (!payment) return;
     if (payment.status === 'pending') await this.outcomes.cancel(tx, payment, reason);
-    await this.outcomes.giveBack(tx, payment);
+    this.outcomes.giveBack(tx, payment);
   }
 
   private async closeAtProvider(session: CheckoutSession): Promise<void> {

@@ -98,13 +98,12 @@ export class PaymentJobs implements OnModuleInit {
           const settled = refund.providerRef
             ? this.refundsService.settleFromProvider(refund.merchantId, refund)
             : this.refundsService.execute(refund.merchantId, refund, null).then(() => true);
-          await settled.then(
-            (done) => (done ? handled++ : undefined),
-            async (err: unknown) => {
-              this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
-              await this.refunds.touch(refund.merchantId, refund.id).catch(() => undefined); // the others go first next time
-            },
-          );
+          const done = await settled.catch((err: unknown) => {
+            this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
+            return false;
+          });
+          if (done) handled++;
+          else await this.refunds.touch(refund.merchantId, refund.id).catch(() => undefined); // the others go first next time
         }
         return handled;
       })) ?? 0

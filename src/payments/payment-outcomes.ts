@@ -144,8 +144,7 @@ export class PaymentOutcomes {
     if (!moved) return null;
     // A direct payment gives back its coupon use and its gift-card hold; a checkout session keeps them
     // for its next attempt (they go back when the session expires or is canceled).
-    const held = moved.payment.couponCode || moved.payment.giftCardAmount > 0;
-    if (held && !moved.payment.checkoutSessionId) tx.later(this.giveBack(tx, moved.payment));
+    if (!moved.payment.checkoutSessionId) this.giveBack(tx, moved.payment);
     tx.later(
       this.outbox.insert(
         [this.event(payment, 'payment.failed', { failureCode: failure.code, declineCode: failure.declineCode ?? null })],
@@ -164,24 +163,28 @@ export class PaymentOutcomes {
     return moved?.payment ?? null;
   }
 
-  /** What a payment that will not happen had taken: its coupon use, its gift-card hold. */
-  async giveBack(tx: Executor, payment: PaymentRef): Promise<void> {
+  /** What a payment that will not happen had taken, handed back in the caller's transaction: its coupon use, its gift-card hold. */
+  giveBack(tx: Transaction, payment: PaymentRef): void {
     if (payment.couponCode) {
-      await this.coupons.release(
-        tx,
-        payment.merchantId,
-        payment.couponCode,
-        payment.checkoutSessionId ? { sessionId: payment.checkoutSessionId } : { paymentId: payment.id },
+      tx.later(
+        this.coupons.release(
+          tx,
+          payment.merchantId,
+          payment.couponCode,
+          payment.checkoutSessionId ? { sessionId: payment.checkoutSessionId } : { paymentId: payment.id },
+        ),
       );
     }
     if (payment.giftCardCode && payment.giftCardAmount) {
-      await this.holds.release(
-        tx,
-        payment.merchantId,
-        payment.giftCardCode,
-        payment.giftCardAmount,
-        payment.currency,
-        payment.checkoutSessionId ?? payment.id,
+      tx.later(
+        this.holds.release(
+          tx,
+          payment.merchantId,
+          payment.giftCardCode,
+          payment.giftCardAmount,
+          payment.currency,
+          payment.checkoutSessionId ?? payment.id,
+        ),
       );
     }
   }

@@ -86,7 +86,6 @@ export class RefundsRepository {
     return rows[0] ?? null;
   }
 
-  /** What refunds of this payment (succeeded or in flight) take from its provider part. */
   /**
    * What the payment's refunds in these statuses take from the provider's part (the rest went back to a
    * gift card): pending and succeeded ones before a new refund, succeeded ones against what the
@@ -117,7 +116,7 @@ export class RefundsRepository {
     );
   }
 
-  /** A pending refund was checked and is still pending: the recovery job looks at the others first. */
+  /** The recovery job could not settle it this time: it looks at the others waiting first next time. */
   async touch(merchantId: string, id: string): Promise<void> {
     await this.db.query(`UPDATE refunds SET updated_at = now() WHERE merchant_id = $1 AND id = $2 AND status = 'pending'`, [
       merchantId,

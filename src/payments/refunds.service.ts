@@ -149,10 +149,7 @@ export class RefundsService {
     const status = await this.registry
       .get(refund.provider)
       .retrieveRefund({ providerRef: payment.providerRef as string, providerRefundId: refund.providerRef as string });
-    if (status === 'pending') {
-      await this.refunds.touch(merchantId, refund.id); // checked: the others waiting get their turn first
-      return false;
-    }
+    if (status === 'pending') return false;
     await this.record(payment, refund, status, null, status === 'failed' ? 'refund_failed' : null, null);
     return true;
   }

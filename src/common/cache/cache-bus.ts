@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
 import { DatabaseService } from '../../database/database.service';
-import type { Executor, Transaction } from '../../database/database.types';
+import type { Executor } from '../../database/database.types';
 
 export const CACHE_ENTITIES = ['products', 'coupons', 'api_keys', 'circuits'] as const;
 export type CacheEntity = (typeof CACHE_ENTITIES)[number];
@@ -30,11 +30,11 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
     this.handlers.set(entity, [...(this.handlers.get(entity) ?? []), invalidate]);
   }
 
-  async publish(entity: CacheEntity, executor: Executor | Transaction = this.db): Promise<void> {
+  async publish(entity: CacheEntity, executor: Executor = this.db): Promise<void> {
     this.invalidateLocal(entity);
-    // A read on this instance between now and the commit loads the old rows: dropped again at commit,
-    // not only when this instance's own notification comes back.
-    ('afterCommit' in executor ? executor : this.db).afterCommit(() => this.invalidateLocal(entity));
+    // A read on this instance between now and the commit loads the old rows: dropped again at commit
+    // (of the transaction this runs in, if any), not only when this instance's own notification comes back.
+    this.db.afterCommit(() => this.invalidateLocal(entity));
     await executor.query('SELECT pg_notify($1, $2)', [CHANNEL, entity]);
   }
 
