@@ -48,6 +48,19 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
       (c: { provider: string }) => c.provider === 'stripe',
     );
   const sessionCreates = () => stripe.requestLog().filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions').length;
+  /** A direct charge with a Stripe token first and a simulator token to fail over to. */
+  const payWithFailover = (stripeToken: string) =>
+    processPayment(
+      a,
+      sk,
+      processBody(productId, stripeToken, {
+        paymentMethod: undefined,
+        paymentMethods: [
+          { provider: 'stripe', token: stripeToken },
+          { provider: 'simulator', token: 'tok_visa' },
+        ],
+      }),
+    );
   const simulatorCharges = async () => (await a.db.query<{ n: number }>('SELECT count(*)::int AS n FROM simulator_charges')).rows[0].n;
 
   it('Stripe answering 500: each checkout opens at the next provider; after 3 failures the circuit is open on both instances', async () => {
@@ -97,34 +110,14 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
 
   it('a decline never fails over, even with a token for the next provider', async () => {
     const before = await simulatorCharges();
-    const res = await processPayment(
-      a,
-      sk,
-      processBody(productId, 'pm_card_chargeDeclined', {
-        paymentMethod: undefined,
-        paymentMethods: [
-          { provider: 'stripe', token: 'pm_card_chargeDeclined' },
-          { provider: 'simulator', token: 'tok_visa' },
-        ],
-      }),
-    );
+    const res = await payWithFailover('pm_card_chargeDeclined');
     expect(res.status).toBe(402);
     expect(await simulatorCharges()).toBe(before);
   });
 
   it('a provider failure fails over a direct charge to the next provider the request has a token for', async () => {
     stripe.failNext(1, 503);
-    const res = await processPayment(
-      a,
-      sk,
-      processBody(productId, 'pm_card_visa', {
-        paymentMethod: undefined,
-        paymentMethods: [
-          { provider: 'stripe', token: 'pm_card_visa' },
-          { provider: 'simulator', token: 'tok_visa' },
-        ],
-      }),
-    );
+    const res = await payWithFailover('pm_card_visa');
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'succeeded', provider: 'simulator' });
     const timeline = await a.http().get(`/transactions/${res.body.id}/timeline`).set('X-Api-Key', sk);
@@ -139,17 +132,7 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
   it('a connection dropped after Stripe charged is resolved by asking Stripe: no failover, one charge', async () => {
     const before = await simulatorCharges();
     stripe.dropAfterChargeNext(2); // the SDK retries a reset connection once, with the same key
-    const res = await processPayment(
-      a,
-      sk,
-      processBody(productId, 'pm_card_visa', {
-        paymentMethod: undefined,
-        paymentMethods: [
-          { provider: 'stripe', token: 'pm_card_visa' },
-          { provider: 'simulator', token: 'tok_visa' },
-        ],
-      }),
-    );
+    const res = await payWithFailover('pm_card_visa');
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'succeeded', provider: 'stripe' });
     const intents = stripe.paymentIntents().filter((pi) => pi.metadata.reference === res.body.id);

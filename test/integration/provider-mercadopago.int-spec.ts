@@ -1,5 +1,5 @@
-import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { randomUUID } from 'node:crypto';
+import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { MercadoPagoProvider } from '../../src/payments/providers/mercadopago/mercadopago.provider';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
 import {

@@ -1,8 +1,8 @@
-import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
+import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
 import { StripeEmulator } from '../emulators/stripe-emulator';
 import {
   checkoutBody,
