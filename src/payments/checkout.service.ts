@@ -164,7 +164,7 @@ export class CheckoutService {
         tx,
       );
       if (card) await this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, sessionId);
-      await this.pricing.reserveCoupon(tx, merchantId, cart, {
+      this.pricing.reserveCoupon(tx, merchantId, cart, {
         sessionId,
         paymentId,
         customerEmail: customer.email,

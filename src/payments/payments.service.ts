@@ -141,10 +141,8 @@ export class PaymentsService {
           tx,
         ),
       );
-      if (cart.couponCode) {
-        const target = { paymentId, customerEmail: customer.email, customerId: customer.id, currency: dto.currency };
-        tx.later(this.pricing.reserveCoupon(tx, merchantId, cart, target));
-      }
+      const target = { paymentId, customerEmail: customer.email, customerId: customer.id, currency: dto.currency };
+      this.pricing.reserveCoupon(tx, merchantId, cart, target);
       if (card) tx.later(this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId));
       tx.later(this.idempotency.advance(idem, PAYMENT_CREATED, tx));
       return {

@@ -6,7 +6,7 @@ import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import type { CheckoutItemDto, VerifyPriceItemDto } from './dto/checkout.dto';
 import { CouponsService } from '../coupons/coupons.service';
-import type { Executor } from '../database/database.types';
+import type { Transaction } from '../database/database.types';
 import type { Line } from './payments.types';
 
 export interface PricedCart {
@@ -139,15 +139,14 @@ export class PricingService {
     return { lines, subtotal: cart.subtotal, discount: quote.discount, total: quote.total, couponCode: quote.code };
   }
 
-  /** Reserves one use of the cart's coupon for this session or payment, in the caller's transaction. */
-  async reserveCoupon(
-    tx: Executor,
+  /** Reserves one use of the cart's coupon, if it has one, for this session or payment: handed over to the caller's transaction. */
+  reserveCoupon(
+    tx: Transaction,
     merchantId: string,
     cart: DiscountedCart,
     target: { sessionId?: string; paymentId: string; customerEmail: string; customerId: string; currency: string },
-  ): Promise<void> {
-    if (!cart.couponCode) return;
-    await this.coupons.reserve(tx, merchantId, cart.couponCode, { ...target, discount: cart.discount });
+  ): void {
+    if (cart.couponCode) tx.later(this.coupons.reserve(tx, merchantId, cart.couponCode, { ...target, discount: cart.discount }));
   }
 
   /** Seed 001's check: does the price a client shows match the catalog? */
