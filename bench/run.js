@@ -10,6 +10,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 // Unmeasured seconds before each scenario: JIT compilation, pool connections and plan caches warm up first.
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+// The instance's database, when given: analyzed after each warm-up (see analyze()).
+const DATABASE_URL = process.env.DATABASE_URL;
 
 async function api(method, path, key, body) {
   const res = await fetch(`${BASE}${path}`, {
@@ -73,6 +75,23 @@ async function residentMb() {
   return line ? Math.round(Number(line.split(' ')[1]) / 1024 / 1024) : null;
 }
 
+/**
+ * ANALYZE, as autovacuum would have by now: the machine's PostgreSQL runs with autovacuum off, and
+ * without statistics the plans an instance cached while the tables were empty stay (a payment lookup
+ * walking every payment of the merchant; bench/README.md). New statistics make every connection plan again.
+ */
+async function analyze() {
+  if (!DATABASE_URL) return;
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
 function run(name, request, duration = DURATION) {
   return new Promise((resolve, reject) => {
     autocannon({ url: BASE, connections: CONNECTIONS, duration, requests: [request] }, (err, result) =>
@@ -95,11 +114,15 @@ async function main() {
   if (first.status !== 201) throw new Error(`first payment failed: ${first.status} ${await first.text()}`);
   const keys = { admin: ADMIN_KEY, publishable, secret, productId, replayKey };
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
-  console.log(`Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per scenario`);
+  console.log(
+    `Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per scenario` +
+      (DATABASE_URL ? ', ANALYZE after each warm-up' : ' (set DATABASE_URL to ANALYZE after each warm-up)'),
+  );
   const rows = [];
   for (const name of wanted) {
     if (!SCENARIOS[name]) throw new Error(`Unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
     if (WARMUP > 0) await run(name, SCENARIOS[name](keys), WARMUP);
+    await analyze();
     const { result } = await run(name, SCENARIOS[name](keys));
     rows.push({
       scenario: name,

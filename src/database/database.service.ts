@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import { Client, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow, types } from 'pg';
@@ -143,7 +143,7 @@ export interface PoolStats {
  * one atomic unit.
  */
 @Injectable()
-export class DatabaseService implements Executor, OnApplicationShutdown {
+export class DatabaseService implements Executor, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   private readonly pool: Pool;
   private readonly reportPool: Pool;
@@ -293,6 +293,23 @@ export class DatabaseService implements Executor, OnApplicationShutdown {
 
   stats(): PoolStats {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, max: this.pool.options.max ?? 0 };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const warning = await this.statisticsWarning().catch(() => null); // a startup check, never a reason not to start
+    if (warning) this.logger.warn(warning);
+  }
+
+  /**
+   * Statements run as prepared statements, planned once per connection (see prepared()). PostgreSQL plans
+   * them again only when a table's statistics change, which autovacuum does as tables grow. Without it, a
+   * plan made while a table was empty stays: a payment looked up through an index that leads with
+   * merchant_id (every payment of the merchant walked) instead of its primary key.
+   */
+  async statisticsWarning(): Promise<string | null> {
+    const { rows } = await this.reports.query<{ autovacuum: string }>('SHOW autovacuum');
+    if (rows[0].autovacuum === 'on') return null;
+    return 'PostgreSQL runs with autovacuum off: run ANALYZE after tables grow, or plans made while they were small stay (see README, Operations)';
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -46,6 +46,13 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     return Math.max(...writes.values());
   };
 
+  it('warns at start when the server keeps no planner statistics (autovacuum off), and only then', async () => {
+    const { rows } = await api.db.query<{ setting: string }>(`SELECT current_setting('autovacuum') AS setting`);
+    const warning = await api.db.statisticsWarning();
+    if (rows[0].setting === 'on') expect(warning).toBeNull();
+    else expect(warning).toMatch(/autovacuum off: run ANALYZE/);
+  });
+
   it('sends BEGIN with the first statements and statements issued together in one socket write', async () => {
     const writes = await writesOf(() =>
       api.db.transaction(async (tx) => {
