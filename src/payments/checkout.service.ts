@@ -117,7 +117,7 @@ export class CheckoutService {
     const sessionId = newId('cs');
     const paymentId = newId('pay');
     await this.db.transaction(async (tx) => {
-      const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
+      const customer = await this.customers.upsertByEmail(tx, merchantId, dto.customer);
       await this.payments.insert(
         {
           merchantId,
@@ -126,7 +126,7 @@ export class CheckoutService {
           amount: cart.total,
           currency: dto.currency,
           provider: candidates[0],
-          customerId: customer.id,
+          customer: { id: customer.id },
           checkoutSessionId: sessionId,
           lines: cart.lines,
           discount: cart.discount,
@@ -315,7 +315,7 @@ export class CheckoutService {
         amount: session.total + paidByCard,
         currency: session.currency,
         provider,
-        customerId: session.customer.id,
+        customer: { id: session.customer.id },
         checkoutSessionId: session.id,
         lines: session.lines,
         discount: session.discount,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Customer } from '../customers/customers.types';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { PageRequest } from '../common/pagination';
@@ -21,7 +22,8 @@ export interface NewPayment {
   amount: number;
   currency: string;
   provider: string | null;
-  customerId: string;
+  /** By id, or by (lower-case) email: see insert(). */
+  customer: { id: string } | { email: string };
   checkoutSessionId: string | null;
   lines: Line[];
   discount: number;
@@ -57,24 +59,36 @@ export interface UnresolvedPayment {
 export class PaymentsRepository {
   constructor(private readonly db: DatabaseService) {}
 
-  /** The payment, its first attempt (if any) and their timeline entries, in one statement. */
-  /** One statement, returned as sent (a transaction may send COMMIT right behind it). */
-  insert(payment: NewPayment, attempt: Omit<Attempt, 'paymentId' | 'status' | 'providerRef'> | null, tx: Executor): Promise<unknown> {
-    return tx.query(
+  /**
+   * The payment, its first attempt (if any) and their timeline entries, in one statement that answers
+   * with the payment's customer: given by id, or by email when written by the statements just before
+   * (CustomersRepository.ensure). Returned as sent: a transaction may send COMMIT right behind it.
+   */
+  insert(
+    payment: NewPayment,
+    attempt: Omit<Attempt, 'paymentId' | 'status' | 'providerRef'> | null,
+    tx: Executor,
+  ): Promise<{ rows: Customer[] }> {
+    return tx.query<Customer>(
       `WITH payment AS (
          INSERT INTO payments (merchant_id, id, status, amount, currency, provider, customer_id, checkout_session_id, lines,
                                discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint, return_url, coupon_code, gift_card_code, gift_card_amount)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $18, $19, $20, $21, $22, $23)
-         RETURNING merchant_id, id
+         VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, (SELECT id FROM customers WHERE merchant_id = $1 AND email = $24)), $8, $9, $10,
+                 $11, $12, $13, $18, $19, $20, $21, $22, $23)
+         RETURNING merchant_id, id, customer_id
        ), attempt AS (
          INSERT INTO payment_attempts (merchant_id, id, payment_id, provider, provider_key, payment_method, status)
          SELECT merchant_id, $14, id, $15, $16, $17, 'pending' FROM payment WHERE $14::text IS NOT NULL
+       ), timeline AS (
+         INSERT INTO payment_events (merchant_id, payment_id, kind, from_status, to_status, detail)
+         SELECT merchant_id, id, 'status_changed', NULL, $3, '{}'::jsonb FROM payment
+          UNION ALL
+         SELECT merchant_id, id, 'attempt', NULL, NULL, jsonb_build_object('attemptId', $14::text, 'provider', $15::text)
+           FROM payment WHERE $14::text IS NOT NULL
        )
-       INSERT INTO payment_events (merchant_id, payment_id, kind, from_status, to_status, detail)
-       SELECT merchant_id, id, 'status_changed', NULL, $3, '{}'::jsonb FROM payment
-        UNION ALL
-       SELECT merchant_id, id, 'attempt', NULL, NULL, jsonb_build_object('attemptId', $14::text, 'provider', $15::text)
-         FROM payment WHERE $14::text IS NOT NULL`,
+       SELECT c.id, c.email, c.name, c.country
+         FROM payment p
+         JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`,
       [
         payment.merchantId,
         payment.id,
@@ -82,7 +96,7 @@ export class PaymentsRepository {
         payment.amount,
         payment.currency,
         payment.provider,
-        payment.customerId,
+        'id' in payment.customer ? payment.customer.id : null,
         payment.checkoutSessionId,
         JSON.stringify(payment.lines),
         payment.discount,
@@ -99,6 +113,7 @@ export class PaymentsRepository {
         payment.couponCode ?? null,
         payment.giftCardCode ?? null,
         payment.giftCardAmount ?? 0,
+        'email' in payment.customer ? payment.customer.email : null,
       ],
     );
   }

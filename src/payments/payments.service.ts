@@ -8,7 +8,7 @@ import type { IdempotencyContext } from '../common/idempotency/idempotency.decor
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
 import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
 import { Page, PageRequest, paginate } from '../common/pagination';
-import { CustomersRepository } from '../customers/customers.repository';
+import { customerEmail, CustomersRepository } from '../customers/customers.repository';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
@@ -41,7 +41,6 @@ interface PlannedMethod {
 function directPayment(
   merchantId: string,
   id: string,
-  customerId: string,
   dto: ProcessPaymentDto,
   cart: DiscountedCart,
   idem: IdempotencyContext,
@@ -53,7 +52,7 @@ function directPayment(
     status: 'processing' as const,
     amount: cart.total,
     currency: dto.currency,
-    customerId,
+    customer: { email: customerEmail(dto.customer) },
     checkoutSessionId: null,
     lines: cart.lines,
     discount: cart.discount,
@@ -122,43 +121,54 @@ export class PaymentsService {
     const paymentId = newId('pay');
     const attempt = plan.length ? this.newAttempt(paymentId, plan[0], 1) : null;
 
-    const payment = await this.db.transaction(async (tx) => {
-      const customer = await this.customers.upsertByEmail(merchantId, dto.customer, tx);
-      // Writes nobody reads back, handed over in one batch (the payment's insert first); without a
-      // coupon or gift card they are single statements, and COMMIT leaves with them.
-      tx.later(
-        this.payments.insert(
-          {
-            ...directPayment(merchantId, paymentId, customer.id, dto, cart, idem, clientIp),
-            provider: attempt?.provider ?? null,
-            cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
-            returnUrl: dto.returnUrl ?? null,
-            couponCode: cart.couponCode,
-            giftCardCode: card?.code ?? null,
-            giftCardAmount: card?.amount ?? 0,
-          },
-          attempt,
-          tx,
-        ),
+    const { inserted } = await this.db.transaction(async (tx) => {
+      // The customer's writes, then the payment's insert, which finds the customer by email and answers
+      // with it. Writes nobody reads back are handed over in one batch; without a coupon or gift card they
+      // are single statements, and COMMIT leaves with them.
+      this.customers.ensure(tx, merchantId, dto.customer);
+      const inserted = this.payments.insert(
+        {
+          ...directPayment(merchantId, paymentId, dto, cart, idem, clientIp),
+          provider: attempt?.provider ?? null,
+          cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
+          returnUrl: dto.returnUrl ?? null,
+          couponCode: cart.couponCode,
+          giftCardCode: card?.code ?? null,
+          giftCardAmount: card?.amount ?? 0,
+        },
+        attempt,
+        tx,
       );
-      const target = { paymentId, customerEmail: customer.email, customerId: customer.id, currency: dto.currency };
-      this.pricing.reserveCoupon(tx, merchantId, cart, target);
+      tx.later(inserted);
+      if (cart.couponCode) {
+        // The coupon's redemption records the customer: it waits for the insert's answer.
+        const [customer] = (await inserted).rows;
+        this.pricing.reserveCoupon(tx, merchantId, cart, {
+          paymentId,
+          customerEmail: customer.email,
+          customerId: customer.id,
+          currency: dto.currency,
+        });
+      }
       if (card) tx.later(this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId));
       tx.later(this.idempotency.advance(idem, PAYMENT_CREATED, tx));
-      return {
-        id: paymentId,
-        merchantId,
-        amount: cart.total,
-        currency: dto.currency,
-        customer,
-        checkoutSessionId: null,
-        lines: cart.lines,
-        discount: cart.discount,
-        couponCode: cart.couponCode,
-        giftCardCode: card?.code ?? null,
-        giftCardAmount: card?.amount ?? 0,
-      };
+      // Not awaited here: awaiting it would hold COMMIT back until its answer came.
+      return { inserted };
     });
+    const [customer] = (await inserted).rows;
+    const payment = {
+      id: paymentId,
+      merchantId,
+      amount: cart.total,
+      currency: dto.currency,
+      customer,
+      checkoutSessionId: null,
+      lines: cart.lines,
+      discount: cart.discount,
+      couponCode: cart.couponCode,
+      giftCardCode: card?.code ?? null,
+      giftCardAmount: card?.amount ?? 0,
+    };
     if (!attempt) return this.paidByGiftCard(payment, idem);
     return this.charge(payment, cart.lines, plan, attempt, dto.returnUrl, this.idempotency.owned(idem), idem);
   }
@@ -194,9 +204,9 @@ export class PaymentsService {
   ): Promise<never> {
     const error = this.fraud.errorFor(verdict);
     await this.db.transaction(async (tx) => {
-      const customer = await this.customers.upsertByEmail(caller.merchantId, dto.customer, tx);
-      const payment = { ...directPayment(caller.merchantId, newId('pay'), customer.id, dto, cart, idem, clientIp), provider: null };
-      await this.payments.insert(payment, null, tx);
+      this.customers.ensure(tx, caller.merchantId, dto.customer);
+      const payment = { ...directPayment(caller.merchantId, newId('pay'), dto, cart, idem, clientIp), provider: null };
+      const [customer] = (await this.payments.insert(payment, null, tx)).rows;
       await this.payments.addTimelineEntry(caller.merchantId, payment.id, 'note', { fraud: verdict.rule, ...verdict.detail }, tx);
       await this.outcomes.fail(
         tx,
@@ -243,7 +253,7 @@ export class PaymentsService {
           amount: original.amount,
           currency: original.currency,
           provider: attempt.provider,
-          customerId: original.customer.id,
+          customer: { id: original.customer.id },
           checkoutSessionId: null,
           lines: original.lines ?? [],
           discount: original.discount,
