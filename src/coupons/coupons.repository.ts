@@ -38,8 +38,8 @@ export interface NewRedemption {
   code: string;
   sessionId: string | null;
   paymentId: string | null;
+  /** The redemption records the customer with this email. */
   customerEmail: string;
-  customerId: string | null;
   discount: number | null;
   currency: string | null;
 }
@@ -259,7 +259,7 @@ export class CouponsRepository {
       `INSERT INTO coupon_redemptions AS r
               (merchant_id, id, coupon_code, checkout_session_id, payment_id, customer_email, customer_id, status,
                discount, currency)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved', $8, $9)
+       VALUES ($1, $2, $3, $4, $5, $6, (SELECT id FROM customers WHERE merchant_id = $1 AND email = $6), 'reserved', $7, $8)
        ON CONFLICT DO NOTHING
        RETURNING ${REDEMPTION_COLUMNS}`,
       [
@@ -269,7 +269,6 @@ export class CouponsRepository {
         redemption.sessionId,
         redemption.paymentId,
         redemption.customerEmail,
-        redemption.customerId,
         redemption.discount,
         redemption.currency,
       ],

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { Env } from '../config/env';
 import { CacheBus } from '../common/cache/cache-bus';
 import { TtlCache } from '../common/cache/ttl-cache';
+import { normalizeEmail } from '../customers/customers.types';
 import { randomBase62 } from '../common/ids';
 import { DomainError, NotFoundError, ValidationFailedError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
@@ -48,8 +49,8 @@ export interface CouponQuote {
 
 /** The session or payment that takes a use of the coupon, and its customer. */
 export interface ReservationTarget extends RedemptionReference {
+  /** The customer is found by it (written earlier in the same transaction). */
   customerEmail: string;
-  customerId?: string | null;
   /** Recorded with the reservation (reports, ledger). */
   discount?: number | null;
   currency?: string | null;
@@ -298,7 +299,6 @@ export class CouponsService {
         sessionId: ref.sessionId ?? null,
         paymentId: ref.paymentId ?? null,
         customerEmail: email,
-        customerId: target.customerId ?? null,
         discount: target.discount ?? null,
         currency: target.currency ?? null,
       },
@@ -434,10 +434,6 @@ function customerLimitReached(coupon: Coupon): CouponError {
 function checkReference<T extends RedemptionReference>(ref: T): T {
   if (!ref.sessionId && !ref.paymentId) throw new Error('A coupon reservation needs a sessionId or a paymentId');
   return ref;
-}
-
-function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 function toDate(value: string | null | undefined): Date | null {

@@ -1,12 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
 import type { Transaction } from '../database/database.types';
-import type { Customer, CustomerInput } from './customers.types';
-
-/** Customers are found by email, stored lower-case. */
-export function customerEmail(input: CustomerInput): string {
-  return input.email.toLowerCase();
-}
+import { Customer, CustomerInput, normalizeEmail } from './customers.types';
 
 @Injectable()
 export class CustomersRepository {
@@ -18,7 +13,7 @@ export class CustomersRepository {
    * statement finds the customer either way. An existing customer with nothing new is not locked.
    */
   ensure(tx: Transaction, merchantId: string, input: CustomerInput): void {
-    const email = customerEmail(input);
+    const email = normalizeEmail(input.email);
     tx.later(
       tx.query(
         `INSERT INTO customers (merchant_id, id, email, name, country)
@@ -50,7 +45,7 @@ export class CustomersRepository {
          FROM customers
         WHERE merchant_id = $1
           AND email = $2`,
-      [merchantId, customerEmail(input)],
+      [merchantId, normalizeEmail(input.email)],
     );
     return rows[0];
   }

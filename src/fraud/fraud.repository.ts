@@ -17,7 +17,7 @@ export class FraudRepository {
   /**
    * Purchases in the last hour from this IP, with this card and by this email: succeeded ones and those
    * still in flight (so that parallel attempts count too). One statement; each count walks its own index
-   * (payments_velocity_ip_idx, payments_velocity_card_idx, customers' email then payments_customer_idx)
+   * (payments_velocity_ip_idx, payments_velocity_card_idx, customers' email then payments_customer_recent_idx)
    * and stops at its limit, so the cost does not grow with the merchant's volume.
    */
   async countRecent(

@@ -168,7 +168,6 @@ export class CheckoutService {
         sessionId,
         paymentId,
         customerEmail: customer.email,
-        customerId: customer.id,
         currency: dto.currency,
       });
       await extension.onCreated?.(tx, { merchantId, id: sessionId, customerId: customer.id });

@@ -8,7 +8,8 @@ import type { IdempotencyContext } from '../common/idempotency/idempotency.decor
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
 import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
 import { Page, PageRequest, paginate } from '../common/pagination';
-import { customerEmail, CustomersRepository } from '../customers/customers.repository';
+import { CustomersRepository } from '../customers/customers.repository';
+import { normalizeEmail } from '../customers/customers.types';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import type { ProcessPaymentDto } from './dto/checkout.dto';
@@ -52,7 +53,7 @@ function directPayment(
     status: 'processing' as const,
     amount: cart.total,
     currency: dto.currency,
-    customer: { email: customerEmail(dto.customer) },
+    customer: { email: normalizeEmail(dto.customer.email) },
     checkoutSessionId: null,
     lines: cart.lines,
     discount: cart.discount,
@@ -121,54 +122,30 @@ export class PaymentsService {
     const paymentId = newId('pay');
     const attempt = plan.length ? this.newAttempt(paymentId, plan[0], 1) : null;
 
+    const record = {
+      ...directPayment(merchantId, paymentId, dto, cart, idem, clientIp),
+      provider: attempt?.provider ?? null,
+      cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
+      returnUrl: dto.returnUrl ?? null,
+      couponCode: cart.couponCode,
+      giftCardCode: card?.code ?? null,
+      giftCardAmount: card?.amount ?? 0,
+    };
     const { inserted } = await this.db.transaction(async (tx) => {
       // The customer's writes, then the payment's insert, which finds the customer by email and answers
       // with it. Writes nobody reads back are handed over in one batch; without a coupon or gift card they
       // are single statements, and COMMIT leaves with them.
       this.customers.ensure(tx, merchantId, dto.customer);
-      const inserted = this.payments.insert(
-        {
-          ...directPayment(merchantId, paymentId, dto, cart, idem, clientIp),
-          provider: attempt?.provider ?? null,
-          cardFingerprint: plan.length ? this.fraud.fingerprint(plan[0]) : null,
-          returnUrl: dto.returnUrl ?? null,
-          couponCode: cart.couponCode,
-          giftCardCode: card?.code ?? null,
-          giftCardAmount: card?.amount ?? 0,
-        },
-        attempt,
-        tx,
-      );
+      const inserted = this.payments.insert(record, attempt, tx);
       tx.later(inserted);
-      if (cart.couponCode) {
-        // The coupon's redemption records the customer: it waits for the insert's answer.
-        const [customer] = (await inserted).rows;
-        this.pricing.reserveCoupon(tx, merchantId, cart, {
-          paymentId,
-          customerEmail: customer.email,
-          customerId: customer.id,
-          currency: dto.currency,
-        });
-      }
+      this.pricing.reserveCoupon(tx, merchantId, cart, { paymentId, customerEmail: record.customer.email, currency: dto.currency });
       if (card) tx.later(this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId));
       tx.later(this.idempotency.advance(idem, PAYMENT_CREATED, tx));
       // Not awaited here: awaiting it would hold COMMIT back until its answer came.
       return { inserted };
     });
     const [customer] = (await inserted).rows;
-    const payment = {
-      id: paymentId,
-      merchantId,
-      amount: cart.total,
-      currency: dto.currency,
-      customer,
-      checkoutSessionId: null,
-      lines: cart.lines,
-      discount: cart.discount,
-      couponCode: cart.couponCode,
-      giftCardCode: card?.code ?? null,
-      giftCardAmount: card?.amount ?? 0,
-    };
+    const payment = { ...record, customer };
     if (!attempt) return this.paidByGiftCard(payment, idem);
     return this.charge(payment, cart.lines, plan, attempt, dto.returnUrl, this.idempotency.owned(idem), idem);
   }

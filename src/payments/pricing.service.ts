@@ -144,7 +144,7 @@ export class PricingService {
     tx: Transaction,
     merchantId: string,
     cart: DiscountedCart,
-    target: { sessionId?: string; paymentId: string; customerEmail: string; customerId: string; currency: string },
+    target: { sessionId?: string; paymentId: string; customerEmail: string; currency: string },
   ): void {
     if (cart.couponCode) tx.later(this.coupons.reserve(tx, merchantId, cart.couponCode, { ...target, discount: cart.discount }));
   }

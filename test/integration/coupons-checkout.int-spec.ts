@@ -100,6 +100,9 @@ describe('coupons in checkout and direct payments (two instances)', () => {
       { account: 'sales', direction: 'credit', amount: 2999 },
     ]);
     expect((await coupon('FLAT5')).timesRedeemed).toBe(1);
+    // The redemption names the payment's customer (a new one, created in the same transaction).
+    const redemption = await a.db.query('SELECT customer_id, customer_email FROM coupon_redemptions WHERE payment_id = $1', [res.body.id]);
+    expect(redemption.rows).toEqual([{ customer_id: res.body.customer.id, customer_email: res.body.customer.email }]);
     const totals = await ledgerTotals(a, 'USD');
     expect(totals.debits).toBe(totals.credits);
   });

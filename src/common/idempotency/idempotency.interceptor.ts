@@ -107,9 +107,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     try {
       return await this.db.transaction(async (tx) => {
         const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
-        const stored = await this.keys.complete(ctx.merchantId, ctx.key, ctx.lockToken, successResponse(res.statusCode, result), tx);
-        if (!stored)
-          throw new DomainError('idempotency_in_use', 'idempotency_key_in_use', 'This request lost its Idempotency-Key lock; retry.');
+        // Fails (409 idempotency_key_in_use) if a retry took the key over: then nothing of this commits.
+        await this.keys.completeOwned(ctx, successResponse(res.statusCode, result), tx);
         return result;
       });
     } catch (err) {

@@ -96,24 +96,17 @@ export class IdempotencyRepository {
     return { outcome: 'in_use' };
   }
 
-  /** Stores the final response and unlocks; false if this request no longer holds the lock. */
-  async complete(
-    merchantId: string,
-    key: string,
-    lockToken: string,
-    response: StoredResponse,
-    executor: Executor = this.db,
-  ): Promise<boolean> {
-    const { rows } = await this.store(merchantId, key, lockToken, response, false, executor);
-    return rows[0].stored;
+  /** Stores the final response and unlocks; does nothing if this request no longer holds the lock. */
+  async complete(merchantId: string, key: string, lockToken: string, response: StoredResponse): Promise<void> {
+    await this.store(merchantId, key, lockToken, response, false, this.db);
   }
 
   /**
-   * The statement of complete() and completeOwned(): with `mustHold`, it fails (SQLSTATE PB409) instead
-   * of answering `stored: false` when this request no longer holds the lock.
+   * The statement of complete() and completeOwned(): with `mustHold`, it fails (SQLSTATE PB409) when
+   * this request no longer holds the lock.
    */
   private store(merchantId: string, key: string, lockToken: string, response: StoredResponse, mustHold: boolean, executor: Executor) {
-    return executor.query<{ stored: boolean }>(
+    return executor.query(
       `WITH completed AS (
          UPDATE idempotency_keys
             SET response_status = $4,
@@ -126,8 +119,7 @@ export class IdempotencyRepository {
             AND lock_token = $3
          RETURNING 1
        )
-       SELECT CASE WHEN $6 THEN paybridge_expect(EXISTS (SELECT 1 FROM completed), $7, $8)
-                   ELSE EXISTS (SELECT 1 FROM completed) END AS stored`,
+       SELECT CASE WHEN $6 THEN paybridge_expect(EXISTS (SELECT 1 FROM completed), $7, $8) END`,
       [merchantId, key, lockToken, response.status, response.body, mustHold, LOCK_LOST_SQLSTATE, 'idempotency key lock lost'],
     );
   }
