@@ -62,10 +62,12 @@ export class PaymentJobs implements OnModuleInit {
     );
   }
 
-  /** One pass of the recovery job; returns how many payments and refunds it settled or retried. */
-  async recover(): Promise<number> {
-    return (
-      (await this.db.withAdvisoryLock('paybridge:payments-recovery', async () => {
+  /**
+   * One pass of the recovery job; returns how many payments and refunds it settled or retried, or
+   * undefined when another runner (instance, or tick) holds the job.
+   */
+  async recover(): Promise<number | undefined> {
+    return this.db.withAdvisoryLock('paybridge:payments-recovery', async () => {
         let handled = 0;
         for (const stuck of await this.payments.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
           const payment = (await this.payments.findById(stuck.merchantId, stuck.paymentId)) as Payment;
@@ -106,20 +108,18 @@ export class PaymentJobs implements OnModuleInit {
           else await this.refunds.touch(refund.merchantId, refund.id).catch(() => undefined); // the others go first next time
         }
         return handled;
-      })) ?? 0
-    );
+    });
   }
 
-  async expireSessions(): Promise<number> {
-    return (
-      (await this.db.withAdvisoryLock('paybridge:checkout-expiry', async () => {
-        let expired = 0;
-        for (const session of await this.sessions.findExpired(BATCH)) {
-          if (await this.checkout.expire(session.merchantId, session.id)) expired++;
-        }
-        return expired;
-      })) ?? 0
-    );
+  /** One pass of the expiry job: how many open sessions past their expiry it expired (undefined: as recover()). */
+  async expireSessions(): Promise<number | undefined> {
+    return this.db.withAdvisoryLock('paybridge:checkout-expiry', async () => {
+      let expired = 0;
+      for (const session of await this.sessions.findExpired(BATCH)) {
+        if (await this.checkout.expire(session.merchantId, session.id)) expired++;
+      }
+      return expired;
+    });
   }
 
   /**

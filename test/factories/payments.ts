@@ -44,6 +44,23 @@ export function refundPayment(api: TestApp, adminKey: string, paymentId: string,
   return api.http().post(`/transactions/${paymentId}/refund`).set('X-Api-Key', adminKey).set('Idempotency-Key', idempotencyKey).send(body);
 }
 
+/**
+ * One pass of a single-runner job (PaymentJobs.recover, expireSessions) now: a pass that finds the job
+ * held by another runner (a background tick, another test app on the database) is made again.
+ */
+export async function runJob(pass: () => Promise<number | undefined>): Promise<number> {
+  for (;;) {
+    const handled = await pass();
+    if (handled !== undefined) return handled;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** GET /transactions/:id: the payment as the API shows it. */
+export async function getPayment(api: TestApp, key: string, id: string) {
+  return (await api.http().get(`/transactions/${id}`).set('X-Api-Key', key)).body;
+}
+
 /** Polls until check() returns something truthy (webhooks are processed in the background). */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
-import { checkoutBody, createProduct, eventually, ledgerTotals, newKey } from '../factories/payments';
+import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, runJob, getPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)', () => {
@@ -33,7 +33,6 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
     return res.body;
   };
   const getSession = async (id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', pk)).body;
-  const getPayment = async (id: string) => (await api.http().get(`/transactions/${id}`).set('X-Api-Key', sk)).body;
   const submit = (url: string, action: 'pay' | 'decline') => fetch(`${url}/${action}`, { method: 'POST', redirect: 'manual' });
 
   it('Pay: the signed webhook completes the session, the payment succeeds, the ledger balances', async () => {
@@ -63,7 +62,7 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
       const s = await getSession(session.id);
       return s.status === 'complete' ? s : undefined;
     });
-    const payment = await getPayment(completed.paymentId);
+    const payment = await getPayment(api, sk, completed.paymentId);
     expect(payment).toMatchObject({ status: 'succeeded', amount: 5998, checkoutSessionId: session.id, provider: 'simulator' });
     const totals = await ledgerTotals(api, 'USD');
     expect(totals.debits).toBe(totals.credits);
@@ -78,7 +77,7 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
     const declined = await submit(session.url, 'decline');
     expect(declined.headers.get('location')).toBe('https://shop.example.com/cancel');
     const failed = await eventually(async () => {
-      const p = await getPayment(session.paymentId);
+      const p = await getPayment(api, sk, session.paymentId);
       return p.status === 'failed' ? p : undefined;
     });
     expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'generic_decline' });
@@ -90,7 +89,7 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
       return s.status === 'complete' ? s : undefined;
     });
     expect(completed.paymentId).not.toBe(session.paymentId);
-    expect((await getPayment(completed.paymentId)).status).toBe('succeeded');
+    expect((await getPayment(api, sk, completed.paymentId)).status).toBe('succeeded');
   });
 
   it('a forged webhook is refused with 400 and a replayed one changes nothing', async () => {
@@ -146,14 +145,14 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
     const canceled = await api.http().post(`/payments/checkout/${toCancel.id}/cancel`).set('X-Api-Key', pk);
     expect(canceled.status).toBe(200);
     expect(canceled.body.status).toBe('canceled');
-    expect((await getPayment(toCancel.paymentId)).status).toBe('canceled');
+    expect((await getPayment(api, sk, toCancel.paymentId)).status).toBe('canceled');
     expect((await fetch(`${toCancel.url}/pay`, { method: 'POST', redirect: 'manual' })).status).toBe(409);
 
     const toExpire = await createSession();
     await api.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [toExpire.id]);
-    expect(await api.app.get(PaymentJobs).expireSessions()).toBeGreaterThanOrEqual(1);
+    expect(await runJob(() => api.app.get(PaymentJobs).expireSessions())).toBeGreaterThanOrEqual(1);
     expect((await getSession(toExpire.id)).status).toBe('expired');
-    expect((await getPayment(toExpire.paymentId)).status).toBe('canceled');
+    expect((await getPayment(api, sk, toExpire.paymentId)).status).toBe('canceled');
     const events = await api.db.query(`SELECT type FROM outbox_events WHERE aggregate_id = $1`, [toExpire.id]);
     expect(events.rows).toEqual([{ type: 'checkout.expired' }]);
   });

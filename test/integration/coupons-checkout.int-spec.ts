@@ -1,5 +1,5 @@
 import { PaymentJobs } from '../../src/payments/payment-jobs';
-import { checkoutBody, createProduct, ledgerTotals, newKey, processBody, processPayment, uniqueEmail } from '../factories/payments';
+import { checkoutBody, createProduct, ledgerTotals, newKey, processBody, processPayment, uniqueEmail, runJob } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('coupons in checkout and direct payments (two instances)', () => {
@@ -63,7 +63,7 @@ describe('coupons in checkout and direct payments (two instances)', () => {
 
     // An expired session gives its use back.
     await a.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [created[0].body.id]);
-    await a.app.get(PaymentJobs).expireSessions();
+    await runJob(() => a.app.get(PaymentJobs).expireSessions());
     const again = await a
       .http()
       .post('/payments/checkout')

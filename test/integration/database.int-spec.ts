@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import type { Transaction } from '../../src/database/database.types';
 import { settleAll } from '../../src/database/settle-all';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
@@ -47,10 +48,19 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
   };
 
   it('warns at start when the server keeps no planner statistics (autovacuum off), and only then', async () => {
-    const { rows } = await api.db.query<{ setting: string }>(`SELECT current_setting('autovacuum') AS setting`);
-    const warning = await api.db.statisticsWarning();
-    if (rows[0].setting === 'on') expect(warning).toBeNull();
-    else expect(warning).toMatch(/autovacuum off: run ANALYZE/);
+    const show = jest.spyOn(api.db.reports, 'query');
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      for (const autovacuum of ['on', 'off']) {
+        show.mockResolvedValueOnce({ rows: [{ autovacuum }], rowCount: 1 });
+        await api.db.onApplicationBootstrap();
+      }
+      expect(show.mock.calls.map(([sql]) => sql)).toEqual(['SHOW autovacuum', 'SHOW autovacuum']);
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/autovacuum off: run ANALYZE/)]]);
+    } finally {
+      show.mockRestore();
+      warn.mockRestore();
+    }
   });
 
   it('sends BEGIN with the first statements and statements issued together in one socket write', async () => {
@@ -190,9 +200,13 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     };
     // Promise.all gives up at the first failure while the chain goes on: its later statements must not
     // run autocommitted after the ROLLBACK, nor in the next borrower's transaction.
-    await expect(api.db.transaction((tx) => Promise.all([chain(tx), checked(tx)]))).rejects.toThrow('refused by a check in JavaScript');
+    let chained: Promise<void> | undefined;
+    await expect(api.db.transaction((tx) => Promise.all([(chained = chain(tx)), checked(tx)]))).rejects.toThrow(
+      'refused by a check in JavaScript',
+    );
     await api.db.transaction((tx) => insert(tx, 'chain-next'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The chain has finished (refused): it can send nothing more.
+    await expect(chained).rejects.toThrow('Statement issued after its transaction ended');
     expect(await ids('chain-')).toEqual(['chain-next']);
   });
 

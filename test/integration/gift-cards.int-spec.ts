@@ -2,7 +2,17 @@ import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
 import { GiftCardsService } from '../../src/gift-cards/gift-cards.service';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
-import { createProduct, eventually, ledgerTotals, newKey, processPayment, refundPayment, uniqueEmail } from '../factories/payments';
+import {
+  createProduct,
+  eventually,
+  ledgerTotals,
+  newKey,
+  processPayment,
+  refundPayment,
+  uniqueEmail,
+  runJob,
+  getPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
@@ -249,13 +259,13 @@ describe('gift cards (real PostgreSQL, simulator hosted page)', () => {
       expect(created.body).toMatchObject({ subtotal: 8000, giftCardApplied: 3000, total: 5000 });
       expect((await balance(code)).balance).toBe(0);
       await a.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [created.body.id]);
-      await a.app.get(PaymentJobs).expireSessions();
+      await runJob(() => a.app.get(PaymentJobs).expireSessions());
       expect((await balance(code)).balance).toBe(3000);
 
       const second = await checkoutWithGiftCard(a, pk, productId, code);
       await fetch(`${second.body.url}/pay`, { method: 'POST', redirect: 'manual' });
       const payment = await eventually(async () => {
-        const p = (await a.http().get(`/transactions/${second.body.paymentId}`).set('X-Api-Key', sk)).body;
+        const p = await getPayment(a, sk, second.body.paymentId);
         return p.status === 'succeeded' ? p : undefined;
       });
       expect(payment).toMatchObject({ amount: 8000, giftCardAmount: 3000 });

@@ -1,7 +1,17 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
-import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment, refundPayment } from '../factories/payments';
+import {
+  createProduct,
+  eventually,
+  ledgerTotals,
+  newKey,
+  processBody,
+  processPayment,
+  refundPayment,
+  runJob,
+  getPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 /** Edge cases found in review: each would lose or double money if broken. */
@@ -50,7 +60,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
 
   it('refunds the provider settles later are booked each when the provider reports that one, failed ones released, none sent twice', async () => {
     const app = await startTestApp(dbUrl, { RECOVERY_MIN_AGE_SECONDS: '0', SIMULATOR_REFUND_SETTLE_SECONDS: '3600' });
-    const recover = () => app.app.get(PaymentJobs).recover();
+    const recover = () => runJob(() => app.app.get(PaymentJobs).recover());
     try {
       const paid = await processPayment(app, sk, processBody(productId, 'tok_refundPending'));
       expect(paid.status).toBe(201);
@@ -66,7 +76,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
       }
       expect((await refund(1000, keyA)).body).toEqual(a); // the replay: still the pending answer
 
-      const payment = async () => (await app.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body;
+      const payment = () => getPayment(app, sk, paymentId);
       const count = async (sql: string, param: string) => (await app.db.query<{ n: number }>(sql, [param])).rows[0].n;
       const refundPostings = () =>
         count(`SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'refund'`, paymentId);
@@ -107,7 +117,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     const bought = await purchaseGiftCard(api, pk, { amount: 2500, currency: 'USD' });
     await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
     const paymentId = bought.body.checkoutSession.paymentId;
-    await eventually(async () => (await api.http().get(`/transactions/${paymentId}`).set('X-Api-Key', sk)).body.status === 'succeeded');
+    await eventually(async () => (await getPayment(api, sk, paymentId)).status === 'succeeded');
     const refund = await refundPayment(api, admin, paymentId);
     expect(refund.status).toBe(422);
     expect(refund.body.error.code).toBe('gift_card_purchase_not_refundable');
@@ -117,7 +127,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     const code = await activeCard(3000);
     const session = (await checkoutWithGiftCard(api, pk, productId, code)).body;
     await api.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [session.id]);
-    await api.app.get(PaymentJobs).expireSessions();
+    await runJob(() => api.app.get(PaymentJobs).expireSessions());
     expect(await balance(code)).toBe(3000);
 
     // The provider reports the customer's payment of the session's 5000 after all (a late webhook).
@@ -145,7 +155,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
       const s = (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', pk)).body;
       return s.status === 'complete' ? s : undefined;
     });
-    const payment = (await api.http().get(`/transactions/${completed.paymentId}`).set('X-Api-Key', sk)).body;
+    const payment = await getPayment(api, sk, completed.paymentId);
     expect(payment).toMatchObject({ status: 'succeeded', amount: 8000, giftCardAmount: 3000 });
     expect(await balance(code)).toBe(0);
     const held = await api.http().get('/admin/ledger/balance?currency=USD').set('X-Api-Key', admin);

@@ -1,4 +1,4 @@
-import { createProduct, ledgerTotals, newKey, processBody, processPayment, refundPayment } from '../factories/payments';
+import { createProduct, ledgerTotals, newKey, processBody, processPayment, refundPayment, getPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('payments under concurrency: two instances, one database', () => {
@@ -61,7 +61,7 @@ describe('payments under concurrency: two instances, one database', () => {
       expect(refused.status).toBe(422);
       expect(refused.body.error.code).toBe('refund_exceeds_remaining');
     }
-    const payment = (await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body;
+    const payment = await getPayment(a, sk, paid.body.id);
     expect(payment).toMatchObject({ amountRefunded: 900, status: 'partially_refunded' });
     const atSimulator = await a.db.query('SELECT amount_refunded FROM simulator_charges WHERE id = $1', [paid.body.providerRef]);
     expect(atSimulator.rows[0].amount_refunded).toBe(900);
@@ -70,7 +70,7 @@ describe('payments under concurrency: two instances, one database', () => {
     const rest = await refundPayment(a, admin, paid.body.id);
     expect(rest.status).toBe(201);
     expect(rest.body).toMatchObject({ amount: 100, status: 'succeeded', paymentId: paid.body.id });
-    expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body).toMatchObject({
+    expect(await getPayment(a, sk, paid.body.id)).toMatchObject({
       amountRefunded: 1000,
       status: 'refunded',
     });
@@ -101,7 +101,7 @@ describe('payments under concurrency: two instances, one database', () => {
     for (const status of [r1.status, r2.status]) expect([201, 409]).toContain(status);
     const again = await refundPayment(a, admin, paid.body.id, { amount: 400 }, key);
     expect(again.status).toBe(201);
-    expect((await a.http().get(`/transactions/${paid.body.id}`).set('X-Api-Key', sk)).body.amountRefunded).toBe(400);
+    expect((await getPayment(a, sk, paid.body.id)).amountRefunded).toBe(400);
   });
 
   it('a refund without amount takes what remains once the refunds in flight are counted', async () => {

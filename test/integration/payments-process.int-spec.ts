@@ -1,6 +1,6 @@
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
-import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment } from '../factories/payments';
+import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment, runJob } from '../factories/payments';
 
 describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
   let dbUrl: string;
@@ -98,7 +98,7 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
     const res = await process('tok_threeDSecure');
     expect(res.body.status).toBe('requires_action');
     await api.db.query(`UPDATE payments SET created_at = now() - interval '100 hours' WHERE id = $1`, [res.body.id]);
-    await api.app.get(PaymentJobs).recover();
+    await runJob(() => api.app.get(PaymentJobs).recover());
 
     expect(await stored(res.body.id)).toMatchObject({ status: 'failed', failure_code: 'authentication_timeout' });
     const charge = (await api.db.query(`SELECT status FROM simulator_charges WHERE id = $1`, [res.body.providerRef])).rows[0];
@@ -118,7 +118,7 @@ describe('POST /payments/process with the simulator (real PostgreSQL)', () => {
     // The customer authenticated but the webhook was lost: only the provider knows.
     await api.db.query(`UPDATE simulator_charges SET status = 'succeeded' WHERE id = $1`, [res.body.providerRef]);
     await api.db.query(`UPDATE payments SET created_at = now() - interval '100 hours' WHERE id = $1`, [res.body.id]);
-    await api.app.get(PaymentJobs).recover();
+    await runJob(() => api.app.get(PaymentJobs).recover());
     expect(await stored(res.body.id)).toMatchObject({ status: 'succeeded' });
     const totals = await ledgerTotals(api, 'USD');
     expect(totals.debits).toBe(totals.credits);

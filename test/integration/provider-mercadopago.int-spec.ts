@@ -11,6 +11,7 @@ import {
   processBody,
   processPayment,
   refundPayment,
+  getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -72,7 +73,6 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     const token = await cardToken(cardholderName);
     return processPayment(api, sk, processBody(productId, token, { currency: 'BRL', paymentMethod: { provider: 'mercadopago', token } }));
   };
-  const getPayment = async (id: string) => (await api.http().get(`/transactions/${id}`).set('X-Api-Key', sk)).body;
   const getSession = async (id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', pk)).body;
   const atEmulator = (reference: string) => emulator.payments().filter((p) => p.external_reference === reference);
   const latestPaymentId = async () => (await api.db.query(`SELECT id FROM payments ORDER BY created_at DESC LIMIT 1`)).rows[0].id as string;
@@ -116,7 +116,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     // The buyer's card is declined: that payment fails, the session stays open.
     const declined = await emulator.payPreference(String(preference?.id), { cardholderName: 'OTHE' });
     const failed = await eventually(async () => {
-      const p = await getPayment(session.paymentId);
+      const p = await getPayment(api, sk, session.paymentId);
       return p.status === 'failed' ? p : undefined;
     });
     expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'cc_rejected_other_reason' });
@@ -132,7 +132,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
       return s.status === 'complete' ? s : undefined;
     });
     expect(completed.paymentId).not.toBe(session.paymentId);
-    expect(await getPayment(completed.paymentId)).toMatchObject({
+    expect(await getPayment(api, sk, completed.paymentId)).toMatchObject({
       status: 'succeeded',
       amount: 29980,
       currency: 'BRL',
@@ -178,7 +178,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     expect(res.status).toBe(402);
     expect(res.body.error).toMatchObject({ type: 'card_error', code: 'card_declined', declineCode });
     const id = await latestPaymentId();
-    expect(await getPayment(id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', declineCode });
+    expect(await getPayment(api, sk, id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', declineCode });
     expect(atEmulator(id)).toHaveLength(1);
     expect((await api.db.query('SELECT 1 FROM ledger_entries WHERE payment_id = $1', [id])).rows).toHaveLength(0);
   });
@@ -221,7 +221,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
 
     await emulator.settlePayment(payment.id, 'approved');
     const settled = await eventually(async () => {
-      const p = await getPayment(res.body.id);
+      const p = await getPayment(api, sk, res.body.id);
       return p.status === 'succeeded' ? p : undefined;
     });
     expect(settled.providerRef).toBe(String(payment.id));
@@ -234,7 +234,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     const refund = await refundPayment(api, admin, paid.body.id, { amount: 5000 });
     expect(refund.status).toBe(201);
     expect(refund.body).toMatchObject({ status: 'succeeded', amount: 5000 });
-    expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 5000 });
+    expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 5000 });
     const [payment] = atEmulator(paid.body.id);
     expect(payment).toMatchObject({ status: 'approved', status_detail: 'partially_refunded', transaction_amount_refunded: 50 });
     expect(String(payment.refunds[0].id)).toBe(refund.body.providerRef);
@@ -315,7 +315,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
         { action: 'payment.updated', data: { id: '999' }, id: 1, type: 'payment' },
       );
       expect(swapped.status).toBe(400);
-      expect((await getPayment(paid.body.id)).status).toBe('processing');
+      expect((await getPayment(api, sk, paid.body.id)).status).toBe('processing');
     });
 
     it('a stale timestamp (10 minutes old) is refused even with a valid HMAC', async () => {
@@ -338,7 +338,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
       const paid = await chargeWith('CONT');
       const [payment] = atEmulator(paid.body.id);
       await emulator.settlePayment(payment.id, 'approved');
-      await eventually(async () => (await getPayment(paid.body.id)).status === 'succeeded');
+      await eventually(async () => (await getPayment(api, sk, paid.body.id)).status === 'succeeded');
       const update = emulator.notifications().find((n) => n.paymentId === payment.id && n.action === 'payment.updated');
       const ledgerBefore = await ledgerTotals(api, 'BRL');
 

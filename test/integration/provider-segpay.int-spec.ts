@@ -11,6 +11,8 @@ import {
   processBody,
   processPayment,
   refundPayment,
+  runJob,
+  getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -75,7 +77,6 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     return res.body;
   };
   const getSession = async (id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', pk)).body;
-  const getPayment = async (id: string) => (await api.http().get(`/transactions/${id}`).set('X-Api-Key', sk)).body;
   const completed = (sessionId: string) =>
     eventually(async () => {
       const s = await getSession(sessionId);
@@ -99,7 +100,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const session = await createSession();
     const purchase = await emulator.completePurchase(session.url);
     const done = await completed(session.id);
-    return { session, purchase, payment: await getPayment(done.paymentId) };
+    return { session, purchase, payment: await getPayment(api, sk, done.paymentId) };
   };
   const refund = (paymentId: string, body: Record<string, unknown>, key = newKey()) => refundPayment(api, admin, paymentId, body, key);
 
@@ -125,7 +126,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const tranId = purchase.transaction.tranId;
 
     const done = await completed(session.id);
-    const payment = await getPayment(done.paymentId);
+    const payment = await getPayment(api, sk, done.paymentId);
     expect(payment).toMatchObject({ status: 'succeeded', amount: 2999, currency: 'USD', provider: 'segpay', providerRef: tranId });
     expect(payment.checkoutSessionId).toBe(session.id);
     // Confirmed through SRS, with the credentials in the query string.
@@ -168,7 +169,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const declined = await emulator.completePurchase(session.url, { approve: false });
     expect(declined.redirectUrl).toBe('https://shop.example.com/cancel');
     const failed = await eventually(async () => {
-      const p = await getPayment(session.paymentId);
+      const p = await getPayment(api, sk, session.paymentId);
       return p.status === 'failed' ? p : undefined;
     });
     expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'generic_decline', provider: 'segpay' });
@@ -178,7 +179,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     await emulator.completePurchase(session.url);
     const done = await completed(session.id);
     expect(done.paymentId).not.toBe(session.paymentId);
-    expect(await getPayment(done.paymentId)).toMatchObject({ status: 'succeeded', amount: 2999 });
+    expect(await getPayment(api, sk, done.paymentId)).toMatchObject({ status: 'succeeded', amount: 2999 });
   });
 
   it('a postback to a wrong token is refused with 403 and stores nothing; the same postback to the right URL completes the session', async () => {
@@ -196,7 +197,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     await new Promise((r) => setTimeout(r, 100));
     expect(await eventsFor(purchase.transaction.tranId)).toEqual([]);
     expect((await getSession(session.id)).status).toBe('open');
-    expect((await getPayment(session.paymentId)).status).toBe('pending');
+    expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
 
     emulator.postbackUrl = `${api.url}/webhooks/segpay/${TOKEN}`;
     await emulator.replayPostback(purchase.postback!.subjectId);
@@ -255,7 +256,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
 
     await new Promise((r) => setTimeout(r, 150));
     expect((await getSession(session.id)).status).toBe('open');
-    expect((await getPayment(session.paymentId)).status).toBe('pending');
+    expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
     const after = await ledgerTotals(api, 'USD');
     expect(after.debits - ledgerBefore.debits).toBe(2999); // only the other session's genuine payment
   });
@@ -326,7 +327,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     expect(retried.body).toMatchObject({ status: 'succeeded', amount: 500 });
     expect(credits().map((c) => c.amountCents)).toEqual([1000, 1000, 500]);
     expect(emulator.transactions().find((t) => t.tranId === tranId)!.refundedCents).toBe(2500);
-    expect(await getPayment(payment.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 2500 });
+    expect(await getPayment(api, sk, payment.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 2500 });
 
     // More than what is left: refused by our books before Segpay is asked.
     const tooMuch = await refund(payment.id, { amount: 600 });
@@ -349,12 +350,12 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
 
     // A live request (the key locked a moment ago) is left to settle it itself.
     await api.db.query(`UPDATE idempotency_keys SET lock_token = gen_random_uuid(), locked_at = now() WHERE key = $1`, [key]);
-    await api.app.get(PaymentJobs).recover();
+    await runJob(() => api.app.get(PaymentJobs).recover());
     expect(await pending()).toBe('pending');
 
     // Its lock went stale (the process died): the job asks Segpay and books the credit it finds, once.
     await api.db.query(`UPDATE idempotency_keys SET locked_at = now() - interval '1 hour' WHERE key = $1`, [key]);
-    await api.app.get(PaymentJobs).recover();
+    await runJob(() => api.app.get(PaymentJobs).recover());
     expect(await pending()).toBe('succeeded');
     expect(credits().map((c) => c.amountCents)).toEqual([700]);
   });

@@ -13,6 +13,8 @@ import {
   processBody,
   processPayment,
   refundPayment,
+  runJob,
+  getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -62,7 +64,6 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
     return { session: res.body, body };
   };
   const getSession = async (id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', pk)).body;
-  const getPayment = async (id: string) => (await api.http().get(`/transactions/${id}`).set('X-Api-Key', sk)).body;
   const completedSession = (id: string) =>
     eventually(async () => {
       const s = await getSession(id);
@@ -70,7 +71,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
     });
   const paymentInStatus = (id: string, status: string) =>
     eventually(async () => {
-      const p = await getPayment(id);
+      const p = await getPayment(api, sk, id);
       return p.status === status ? p : undefined;
     });
   const charge = (token: string, overrides: Record<string, unknown> = {}, key = newKey()) =>
@@ -113,7 +114,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(paid.paymentIntent?.metadata).toEqual({ merchant_id: DEFAULT_MERCHANT_ID, reference: session.id });
 
       const completed = await completedSession(session.id);
-      const payment = await getPayment(completed.paymentId);
+      const payment = await getPayment(api, sk, completed.paymentId);
       expect(payment).toMatchObject({
         status: 'succeeded',
         amount: 5998,
@@ -144,7 +145,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       await emulator.payCheckoutSession(session.providerSessionId);
       const completed = await completedSession(session.id);
       expect(completed.paymentId).not.toBe(session.paymentId);
-      expect((await getPayment(completed.paymentId)).status).toBe('succeeded');
+      expect((await getPayment(api, sk, completed.paymentId)).status).toBe('succeeded');
     });
 
     it('canceling the session expires it at Stripe', async () => {
@@ -153,7 +154,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('canceled');
       expect(emulator.checkoutSessions().find((s) => s.id === session.providerSessionId)?.status).toBe('expired');
-      expect((await getPayment(session.paymentId)).status).toBe('canceled');
+      expect((await getPayment(api, sk, session.paymentId)).status).toBe('canceled');
     });
   });
 
@@ -188,7 +189,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(res.status).toBe(402);
       expect(res.body.error).toMatchObject({ type: 'card_error', code: 'card_declined', declineCode });
       const id = await latestPaymentId();
-      expect(await getPayment(id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', declineCode });
+      expect(await getPayment(api, sk, id)).toMatchObject({ status: 'failed', failureCode: 'card_declined', declineCode });
       expect((await api.db.query('SELECT 1 FROM ledger_entries WHERE payment_id = $1', [id])).rows).toHaveLength(0);
       expect(emulator.charges().filter((c) => c.metadata.reference === id)).toHaveLength(0);
     });
@@ -222,9 +223,9 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       const res = await charge('pm_card_threeDSecure2Required');
       expect(res.body.status).toBe('requires_action');
       await api.db.query(`UPDATE payments SET created_at = now() - interval '100 hours' WHERE id = $1`, [res.body.id]);
-      await api.app.get(PaymentJobs).recover();
+      await runJob(() => api.app.get(PaymentJobs).recover());
       expect(intentsFor(res.body.id)[0].status).toBe('canceled');
-      expect(await getPayment(res.body.id)).toMatchObject({ status: 'failed', failureCode: 'authentication_timeout' });
+      expect(await getPayment(api, sk, res.body.id)).toMatchObject({ status: 'failed', failureCode: 'authentication_timeout' });
       expect(chargesFor(res.body.providerRef)).toHaveLength(0);
     });
   });
@@ -246,14 +247,14 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       ]);
       const [request] = requestsTo('POST', '/v1/refunds').filter((r) => r.rawBody.includes(paid.body.providerRef));
       expect(request.headers['idempotency-key']).toBe(refund.body.id);
-      expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
+      expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
 
       // The merchant refunds the rest in Stripe's dashboard; Paybridge's own refund of it is then refused.
       await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 1999 });
       const refused = await refundPayment(api, admin, paid.body.id, { amount: 1999 });
       expect(refused.status).toBe(422);
       expect(refused.body.error.code).toBe('refund_refused');
-      expect(await getPayment(paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
+      expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
     });
   });
 
@@ -288,7 +289,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(res.body.error).toMatchObject({ type: 'provider_error', code: 'payment_outcome_unknown' });
       const id = await latestPaymentId();
       // No record at Stripe right after a timeout proves nothing: the payment is not failed.
-      expect(await getPayment(id)).toMatchObject({ status: 'processing' });
+      expect(await getPayment(api, sk, id)).toMatchObject({ status: 'processing' });
       expect(intentsFor(id)).toHaveLength(0);
 
       const retried = await send();
@@ -326,7 +327,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(first.status).toBe(503);
       expect(first.body.error.code).toBe('payment_outcome_unknown');
       const id = await latestPaymentId();
-      expect((await getPayment(id)).status).toBe('processing');
+      expect((await getPayment(api, sk, id)).status).toBe('processing');
       expect((await api.db.query(`SELECT 1 FROM simulator_charges WHERE reference = $1`, [id])).rows).toHaveLength(0);
 
       const retry = await send();
@@ -382,7 +383,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       await new Promise((r) => setTimeout(r, 100));
       expect(await storedEvents(eventId)).toHaveLength(0);
       expect((await getSession(session.id)).status).toBe('open');
-      expect((await getPayment(session.paymentId)).status).toBe('pending');
+      expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
     });
 
     it('accepts a header with several v1 signatures (secret rotation) when one matches', async () => {
