@@ -70,7 +70,7 @@ const SCENARIOS = {
 
 /** The instance's resident memory now (MB), from its Prometheus metrics (prom-client's default process metrics). */
 async function residentMb() {
-  const res = await fetch(`${BASE}/metrics`, { headers: { 'X-Api-Key': ADMIN_KEY } });
+  const res = await fetch(`${BASE}/metrics`);
   const line = (await res.text()).split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
   return line ? Math.round(Number(line.split(' ')[1]) / 1024 / 1024) : null;
 }

@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
 import type { Client } from 'pg';
 import { CacheBus } from '../../src/common/cache/cache-bus';
+import { ProductsRepository } from '../../src/products/products.repository';
 import { ProductsService } from '../../src/products/products.service';
 import type { Product } from '../../src/products/products.types';
+import { createProduct, processBody, processPayment } from '../factories/payments';
 import { productBody } from '../factories/products';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -111,29 +113,21 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
 
   it('prices payments from the same cache: no catalog statement per payment, and a price changed on one instance is charged on the other', async () => {
     const sk = await a.key('secret');
-    const id = (await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201)).body.id;
-    const payOnB = async (key: string) =>
-      (
-        await b
-          .http()
-          .post('/payments/process')
-          .set('X-Api-Key', sk)
-          .set('Idempotency-Key', key)
-          .send({
-            items: [{ productId: id, quantity: 2 }],
-            currency: 'USD',
-            customer: { email: 'cache@example.com' },
-            paymentMethod: { provider: 'simulator', token: 'tok_visa' },
-          })
-          .expect(201)
-      ).body.amount;
-    expect(await payOnB('cache-pay-1')).toBe(2 * 2999);
-    const spy = jest.spyOn(b.db, 'query');
+    const id = (await createProduct(a, admin)).id;
+    const payOnB = async () => {
+      const res = await processPayment(b, sk, processBody(id, 'tok_visa', { items: [{ productId: id, quantity: 2 }] }));
+      expect(res.status).toBe(201);
+      return res.body.amount;
+    };
+    expect(await payOnB()).toBe(2 * 2999);
+    const products = b.app.get(ProductsRepository);
+    const spies = [jest.spyOn(b.db, 'query'), jest.spyOn(products, 'findById'), jest.spyOn(products, 'findManyByIds')];
     try {
-      expect(await payOnB('cache-pay-2')).toBe(2 * 2999);
-      expect(spy.mock.calls.filter(([sql]) => sql.includes('FROM products'))).toEqual([]);
+      expect(await payOnB()).toBe(2 * 2999);
+      expect(spies[0].mock.calls.filter(([sql]) => sql.includes('FROM products'))).toEqual([]);
+      for (const read of spies.slice(1)) expect(read).not.toHaveBeenCalled();
     } finally {
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
     }
 
     await setUsdPrice(id, 3499);
@@ -146,13 +140,13 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
           .send({ products: [{ productId: id, currency: 'USD', price, quantity: 1 }] })
       ).body.verified === true;
     await pollUntil(() => verifiedOnB(3499), 1000);
-    expect(await payOnB('cache-pay-3')).toBe(2 * 3499);
+    expect(await payOnB()).toBe(2 * 3499);
   });
 
   it('drops its own copy again when a change commits: a read between the change and its COMMIT is not kept', async () => {
     const products = a.app.get(ProductsService);
     const bus = a.app.get(CacheBus);
-    const id = (await a.http().post('/admin/products').set('X-Api-Key', admin).send(productBody()).expect(201)).body.id;
+    const id = (await createProduct(a, admin)).id;
     const usd = (found: Product[]) => found[0].prices.find((p) => p.currency === 'USD')?.amount;
     expect(usd(await products.findMany('mer_default', [id]))).toBe(2999);
     // Hold this instance's notifications: only the commit itself can drop the copy.

@@ -27,11 +27,7 @@ describe('payments under concurrency: two instances, one database', () => {
     const before = await charges();
     const key = newKey();
     const body = processBody(productId, 'tok_visa');
-    const responses = await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        (i % 2 ? a : b).http().post('/payments/process').set('X-Api-Key', sk).set('Idempotency-Key', key).send(body),
-      ),
-    );
+    const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => processPayment(i % 2 ? a : b, sk, body, key)));
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
     const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.body.id));
@@ -46,14 +42,7 @@ describe('payments under concurrency: two instances, one database', () => {
     const paid = await processPayment(a, sk, processBody(productId, 'tok_visa'));
     expect(paid.body.amount).toBe(1000);
     const responses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        (i % 2 ? a : b)
-          .http()
-          .post(`/transactions/${paid.body.id}/refund`)
-          .set('X-Api-Key', admin)
-          .set('Idempotency-Key', newKey())
-          .send({ amount: 300, reason: 'race' }),
-      ),
+      Array.from({ length: 10 }, (_, i) => refundPayment(i % 2 ? a : b, admin, paid.body.id, { amount: 300, reason: 'race' })),
     );
     const ok = responses.filter((r) => r.status === 201);
     expect(ok).toHaveLength(3);
@@ -119,7 +108,7 @@ describe('payments under concurrency: two instances, one database', () => {
     const res = await refundPayment(a, admin, failed);
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('payment_not_refundable');
-    const missing = await a.http().post(`/transactions/pay_nope/refund`).set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({});
+    const missing = await refundPayment(a, admin, 'pay_nope');
     expect(missing.status).toBe(404);
   });
 });

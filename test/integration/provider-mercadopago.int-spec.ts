@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { ProviderRegistry } from '../../src/payments/providers/provider-registry';
-import { MercadoPagoProvider } from '../../src/payments/providers/mercadopago/mercadopago.provider';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
 import {
   checkoutBody,
@@ -200,7 +199,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
   });
 
   it('cancel() stops a payment still in process at Mercado Pago and leaves an approved one as it is', async () => {
-    const provider = api.app.get(MercadoPagoProvider);
+    const provider = api.app.get(ProviderRegistry).get('mercadopago');
     const waiting = atEmulator((await chargeWith('CONT')).body.id)[0];
     await provider.cancel(String(waiting.id));
     expect(emulator.payments().find((p) => p.id === waiting.id)?.status).toBe('cancelled');
