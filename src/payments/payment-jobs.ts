@@ -68,46 +68,45 @@ export class PaymentJobs implements OnModuleInit {
    */
   async recover(): Promise<number | undefined> {
     return this.db.withAdvisoryLock('paybridge:payments-recovery', async () => {
-        let handled = 0;
-        for (const stuck of await this.payments.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
-          const payment = (await this.payments.findById(stuck.merchantId, stuck.paymentId)) as Payment;
-          try {
-            if (stuck.status === 'requires_action') await this.abandon(payment, stuck.attempt);
-            else if (stuck.attempt) {
-              await this.paymentsService.resolveWithProvider(
-                payment,
-                stuck.attempt,
-                this.paymentsService.abandonedKey(payment, stuck.idempotencyKey),
-              );
-            } else {
-              // No provider attempt: a gift card covered it, and the process died before settling.
-              await this.paymentsService.paidByGiftCard(payment, null, this.paymentsService.abandonedKey(payment, stuck.idempotencyKey));
-            }
-            handled++;
-          } catch (err) {
-            // A decline or provider outage surfaces as the error the payment now answers with: settled.
-            if ((err as { kind?: string }).kind === 'card_declined' || (err as { code?: string }).code === 'provider_unavailable')
-              handled++;
-            else {
-              this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
-              await this.payments.touch(payment.merchantId, payment.id).catch(() => undefined); // the others go first next time
-            }
+      let handled = 0;
+      for (const stuck of await this.payments.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
+        const payment = (await this.payments.findById(stuck.merchantId, stuck.paymentId)) as Payment;
+        try {
+          if (stuck.status === 'requires_action') await this.abandon(payment, stuck.attempt);
+          else if (stuck.attempt) {
+            await this.paymentsService.resolveWithProvider(
+              payment,
+              stuck.attempt,
+              this.paymentsService.abandonedKey(payment, stuck.idempotencyKey),
+            );
+          } else {
+            // No provider attempt: a gift card covered it, and the process died before settling.
+            await this.paymentsService.paidByGiftCard(payment, null, this.paymentsService.abandonedKey(payment, stuck.idempotencyKey));
+          }
+          handled++;
+        } catch (err) {
+          // A decline or provider outage surfaces as the error the payment now answers with: settled.
+          if ((err as { kind?: string }).kind === 'card_declined' || (err as { code?: string }).code === 'provider_unavailable') handled++;
+          else {
+            this.logger.warn({ err, paymentId: payment.id }, 'payment still unresolved');
+            await this.payments.touch(payment.merchantId, payment.id).catch(() => undefined); // the others go first next time
           }
         }
-        for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, this.lockTimeoutSeconds, BATCH)) {
-          // Sent and taken by the provider (it settles later): asked, never sent again. Otherwise its
-          // outcome is unknown: sent again under the same provider key.
-          const settled = refund.providerRef
-            ? this.refundsService.settleFromProvider(refund.merchantId, refund)
-            : this.refundsService.execute(refund.merchantId, refund, null).then(() => true);
-          const done = await settled.catch((err: unknown) => {
-            this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
-            return false;
-          });
-          if (done) handled++;
-          else await this.refunds.touch(refund.merchantId, refund.id).catch(() => undefined); // the others go first next time
-        }
-        return handled;
+      }
+      for (const refund of await this.refunds.findStalePending(this.minAgeSeconds, this.lockTimeoutSeconds, BATCH)) {
+        // Sent and taken by the provider (it settles later): asked, never sent again. Otherwise its
+        // outcome is unknown: sent again under the same provider key.
+        const settled = refund.providerRef
+          ? this.refundsService.settleFromProvider(refund.merchantId, refund)
+          : this.refundsService.execute(refund.merchantId, refund, null).then(() => true);
+        const done = await settled.catch((err: unknown) => {
+          this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
+          return false;
+        });
+        if (done) handled++;
+        else await this.refunds.touch(refund.merchantId, refund.id).catch(() => undefined); // the others go first next time
+      }
+      return handled;
     });
   }
 

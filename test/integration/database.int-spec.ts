@@ -241,4 +241,34 @@ describe('DatabaseService transactions, pipelined (real PostgreSQL)', () => {
     await expect(swallowed).rejects.toThrow(/COMMIT answered ROLLBACK/);
     expect(await ids('swallowed-')).toEqual([]);
   });
+
+  it('commits one statement without waiting for the disk, in one socket write, and leaves the connection synchronous', async () => {
+    const setting = `SELECT current_setting('synchronous_commit') AS commit, $1::text AS id`;
+    let answer: { commit: string; id: string } | undefined;
+    const writes = await writesOf(async () => {
+      answer = (await api.db.commitWithoutFlush<{ commit: string; id: string }>(setting, ['unflushed'])).rows[0];
+    });
+    expect(answer).toEqual({ commit: 'off', id: 'unflushed' });
+    // BEGIN, SET LOCAL, the statement and COMMIT leave together.
+    expect(writes).toBe(1);
+    await api.db.commitWithoutFlush(`INSERT INTO pipeline_probe (id, n) VALUES ($1, 1)`, ['unflushed-1']);
+    expect(await ids('unflushed-')).toEqual(['unflushed-1']);
+    // SET LOCAL ended with its transaction: every pooled connection commits synchronously again.
+    const after = await Promise.all(Array.from({ length: 25 }, () => api.db.query<{ commit: string }>(setting, ['after'])));
+    expect(new Set(after.map((r) => r.rows[0].commit))).toEqual(new Set(['on']));
+  });
+
+  it('rolls back a statement committed without flush that fails, and refuses to run inside another transaction', async () => {
+    await expect(api.db.commitWithoutFlush(`INSERT INTO pipeline_probe (id, n) VALUES ($1, NULL)`, ['nosync-null'])).rejects.toMatchObject({
+      code: '23502',
+    });
+    // Inside a transaction, SET LOCAL would make the outer transaction's commit unflushed: refused.
+    await expect(
+      api.db.transaction(async (tx) => {
+        await insert(tx, 'nosync-outer');
+        await api.db.commitWithoutFlush(`INSERT INTO pipeline_probe (id, n) VALUES ($1, 1)`, ['nosync-inner']);
+      }),
+    ).rejects.toThrow(/not inside a transaction/);
+    expect(await ids('nosync-')).toEqual([]);
+  });
 });

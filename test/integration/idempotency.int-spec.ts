@@ -54,9 +54,10 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
   it('answers later replays of a finished key from memory on each instance, and still refuses another body', async () => {
     const body = productBody();
     const first = await a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'memory-1').send(body).expect(201);
-    const spy = jest.spyOn(a.db, 'query');
+    // The claim commits without waiting for the disk (commitWithoutFlush); other key statements use query().
+    const spies = [jest.spyOn(a.db, 'query'), jest.spyOn(a.db, 'commitWithoutFlush')];
     try {
-      const keyStatements = () => spy.mock.calls.filter(([sql]) => sql.includes('idempotency_keys')).length;
+      const keyStatements = () => spies.flatMap((spy) => spy.mock.calls).filter(([sql]) => sql.includes('idempotency_keys')).length;
       const replay = () => a.http().post('/admin/products').set('X-Api-Key', admin).set('Idempotency-Key', 'memory-1').send(body);
       expect((await replay()).headers['idempotent-replayed']).toBe('true');
       expect(keyStatements()).toBe(1); // the first replay on this instance reads the key
@@ -71,7 +72,7 @@ describe('idempotency (real PostgreSQL, two instances)', () => {
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       expect(keyStatements()).toBe(1);
     } finally {
-      spy.mockRestore();
+      spies.forEach((spy) => spy.mockRestore());
     }
     expect(await countNamed(body.name)).toBe(1);
   });

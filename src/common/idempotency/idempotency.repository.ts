@@ -39,8 +39,9 @@ export class IdempotencyRepository {
    */
   async claim(req: IdempotencyRequest, lockToken: string, ttlHours: number, lockTimeoutSeconds: number): Promise<ClaimResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      // One round trip: the claim, or else the existing row (as of this statement's snapshot).
-      const { rows } = await this.db.query<{
+      // One round trip: the claim, or else the existing row (as of this statement's snapshot). Its commit
+      // need not wait for the disk: see DatabaseService.commitWithoutFlush.
+      const { rows } = await this.db.commitWithoutFlush<{
         claimed: boolean;
         recovery_point: string;
         request_hash: string | null;

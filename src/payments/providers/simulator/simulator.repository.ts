@@ -43,9 +43,13 @@ const SESSION = `id, reference, merchant_id AS "merchantId", amount, currency, l
 export class SimulatorRepository {
   constructor(private readonly db: DatabaseService) {}
 
-  /** Records a charge once per idempotency key; a repeated key returns the first charge. */
+  /**
+   * Records a charge once per idempotency key; a repeated key returns the first charge. Its commit does
+   * not wait for the disk (DatabaseService.commitWithoutFlush): Paybridge's transaction of the outcome,
+   * which commits before the client hears of the charge, makes it durable.
+   */
   async recordCharge(charge: Omit<SimulatorCharge, 'amountRefunded'>): Promise<SimulatorCharge> {
-    const { rows } = await this.db.query<SimulatorCharge>(
+    const { rows } = await this.db.commitWithoutFlush<SimulatorCharge>(
       `WITH inserted AS (
          INSERT INTO simulator_charges (id, idempotency_key, token, amount, currency, status, decline_code, reference, session_id, merchant_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
