@@ -9,7 +9,8 @@ const ADMIN_KEY = process.env.BENCH_ADMIN_KEY;
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 // Unmeasured seconds before each scenario: JIT compilation, pool connections and plan caches warm up first.
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+// V8 is still compiling the request path's functions several seconds into a payment run (bench/README.md).
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 // The instance's database, when given: analyzed after each warm-up (see analyze()).
 const DATABASE_URL = process.env.DATABASE_URL;
 
