@@ -27,6 +27,31 @@ export class LedgerRepository {
     );
   }
 
+  /**
+   * A payment's posting, unless that payment already has a posting with this id: true when written. The
+   * caller holds the payment's row lock, so that a concurrent duplicate waits and then sees this one.
+   */
+  async insertOnce(posting: Posting & { paymentId: string }, executor: Executor): Promise<boolean> {
+    const { rowCount } = await executor.query(
+      `INSERT INTO ledger_entries (merchant_id, posting_id, kind, account, direction, amount, currency, payment_id, refund_id)
+       SELECT $1, $2, $3, line.account, line.direction, line.amount, $4, $5, $6
+         FROM unnest($7::text[], $8::text[], $9::bigint[]) AS line (account, direction, amount)
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_entries WHERE merchant_id = $1 AND payment_id = $5 AND posting_id = $2)`,
+      [
+        posting.merchantId,
+        posting.postingId,
+        posting.kind,
+        posting.currency,
+        posting.paymentId,
+        posting.refundId ?? null,
+        posting.lines.map((l) => l.account),
+        posting.lines.map((l) => l.direction),
+        posting.lines.map((l) => l.amount),
+      ],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
   async balances(merchantId: string, currency: string, executor: Executor = this.db): Promise<AccountBalance[]> {
     const { rows } = await executor.query<AccountBalance>(
       `SELECT account,

@@ -38,6 +38,16 @@ export class LedgerService {
     return this.ledger.insert(posting, tx);
   }
 
+  /**
+   * A payment's posting written at most once (a repeated provider event books nothing more): true when
+   * written. The caller holds the payment's row lock (PaymentsRepository.lock).
+   */
+  async postOnce(posting: Posting & { paymentId: string }, tx: Executor): Promise<boolean> {
+    const unbalanced = imbalanceOf(posting);
+    if (unbalanced) throw unbalanced;
+    return this.ledger.insertOnce(posting, tx);
+  }
+
   /** A two-line posting: `amount` from one account (debited) to another (credited). */
   transfer(
     tx: Executor,

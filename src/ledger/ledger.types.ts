@@ -17,6 +17,11 @@ export const ACCOUNTS = {
   giftCardHeld: 'gift_card_held',
   /** Balances forfeited by expired cards. */
   giftCardBreakage: 'gift_card_breakage',
+  /**
+   * Money a provider reports taking for a payment we had already closed (failed or canceled): owed to the
+   * customer, or to be matched to an order, until someone resolves it (a refund at the provider).
+   */
+  suspense: 'suspense',
 } as const;
 
 export interface LedgerLine {

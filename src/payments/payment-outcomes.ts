@@ -158,6 +158,37 @@ export class PaymentOutcomes {
     return moved.payment;
   }
 
+  /**
+   * The provider reports money taken for a payment we had already closed (failed or canceled). Its status
+   * never moves back, so no sale is recorded; the money is booked once per provider charge, from what the
+   * provider holds for us to suspense (owed to the customer until someone resolves it). True when booked,
+   * false for a charge already booked (a repeated event).
+   */
+  async unmatchedCharge(
+    tx: Transaction,
+    payment: PaymentRef,
+    provider: ProviderId,
+    charge: { providerRef: string; amount: number; currency: string },
+  ): Promise<boolean> {
+    await this.payments.lock(payment.merchantId, payment.id, tx);
+    const booked = await this.ledger.postOnce(
+      {
+        merchantId: payment.merchantId,
+        postingId: `unmatched_charge:${payment.id}:${charge.providerRef}`,
+        kind: 'unmatched_charge',
+        currency: charge.currency,
+        paymentId: payment.id,
+        lines: [
+          { account: ACCOUNTS.receivable(provider), direction: 'debit', amount: charge.amount },
+          { account: ACCOUNTS.suspense, direction: 'credit', amount: charge.amount },
+        ],
+      },
+      tx,
+    );
+    if (booked) this.outcomes.inc({ provider, outcome: 'unmatched_charge' });
+    return booked;
+  }
+
   async cancel(tx: Executor, payment: PaymentRef, reason: string): Promise<Payment | null> {
     const moved = await this.payments.transition(payment.merchantId, payment.id, 'canceled', { nextAction: null }, null, { reason }, tx);
     return moved?.payment ?? null;

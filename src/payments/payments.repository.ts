@@ -240,6 +240,11 @@ export class PaymentsRepository {
     );
   }
 
+  /** Locks the payment's row until the caller's transaction ends: writes about it from then on are serialized. */
+  async lock(merchantId: string, id: string, tx: Executor): Promise<void> {
+    await tx.query(`SELECT 1 FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`, [merchantId, id]);
+  }
+
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {
     const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2`, [merchantId, id]);
     return rows[0] ? toPayment(rows[0]) : null;

@@ -64,6 +64,16 @@ function directPayment(
   };
 }
 
+/**
+ * A successful charge the payment does not account for: the payment was closed (failed, canceled) before
+ * the provider reported it, or another charge paid it (a second charge for one payment).
+ */
+function unaccountedCharge(payment: Payment, providerRef: string): boolean {
+  if (payment.status === 'failed' || payment.status === 'canceled') return true;
+  const open = payment.status === 'pending' || payment.status === 'processing' || payment.status === 'requires_action';
+  return !open && payment.providerRef !== null && payment.providerRef !== providerRef;
+}
+
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
 const PAYMENT_CREATED = 'payment_created';
 
@@ -318,21 +328,29 @@ export class PaymentsService {
     await this.db.transaction(async (tx) => {
       await this.payments.addTimelineEntry(merchantId, payment.id, 'webhook', { provider, eventId: event.eventId, type: event.type }, tx);
       if (event.kind === 'payment.succeeded') {
-        const succeeded = await this.outcomes.succeed(tx, payment, provider, event.providerRef as string, null, { eventId: event.eventId });
-        if (!succeeded && (payment.status === 'failed' || payment.status === 'canceled')) {
-          // Money the provider took for a payment we had already closed: never moved backwards, so it is not
-          // booked here; it is flagged for reconciliation (timeline note and an error log line).
-          this.logger.error(
-            { paymentId: payment.id, provider, eventId: event.eventId },
-            'provider reports a charge for a closed payment: reconcile',
-          );
-          await this.payments.addTimelineEntry(
-            merchantId,
-            payment.id,
-            'note',
-            { reconcile: 'provider reports success after the payment was closed' },
-            tx,
-          );
+        const providerRef = event.providerRef as string;
+        const succeeded = await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
+        if (!succeeded && unaccountedCharge(payment, providerRef)) {
+          // Money the provider took that the payment does not account for: the payment never moves
+          // backwards, so the money is booked to suspense (once per charge) and flagged for reconciliation.
+          const charge = {
+            providerRef,
+            amount: event.amount && event.amount > 0 ? event.amount : payment.amount - payment.giftCardAmount,
+            currency: event.currency ?? payment.currency,
+          };
+          if (await this.outcomes.unmatchedCharge(tx, payment, provider, charge)) {
+            this.logger.error(
+              { paymentId: payment.id, provider, eventId: event.eventId, providerRef, amount: charge.amount, currency: charge.currency },
+              'provider reports a charge the payment does not account for: booked to suspense, reconcile',
+            );
+            await this.payments.addTimelineEntry(
+              merchantId,
+              payment.id,
+              'note',
+              { reconcile: 'provider reports a charge the payment does not account for', suspense: charge },
+              tx,
+            );
+          }
         }
       } else if (event.kind === 'payment.failed') {
         await this.outcomes.fail(

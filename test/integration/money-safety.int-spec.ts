@@ -123,6 +123,89 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     expect(refund.body.error.code).toBe('gift_card_purchase_not_refundable');
   });
 
+  /** Posts a signed simulator event, as the simulator sends it, and waits until Paybridge has processed it. */
+  const deliverSimulatorEvent = async (type: string, data: Record<string, unknown>) => {
+    const event = { id: `evt_sim_${randomBytes(8).toString('hex')}`, type, created: Math.floor(Date.now() / 1000), data };
+    const body = JSON.stringify(event);
+    const signature = createHmac('sha256', 'whsec_simulator_dev').update(body).digest('hex');
+    const res = await api
+      .http()
+      .post('/webhooks/simulator')
+      .set('Content-Type', 'application/json')
+      .set('X-Signature', signature)
+      .send(body);
+    expect(res.status).toBe(200);
+    await eventually(async () => {
+      const { rows } = await api.db.query<{ status: string }>(
+        `SELECT status FROM payment_webhook_events WHERE provider = 'simulator' AND event_id = $1`,
+        [event.id],
+      );
+      return rows[0]?.status === 'processed';
+    });
+  };
+  const suspense = async () => {
+    const res = await api.http().get('/admin/ledger/balance?currency=USD').set('X-Api-Key', admin);
+    expect(res.body.balanced).toBe(true);
+    return res.body.accounts.find((a: { account: string }) => a.account === 'suspense')?.balance ?? 0;
+  };
+  const storedByKey = async (key: string) =>
+    (
+      await api.db.query<{ id: string; status: string; provider_ref: string }>(
+        `SELECT id, status, provider_ref FROM payments WHERE idempotency_key = $1`,
+        [key],
+      )
+    ).rows[0];
+
+  it('books, once, to suspense a charge the provider reports for a closed payment or a second charge for a paid one', async () => {
+    const before = await suspense();
+    // Declined: the payment is failed and booked nothing. Then the provider reports its charge succeeded.
+    const declinedKey = `late-${randomBytes(6).toString('hex')}`;
+    expect((await processPayment(api, sk, processBody(productId, 'tok_chargeDeclined'), declinedKey)).status).toBe(402);
+    const declined = await storedByKey(declinedKey);
+    const late = {
+      merchantId: 'mer_default',
+      reference: declined.id,
+      sessionId: null,
+      chargeId: declined.provider_ref,
+      amount: 8000,
+      currency: 'USD',
+    };
+    await deliverSimulatorEvent('charge.succeeded', late);
+    expect(await suspense()).toBe(before - 8000); // a credit: owed to the customer
+    // The payment stays failed (never backwards), and its timeline says what was booked.
+    expect(await getPayment(api, sk, declined.id)).toMatchObject({ status: 'failed' });
+    const timeline = (await api.http().get(`/transactions/${declined.id}/timeline`).set('X-Api-Key', sk)).body;
+    expect(timeline.data).toContainEqual(
+      expect.objectContaining({
+        kind: 'note',
+        detail: { reconcile: expect.any(String), suspense: { providerRef: declined.provider_ref, amount: 8000, currency: 'USD' } },
+      }),
+    );
+    // The same charge reported again (another event id): nothing more is booked.
+    await deliverSimulatorEvent('charge.succeeded', late);
+    expect(await suspense()).toBe(before - 8000);
+
+    // Paid by one charge, then the provider reports a second charge for the same payment.
+    const paidKey = `twice-${randomBytes(6).toString('hex')}`;
+    expect((await processPayment(api, sk, processBody(productId, 'tok_visa'), paidKey)).status).toBe(201);
+    const paid = await storedByKey(paidKey);
+    const own = {
+      merchantId: 'mer_default',
+      reference: paid.id,
+      sessionId: null,
+      chargeId: paid.provider_ref,
+      amount: 8000,
+      currency: 'USD',
+    };
+    await deliverSimulatorEvent('charge.succeeded', own); // its own charge, repeated: nothing to book
+    expect(await suspense()).toBe(before - 8000);
+    await deliverSimulatorEvent('charge.succeeded', { ...own, chargeId: `sim_ch_second_${randomBytes(6).toString('hex')}` });
+    expect(await suspense()).toBe(before - 16000);
+    expect(await getPayment(api, sk, paid.id)).toMatchObject({ status: 'succeeded', providerRef: paid.provider_ref });
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
+  });
+
   it('money arriving for an expired checkout takes the gift-card part from the card again', async () => {
     const code = await activeCard(3000);
     const session = (await checkoutWithGiftCard(api, pk, productId, code)).body;
