@@ -148,28 +148,30 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     expect(res.body.balanced).toBe(true);
     return res.body.accounts.find((a: { account: string }) => a.account === 'suspense')?.balance ?? 0;
   };
-  const storedByKey = async (key: string) =>
-    (
-      await api.db.query<{ id: string; status: string; provider_ref: string }>(
-        `SELECT id, status, provider_ref FROM payments WHERE idempotency_key = $1`,
-        [key],
-      )
-    ).rows[0];
+  /** A direct payment with this token, as stored, and the data of a simulator event about its charge. */
+  const payWith = async (token: string, status: number) => {
+    const key = `charge-${randomBytes(6).toString('hex')}`;
+    expect((await processPayment(api, sk, processBody(productId, token), key)).status).toBe(status);
+    const { rows } = await api.db.query<{ id: string; provider_ref: string }>(
+      `SELECT id, provider_ref FROM payments WHERE idempotency_key = $1`,
+      [key],
+    );
+    const payment = rows[0];
+    const charge = {
+      merchantId: 'mer_default',
+      reference: payment.id,
+      sessionId: null,
+      chargeId: payment.provider_ref,
+      amount: 8000,
+      currency: 'USD',
+    };
+    return { payment, charge };
+  };
 
   it('books, once, to suspense a charge the provider reports for a closed payment or a second charge for a paid one', async () => {
     const before = await suspense();
     // Declined: the payment is failed and booked nothing. Then the provider reports its charge succeeded.
-    const declinedKey = `late-${randomBytes(6).toString('hex')}`;
-    expect((await processPayment(api, sk, processBody(productId, 'tok_chargeDeclined'), declinedKey)).status).toBe(402);
-    const declined = await storedByKey(declinedKey);
-    const late = {
-      merchantId: 'mer_default',
-      reference: declined.id,
-      sessionId: null,
-      chargeId: declined.provider_ref,
-      amount: 8000,
-      currency: 'USD',
-    };
+    const { payment: declined, charge: late } = await payWith('tok_chargeDeclined', 402);
     await deliverSimulatorEvent('charge.succeeded', late);
     expect(await suspense()).toBe(before - 8000); // a credit: owed to the customer
     // The payment stays failed (never backwards), and its timeline says what was booked.
@@ -186,17 +188,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     expect(await suspense()).toBe(before - 8000);
 
     // Paid by one charge, then the provider reports a second charge for the same payment.
-    const paidKey = `twice-${randomBytes(6).toString('hex')}`;
-    expect((await processPayment(api, sk, processBody(productId, 'tok_visa'), paidKey)).status).toBe(201);
-    const paid = await storedByKey(paidKey);
-    const own = {
-      merchantId: 'mer_default',
-      reference: paid.id,
-      sessionId: null,
-      chargeId: paid.provider_ref,
-      amount: 8000,
-      currency: 'USD',
-    };
+    const { payment: paid, charge: own } = await payWith('tok_visa', 201);
     await deliverSimulatorEvent('charge.succeeded', own); // its own charge, repeated: nothing to book
     expect(await suspense()).toBe(before - 8000);
     await deliverSimulatorEvent('charge.succeeded', { ...own, chargeId: `sim_ch_second_${randomBytes(6).toString('hex')}` });
