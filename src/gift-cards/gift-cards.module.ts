@@ -28,8 +28,9 @@ export class GiftCardExpiryJob implements OnModuleInit {
     );
   }
 
-  async run(): Promise<number> {
-    return (await this.db.withAdvisoryLock('paybridge:gift-card-expiry', () => this.giftCards.expireDue())) ?? 0;
+  /** The number of cards expired, or undefined when another instance held the job (one runner at a time). */
+  run(): Promise<number | undefined> {
+    return this.db.withAdvisoryLock('paybridge:gift-card-expiry', () => this.giftCards.expireDue());
   }
 }
 
