@@ -9,7 +9,6 @@ import {
   newKey,
   processPayment,
   refundPayment,
-  runJob,
   uniqueEmail,
   runJob,
   getPayment,
