@@ -258,11 +258,12 @@ export class DatabaseService implements Executor, OnApplicationBootstrap, OnAppl
    * (`synchronous_commit = off` for that transaction only). PostgreSQL's WAL is one sequence: the next
    * synchronous commit on the server flushes this write too, and a server crash before then loses it.
    * So only for a write whose loss in such a crash harms nothing: an idempotency key's claim (lost, it
-   * is as if the request never came: the money path's phase 1, and any handler's own transaction,
-   * commit synchronously before a provider is called or an answer leaves), and the simulator's record of a
-   * charge (our transaction of the outcome commits synchronously before the client hears of it; lost, the
-   * simulated charge never happened, and recovery finds no charge). Each saves a wait for the disk, and the
-   * sleep and wake-up of a backend: see bench/README.md.
+   * is as if the request never came: a new request's phase 1, and any handler's own transaction, commit
+   * synchronously before a provider is called or an answer leaves, and a retry that resumes from a
+   * recovery point repeats a provider call under the provider key an earlier synchronous phase stored),
+   * and the simulator's record of a charge (our transaction of the outcome commits synchronously before
+   * the client hears of it; lost, the simulated charge never happened, and recovery finds no charge). Each
+   * saves a wait for the disk, and the sleep and wake-up of a backend: see bench/README.md.
    */
   async commitWithoutFlush<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
     // Joined to an outer transaction, SET LOCAL would make that whole transaction's commit unflushed.

@@ -18,8 +18,9 @@ export const ACCOUNTS = {
   /** Balances forfeited by expired cards. */
   giftCardBreakage: 'gift_card_breakage',
   /**
-   * Money a provider reports taking for a payment we had already closed (failed or canceled): owed to the
-   * customer, or to be matched to an order, until someone resolves it (a refund at the provider).
+   * Money a provider reports taking that a payment does not account for (the payment was closed before,
+   * or another charge paid it): owed to the customer, or to be matched to an order, until someone
+   * resolves it (a refund at the provider).
    */
   suspense: 'suspense',
 } as const;

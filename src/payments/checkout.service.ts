@@ -285,9 +285,12 @@ export class CheckoutService {
         session.merchantId,
         payment.id,
         'webhook',
-        { provider, eventId: event.eventId, type: event.type },
+        { provider, eventId: event.eventId, type: event.type, providerRef: event.providerRef ?? null },
         tx,
       );
+      // The failed payment does not take the provider's reference: on a hosted page it may name the whole
+      // session's charge, which the next attempt can still pay (Stripe keeps one PaymentIntent per Checkout
+      // Session), and the completion that records that payment needs it. The timeline entry keeps it.
       await this.outcomes.fail(
         tx,
         payment,
@@ -296,7 +299,6 @@ export class CheckoutService {
           message: 'The card was declined on the hosted page.',
           declineCode: event.declineCode ?? 'generic_decline',
           provider,
-          providerRef: event.providerRef,
         },
         null,
       );

@@ -159,10 +159,11 @@ export class PaymentOutcomes {
   }
 
   /**
-   * The provider reports money taken for a payment we had already closed (failed or canceled). Its status
-   * never moves back, so no sale is recorded; the money is booked once per provider charge, from what the
-   * provider holds for us to suspense (owed to the customer until someone resolves it). True when booked,
-   * false for a charge already booked (a repeated event).
+   * The provider reports money taken that the payment does not account for (it was closed before, or
+   * another charge paid it). Its status never moves back, so no sale is recorded; the money is booked once
+   * per provider charge, from what the provider holds for us to suspense (owed to the customer until
+   * someone resolves it). True when booked, false for a charge already booked (a repeated event). The
+   * caller holds the payment's row lock (PaymentsRepository.lock).
    */
   async unmatchedCharge(
     tx: Transaction,
@@ -170,11 +171,10 @@ export class PaymentOutcomes {
     provider: ProviderId,
     charge: { providerRef: string; amount: number; currency: string },
   ): Promise<boolean> {
-    await this.payments.lock(payment.merchantId, payment.id, tx);
     const booked = await this.ledger.postOnce(
       {
         merchantId: payment.merchantId,
-        postingId: `unmatched_charge:${payment.id}:${charge.providerRef}`,
+        postingId: `unmatched_charge:${payment.id}:${provider}:${charge.providerRef}`,
         kind: 'unmatched_charge',
         currency: charge.currency,
         paymentId: payment.id,

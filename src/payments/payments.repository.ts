@@ -240,9 +240,16 @@ export class PaymentsRepository {
     );
   }
 
-  /** Locks the payment's row until the caller's transaction ends: writes about it from then on are serialized. */
-  async lock(merchantId: string, id: string, tx: Executor): Promise<void> {
-    await tx.query(`SELECT 1 FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`, [merchantId, id]);
+  /**
+   * Locks the payment's row until the caller's transaction ends (writes about it from then on are
+   * serialized) and answers what it is now.
+   */
+  async lock(merchantId: string, id: string, tx: Executor): Promise<Pick<Payment, 'status' | 'providerRef'> | null> {
+    const { rows } = await tx.query<Pick<Payment, 'status' | 'providerRef'>>(
+      `SELECT status, provider_ref AS "providerRef" FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
+      [merchantId, id],
+    );
+    return rows[0] ?? null;
   }
 
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {

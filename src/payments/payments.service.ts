@@ -68,7 +68,7 @@ function directPayment(
  * A successful charge the payment does not account for: the payment was closed (failed, canceled) before
  * the provider reported it, or another charge paid it (a second charge for one payment).
  */
-function unaccountedCharge(payment: Payment, providerRef: string): boolean {
+function unaccountedCharge(payment: Pick<Payment, 'status' | 'providerRef'>, providerRef: string): boolean {
   if (payment.status === 'failed' || payment.status === 'canceled') return true;
   const open = payment.status === 'pending' || payment.status === 'processing' || payment.status === 'requires_action';
   return !open && payment.providerRef !== null && payment.providerRef !== providerRef;
@@ -330,14 +330,15 @@ export class PaymentsService {
       if (event.kind === 'payment.succeeded') {
         const providerRef = event.providerRef as string;
         const succeeded = await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
-        if (!succeeded && unaccountedCharge(payment, providerRef)) {
-          // Money the provider took that the payment does not account for: the payment never moves
-          // backwards, so the money is booked to suspense (once per charge) and flagged for reconciliation.
-          const charge = {
-            providerRef,
-            amount: event.amount && event.amount > 0 ? event.amount : payment.amount - payment.giftCardAmount,
-            currency: event.currency ?? payment.currency,
-          };
+        // A hosted checkout's payments are recorded by its completion, whatever the session's state
+        // (CheckoutService.complete). Otherwise money the payment does not account for (decided on the row
+        // as it is now, locked) never moves it backwards: it is booked to suspense, once per charge.
+        const current = succeeded || payment.checkoutSessionId ? null : await this.payments.lock(merchantId, payment.id, tx);
+        if (current && unaccountedCharge(current, providerRef)) {
+          const reported = event.amount !== undefined && event.amount > 0 && event.currency !== undefined;
+          const charge = reported
+            ? { providerRef, amount: event.amount as number, currency: event.currency as string }
+            : { providerRef, amount: payment.amount - payment.giftCardAmount, currency: payment.currency };
           if (await this.outcomes.unmatchedCharge(tx, payment, provider, charge)) {
             this.logger.error(
               { paymentId: payment.id, provider, eventId: event.eventId, providerRef, amount: charge.amount, currency: charge.currency },

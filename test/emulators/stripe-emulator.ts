@@ -582,14 +582,19 @@ export class StripeEmulator extends EmulatorServer {
 
     if (session.mode === 'payment') {
       const extras = this.sessionExtras.get(id);
-      const pi = this.newPaymentIntent({
-        amount: session.amount_total,
-        currency: session.currency,
-        customer: session.customer,
-        description: extras?.paymentIntentData?.str('description') ?? null,
-        metadata: extras?.paymentIntentData?.metadata() ?? {},
-        automatic: false,
-      });
+      // One PaymentIntent per Checkout Session, as at Stripe: a declined attempt leaves it
+      // requires_payment_method, and the next attempt confirms the same intent.
+      const pi =
+        (session.payment_intent ? this.intents.get(String(session.payment_intent)) : undefined) ??
+        this.newPaymentIntent({
+          amount: session.amount_total,
+          currency: session.currency,
+          customer: session.customer,
+          description: extras?.paymentIntentData?.str('description') ?? null,
+          metadata: extras?.paymentIntentData?.metadata() ?? {},
+          automatic: false,
+        });
+      session.payment_intent = pi.id;
       const pm = this.createPaymentMethodFromAlias(pmAlias);
       // 3-D Secure happens on the hosted page; the emulator treats it as passed.
       const effective: TestCard = card.outcome === 'authenticate' ? { ...card, outcome: 'succeed' } : card;
@@ -599,7 +604,6 @@ export class StripeEmulator extends EmulatorServer {
         await Promise.all(events);
         return { session: clone(session), paymentIntent: clone(pi), error: clone(pi.last_payment_error ?? {}) };
       }
-      session.payment_intent = pi.id;
     } else {
       if (card.outcome === 'decline') {
         return {

@@ -326,9 +326,11 @@ describe('coupons (real PostgreSQL, two instances)', () => {
     });
 
     it('drops every instance cache on POST /admin/cache/invalidate?entity=coupons', async () => {
-      const { code } = await createCoupon({ code: uniqueCode('sql'), type: 'PERCENTAGE', percentOff: 10 });
+      // Created and changed behind the application's back: no notification of the creation can reach B
+      // after its first read and drop its cache by chance; only the invalidation makes B see the change.
+      const code = uniqueCode('sql');
+      await a.db.query(`INSERT INTO coupons (merchant_id, code, type, percent_off) VALUES ('mer_default', $1, 'PERCENTAGE', 10)`, [code]);
       expect(await discountOnB(code)).toBe(300);
-      // A change behind the application's back: only an invalidation makes B see it.
       await a.db.query(`UPDATE coupons SET percent_off = 50 WHERE code = $1`, [code]);
       expect(await discountOnB(code)).toBe(300);
       await a.http().post('/admin/cache/invalidate?entity=coupons').set('X-Api-Key', admin).expect(200);

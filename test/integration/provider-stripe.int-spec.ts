@@ -142,10 +142,15 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(failed).toMatchObject({ failureCode: 'card_declined', declineCode: 'generic_decline' });
       expect((await getSession(session.id)).status).toBe('open');
 
-      await emulator.payCheckoutSession(session.providerSessionId);
+      // The next attempt pays the same PaymentIntent (one per Checkout Session): the failed payment did
+      // not take its reference, so the completion records the new payment with it, and nothing is in suspense.
+      const paid = await emulator.payCheckoutSession(session.providerSessionId);
+      expect(paid.paymentIntent?.id).toBe(declined.paymentIntent?.id);
       const completed = await completedSession(session.id);
       expect(completed.paymentId).not.toBe(session.paymentId);
-      expect((await getPayment(api, sk, completed.paymentId)).status).toBe('succeeded');
+      expect(await getPayment(api, sk, completed.paymentId)).toMatchObject({ status: 'succeeded', providerRef: paid.paymentIntent?.id });
+      const ledger = (await api.http().get('/admin/ledger/balance?currency=USD').set('X-Api-Key', admin)).body;
+      expect(ledger.accounts.find((a: { account: string }) => a.account === 'suspense')).toBeUndefined();
     });
 
     it('canceling the session expires it at Stripe', async () => {
