@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CheckoutService } from './checkout.service';
 import { PaymentsService } from './payments.service';
+import { RefundsService } from './refunds.service';
 import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 
@@ -10,6 +11,7 @@ export class ProviderEventsHandler {
   constructor(
     private readonly checkout: CheckoutService,
     private readonly payments: PaymentsService,
+    private readonly refunds: RefundsService,
     private readonly registry: ProviderRegistry,
   ) {}
 
@@ -32,6 +34,8 @@ export class ProviderEventsHandler {
       case 'payment.succeeded':
       case 'payment.failed':
         return this.payments.applyEvent(provider, event);
+      case 'payment.refunded':
+        return this.refunds.applyProviderEvent(provider, event);
       default:
         return 'ignored';
     }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth.types';
 import { DomainError, NotFoundError } from '../common/errors/domain-errors';
 import { newId } from '../common/ids';
@@ -12,7 +12,13 @@ import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors
 import { PaymentOutcomes } from './payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
 import type { Payment } from './payments.types';
-import { ProviderDeclineError, ProviderUnavailableError, ProviderUnknownOutcomeError } from './providers/payment-provider';
+import {
+  ProviderDeclineError,
+  ProviderId,
+  ProviderUnavailableError,
+  ProviderUnknownOutcomeError,
+  ProviderWebhookEvent,
+} from './providers/payment-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { Refund, RefundsRepository } from './refunds.repository';
 
@@ -26,6 +32,8 @@ const REFUND_CREATED = 'refund_created';
  */
 @Injectable()
 export class RefundsService {
+  private readonly logger = new Logger(RefundsService.name);
+
   constructor(
     private readonly db: DatabaseService,
     private readonly payments: PaymentsRepository,
@@ -212,6 +220,53 @@ export class RefundsService {
     });
     if (idem) idem.completed = true;
     return settled;
+  }
+
+  /**
+   * A provider reports how much of a payment's charge it has refunded in all (Stripe's `charge.refunded`,
+   * Mercado Pago's refunded payment). What that total holds beyond the refunds we know of (succeeded, or
+   * sent and not yet settled) was refunded outside this API, in the provider's dashboard: it is recorded
+   * as a succeeded refund (`refunded at the provider`) and booked like any refund. The total only grows, so
+   * a repeated or older report finds nothing more to record.
+   */
+  async applyProviderEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
+    const { merchantId, providerRef, amountRefunded: refundedInAll, currency } = event;
+    if (!merchantId || !providerRef || refundedInAll === undefined) return 'ignored';
+    const payment = await this.payments.findByProviderRef(merchantId, provider, providerRef);
+    if (!payment || (currency !== undefined && currency !== payment.currency)) return 'ignored';
+    await this.db.transaction(async (tx) => {
+      // Under the payment's lock, a refund of ours cannot be held or settled between these reads and the writes.
+      await this.payments.lock(merchantId, payment.id, tx);
+      const known = await this.refunds.providerPart(merchantId, payment.id, ['pending', 'succeeded'], tx);
+      const outside = refundedInAll - known;
+      if (outside <= 0) return;
+      const id = newId('re');
+      if (!(await this.payments.reserveRefund(merchantId, payment.id, outside, tx))) {
+        // More than the payment can take back (its status or amount): nothing is booked; someone reconciles it.
+        this.logger.error(
+          { paymentId: payment.id, provider, refundedInAll, known },
+          'provider reports refunds the payment cannot take: reconcile',
+        );
+        return;
+      }
+      await this.refunds.insert(
+        {
+          merchantId,
+          id,
+          paymentId: payment.id,
+          amount: outside,
+          currency: payment.currency,
+          reason: 'refunded at the provider',
+          provider,
+          idempotencyKey: null,
+          giftCardAmount: 0,
+        },
+        tx,
+      );
+      await this.refunds.settle(merchantId, id, 'succeeded', null, null, tx);
+      await this.outcomes.refunded(tx, payment, { id, amount: outside, provider, giftCardAmount: 0 });
+    });
+    return 'processed';
   }
 
   private responseFor(refund: Refund, requestId: string): StoredResponse {

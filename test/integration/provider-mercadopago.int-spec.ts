@@ -245,6 +245,26 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     // More than remains: refused by us before Mercado Pago is asked.
     const tooMuch = await refundPayment(api, admin, paid.body.id, { amount: 10000 });
     expect(tooMuch.status).toBe(422);
+
+    // 20.00 refunded in Mercado Pago's dashboard: its notification reports 70.00 refunded in all, and
+    // Paybridge records and books the 2000 it did not send (once: the same total again adds nothing).
+    const outside = await fetch(`${emulator.url}/v1/payments/${payment.id}/refunds`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${ACCESS_TOKEN}`,
+        'Content-Type': 'application/json',
+        'X-Idempotency-Key': `dashboard-${payment.id}`,
+      },
+      body: JSON.stringify({ amount: 20 }),
+    });
+    expect(outside.status).toBe(201);
+    for (let i = 0; i < 2; i++) await emulator.sendNotification(payment.id, 'payment.updated');
+    await eventually(async () => (await getPayment(api, sk, paid.body.id)).amountRefunded === 7000);
+    const recorded = await api.db.query(`SELECT amount, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [paid.body.id]);
+    expect(recorded.rows).toEqual([
+      { amount: 5000, reason: null },
+      { amount: 2000, reason: 'refunded at the provider' },
+    ]);
   });
 
   it('a connection dropped after the charge: retrieve finds the one payment by external_reference; ours succeeds', async () => {

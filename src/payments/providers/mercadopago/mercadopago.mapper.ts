@@ -104,11 +104,18 @@ export function toProviderPayment(payment: MercadoPagoPaymentPayload, fallbackCu
     status,
     amount,
     currency,
-    amountRefunded:
-      payment.status === 'refunded' && !payment.transaction_amount_refunded ? amount : minor(payment.transaction_amount_refunded, currency),
+    amountRefunded: refundedOf(payment, currency),
     declineCode: status === 'declined' ? payment.status_detail || 'rejected' : undefined,
     nextActionUrl,
   };
+}
+
+/** How much of the payment Mercado Pago has refunded in all (a refunded payment may not say it). */
+function refundedOf(payment: MercadoPagoPaymentPayload, currency: string): number {
+  const amount = minor(payment.transaction_amount, currency);
+  return payment.status === 'refunded' && !payment.transaction_amount_refunded
+    ? amount
+    : minor(payment.transaction_amount_refunded, currency);
 }
 
 /**
@@ -136,6 +143,7 @@ export function toConfirmedEvent(notification: ProviderWebhookEvent, payment: Me
     providerRef: String(payment.id),
     amount: minor(payment.transaction_amount, currency),
     currency,
+    amountRefunded: outcome === 'refunded' ? refundedOf(payment, currency) : undefined,
     declineCode: outcome === 'failed' ? payment.status_detail || 'rejected' : undefined,
   };
 }

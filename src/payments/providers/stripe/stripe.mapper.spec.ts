@@ -86,7 +86,8 @@ describe('Stripe mapper', () => {
         merchantId: 'mer_default',
         reference: 'pay_Rec0rdedPayment00001',
         providerRef: object('chargeRefunded').payment_intent,
-        amount: 1000,
+        amount: 2999,
+        amountRefunded: 1000,
       });
     });
 

@@ -169,6 +169,7 @@ interface IntentObject extends Metadata {
 interface ChargeObject extends Metadata {
   id: string;
   payment_intent?: Expandable;
+  amount?: number;
   amount_refunded?: number;
   currency?: string;
 }
@@ -251,8 +252,9 @@ const SUBSCRIBED = {
     kind: 'payment.refunded',
     ...ours(charge),
     providerRef: idOf(charge.payment_intent) ?? charge.id,
+    ...eventAmount(charge.amount, charge.currency),
     // The charge's refunded total so far (all refunds), not this refund's amount.
-    ...eventAmount(charge.amount_refunded, charge.currency),
+    amountRefunded: eventAmount(charge.amount_refunded, charge.currency).amount,
   }),
   'charge.dispute.created': (dispute: DisputeObject): Mapped => ({
     kind: 'other',
