@@ -15,6 +15,8 @@ const SELECT_PAYMENT = `
     FROM payments p
     JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
 
+export type LockedPayment = Pick<Payment, 'status' | 'providerRef'> & { providerRefunded: number };
+
 export interface NewPayment {
   merchantId: string;
   id: string;
@@ -242,14 +244,24 @@ export class PaymentsRepository {
 
   /**
    * Locks the payment's row until the caller's transaction ends (writes about it from then on are
-   * serialized) and answers what it is now.
+   * serialized) and answers what it is now, with the most its provider has reported refunded.
    */
-  async lock(merchantId: string, id: string, tx: Executor): Promise<Pick<Payment, 'status' | 'providerRef'> | null> {
-    const { rows } = await tx.query<Pick<Payment, 'status' | 'providerRef'>>(
-      `SELECT status, provider_ref AS "providerRef" FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
+  async lock(merchantId: string, id: string, tx: Executor): Promise<LockedPayment | null> {
+    const { rows } = await tx.query<LockedPayment>(
+      `SELECT status, provider_ref AS "providerRef", provider_refunded AS "providerRefunded"
+         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
       [merchantId, id],
     );
     return rows[0] ?? null;
+  }
+
+  /** Keeps the largest refunded total the provider has reported (reports can arrive out of order). */
+  async reportProviderRefunded(merchantId: string, id: string, refundedInAll: number, tx: Executor): Promise<void> {
+    await tx.query(`UPDATE payments SET provider_refunded = greatest(provider_refunded, $3) WHERE merchant_id = $1 AND id = $2`, [
+      merchantId,
+      id,
+      refundedInAll,
+    ]);
   }
 
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {

@@ -6,12 +6,13 @@ import type { IdempotencyContext } from '../common/idempotency/idempotency.decor
 import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
 import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
 import { DatabaseService } from '../database/database.service';
+import type { Transaction } from '../database/database.types';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { RefundDto } from './dto/checkout.dto';
 import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes } from './payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
-import type { Payment } from './payments.types';
+import type { Payment, PaymentStatus } from './payments.types';
 import {
   ProviderDeclineError,
   ProviderId,
@@ -23,6 +24,10 @@ import { ProviderRegistry } from './providers/provider-registry';
 import { Refund, RefundsRepository } from './refunds.repository';
 
 const REFUND_CREATED = 'refund_created';
+/** The reason of a refund made at the provider (its dashboard), recorded from the provider's report. */
+const REFUNDED_AT_PROVIDER = 'refunded at the provider';
+/** Statuses of a payment whose charge has settled: the only ones a refund can apply to. */
+const SETTLED: readonly PaymentStatus[] = ['succeeded', 'partially_refunded', 'refunded'];
 
 /**
  * Refunds in phases, like charges: (1) one transaction holds the amount on the payment (a conditional
@@ -213,7 +218,17 @@ export class RefundsService {
           provider: refund.provider,
           giftCardAmount: refund.giftCardAmount,
         });
-      if (changed && status === 'failed') await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
+      if (changed && status === 'failed') {
+        await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
+        // While in flight this refund hid as much of what the provider reported refunded: look again.
+        const current = await this.payments.lock(payment.merchantId, payment.id, tx);
+        if (
+          current &&
+          current.providerRefunded > 0 &&
+          (await this.bookRefundsMadeAtProvider(tx, payment, current.providerRefunded)) === 'refused'
+        )
+          this.logger.error({ paymentId: payment.id }, 'the provider reports more refunded than the payment can take back: reconcile');
+      }
       const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
       if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
       return after;
@@ -224,49 +239,76 @@ export class RefundsService {
 
   /**
    * A provider reports how much of a payment's charge it has refunded in all (Stripe's `charge.refunded`,
-   * Mercado Pago's refunded payment). What that total holds beyond the refunds we know of (succeeded, or
-   * sent and not yet settled) was refunded outside this API, in the provider's dashboard: it is recorded
-   * as a succeeded refund (`refunded at the provider`) and booked like any refund. The total only grows, so
-   * a repeated or older report finds nothing more to record.
+   * Mercado Pago's refunded payment): ours, and any made in its dashboard. The largest report is kept on
+   * the payment, and what it holds beyond the refunds we know of is booked (bookRefundsMadeAtProvider).
+   * Thrown, the event is retried with backoff and then kept as a dead letter to replay: when no payment
+   * holds the charge yet, or its charge is not settled yet (its own event may still be on the way), or the
+   * report names a charge that is not the payment's, or more than the payment can take back.
    */
   async applyProviderEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
     const { merchantId, providerRef, amountRefunded: refundedInAll, currency } = event;
     if (!merchantId || !providerRef || refundedInAll === undefined) return 'ignored';
     const payment = await this.payments.findByProviderRef(merchantId, provider, providerRef);
-    if (!payment || (currency !== undefined && currency !== payment.currency)) return 'ignored';
-    await this.db.transaction(async (tx) => {
-      // Under the payment's lock, a refund of ours cannot be held or settled between these reads and the writes.
-      await this.payments.lock(merchantId, payment.id, tx);
-      const known = await this.refunds.providerPart(merchantId, payment.id, ['pending', 'succeeded'], tx);
-      const outside = refundedInAll - known;
-      if (outside <= 0) return;
-      const id = newId('re');
-      if (!(await this.payments.reserveRefund(merchantId, payment.id, outside, tx))) {
-        // More than the payment can take back (its status or amount): nothing is booked; someone reconciles it.
-        this.logger.error(
-          { paymentId: payment.id, provider, refundedInAll, known },
-          'provider reports refunds the payment cannot take: reconcile',
-        );
-        return;
-      }
-      await this.refunds.insert(
-        {
-          merchantId,
-          id,
-          paymentId: payment.id,
-          amount: outside,
-          currency: payment.currency,
-          reason: 'refunded at the provider',
-          provider,
-          idempotencyKey: null,
-          giftCardAmount: 0,
-        },
-        tx,
+    if (!payment) throw new Error(`No payment holds ${provider} charge ${providerRef} yet: its refunds wait`);
+    if (currency !== undefined && currency !== payment.currency)
+      throw new Error(
+        `${provider} reports refunds of ${providerRef} in ${currency}, payment ${payment.id} is in ${payment.currency}: reconcile`,
       );
-      await this.refunds.settle(merchantId, id, 'succeeded', null, null, tx);
-      await this.outcomes.refunded(tx, payment, { id, amount: outside, provider, giftCardAmount: 0 });
+    await this.db.transaction(async (tx) => {
+      const current = await this.payments.lock(merchantId, payment.id, tx);
+      if (!current || current.providerRef !== providerRef)
+        throw new Error(`Payment ${payment.id} was not paid by ${provider} charge ${providerRef}: reconcile its refunds`);
+      if (!SETTLED.includes(current.status)) throw new Error(`Payment ${payment.id} is ${current.status}: its refunds wait for its charge`);
+      await this.payments.reportProviderRefunded(merchantId, payment.id, refundedInAll, tx);
+      const booked = await this.bookRefundsMadeAtProvider(tx, payment, Math.max(current.providerRefunded, refundedInAll));
+      if (booked === 'refused') throw new Error(`${provider} reports more refunded of ${payment.id} than it can take back: reconcile`);
     });
     return 'processed';
+  }
+
+  /**
+   * What the provider reported refunded beyond the refunds we know of (succeeded, or held for one of ours
+   * not settled yet) was refunded outside this API: it is recorded as one succeeded refund (`refunded at
+   * the provider`) and booked like any refund. Runs under the payment's row lock, when a report arrives
+   * and when one of our refunds fails (while in flight it hid that much of the report).
+   */
+  private async bookRefundsMadeAtProvider(tx: Transaction, payment: Payment, reported: number): Promise<'booked' | 'nothing' | 'refused'> {
+    const known = await this.refunds.providerPart(payment.merchantId, payment.id, ['pending', 'succeeded'], tx);
+    const outside = reported - known;
+    if (outside <= 0) return 'nothing';
+    if (!(await this.payments.reserveRefund(payment.merchantId, payment.id, outside, tx))) return 'refused';
+    const id = newId('re');
+    await this.refunds.insert(
+      {
+        merchantId: payment.merchantId,
+        id,
+        paymentId: payment.id,
+        amount: outside,
+        currency: payment.currency,
+        reason: REFUNDED_AT_PROVIDER,
+        provider: payment.provider as ProviderId,
+        idempotencyKey: null,
+        giftCardAmount: 0,
+      },
+      tx,
+    );
+    await this.refunds.settle(payment.merchantId, id, 'succeeded', null, null, tx);
+    await this.outcomes.refunded(tx, payment, { id, amount: outside, provider: payment.provider as ProviderId, giftCardAmount: 0 });
+    if ((payment.lines ?? []).some((line) => line.productType === 'GIFT_CARD')) {
+      // The card it bought stays spendable (this API refuses such refunds for that reason): flagged.
+      this.logger.error(
+        { paymentId: payment.id, refundId: id },
+        'a payment that bought a gift card was refunded at the provider: reconcile',
+      );
+      await this.payments.addTimelineEntry(
+        payment.merchantId,
+        payment.id,
+        'note',
+        { reconcile: 'refunded at the provider while the gift card it bought stays spendable', refundId: id },
+        tx,
+      );
+    }
+    return 'booked';
   }
 
   private responseFor(refund: Refund, requestId: string): StoredResponse {

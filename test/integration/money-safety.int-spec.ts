@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
+import { RefundsService } from '../../src/payments/refunds.service';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
 import {
   createProduct,
@@ -108,6 +109,68 @@ describe('money safety edge cases (real PostgreSQL)', () => {
       expect(await sentToSimulator()).toBe(3);
       const totals = await ledgerTotals(app, 'USD');
       expect(totals.debits).toBe(totals.credits);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a refund made at the provider while one of ours was in flight is booked when ours fails', async () => {
+    const app = await startTestApp(dbUrl, { RECOVERY_MIN_AGE_SECONDS: '0', SIMULATOR_REFUND_SETTLE_SECONDS: '3600' });
+    try {
+      const paid = await processPayment(app, sk, processBody(productId, 'tok_refundPending'));
+      expect(paid.status).toBe(201);
+      const ours = (await refundPayment(app, admin, paid.body.id, { amount: 3000 })).body;
+      expect(ours).toMatchObject({ status: 'pending' });
+      // The provider reports 5000 refunded in all: made in its dashboard (ours is still pending there).
+      const report = (amountRefunded: number) =>
+        app.app.get(RefundsService).applyProviderEvent('simulator', {
+          eventId: `evt_${randomBytes(6).toString('hex')}`,
+          type: 'charge.refunded',
+          kind: 'payment.refunded',
+          merchantId: 'mer_default',
+          providerRef: paid.body.providerRef,
+          amountRefunded,
+          currency: 'USD',
+          payload: {},
+        });
+      await report(5000);
+      // Ours might be part of that report: only what it cannot be is booked yet.
+      expect(await getPayment(app, sk, paid.body.id)).toMatchObject({ amountRefunded: 2000, amountRefundPending: 3000 });
+      // Ours fails at the provider: the rest of the report was made at the provider too.
+      await app.db.query(`UPDATE simulator_refunds SET failed = true WHERE id = $1`, [ours.providerRef]);
+      await runJob(() => app.app.get(PaymentJobs).recover());
+      expect(await getPayment(app, sk, paid.body.id)).toMatchObject({
+        status: 'partially_refunded',
+        amountRefunded: 5000,
+        amountRefundPending: 0,
+      });
+      await report(5000); // the same total again: nothing more
+      await report(4000); // an older one: nothing more
+      const refunds = await app.db.query(`SELECT amount, status, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
+        paid.body.id,
+      ]);
+      expect(refunds.rows).toEqual([
+        { amount: 3000, status: 'failed', reason: null },
+        { amount: 2000, status: 'succeeded', reason: 'refunded at the provider' },
+        { amount: 3000, status: 'succeeded', reason: 'refunded at the provider' },
+      ]);
+      const booked = await app.db.query(
+        `SELECT coalesce(sum(amount), 0)::bigint AS refunded FROM ledger_entries WHERE payment_id = $1 AND account = 'refunds'`,
+        [paid.body.id],
+      );
+      expect(booked.rows[0].refunded).toBe(5000);
+      // A report for a payment whose charge is not settled, or for a charge no payment holds: kept for a retry.
+      await expect(
+        app.app.get(RefundsService).applyProviderEvent('simulator', {
+          eventId: 'evt_unknown',
+          type: 'charge.refunded',
+          kind: 'payment.refunded',
+          merchantId: 'mer_default',
+          providerRef: 'sim_ch_nobody',
+          amountRefunded: 100,
+          payload: {},
+        }),
+      ).rejects.toThrow(/No payment holds simulator charge sim_ch_nobody/);
     } finally {
       await app.close();
     }

@@ -260,6 +260,13 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     expect(outside.status).toBe(201);
     for (let i = 0; i < 2; i++) await emulator.sendNotification(payment.id, 'payment.updated');
     await eventually(async () => (await getPayment(api, sk, paid.body.id)).amountRefunded === 7000);
+    // Every notification processed (each reports the same total), and still 7000.
+    await eventually(
+      async () =>
+        (await api.db.query(`SELECT 1 FROM payment_webhook_events WHERE provider = 'mercadopago' AND status = 'pending'`)).rows.length ===
+        0,
+    );
+    expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ amountRefunded: 7000 });
     const recorded = await api.db.query(`SELECT amount, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [paid.body.id]);
     expect(recorded.rows).toEqual([
       { amount: 5000, reason: null },

@@ -254,15 +254,15 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(request.headers['idempotency-key']).toBe(refund.body.id);
       expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1000 });
 
-      // The merchant refunds 999 in Stripe's dashboard: charge.refunded reports 1999 refunded in all, and
-      // Paybridge records and books the 999 it did not send.
-      await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 999 });
+      // The merchant refunds 300 in Stripe's dashboard: charge.refunded reports 1300 refunded in all, and
+      // Paybridge records and books the 300 it did not send.
+      await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 300 });
       const refundedTo = (amount: number) =>
         eventually(async () => {
           const payment = await getPayment(api, sk, paid.body.id);
           return payment.amountRefunded === amount ? payment : undefined;
         });
-      expect((await refundedTo(1999)).status).toBe('partially_refunded');
+      expect((await refundedTo(1300)).status).toBe('partially_refunded');
       const refundsOf = async () =>
         (
           await api.db.query(`SELECT amount, status, reason, provider FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
@@ -271,29 +271,33 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
         ).rows;
       expect(await refundsOf()).toEqual([
         { amount: 1000, status: 'succeeded', reason: 'requested_by_customer', provider: 'stripe' },
-        { amount: 999, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
+        { amount: 300, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
       ]);
-      // The same total reported again, in a new event: nothing more is recorded.
+      // The same total reported again, in a new event: nothing more is recorded (another 300 would fit).
       const [stripeCharge] = chargesFor(paid.body.providerRef);
       const again = await emulator.sendEvent('charge.refunded', stripeCharge);
       await eventually(async () => (await storedEvents(again.id))[0]?.status === 'processed');
       expect(await refundsOf()).toHaveLength(2);
 
-      // A dashboard refund Paybridge has not heard of yet (webhooks held back): Stripe refuses ours, which
-      // changes nothing; the held event then books it.
+      // A dashboard refund of the rest Paybridge has not heard of yet (webhooks held back): Stripe refuses
+      // ours, which changes nothing; the held event then books the rest.
       const webhookUrl = emulator.webhookUrl;
       emulator.webhookUrl = undefined;
-      await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 1000 });
-      const held = emulator
-        .events()
-        .filter((e) => e.type === 'charge.refunded')
-        .at(-1);
-      const refused = await refundPayment(api, admin, paid.body.id, { amount: 1000 });
-      expect(refused.status).toBe(422);
-      expect(refused.body.error.code).toBe('refund_refused');
-      expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1999 });
-      emulator.webhookUrl = webhookUrl;
-      await emulator.resend(held!.id);
+      let held: string | undefined;
+      try {
+        await stripe.refunds.create({ payment_intent: paid.body.providerRef, amount: 1699 });
+        held = emulator
+          .events()
+          .filter((e) => e.type === 'charge.refunded')
+          .at(-1)?.id;
+        const refused = await refundPayment(api, admin, paid.body.id, { amount: 1000 });
+        expect(refused.status).toBe(422);
+        expect(refused.body.error.code).toBe('refund_refused');
+        expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1300 });
+      } finally {
+        emulator.webhookUrl = webhookUrl;
+      }
+      await emulator.resend(held as string);
       expect((await refundedTo(2999)).status).toBe('refunded');
       const booked = await api.db.query(
         `SELECT coalesce(sum(amount), 0)::bigint AS refunded FROM ledger_entries WHERE payment_id = $1 AND account = 'refunds'`,
