@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
-import type { AccountBalance, Posting } from './ledger.types';
+import { ACCOUNTS, type AccountBalance, type Posting } from './ledger.types';
 
 @Injectable()
 export class LedgerRepository {
@@ -50,6 +50,28 @@ export class LedgerRepository {
       ],
     );
     return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * A payment's suspense for one charge: what its posting `heldPosting` credited to suspense, and what
+   * postings whose id starts with `releasedPrefix` debited back out of it.
+   */
+  async suspenseOf(
+    merchantId: string,
+    paymentId: string,
+    heldPosting: string,
+    releasedPrefix: string,
+    executor: Executor,
+  ): Promise<{ held: number; released: number; currency: string | null }> {
+    const { rows } = await executor.query<{ held: number; released: number; currency: string | null }>(
+      `SELECT coalesce(sum(amount) FILTER (WHERE posting_id = $3 AND direction = 'credit'), 0)::bigint AS held,
+              coalesce(sum(amount) FILTER (WHERE left(posting_id, length($4)) = $4 AND direction = 'debit'), 0)::bigint AS released,
+              max(currency) AS currency
+         FROM ledger_entries
+        WHERE merchant_id = $1 AND payment_id = $2 AND account = $5`,
+      [merchantId, paymentId, heldPosting, releasedPrefix, ACCOUNTS.suspense],
+    );
+    return rows[0];
   }
 
   async balances(merchantId: string, currency: string, executor: Executor = this.db): Promise<AccountBalance[]> {

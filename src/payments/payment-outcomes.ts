@@ -34,6 +34,9 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
   ].filter((line) => line.amount > 0);
 }
 
+/** One provider charge of a payment, in the ids of its suspense postings. */
+const suspenseKey = (payment: PaymentRef, provider: ProviderId, providerRef: string) => `${payment.id}:${provider}:${providerRef}`;
+
 /**
  * The one place where a payment reaches an outcome. Each method runs inside the caller's transaction
  * and writes, all or nothing: the status change (only if the state machine allows it), the ledger
@@ -174,7 +177,7 @@ export class PaymentOutcomes {
     const booked = await this.ledger.postOnce(
       {
         merchantId: payment.merchantId,
-        postingId: `unmatched_charge:${payment.id}:${provider}:${charge.providerRef}`,
+        postingId: `unmatched_charge:${suspenseKey(payment, provider, charge.providerRef)}`,
         kind: 'unmatched_charge',
         currency: charge.currency,
         paymentId: payment.id,
@@ -187,6 +190,47 @@ export class PaymentOutcomes {
     );
     if (booked) this.outcomes.inc({ provider, outcome: 'unmatched_charge' });
     return booked;
+  }
+
+  /**
+   * The provider reports `refundedInAll` of a charge booked to suspense (unmatchedCharge) refunded: that
+   * much went back to the customer, so it leaves suspense (debit suspense, credit what the provider holds
+   * for us), once per reported total. 'none' when no such charge is in suspense. The caller holds the
+   * payment's row lock.
+   */
+  async releaseSuspense(
+    tx: Transaction,
+    payment: PaymentRef,
+    provider: ProviderId,
+    providerRef: string,
+    refundedInAll: number,
+  ): Promise<'released' | 'nothing' | 'none'> {
+    const key = suspenseKey(payment, provider, providerRef);
+    const { held, released, currency } = await this.ledger.suspenseOf(
+      payment.merchantId,
+      payment.id,
+      `unmatched_charge:${key}`,
+      `suspense_refund:${key}:`,
+      tx,
+    );
+    if (held === 0 || currency === null) return 'none';
+    const target = Math.min(refundedInAll, held);
+    if (target <= released) return 'nothing';
+    await this.ledger.post(
+      {
+        merchantId: payment.merchantId,
+        postingId: `suspense_refund:${key}:${target}`,
+        kind: 'suspense_refund',
+        currency,
+        paymentId: payment.id,
+        lines: [
+          { account: ACCOUNTS.suspense, direction: 'debit', amount: target - released },
+          { account: ACCOUNTS.receivable(provider), direction: 'credit', amount: target - released },
+        ],
+      },
+      tx,
+    );
+    return 'released';
   }
 
   async cancel(tx: Executor, payment: PaymentRef, reason: string): Promise<Payment | null> {

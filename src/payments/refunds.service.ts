@@ -241,24 +241,45 @@ export class RefundsService {
    * A provider reports how much of a payment's charge it has refunded in all (Stripe's `charge.refunded`,
    * Mercado Pago's refunded payment): ours, and any made in its dashboard. The largest report is kept on
    * the payment, and what it holds beyond the refunds we know of is booked (bookRefundsMadeAtProvider).
-   * Thrown, the event is retried with backoff and then kept as a dead letter to replay: when no payment
-   * holds the charge yet, or its charge is not settled yet (its own event may still be on the way), or the
-   * report names a charge that is not the payment's, or more than the payment can take back.
+   * A charge the payment does not account for (booked to suspense) leaves suspense as far as it was
+   * refunded (PaymentOutcomes.releaseSuspense). Thrown, the event is retried with backoff and then kept as
+   * a dead letter to replay: when no payment holds the charge yet, or its charge is not settled yet (its own
+   * event may still be on the way), or the report names a charge that is neither the payment's nor in
+   * suspense, or more than the payment can take back.
    */
   async applyProviderEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
-    const { merchantId, providerRef, amountRefunded: refundedInAll, currency } = event;
+    const { merchantId, providerRef, amountRefunded: refundedInAll, currency, reference } = event;
     if (!merchantId || !providerRef || refundedInAll === undefined) return 'ignored';
-    const payment = await this.payments.findByProviderRef(merchantId, provider, providerRef);
+    // The payment paid by this charge, or the direct payment it names (a charge it does not account for).
+    const payment =
+      (await this.payments.findByProviderRef(merchantId, provider, providerRef)) ??
+      (reference?.startsWith('pay_') ? await this.payments.findById(merchantId, reference) : null);
     if (!payment) throw new Error(`No payment holds ${provider} charge ${providerRef} yet: its refunds wait`);
-    if (currency !== undefined && currency !== payment.currency)
-      throw new Error(
-        `${provider} reports refunds of ${providerRef} in ${currency}, payment ${payment.id} is in ${payment.currency}: reconcile`,
-      );
     await this.db.transaction(async (tx) => {
       const current = await this.payments.lock(merchantId, payment.id, tx);
-      if (!current || current.providerRef !== providerRef)
+      if (!current) throw new Error(`Payment ${payment.id} is gone`);
+      if (current.providerRef !== providerRef || !SETTLED.includes(current.status)) {
+        // Not the payment's own settled charge: money booked to suspense goes back to the customer, or
+        // the charge has not settled yet.
+        const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedInAll);
+        if (released === 'released') {
+          await this.payments.addTimelineEntry(
+            merchantId,
+            payment.id,
+            'note',
+            { suspense: 'refunded at the provider', providerRef, refundedInAll },
+            tx,
+          );
+        }
+        if (released !== 'none') return;
+        if (current.providerRef === providerRef)
+          throw new Error(`Payment ${payment.id} is ${current.status}: its refunds wait for its charge`);
         throw new Error(`Payment ${payment.id} was not paid by ${provider} charge ${providerRef}: reconcile its refunds`);
-      if (!SETTLED.includes(current.status)) throw new Error(`Payment ${payment.id} is ${current.status}: its refunds wait for its charge`);
+      }
+      if (currency !== undefined && currency !== payment.currency)
+        throw new Error(
+          `${provider} reports refunds of ${providerRef} in ${currency}, payment ${payment.id} is in ${payment.currency}: reconcile`,
+        );
       await this.payments.reportProviderRefunded(merchantId, payment.id, refundedInAll, tx);
       const booked = await this.bookRefundsMadeAtProvider(tx, payment, Math.max(current.providerRefunded, refundedInAll));
       if (booked === 'refused') throw new Error(`${provider} reports more refunded of ${payment.id} than it can take back: reconcile`);

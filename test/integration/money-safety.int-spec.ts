@@ -231,7 +231,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     return { payment, charge };
   };
 
-  it('books, once, to suspense a charge the provider reports for a closed payment or a second charge for a paid one', async () => {
+  it('books, once, to suspense a charge the provider reports for a closed payment or a second charge, and releases it as the provider refunds it', async () => {
     const before = await suspense();
     // Declined: the payment is failed and booked nothing. Then the provider reports its charge succeeded.
     const { payment: declined, charge: late } = await payWith('tok_chargeDeclined', 402);
@@ -254,9 +254,36 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     const { payment: paid, charge: own } = await payWith('tok_visa', 201);
     await deliverSimulatorEvent('charge.succeeded', own); // its own charge, repeated: nothing to book
     expect(await suspense()).toBe(before - 8000);
-    await deliverSimulatorEvent('charge.succeeded', { ...own, chargeId: `sim_ch_second_${randomBytes(6).toString('hex')}` });
+    const second = `sim_ch_second_${randomBytes(6).toString('hex')}`;
+    await deliverSimulatorEvent('charge.succeeded', { ...own, chargeId: second });
     expect(await suspense()).toBe(before - 16000);
     expect(await getPayment(api, sk, paid.id)).toMatchObject({ status: 'succeeded', providerRef: paid.provider_ref });
+
+    // Refunded at the provider (its reports give the charge's refunded total): each leaves suspense, as far
+    // as it went back, once per total; never more than was held; the payments do not change.
+    const refundedAtProvider = (payment: { id: string }, providerRef: string, amountRefunded: number) =>
+      api.app.get(RefundsService).applyProviderEvent('simulator', {
+        eventId: `evt_${randomBytes(6).toString('hex')}`,
+        type: 'charge.refunded',
+        kind: 'payment.refunded',
+        merchantId: 'mer_default',
+        providerRef,
+        reference: payment.id,
+        amountRefunded,
+        currency: 'USD',
+        payload: {},
+      });
+    await refundedAtProvider(declined, declined.provider_ref, 3000);
+    await refundedAtProvider(declined, declined.provider_ref, 3000);
+    expect(await suspense()).toBe(before - 13000);
+    await refundedAtProvider(declined, declined.provider_ref, 9000);
+    expect(await suspense()).toBe(before - 8000);
+    await refundedAtProvider(paid, second, 8000);
+    expect(await suspense()).toBe(before);
+    expect(await getPayment(api, sk, declined.id)).toMatchObject({ status: 'failed', amountRefunded: 0 });
+    expect(await getPayment(api, sk, paid.id)).toMatchObject({ status: 'succeeded', amountRefunded: 0 });
+    // A charge of the payment's that is neither its own nor in suspense: kept for someone to reconcile.
+    await expect(refundedAtProvider(paid, 'sim_ch_unknown', 100)).rejects.toThrow(/was not paid by simulator charge sim_ch_unknown/);
     const totals = await ledgerTotals(api, 'USD');
     expect(totals.debits).toBe(totals.credits);
   });
