@@ -66,7 +66,7 @@ export class LedgerRepository {
     const { rows } = await executor.query<{ held: number; released: number; currency: string | null }>(
       `SELECT coalesce(sum(amount) FILTER (WHERE posting_id = $3 AND direction = 'credit'), 0)::bigint AS held,
               coalesce(sum(amount) FILTER (WHERE left(posting_id, length($4)) = $4 AND direction = 'debit'), 0)::bigint AS released,
-              max(currency) AS currency
+              max(currency) FILTER (WHERE posting_id = $3) AS currency
          FROM ledger_entries
         WHERE merchant_id = $1 AND payment_id = $2 AND account = $5`,
       [merchantId, paymentId, heldPosting, releasedPrefix, ACCOUNTS.suspense],

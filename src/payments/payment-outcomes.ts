@@ -204,6 +204,7 @@ export class PaymentOutcomes {
     provider: ProviderId,
     providerRef: string,
     refundedInAll: number,
+    reportedCurrency?: string,
   ): Promise<'released' | 'nothing' | 'none'> {
     const key = suspenseKey(payment, provider, providerRef);
     const { held, released, currency } = await this.ledger.suspenseOf(
@@ -214,6 +215,8 @@ export class PaymentOutcomes {
       tx,
     );
     if (held === 0 || currency === null) return 'none';
+    if (reportedCurrency !== undefined && reportedCurrency !== currency)
+      throw new Error(`${provider} reports refunds of ${providerRef} in ${reportedCurrency}, held in suspense in ${currency}: reconcile`);
     const target = Math.min(refundedInAll, held);
     if (target <= released) return 'nothing';
     await this.ledger.post(

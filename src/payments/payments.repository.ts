@@ -15,7 +15,7 @@ const SELECT_PAYMENT = `
     FROM payments p
     JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
 
-export type LockedPayment = Pick<Payment, 'status' | 'providerRef'> & { providerRefunded: number };
+export type LockedPayment = Pick<Payment, 'status' | 'provider' | 'providerRef'> & { providerRefunded: number };
 
 export interface NewPayment {
   merchantId: string;
@@ -248,20 +248,23 @@ export class PaymentsRepository {
    */
   async lock(merchantId: string, id: string, tx: Executor): Promise<LockedPayment | null> {
     const { rows } = await tx.query<LockedPayment>(
-      `SELECT status, provider_ref AS "providerRef", provider_refunded AS "providerRefunded"
+      `SELECT status, provider, provider_ref AS "providerRef", provider_refunded AS "providerRefunded"
          FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
       [merchantId, id],
     );
     return rows[0] ?? null;
   }
 
-  /** Keeps the largest refunded total the provider has reported (reports can arrive out of order). */
-  async reportProviderRefunded(merchantId: string, id: string, refundedInAll: number, tx: Executor): Promise<void> {
-    await tx.query(`UPDATE payments SET provider_refunded = greatest(provider_refunded, $3) WHERE merchant_id = $1 AND id = $2`, [
-      merchantId,
-      id,
-      refundedInAll,
-    ]);
+  /**
+   * Keeps the refunded total the provider reports: the largest of its reports (they can arrive out of
+   * order), or, `asked`, what it answered when asked just now.
+   */
+  async reportProviderRefunded(merchantId: string, id: string, refundedInAll: number, tx: Executor, asked = false): Promise<void> {
+    await tx.query(
+      `UPDATE payments SET provider_refunded = CASE WHEN $4 THEN $3 ELSE greatest(provider_refunded, $3) END
+        WHERE merchant_id = $1 AND id = $2`,
+      [merchantId, id, refundedInAll, asked],
+    );
   }
 
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {

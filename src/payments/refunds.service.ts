@@ -139,7 +139,9 @@ export class RefundsService {
       if (result.status === 'pending') return await this.sent(payment, refund, result.providerRefundId, complete, idem);
       return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
     } catch (err) {
-      if (err instanceof ProviderDeclineError) return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem);
+      // Refused on the spot, it was never part of a report of the provider's: the stored one holds.
+      if (err instanceof ProviderDeclineError)
+        return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem, 'stored');
       if (err instanceof ProviderUnavailableError) {
         if (!firstAttempt) throw new OutcomeUnknownError(); // an earlier attempt may have refunded: stays pending
         return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
@@ -163,7 +165,10 @@ export class RefundsService {
       .get(refund.provider)
       .retrieveRefund({ providerRef: payment.providerRef as string, providerRefundId: refund.providerRef as string });
     if (status === 'pending') return false;
-    await this.record(payment, refund, status, null, status === 'failed' ? 'refund_failed' : null, null);
+    // A failed refund of ours may have been counted in a report while it was pending there: what the
+    // provider shows refunded now is the total to look at again.
+    const refundedNow = status === 'failed' ? await this.refundedAtProvider(payment) : null;
+    await this.record(payment, refund, status, null, status === 'failed' ? 'refund_failed' : null, null, undefined, refundedNow);
     return true;
   }
 
@@ -196,9 +201,21 @@ export class RefundsService {
     return settled;
   }
 
+  /** How much of the payment's charge its provider shows refunded, asked now. */
+  private async refundedAtProvider(payment: Payment): Promise<number> {
+    const attempt = await this.payments.latestAttempt(payment.merchantId, payment.id);
+    const found = await this.registry
+      .get(payment.provider as ProviderId)
+      .retrieve({ providerRef: payment.providerRef, idempotencyKey: attempt?.providerKey ?? payment.id, reference: payment.id });
+    if (!found) throw new Error(`${payment.provider} shows no charge ${payment.providerRef} for ${payment.id}`);
+    return found.amountRefunded;
+  }
+
   /**
    * One transaction: the refund's outcome (unless it was settled already), the payment's refunded amount
    * and status, the ledger and the event for money that went back, and the stored answer for the key.
+   * A failed refund held as much of what the provider reported refunded: `recheck` says against which
+   * total to look again (bookRefundsMadeAtProvider): the stored one, or the provider's as asked now.
    */
   private async record(
     payment: Payment,
@@ -208,6 +225,7 @@ export class RefundsService {
     failureCode: string | null,
     complete: KeyCompletion | null,
     idem?: IdempotencyContext,
+    recheck: 'stored' | number | null = null,
   ): Promise<Refund> {
     const settled = await this.db.transaction(async (tx) => {
       const changed = await this.refunds.settle(payment.merchantId, refund.id, status, providerRef, failureCode, tx);
@@ -220,14 +238,13 @@ export class RefundsService {
         });
       if (changed && status === 'failed') {
         await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
-        // While in flight this refund hid as much of what the provider reported refunded: look again.
-        const current = await this.payments.lock(payment.merchantId, payment.id, tx);
-        if (
-          current &&
-          current.providerRefunded > 0 &&
-          (await this.bookRefundsMadeAtProvider(tx, payment, current.providerRefunded)) === 'refused'
-        )
-          this.logger.error({ paymentId: payment.id }, 'the provider reports more refunded than the payment can take back: reconcile');
+        if (recheck !== null) {
+          const current = await this.payments.lock(payment.merchantId, payment.id, tx);
+          if (typeof recheck === 'number') await this.payments.reportProviderRefunded(payment.merchantId, payment.id, recheck, tx, true);
+          const reported = typeof recheck === 'number' ? recheck : (current?.providerRefunded ?? 0);
+          if (reported > 0 && (await this.bookRefundsMadeAtProvider(tx, payment, reported)) === 'refused')
+            this.logger.error({ paymentId: payment.id }, 'the provider reports more refunded than the payment can take back: reconcile');
+        }
       }
       const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
       if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
@@ -258,10 +275,10 @@ export class RefundsService {
     await this.db.transaction(async (tx) => {
       const current = await this.payments.lock(merchantId, payment.id, tx);
       if (!current) throw new Error(`Payment ${payment.id} is gone`);
-      if (current.providerRef !== providerRef || !SETTLED.includes(current.status)) {
+      if (current.providerRef !== providerRef || current.provider !== provider || !SETTLED.includes(current.status)) {
         // Not the payment's own settled charge: money booked to suspense goes back to the customer, or
         // the charge has not settled yet.
-        const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedInAll);
+        const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedInAll, currency);
         if (released === 'released') {
           await this.payments.addTimelineEntry(
             merchantId,
@@ -272,7 +289,7 @@ export class RefundsService {
           );
         }
         if (released !== 'none') return;
-        if (current.providerRef === providerRef)
+        if (current.providerRef === providerRef && current.provider === provider)
           throw new Error(`Payment ${payment.id} is ${current.status}: its refunds wait for its charge`);
         throw new Error(`Payment ${payment.id} was not paid by ${provider} charge ${providerRef}: reconcile its refunds`);
       }

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
+import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { RefundsService } from '../../src/payments/refunds.service';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
 import {
@@ -114,63 +115,96 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     }
   });
 
-  it('a refund made at the provider while one of ours was in flight is booked when ours fails', async () => {
+  it('a refund made at the provider while one of ours was in flight is booked when ours fails, one that was ours is not', async () => {
     const app = await startTestApp(dbUrl, { RECOVERY_MIN_AGE_SECONDS: '0', SIMULATOR_REFUND_SETTLE_SECONDS: '3600' });
     try {
-      const paid = await processPayment(app, sk, processBody(productId, 'tok_refundPending'));
-      expect(paid.status).toBe(201);
-      const ours = (await refundPayment(app, admin, paid.body.id, { amount: 3000 })).body;
-      expect(ours).toMatchObject({ status: 'pending' });
-      // The provider reports 5000 refunded in all: made in its dashboard (ours is still pending there).
-      const report = (amountRefunded: number) =>
-        app.app.get(RefundsService).applyProviderEvent('simulator', {
+      const refunds = app.app.get(RefundsService);
+      /** A payment of 8000 with a refund of ours of 3000 pending at the simulator. */
+      const payWithPendingRefund = async () => {
+        const paid = await processPayment(app, sk, processBody(productId, 'tok_refundPending'));
+        expect(paid.status).toBe(201);
+        const ours = (await refundPayment(app, admin, paid.body.id, { amount: 3000 })).body;
+        expect(ours).toMatchObject({ status: 'pending' });
+        return { payment: paid.body, ours };
+      };
+      /** The provider's report of the charge's refunded total, as its webhook would bring it. */
+      const report = (providerRef: string, amountRefunded: number) =>
+        refunds.applyProviderEvent('simulator', {
           eventId: `evt_${randomBytes(6).toString('hex')}`,
           type: 'charge.refunded',
           kind: 'payment.refunded',
           merchantId: 'mer_default',
-          providerRef: paid.body.providerRef,
+          providerRef,
           amountRefunded,
           currency: 'USD',
           payload: {},
         });
-      await report(5000);
+      const failAtSimulator = async (refundRef: string) => {
+        await app.db.query(`UPDATE simulator_refunds SET failed = true WHERE id = $1`, [refundRef]);
+        await runJob(() => app.app.get(PaymentJobs).recover());
+      };
+      const recorded = async (paymentId: string) =>
+        (await app.db.query(`SELECT amount, status, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [paymentId])).rows;
+
+      // 5000 refunded in the simulator's dashboard while ours is pending: its report counts only that.
+      const first = await payWithPendingRefund();
+      await app.app.get(SimulatorRepository).recordRefund({
+        id: `sim_re_dash_${randomBytes(6).toString('hex')}`,
+        idempotencyKey: `dashboard-${first.payment.id}`,
+        chargeId: first.payment.providerRef,
+        amount: 5000,
+        settleAfterSeconds: null,
+      });
+      await report(first.payment.providerRef, 5000);
       // Ours might be part of that report: only what it cannot be is booked yet.
-      expect(await getPayment(app, sk, paid.body.id)).toMatchObject({ amountRefunded: 2000, amountRefundPending: 3000 });
-      // Ours fails at the provider: the rest of the report was made at the provider too.
-      await app.db.query(`UPDATE simulator_refunds SET failed = true WHERE id = $1`, [ours.providerRef]);
-      await runJob(() => app.app.get(PaymentJobs).recover());
-      expect(await getPayment(app, sk, paid.body.id)).toMatchObject({
+      expect(await getPayment(app, sk, first.payment.id)).toMatchObject({ amountRefunded: 2000, amountRefundPending: 3000 });
+      // Ours fails there: asked again, the simulator shows 5000 refunded, so the rest was the dashboard's too.
+      await failAtSimulator(first.ours.providerRef);
+      expect(await getPayment(app, sk, first.payment.id)).toMatchObject({
         status: 'partially_refunded',
         amountRefunded: 5000,
         amountRefundPending: 0,
       });
-      await report(5000); // the same total again: nothing more
-      await report(4000); // an older one: nothing more
-      const refunds = await app.db.query(`SELECT amount, status, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
-        paid.body.id,
-      ]);
-      expect(refunds.rows).toEqual([
+      await report(first.payment.providerRef, 5000); // the same total again: nothing more
+      await report(first.payment.providerRef, 4000); // an older one: nothing more
+      expect(await recorded(first.payment.id)).toEqual([
         { amount: 3000, status: 'failed', reason: null },
         { amount: 2000, status: 'succeeded', reason: 'refunded at the provider' },
         { amount: 3000, status: 'succeeded', reason: 'refunded at the provider' },
       ]);
       const booked = await app.db.query(
         `SELECT coalesce(sum(amount), 0)::bigint AS refunded FROM ledger_entries WHERE payment_id = $1 AND account = 'refunds'`,
-        [paid.body.id],
+        [first.payment.id],
       );
       expect(booked.rows[0].refunded).toBe(5000);
-      // A report for a payment whose charge is not settled, or for a charge no payment holds: kept for a retry.
+
+      // A provider whose report counted our pending refund: when ours fails, nothing was refunded at all.
+      const second = await payWithPendingRefund();
+      await report(second.payment.providerRef, 3000);
+      await failAtSimulator(second.ours.providerRef);
+      expect(await getPayment(app, sk, second.payment.id)).toMatchObject({
+        status: 'succeeded',
+        amountRefunded: 0,
+        amountRefundPending: 0,
+      });
+      expect(await recorded(second.payment.id)).toEqual([{ amount: 3000, status: 'failed', reason: null }]);
+
+      // Reports that cannot apply: for a charge no payment holds, or in another currency: kept for a retry.
+      await expect(report('sim_ch_nobody', 100)).rejects.toThrow(/No payment holds simulator charge sim_ch_nobody/);
       await expect(
-        app.app.get(RefundsService).applyProviderEvent('simulator', {
-          eventId: 'evt_unknown',
+        refunds.applyProviderEvent('simulator', {
+          eventId: 'evt_brl',
           type: 'charge.refunded',
           kind: 'payment.refunded',
           merchantId: 'mer_default',
-          providerRef: 'sim_ch_nobody',
-          amountRefunded: 100,
+          providerRef: first.payment.providerRef,
+          amountRefunded: 6000,
+          currency: 'BRL',
           payload: {},
         }),
-      ).rejects.toThrow(/No payment holds simulator charge sim_ch_nobody/);
+      ).rejects.toThrow(/in BRL, payment .* is in USD/);
+      const totals = await ledgerTotals(app, 'USD');
+      expect(totals.debits).toBe(totals.credits);
     } finally {
       await app.close();
     }
