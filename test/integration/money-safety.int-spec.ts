@@ -140,7 +140,8 @@ describe('money safety edge cases (real PostgreSQL)', () => {
           payload: {},
         });
       const failAtSimulator = async (refundRef: string) => {
-        await app.db.query(`UPDATE simulator_refunds SET failed = true WHERE id = $1`, [refundRef]);
+        // Past its settling time too: the simulator must still not count a failed refund as refunded.
+        await app.db.query(`UPDATE simulator_refunds SET failed = true, settles_at = now() WHERE id = $1`, [refundRef]);
         await runJob(() => app.app.get(PaymentJobs).recover());
       };
       const recorded = async (paymentId: string) =>

@@ -76,13 +76,16 @@ export class SimulatorRepository {
     return rows[0];
   }
 
-  /** A charge as the simulator reports it: refunds that have not settled yet are not refunded yet. */
+  /**
+   * A charge as the simulator reports it: refunds that have not settled yet, or failed, are not refunded
+   * (a failed refund stays counted in amount_refunded, which only grows).
+   */
   async findCharge(lookup: { id?: string | null; idempotencyKey?: string }): Promise<SimulatorCharge | null> {
     const { rows } = await this.db.query<SimulatorCharge>(
       `SELECT ${chargeColumns('amount_refunded - unsettled.amount_unsettled')}
          FROM simulator_charges c,
               LATERAL (SELECT coalesce(sum(r.amount), 0)::bigint AS amount_unsettled FROM simulator_refunds r
-                        WHERE r.charge_id = c.id AND r.settles_at > now()) AS unsettled
+                        WHERE r.charge_id = c.id AND (r.failed OR r.settles_at > now())) AS unsettled
         WHERE c.id = $1 OR c.idempotency_key = $2
         LIMIT 1`,
       [lookup.id ?? null, lookup.idempotencyKey ?? null],
