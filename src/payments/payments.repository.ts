@@ -15,8 +15,6 @@ const SELECT_PAYMENT = `
     FROM payments p
     JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
 
-export type LockedPayment = Pick<Payment, 'status' | 'provider' | 'providerRef'> & { providerRefunded: number };
-
 export interface NewPayment {
   merchantId: string;
   id: string;
@@ -244,27 +242,14 @@ export class PaymentsRepository {
 
   /**
    * Locks the payment's row until the caller's transaction ends (writes about it from then on are
-   * serialized) and answers what it is now, with the most its provider has reported refunded.
+   * serialized) and answers what it is now.
    */
-  async lock(merchantId: string, id: string, tx: Executor): Promise<LockedPayment | null> {
-    const { rows } = await tx.query<LockedPayment>(
-      `SELECT status, provider, provider_ref AS "providerRef", provider_refunded AS "providerRefunded"
-         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
+  async lock(merchantId: string, id: string, tx: Executor): Promise<Pick<Payment, 'status' | 'provider' | 'providerRef'> | null> {
+    const { rows } = await tx.query<Pick<Payment, 'status' | 'provider' | 'providerRef'>>(
+      `SELECT status, provider, provider_ref AS "providerRef" FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
       [merchantId, id],
     );
     return rows[0] ?? null;
-  }
-
-  /**
-   * Keeps the refunded total the provider reports: the largest of its reports (they can arrive out of
-   * order), or, `asked`, what it answered when asked just now.
-   */
-  async reportProviderRefunded(merchantId: string, id: string, refundedInAll: number, tx: Executor, asked = false): Promise<void> {
-    await tx.query(
-      `UPDATE payments SET provider_refunded = CASE WHEN $4 THEN $3 ELSE greatest(provider_refunded, $3) END
-        WHERE merchant_id = $1 AND id = $2`,
-      [merchantId, id, refundedInAll, asked],
-    );
   }
 
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {

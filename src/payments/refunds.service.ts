@@ -139,9 +139,14 @@ export class RefundsService {
       if (result.status === 'pending') return await this.sent(payment, refund, result.providerRefundId, complete, idem);
       return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
     } catch (err) {
-      // Refused on the spot, it was never part of a report of the provider's: the stored one holds.
-      if (err instanceof ProviderDeclineError)
-        return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem, 'stored');
+      if (err instanceof ProviderDeclineError) {
+        // While held, this refund may have hidden refunds made at the provider (bookRefundsMadeAtProvider):
+        // the provider answers, so it is asked what it shows refunded; if it cannot say, its next report does.
+        const refundedNow = await this.providerRefundedTotal(payment.provider as ProviderId, payment.providerRef as string, payment).catch(
+          () => null,
+        );
+        return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem, refundedNow?.amount ?? null);
+      }
       if (err instanceof ProviderUnavailableError) {
         if (!firstAttempt) throw new OutcomeUnknownError(); // an earlier attempt may have refunded: stays pending
         return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
@@ -165,10 +170,20 @@ export class RefundsService {
       .get(refund.provider)
       .retrieveRefund({ providerRef: payment.providerRef as string, providerRefundId: refund.providerRef as string });
     if (status === 'pending') return false;
-    // A failed refund of ours may have been counted in a report while it was pending there: what the
-    // provider shows refunded now is the total to look at again.
-    const refundedNow = status === 'failed' ? await this.refundedAtProvider(payment) : null;
-    await this.record(payment, refund, status, null, status === 'failed' ? 'refund_failed' : null, null, undefined, refundedNow);
+    // Failed, it may have hidden refunds made at the provider while held: what the provider shows refunded
+    // now is looked at again (a provider that cannot say fails this pass; the next one asks again).
+    const refundedNow =
+      status === 'failed' ? await this.providerRefundedTotal(refund.provider as ProviderId, payment.providerRef as string, payment) : null;
+    await this.record(
+      payment,
+      refund,
+      status,
+      null,
+      status === 'failed' ? 'refund_failed' : null,
+      null,
+      undefined,
+      refundedNow?.amount ?? null,
+    );
     return true;
   }
 
@@ -201,21 +216,23 @@ export class RefundsService {
     return settled;
   }
 
-  /** How much of the payment's charge its provider shows refunded, asked now. */
-  private async refundedAtProvider(payment: Payment): Promise<number> {
-    const attempt = await this.payments.latestAttempt(payment.merchantId, payment.id);
-    const found = await this.registry
-      .get(payment.provider as ProviderId)
-      .retrieve({ providerRef: payment.providerRef, idempotencyKey: attempt?.providerKey ?? payment.id, reference: payment.id });
-    if (!found) throw new Error(`${payment.provider} shows no charge ${payment.providerRef} for ${payment.id}`);
-    return found.amountRefunded;
+  /** How much of this charge the provider shows refunded now, ours and any made in its dashboard. */
+  private async providerRefundedTotal(
+    provider: ProviderId,
+    providerRef: string,
+    payment: Payment,
+  ): Promise<{ amount: number; currency: string }> {
+    // By the charge's reference; a provider that looks charges up by our key finds none under this one.
+    const found = await this.registry.get(provider).retrieve({ providerRef, idempotencyKey: providerRef, reference: payment.id });
+    if (!found) throw new Error(`${provider} shows no charge ${providerRef}`);
+    return { amount: found.amountRefunded, currency: found.currency };
   }
 
   /**
    * One transaction: the refund's outcome (unless it was settled already), the payment's refunded amount
    * and status, the ledger and the event for money that went back, and the stored answer for the key.
-   * A failed refund held as much of what the provider reported refunded: `recheck` says against which
-   * total to look again (bookRefundsMadeAtProvider): the stored one, or the provider's as asked now.
+   * A refund of ours counts as known against the provider's refunded total while it is held; when it
+   * fails, `recheck` is the total the provider shows now, compared again (bookRefundsMadeAtProvider).
    */
   private async record(
     payment: Payment,
@@ -225,7 +242,7 @@ export class RefundsService {
     failureCode: string | null,
     complete: KeyCompletion | null,
     idem?: IdempotencyContext,
-    recheck: 'stored' | number | null = null,
+    recheck: number | null = null,
   ): Promise<Refund> {
     const settled = await this.db.transaction(async (tx) => {
       const changed = await this.refunds.settle(payment.merchantId, refund.id, status, providerRef, failureCode, tx);
@@ -238,13 +255,8 @@ export class RefundsService {
         });
       if (changed && status === 'failed') {
         await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
-        if (recheck !== null) {
-          const current = await this.payments.lock(payment.merchantId, payment.id, tx);
-          if (typeof recheck === 'number') await this.payments.reportProviderRefunded(payment.merchantId, payment.id, recheck, tx, true);
-          const reported = typeof recheck === 'number' ? recheck : (current?.providerRefunded ?? 0);
-          if (reported > 0 && (await this.bookRefundsMadeAtProvider(tx, payment, reported)) === 'refused')
-            this.logger.error({ paymentId: payment.id }, 'the provider reports more refunded than the payment can take back: reconcile');
-        }
+        if (recheck !== null && (await this.bookRefundsMadeAtProvider(tx, payment, recheck)) === 'refused')
+          this.logger.error({ paymentId: payment.id }, 'the provider shows more refunded than the payment can take back: reconcile');
       }
       const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
       if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
@@ -255,36 +267,38 @@ export class RefundsService {
   }
 
   /**
-   * A provider reports how much of a payment's charge it has refunded in all (Stripe's `charge.refunded`,
-   * Mercado Pago's refunded payment): ours, and any made in its dashboard. The largest report is kept on
-   * the payment, and what it holds beyond the refunds we know of is booked (bookRefundsMadeAtProvider).
-   * A charge the payment does not account for (booked to suspense) leaves suspense as far as it was
-   * refunded (PaymentOutcomes.releaseSuspense). Thrown, the event is retried with backoff and then kept as
-   * a dead letter to replay: when no payment holds the charge yet, or its charge is not settled yet (its own
-   * event may still be on the way), or the report names a charge that is neither the payment's nor in
-   * suspense, or more than the payment can take back.
+   * A provider reports refunds of a charge (Stripe's `charge.refunded`, Mercado Pago's refunded payment).
+   * The report only says to look: reports arrive late, repeated and out of order, and may or may not count
+   * a refund still pending there, so the provider is asked what it shows refunded of that charge now. For
+   * the payment's own charge that total is compared with the refunds we know of (bookRefundsMadeAtProvider);
+   * for a charge the payment does not account for, with what left suspense (PaymentOutcomes.releaseSuspense).
+   * Thrown, the event is retried with backoff and then kept as a dead letter to replay: when no payment
+   * holds the charge yet, or its charge is not settled yet (its own event may still be on the way), or the
+   * charge is neither the payment's nor in suspense, or in another currency, or more than the payment can
+   * take back.
    */
   async applyProviderEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
-    const { merchantId, providerRef, amountRefunded: refundedInAll, currency, reference } = event;
-    if (!merchantId || !providerRef || refundedInAll === undefined) return 'ignored';
+    const { merchantId, providerRef, reference } = event;
+    if (!merchantId || !providerRef) return 'ignored';
     // The payment paid by this charge, or the direct payment it names (a charge it does not account for).
     const payment =
       (await this.payments.findByProviderRef(merchantId, provider, providerRef)) ??
       (reference?.startsWith('pay_') ? await this.payments.findById(merchantId, reference) : null);
     if (!payment) throw new Error(`No payment holds ${provider} charge ${providerRef} yet: its refunds wait`);
+    const refundedNow = await this.providerRefundedTotal(provider, providerRef, payment);
     await this.db.transaction(async (tx) => {
       const current = await this.payments.lock(merchantId, payment.id, tx);
       if (!current) throw new Error(`Payment ${payment.id} is gone`);
       if (current.providerRef !== providerRef || current.provider !== provider || !SETTLED.includes(current.status)) {
         // Not the payment's own settled charge: money booked to suspense goes back to the customer, or
         // the charge has not settled yet.
-        const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedInAll, currency);
+        const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency);
         if (released === 'released') {
           await this.payments.addTimelineEntry(
             merchantId,
             payment.id,
             'note',
-            { suspense: 'refunded at the provider', providerRef, refundedInAll },
+            { suspense: 'refunded at the provider', providerRef, refunded: refundedNow.amount },
             tx,
           );
         }
@@ -293,26 +307,29 @@ export class RefundsService {
           throw new Error(`Payment ${payment.id} is ${current.status}: its refunds wait for its charge`);
         throw new Error(`Payment ${payment.id} was not paid by ${provider} charge ${providerRef}: reconcile its refunds`);
       }
-      if (currency !== undefined && currency !== payment.currency)
+      if (refundedNow.currency !== payment.currency)
         throw new Error(
-          `${provider} reports refunds of ${providerRef} in ${currency}, payment ${payment.id} is in ${payment.currency}: reconcile`,
+          `${provider} shows refunds of ${providerRef} in ${refundedNow.currency}, payment ${payment.id} is in ${payment.currency}: reconcile`,
         );
-      await this.payments.reportProviderRefunded(merchantId, payment.id, refundedInAll, tx);
-      const booked = await this.bookRefundsMadeAtProvider(tx, payment, Math.max(current.providerRefunded, refundedInAll));
-      if (booked === 'refused') throw new Error(`${provider} reports more refunded of ${payment.id} than it can take back: reconcile`);
+      const booked = await this.bookRefundsMadeAtProvider(tx, payment, refundedNow.amount);
+      if (booked === 'refused') throw new Error(`${provider} shows more refunded of ${payment.id} than it can take back: reconcile`);
     });
     return 'processed';
   }
 
   /**
-   * What the provider reported refunded beyond the refunds we know of (succeeded, or held for one of ours
+   * What the provider shows refunded beyond the refunds we know of (succeeded, or held for one of ours
    * not settled yet) was refunded outside this API: it is recorded as one succeeded refund (`refunded at
    * the provider`) and booked like any refund. Runs under the payment's row lock, when a report arrives
-   * and when one of our refunds fails (while in flight it hid that much of the report).
+   * and when one of our refunds fails (while held it hid that much of the provider's total).
    */
-  private async bookRefundsMadeAtProvider(tx: Transaction, payment: Payment, reported: number): Promise<'booked' | 'nothing' | 'refused'> {
+  private async bookRefundsMadeAtProvider(
+    tx: Transaction,
+    payment: Payment,
+    refundedAtProvider: number,
+  ): Promise<'booked' | 'nothing' | 'refused'> {
     const known = await this.refunds.providerPart(payment.merchantId, payment.id, ['pending', 'succeeded'], tx);
-    const outside = reported - known;
+    const outside = refundedAtProvider - known;
     if (outside <= 0) return 'nothing';
     if (!(await this.payments.reserveRefund(payment.merchantId, payment.id, outside, tx))) return 'refused';
     const id = newId('re');

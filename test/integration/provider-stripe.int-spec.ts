@@ -280,7 +280,8 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(await refundsOf()).toHaveLength(2);
 
       // A dashboard refund of the rest Paybridge has not heard of yet (webhooks held back): Stripe refuses
-      // ours, which changes nothing; the held event then books the rest.
+      // ours (422), and asked what it shows refunded, books the rest as refunded at Stripe; the held event,
+      // delivered later, adds nothing.
       const webhookUrl = emulator.webhookUrl;
       emulator.webhookUrl = undefined;
       let held: string | undefined;
@@ -293,12 +294,20 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
         const refused = await refundPayment(api, admin, paid.body.id, { amount: 1000 });
         expect(refused.status).toBe(422);
         expect(refused.body.error.code).toBe('refund_refused');
-        expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1300 });
+        expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ status: 'refunded', amountRefunded: 2999 });
       } finally {
         emulator.webhookUrl = webhookUrl;
       }
-      await emulator.resend(held as string);
-      expect((await refundedTo(2999)).status).toBe('refunded');
+      expect(held).toBeDefined();
+      const resent = await emulator.resend(held as string);
+      expect(resent.status).toBe(200);
+      await eventually(async () => (await storedEvents(held as string))[0]?.status === 'processed');
+      expect(await refundsOf()).toEqual([
+        { amount: 1000, status: 'succeeded', reason: 'requested_by_customer', provider: 'stripe' },
+        { amount: 300, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
+        { amount: 1000, status: 'failed', reason: null, provider: 'stripe' },
+        { amount: 1699, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
+      ]);
       const booked = await api.db.query(
         `SELECT coalesce(sum(amount), 0)::bigint AS refunded FROM ledger_entries WHERE payment_id = $1 AND account = 'refunds'`,
         [paid.body.id],

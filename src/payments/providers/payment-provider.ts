@@ -102,8 +102,6 @@ export interface ProviderWebhookEvent {
   providerRef?: string;
   amount?: number;
   currency?: string;
-  /** `payment.refunded`: how much of the charge the provider has refunded in all, ours and any other. */
-  amountRefunded?: number;
   declineCode?: string;
   payload: unknown;
 }

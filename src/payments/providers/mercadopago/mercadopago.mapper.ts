@@ -143,7 +143,6 @@ export function toConfirmedEvent(notification: ProviderWebhookEvent, payment: Me
     providerRef: String(payment.id),
     amount: minor(payment.transaction_amount, currency),
     currency,
-    amountRefunded: outcome === 'refunded' ? refundedOf(payment, currency) : undefined,
     declineCode: outcome === 'failed' ? payment.status_detail || 'rejected' : undefined,
   };
 }

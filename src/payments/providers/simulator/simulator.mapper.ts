@@ -41,7 +41,7 @@ export function toProviderPayment(charge: SimulatorCharge, nextActionUrl?: strin
 /** The simulator's webhook event, as it posts it to /webhooks/simulator. */
 export interface SimulatorEvent {
   id: string;
-  type: 'checkout.session.completed' | 'checkout.session.payment_failed' | 'charge.succeeded' | 'charge.failed';
+  type: 'checkout.session.completed' | 'checkout.session.payment_failed' | 'charge.succeeded' | 'charge.failed' | 'charge.refunded';
   created: number;
   data: {
     merchantId: string;
@@ -59,6 +59,8 @@ export const EVENT_KINDS: Record<SimulatorEvent['type'], ProviderEventKind> = {
   'checkout.session.payment_failed': 'checkout.attempt_failed',
   'charge.succeeded': 'payment.succeeded',
   'charge.failed': 'payment.failed',
+  // Refunds of a charge (its dashboard): Paybridge asks the simulator what it shows refunded.
+  'charge.refunded': 'payment.refunded',
 };
 
 /** X-Signature: hex HMAC-SHA256 of the raw body. */

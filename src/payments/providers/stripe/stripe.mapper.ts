@@ -170,7 +170,6 @@ interface ChargeObject extends Metadata {
   id: string;
   payment_intent?: Expandable;
   amount?: number;
-  amount_refunded?: number;
   currency?: string;
 }
 interface DisputeObject extends Metadata {
@@ -253,8 +252,6 @@ const SUBSCRIBED = {
     ...ours(charge),
     providerRef: idOf(charge.payment_intent) ?? charge.id,
     ...eventAmount(charge.amount, charge.currency),
-    // The charge's refunded total so far (all refunds), not this refund's amount.
-    amountRefunded: eventAmount(charge.amount_refunded, charge.currency).amount,
   }),
   'charge.dispute.created': (dispute: DisputeObject): Mapped => ({
     kind: 'other',
