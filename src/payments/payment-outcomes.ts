@@ -42,7 +42,8 @@ const suspenseKey = (payment: PaymentRef, provider: ProviderId, providerRef: str
  * and writes, all or nothing: the status change (only if the state machine allows it), the ledger
  * posting for money that moved, and the outbox event. Each returns the payment as it now is, or null
  * when it was already past that point (a repeated webhook, a recovery racing a slow request): then
- * nothing is written.
+ * nothing is written. Money a payment does not account for never changes its status: it is booked to
+ * suspense and released from it (unmatchedCharge, releaseSuspense), with no event.
  */
 @Injectable()
 export class PaymentOutcomes {

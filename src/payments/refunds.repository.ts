@@ -88,8 +88,8 @@ export class RefundsRepository {
 
   /**
    * What the payment's refunds in these statuses take from the provider's part (the rest went back to a
-   * gift card): pending and succeeded ones before a new refund, succeeded ones against what the
-   * provider reports refunded.
+   * gift card): pending and succeeded ones before a new refund, and against what the provider shows
+   * refunded (RefundsService.bookRefundsMadeAtProvider).
    */
   async providerPart(merchantId: string, paymentId: string, statuses: Array<Refund['status']>, tx: Executor = this.db): Promise<number> {
     const { rows } = await tx.query<{ taken: number }>(

@@ -33,7 +33,8 @@ const SETTLED: readonly PaymentStatus[] = ['succeeded', 'partially_refunded', 'r
  * Refunds in phases, like charges: (1) one transaction holds the amount on the payment (a conditional
  * UPDATE: racing refunds can never exceed what was captured) and records the refund as pending;
  * (2) the provider refunds under the refund's id as idempotency key; (3) one transaction settles the
- * refund, the payment's refunded amount and status, the ledger and the outbox.
+ * refund, the payment's refunded amount and status, the ledger and the outbox. Refunds made at the
+ * provider (its dashboard) are recorded from what the provider shows refunded (applyProviderEvent).
  */
 @Injectable()
 export class RefundsService {
@@ -161,8 +162,9 @@ export class RefundsService {
   /**
    * The recovery job's check of a refund the provider took but settles later (sent(); never sent
    * again: past its idempotency window a provider would make a second refund): the provider is asked
-   * about this refund, which is then booked, or failed (its amount released), or left pending. Returns
-   * whether it settled.
+   * about this refund, which is then booked, or failed (its amount released, and the provider asked what
+   * it shows refunded of the charge now: see record()), or left pending. Returns whether it settled; a
+   * provider that cannot answer fails the pass, and the next one asks again.
    */
   async settleFromProvider(merchantId: string, refund: Refund): Promise<boolean> {
     const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
