@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DEFAULT_MERCHANT_ID } from '../auth/auth.types';
 import { newId } from '../common/ids';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
@@ -21,6 +22,13 @@ export interface StoredWebhookEvent {
 
 const COLUMNS = `id, provider, event_id AS "eventId", merchant_id AS "merchantId", type, status, attempts, last_error AS "lastError",
                  payload, received_at AS "receivedAt", processed_at AS "processedAt"`;
+
+/**
+ * A stored event belongs to the merchant it names ($1: the caller's). One stored before its merchant was
+ * known (a Mercado Pago notification names only a payment) is the installation's own merchant's to
+ * handle ($2: the default merchant, which operates Paybridge).
+ */
+const VISIBLE_TO = `(merchant_id = $1 OR (merchant_id IS NULL AND $1 = $2))`;
 
 /** How long a claimed event is reserved for the worker that claimed it. */
 const LEASE_SECONDS = 60;
@@ -92,26 +100,29 @@ export class WebhookEventsRepository {
     );
   }
 
-  async listDead(page: PageRequest, executor: Executor = this.db): Promise<StoredWebhookEvent[]> {
+  /** The dead letters a merchant's admin may see (VISIBLE_TO). */
+  async listDead(merchantId: string, page: PageRequest, executor: Executor = this.db): Promise<StoredWebhookEvent[]> {
     const { rows } = await executor.query<StoredWebhookEvent>(
       `SELECT ${COLUMNS}
          FROM payment_webhook_events
         WHERE status = 'dead'
+          AND ${VISIBLE_TO}
         ORDER BY received_at DESC, id DESC
-        LIMIT $1 OFFSET $2`,
-      [page.limit + 1, page.offset],
+        LIMIT $3 OFFSET $4`,
+      [merchantId, DEFAULT_MERCHANT_ID, page.limit + 1, page.offset],
     );
     return rows;
   }
 
-  /** A dead letter goes back to the queue with fresh attempts. */
-  async revive(id: string): Promise<StoredWebhookEvent | null> {
+  /** A dead letter the merchant's admin may see goes back to the queue with fresh attempts. */
+  async revive(merchantId: string, id: string): Promise<StoredWebhookEvent | null> {
     const { rows } = await this.db.query<StoredWebhookEvent>(
       `UPDATE payment_webhook_events
           SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
-        WHERE id = $1 AND status = 'dead'
+        WHERE id = $3 AND status = 'dead'
+          AND ${VISIBLE_TO}
        RETURNING ${COLUMNS}`,
-      [id],
+      [merchantId, DEFAULT_MERCHANT_ID, id],
     );
     return rows[0] ?? null;
   }

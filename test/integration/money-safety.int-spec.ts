@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
@@ -14,6 +14,7 @@ import {
   getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+import { chargeEvent, deliverSimulatorEvent } from '../factories/webhooks';
 
 /** Edge cases found in review: each would lose or double money if broken. */
 describe('money safety edge cases (real PostgreSQL)', () => {
@@ -40,39 +41,6 @@ describe('money safety edge cases (real PostgreSQL)', () => {
   const balance = async (code: string) => (await api.http().get(`/gift-cards/${code}/balance`).set('X-Api-Key', pk)).body.balance;
   const activeCard = (amount: number) => activeGiftCard(api, pk, amount);
 
-  /**
-   * Posts a signed simulator event, as the simulator sends it, and waits until Paybridge has processed it
-   * (or, `failing`, until its processing failed once: it is then retried, and dead-lettered in the end).
-   */
-  const deliverSimulatorEvent = async (target: TestApp, type: string, data: Record<string, unknown>, failing = false) => {
-    const event = { id: `evt_sim_${randomBytes(8).toString('hex')}`, type, created: Math.floor(Date.now() / 1000), data };
-    const body = JSON.stringify(event);
-    const signature = createHmac('sha256', 'whsec_simulator_dev').update(body).digest('hex');
-    const res = await target
-      .http()
-      .post('/webhooks/simulator')
-      .set('Content-Type', 'application/json')
-      .set('X-Signature', signature)
-      .send(body);
-    expect(res.status).toBe(200);
-    return eventually(async () => {
-      const { rows } = await target.db.query<{ status: string; last_error: string | null }>(
-        `SELECT status, last_error FROM payment_webhook_events WHERE provider = 'simulator' AND event_id = $1`,
-        [event.id],
-      );
-      const stored = rows[0];
-      return (failing ? stored?.last_error !== null && stored?.last_error !== undefined : stored?.status === 'processed') && stored;
-    });
-  };
-  /** The simulator's event about one of its charges. */
-  const chargeEvent = (reference: string, chargeId: string, amount = 8000) => ({
-    merchantId: 'mer_default',
-    reference,
-    sessionId: null,
-    chargeId,
-    amount,
-    currency: 'USD',
-  });
   /** A refund made in the simulator's own dashboard (its books, as an outside processor's). */
   const refundAtSimulator = (target: TestApp, chargeId: string, amount: number) =>
     target.app.get(SimulatorRepository).recordRefund({
@@ -248,7 +216,12 @@ describe('money safety edge cases (real PostgreSQL)', () => {
       expect(await recorded(second.payment.id)).toEqual([{ amount: 3000, status: 'failed', reason: null }]);
 
       // A report for a charge no payment holds: its processing fails, so it is retried (then dead-lettered).
-      const unknown = await deliverSimulatorEvent(app, 'charge.refunded', chargeEvent('cs_nobody', 'sim_ch_nobody'), true);
+      const unknown = await deliverSimulatorEvent(
+        app,
+        'charge.refunded',
+        chargeEvent('cs_nobody', 'sim_ch_nobody'),
+        (stored) => stored.last_error !== null,
+      );
       expect(unknown).toMatchObject({
         status: 'pending',
         last_error: expect.stringMatching(/No payment holds simulator charge sim_ch_nobody/),
