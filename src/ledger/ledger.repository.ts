@@ -3,28 +3,32 @@ import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
 import { ACCOUNTS, type AccountBalance, type Posting } from './ledger.types';
 
+/** A posting's lines, one row each, from the values of postingValues(). */
+const INSERT_POSTING = `INSERT INTO ledger_entries (merchant_id, posting_id, kind, account, direction, amount, currency, payment_id, refund_id)
+       SELECT $1, $2, $3, line.account, line.direction, line.amount, $4, $5, $6
+         FROM unnest($7::text[], $8::text[], $9::bigint[]) AS line (account, direction, amount)`;
+
+function postingValues(posting: Posting): unknown[] {
+  return [
+    posting.merchantId,
+    posting.postingId,
+    posting.kind,
+    posting.currency,
+    posting.paymentId ?? null,
+    posting.refundId ?? null,
+    posting.lines.map((l) => l.account),
+    posting.lines.map((l) => l.direction),
+    posting.lines.map((l) => l.amount),
+  ];
+}
+
 @Injectable()
 export class LedgerRepository {
   constructor(private readonly db: DatabaseService) {}
 
   /** All lines of a posting in one statement. */
   insert(posting: Posting, executor: Executor): Promise<unknown> {
-    return executor.query(
-      `INSERT INTO ledger_entries (merchant_id, posting_id, kind, account, direction, amount, currency, payment_id, refund_id)
-       SELECT $1, $2, $3, line.account, line.direction, line.amount, $4, $5, $6
-         FROM unnest($7::text[], $8::text[], $9::bigint[]) AS line (account, direction, amount)`,
-      [
-        posting.merchantId,
-        posting.postingId,
-        posting.kind,
-        posting.currency,
-        posting.paymentId ?? null,
-        posting.refundId ?? null,
-        posting.lines.map((l) => l.account),
-        posting.lines.map((l) => l.direction),
-        posting.lines.map((l) => l.amount),
-      ],
-    );
+    return executor.query(INSERT_POSTING, postingValues(posting));
   }
 
   /**
@@ -33,21 +37,9 @@ export class LedgerRepository {
    */
   async insertOnce(posting: Posting & { paymentId: string }, executor: Executor): Promise<boolean> {
     const { rowCount } = await executor.query(
-      `INSERT INTO ledger_entries (merchant_id, posting_id, kind, account, direction, amount, currency, payment_id, refund_id)
-       SELECT $1, $2, $3, line.account, line.direction, line.amount, $4, $5, $6
-         FROM unnest($7::text[], $8::text[], $9::bigint[]) AS line (account, direction, amount)
+      `${INSERT_POSTING}
         WHERE NOT EXISTS (SELECT 1 FROM ledger_entries WHERE merchant_id = $1 AND payment_id = $5 AND posting_id = $2)`,
-      [
-        posting.merchantId,
-        posting.postingId,
-        posting.kind,
-        posting.currency,
-        posting.paymentId,
-        posting.refundId ?? null,
-        posting.lines.map((l) => l.account),
-        posting.lines.map((l) => l.direction),
-        posting.lines.map((l) => l.amount),
-      ],
+      postingValues(posting),
     );
     return (rowCount ?? 0) > 0;
   }

@@ -20,6 +20,14 @@ export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
+/** Statuses whose charge has settled: the only ones a refund applies to. */
+export const SETTLED: readonly PaymentStatus[] = ['succeeded', 'partially_refunded', 'refunded'];
+
+/** Statuses whose charge is still on its way: it may yet succeed. */
+export function isOpen(status: PaymentStatus): boolean {
+  return canTransition(status, 'succeeded');
+}
+
 /** The statuses a payment may be in for `to` to be reached. */
 export function sourcesOf(to: PaymentStatus): PaymentStatus[] {
   return (Object.keys(TRANSITIONS) as PaymentStatus[]).filter((from) => TRANSITIONS[from].includes(to));

@@ -265,6 +265,17 @@ export class PaymentsRepository {
     return rows[0] ? toPayment(rows[0]) : null;
   }
 
+  /**
+   * The payment a provider event is about: the one its charge paid, or else the direct payment its
+   * reference names (a charge that payment does not account for).
+   */
+  async findForEvent(merchantId: string, provider: string, providerRef: string, reference: string | undefined): Promise<Payment | null> {
+    return (
+      (await this.findByProviderRef(merchantId, provider, providerRef)) ??
+      (reference?.startsWith('pay_') ? await this.findById(merchantId, reference) : null)
+    );
+  }
+
   async findByProviderRef(
     merchantId: string,
     provider: string,

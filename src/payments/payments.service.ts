@@ -18,6 +18,7 @@ import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
 import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
+import { isOpen, SETTLED } from './payment-state';
 import { PaymentFilter, PaymentsRepository } from './payments.repository';
 import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';
 import { DiscountedCart, PricingService } from './pricing.service';
@@ -69,9 +70,9 @@ function directPayment(
  * the provider reported it, or another charge paid it (a second charge for one payment).
  */
 function unaccountedCharge(payment: Pick<Payment, 'status' | 'providerRef'>, providerRef: string): boolean {
-  if (payment.status === 'failed' || payment.status === 'canceled') return true;
-  const open = payment.status === 'pending' || payment.status === 'processing' || payment.status === 'requires_action';
-  return !open && payment.providerRef !== null && payment.providerRef !== providerRef;
+  if (isOpen(payment.status)) return false;
+  if (!SETTLED.includes(payment.status)) return true; // failed, canceled
+  return payment.providerRef !== null && payment.providerRef !== providerRef;
 }
 
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
@@ -317,9 +318,7 @@ export class PaymentsService {
   async applyEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
     if (!event.merchantId || !event.providerRef) return 'ignored';
     const merchantId = event.merchantId;
-    const payment =
-      (await this.payments.findByProviderRef(merchantId, provider, event.providerRef)) ??
-      (event.reference?.startsWith('pay_') ? await this.payments.findById(merchantId, event.reference) : null);
+    const payment = await this.payments.findForEvent(merchantId, provider, event.providerRef, event.reference);
     if (!payment) {
       // A hosted checkout's charge event can arrive before its checkout event: that one records it.
       if (!event.reference?.startsWith('cs_')) this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown payment');

@@ -101,19 +101,25 @@ export class RefundsRepository {
     return rows[0].taken;
   }
 
-  /** The provider took the refund and will settle it later: its ref is kept, the refund stays pending. */
-  async markSent(merchantId: string, id: string, providerRef: string, tx: Executor): Promise<void> {
-    await tx.query(
+  /**
+   * The provider took the refund and will settle it later: its ref is kept, the refund stays pending.
+   * Answers with the refund, or null if it was no longer pending.
+   */
+  async markSent(merchantId: string, id: string, providerRef: string, tx: Executor): Promise<Refund | null> {
+    const { rows } = await tx.query<Refund>(
       `WITH sent AS (
          UPDATE refunds SET provider_ref = $3, updated_at = now()
           WHERE merchant_id = $1 AND id = $2 AND status = 'pending'
-         RETURNING payment_id, amount
+         RETURNING ${COLUMNS}
+       ), timeline AS (
+         INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
+         SELECT $1, "paymentId", 'refund', jsonb_build_object('refundId', $2::text, 'amount', amount, 'status', 'pending', 'providerRef', $3::text)
+           FROM sent
        )
-       INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
-       SELECT $1, payment_id, 'refund', jsonb_build_object('refundId', $2::text, 'amount', amount, 'status', 'pending', 'providerRef', $3::text)
-         FROM sent`,
+       SELECT * FROM sent`,
       [merchantId, id, providerRef],
     );
+    return rows[0] ?? null;
   }
 
   /** The recovery job could not settle it this time: it looks at the others waiting first next time. */

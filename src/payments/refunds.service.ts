@@ -12,7 +12,8 @@ import type { RefundDto } from './dto/checkout.dto';
 import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes } from './payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
-import type { Payment, PaymentStatus } from './payments.types';
+import type { Payment } from './payments.types';
+import { SETTLED } from './payment-state';
 import {
   ProviderDeclineError,
   ProviderId,
@@ -26,8 +27,6 @@ import { Refund, RefundsRepository } from './refunds.repository';
 const REFUND_CREATED = 'refund_created';
 /** The reason of a refund made at the provider (its dashboard), recorded from the provider's report. */
 const REFUNDED_AT_PROVIDER = 'refunded at the provider';
-/** Statuses of a payment whose charge has settled: the only ones a refund can apply to. */
-const SETTLED: readonly PaymentStatus[] = ['succeeded', 'partially_refunded', 'refunded'];
 
 /**
  * Refunds in phases, like charges: (1) one transaction holds the amount on the payment (a conditional
@@ -36,6 +35,20 @@ const SETTLED: readonly PaymentStatus[] = ['succeeded', 'partially_refunded', 'r
  * refund, the payment's refunded amount and status, the ledger and the outbox. Refunds made at the
  * provider (its dashboard) are recorded from what the provider shows refunded (applyProviderEvent).
  */
+/** A refund's outcome at the provider; `refundedNow`, for a failed one: what the provider shows refunded now. */
+interface RefundOutcome {
+  status: 'succeeded' | 'failed';
+  providerRef?: string | null;
+  failureCode?: string | null;
+  refundedNow?: number;
+}
+
+/** Who waits for the outcome: the Idempotency-Key to complete with it, and the live request, if any. */
+interface Waiting {
+  complete: KeyCompletion | null;
+  idem?: IdempotencyContext;
+}
+
 @Injectable()
 export class RefundsService {
   private readonly logger = new Logger(RefundsService.name);
@@ -71,7 +84,7 @@ export class RefundsService {
       if (!payment) throw new NotFoundError('payment', paymentId);
       const remaining = payment.amount - payment.amountRefunded - payment.amountRefundPending;
       const amount = dto.amount ?? remaining;
-      if ((payment.lines ?? []).some((line) => line.productType === 'GIFT_CARD')) {
+      if (boughtGiftCard(payment)) {
         // The card it bought would stay spendable: refunding it needs the card canceled first (not built).
         throw new DomainError(
           'unprocessable',
@@ -129,7 +142,8 @@ export class RefundsService {
   ): Promise<Refund> {
     const payment = (await this.payments.findById(merchantId, refund.paymentId)) as Payment;
     const providerAmount = refund.amount - refund.giftCardAmount;
-    if (providerAmount === 0) return this.settle(payment, refund, 'succeeded', null, null, complete, idem); // wholly back to the gift card
+    const waiting = { complete, idem };
+    if (providerAmount === 0) return this.settle(payment, refund, { status: 'succeeded' }, waiting); // wholly back to the gift card
     try {
       const result = await this.registry.get(refund.provider).refund({
         providerRef: payment.providerRef as string,
@@ -138,7 +152,7 @@ export class RefundsService {
         idempotencyKey: refund.id,
       });
       if (result.status === 'pending') return await this.sent(payment, refund, result.providerRefundId, complete, idem);
-      return await this.settle(payment, refund, 'succeeded', result.providerRefundId, null, complete, idem);
+      return await this.settle(payment, refund, { status: 'succeeded', providerRef: result.providerRefundId }, waiting);
     } catch (err) {
       if (err instanceof ProviderDeclineError) {
         // While held, this refund may have hidden refunds made at the provider (bookRefundsMadeAtProvider):
@@ -146,11 +160,11 @@ export class RefundsService {
         const refundedNow = await this.providerRefundedTotal(payment.provider as ProviderId, payment.providerRef as string, payment).catch(
           () => null,
         );
-        return this.settle(payment, refund, 'failed', null, 'refund_refused', complete, idem, refundedNow?.amount ?? null);
+        return this.settle(payment, refund, { status: 'failed', failureCode: 'refund_refused', refundedNow: refundedNow?.amount }, waiting);
       }
       if (err instanceof ProviderUnavailableError) {
         if (!firstAttempt) throw new OutcomeUnknownError(); // an earlier attempt may have refunded: stays pending
-        return this.settle(payment, refund, 'failed', null, 'provider_unavailable', complete, idem);
+        return this.settle(payment, refund, { status: 'failed', failureCode: 'provider_unavailable' }, waiting);
       }
       // Unknown outcome (or our own failure): stays pending; a retry with the key or the recovery job
       // asks again under the same provider key, so it is refunded at most once.
@@ -176,16 +190,11 @@ export class RefundsService {
     // now is looked at again (a provider that cannot say fails this pass; the next one asks again).
     const refundedNow =
       status === 'failed' ? await this.providerRefundedTotal(refund.provider as ProviderId, payment.providerRef as string, payment) : null;
-    await this.record(
-      payment,
-      refund,
+    await this.record(payment, refund, {
       status,
-      null,
-      status === 'failed' ? 'refund_failed' : null,
-      null,
-      undefined,
-      refundedNow?.amount ?? null,
-    );
+      failureCode: status === 'failed' ? 'refund_failed' : null,
+      refundedNow: refundedNow?.amount,
+    });
     return true;
   }
 
@@ -202,8 +211,10 @@ export class RefundsService {
     idem?: IdempotencyContext,
   ): Promise<Refund> {
     const after = await this.db.transaction(async (tx) => {
-      await this.refunds.markSent(payment.merchantId, refund.id, providerRef, tx);
-      const current = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
+      // Null: settled meanwhile (the recovery job); the refund as it is then.
+      const current =
+        (await this.refunds.markSent(payment.merchantId, refund.id, providerRef, tx)) ??
+        ((await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund);
       if (complete) tx.later(complete(tx, this.responseFor(current, idem?.requestId ?? '')));
       return current;
     });
@@ -212,8 +223,8 @@ export class RefundsService {
   }
 
   /** Phase 3: records the outcome, then answers with the refund, or with its failure's error. */
-  private async settle(...outcome: Parameters<RefundsService['record']>): Promise<Refund> {
-    const settled = await this.record(...outcome);
+  private async settle(payment: Payment, refund: Refund, outcome: RefundOutcome, waiting: Waiting): Promise<Refund> {
+    const settled = await this.record(payment, refund, outcome, waiting);
     if (settled.status === 'failed') throw this.failureError(settled);
     return settled;
   }
@@ -234,17 +245,13 @@ export class RefundsService {
    * One transaction: the refund's outcome (unless it was settled already), the payment's refunded amount
    * and status, the ledger and the event for money that went back, and the stored answer for the key.
    * A refund of ours counts as known against the provider's refunded total while it is held; when it
-   * fails, `recheck` is the total the provider shows now, compared again (bookRefundsMadeAtProvider).
+   * fails, `refundedNow` (the total the provider shows now) is compared again (bookRefundsMadeAtProvider).
    */
   private async record(
     payment: Payment,
     refund: Refund,
-    status: 'succeeded' | 'failed',
-    providerRef: string | null,
-    failureCode: string | null,
-    complete: KeyCompletion | null,
-    idem?: IdempotencyContext,
-    recheck: number | null = null,
+    { status, providerRef = null, failureCode = null, refundedNow }: RefundOutcome,
+    { complete, idem }: Waiting = { complete: null },
   ): Promise<Refund> {
     const settled = await this.db.transaction(async (tx) => {
       const changed = await this.refunds.settle(payment.merchantId, refund.id, status, providerRef, failureCode, tx);
@@ -257,10 +264,11 @@ export class RefundsService {
         });
       if (changed && status === 'failed') {
         await this.payments.settleRefund(payment.merchantId, payment.id, refund.amount, false, tx);
-        if (recheck !== null && (await this.bookRefundsMadeAtProvider(tx, payment, recheck)) === 'refused')
+        if (refundedNow !== undefined && (await this.bookRefundsMadeAtProvider(tx, payment, refundedNow)) === 'refused')
           this.logger.error({ paymentId: payment.id }, 'the provider shows more refunded than the payment can take back: reconcile');
       }
-      const after = (await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund;
+      // Null: settled already (the recovery job, a concurrent retry); the refund as it is then.
+      const after = changed ?? ((await this.refunds.findById(payment.merchantId, refund.id, tx)) as Refund);
       if (complete) tx.later(complete(tx, this.responseFor(after, idem?.requestId ?? '')));
       return after;
     });
@@ -283,9 +291,7 @@ export class RefundsService {
     const { merchantId, providerRef, reference } = event;
     if (!merchantId || !providerRef) return 'ignored';
     // The payment paid by this charge, or the direct payment it names (a charge it does not account for).
-    const payment =
-      (await this.payments.findByProviderRef(merchantId, provider, providerRef)) ??
-      (reference?.startsWith('pay_') ? await this.payments.findById(merchantId, reference) : null);
+    const payment = await this.payments.findForEvent(merchantId, provider, providerRef, reference);
     if (!payment) throw new Error(`No payment holds ${provider} charge ${providerRef} yet: its refunds wait`);
     const refundedNow = await this.providerRefundedTotal(provider, providerRef, payment);
     await this.db.transaction(async (tx) => {
@@ -351,7 +357,7 @@ export class RefundsService {
     );
     await this.refunds.settle(payment.merchantId, id, 'succeeded', null, null, tx);
     await this.outcomes.refunded(tx, payment, { id, amount: outside, provider: payment.provider as ProviderId, giftCardAmount: 0 });
-    if ((payment.lines ?? []).some((line) => line.productType === 'GIFT_CARD')) {
+    if (boughtGiftCard(payment)) {
       // The card it bought stays spendable (this API refuses such refunds for that reason): flagged.
       this.logger.error(
         { paymentId: payment.id, refundId: id },
@@ -389,6 +395,11 @@ export class RefundsService {
       { param: 'amount' },
     );
   }
+}
+
+/** A payment that bought a gift card: refunding it would leave the card spendable. */
+function boughtGiftCard(payment: Payment): boolean {
+  return (payment.lines ?? []).some((line) => line.productType === 'GIFT_CARD');
 }
 
 /**

@@ -32,6 +32,8 @@ const chargeColumns = (
 ) => `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency,
                 status, decline_code AS "declineCode", ${amountRefunded} AS "amountRefunded", reference, session_id AS "sessionId"`;
 const CHARGE = chargeColumns('amount_refunded');
+/** A simulator refund not (yet) refunded: failed, or still waiting to settle. */
+const UNSETTLED = `(failed OR coalesce(settles_at > now(), false))`;
 const SESSION = `id, reference, merchant_id AS "merchantId", amount, currency, lines, success_url AS "successUrl",
                  cancel_url AS "cancelUrl", status`;
 
@@ -85,7 +87,7 @@ export class SimulatorRepository {
       `SELECT ${chargeColumns('amount_refunded - unsettled.amount_unsettled')}
          FROM simulator_charges c,
               LATERAL (SELECT coalesce(sum(r.amount), 0)::bigint AS amount_unsettled FROM simulator_refunds r
-                        WHERE r.charge_id = c.id AND (r.failed OR r.settles_at > now())) AS unsettled
+                        WHERE r.charge_id = c.id AND ${UNSETTLED}) AS unsettled
         WHERE c.id = $1 OR c.idempotency_key = $2
         LIMIT 1`,
       [lookup.id ?? null, lookup.idempotencyKey ?? null],
@@ -137,7 +139,7 @@ export class SimulatorRepository {
   }): Promise<{ id: string; pending: boolean } | null> {
     const { rows } = await this.db.query<{ id: string; pending: boolean }>(
       `WITH existing AS (
-         SELECT id, (failed OR coalesce(settles_at > now(), false)) AS pending FROM simulator_refunds WHERE idempotency_key = $2
+         SELECT id, ${UNSETTLED} AS pending FROM simulator_refunds WHERE idempotency_key = $2
        ), charged AS (
          UPDATE simulator_charges SET amount_refunded = amount_refunded + $4
           WHERE id = $3 AND status = 'succeeded' AND amount_refunded + $4 <= amount AND NOT EXISTS (SELECT 1 FROM existing)
@@ -145,7 +147,7 @@ export class SimulatorRepository {
        ), inserted AS (
          INSERT INTO simulator_refunds (id, idempotency_key, charge_id, amount, settles_at)
          SELECT $1, $2, $3, $4, now() + make_interval(secs => $5) FROM charged
-         RETURNING id, (failed OR coalesce(settles_at > now(), false)) AS pending
+         RETURNING id, ${UNSETTLED} AS pending
        )
        SELECT id, pending FROM existing UNION ALL SELECT id, pending FROM inserted`,
       [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount, refund.settleAfterSeconds],
