@@ -9,6 +9,8 @@ export interface Refund {
   currency: string;
   status: 'pending' | 'succeeded' | 'failed';
   reason: string | null;
+  /** `api`: asked for through this API; `provider`: made at the provider (its dashboard), recorded from its report. */
+  origin: 'api' | 'provider';
   provider: string;
   providerRef: string | null;
   failureCode: string | null;
@@ -18,7 +20,7 @@ export interface Refund {
   updatedAt: Date;
 }
 
-const COLUMNS = `id, payment_id AS "paymentId", amount, currency, status, reason, provider, provider_ref AS "providerRef",
+const COLUMNS = `id, payment_id AS "paymentId", amount, currency, status, reason, origin, provider, provider_ref AS "providerRef",
                  failure_code AS "failureCode", gift_card_amount AS "giftCardAmount", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 @Injectable()
@@ -33,6 +35,7 @@ export class RefundsRepository {
       amount: number;
       currency: string;
       reason: string | null;
+      origin: Refund['origin'];
       provider: string;
       idempotencyKey: string | null;
       giftCardAmount: number;
@@ -41,8 +44,8 @@ export class RefundsRepository {
   ): Promise<void> {
     await tx.query(
       `WITH refund AS (
-         INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, provider, idempotency_key, gift_card_amount)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)
+         INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, origin, provider, idempotency_key, gift_card_amount)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $10, $7, $8, $9)
        )
        INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
        VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', 'pending'))`,
@@ -56,6 +59,7 @@ export class RefundsRepository {
         refund.provider,
         refund.idempotencyKey,
         refund.giftCardAmount,
+        refund.origin,
       ],
     );
   }
@@ -79,7 +83,7 @@ export class RefundsRepository {
          INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
          SELECT merchant_id, "paymentId", 'refund', jsonb_build_object('refundId', id, 'amount', amount, 'status', status) FROM settled
        )
-       SELECT id, "paymentId", amount, currency, status, reason, provider, "providerRef", "failureCode", "giftCardAmount", "createdAt", "updatedAt"
+       SELECT id, "paymentId", amount, currency, status, reason, origin, provider, "providerRef", "failureCode", "giftCardAmount", "createdAt", "updatedAt"
          FROM settled`,
       [merchantId, id, status, providerRef, failureCode],
     );

@@ -25,8 +25,6 @@ import { ProviderRegistry } from './providers/provider-registry';
 import { Refund, RefundsRepository } from './refunds.repository';
 
 const REFUND_CREATED = 'refund_created';
-/** The reason of a refund made at the provider (its dashboard), recorded from the provider's report. */
-const REFUNDED_AT_PROVIDER = 'refunded at the provider';
 
 /**
  * Refunds in phases, like charges: (1) one transaction holds the amount on the payment (a conditional
@@ -116,6 +114,7 @@ export class RefundsService {
           amount,
           currency: payment.currency,
           reason: dto.reason ?? null,
+          origin: 'api',
           provider: payment.provider ?? 'gift_card',
           idempotencyKey: idem.key,
           giftCardAmount: toCard,
@@ -327,8 +326,8 @@ export class RefundsService {
 
   /**
    * What the provider shows refunded beyond the refunds we know of (succeeded, or held for one of ours
-   * not settled yet) was refunded outside this API: it is recorded as one succeeded refund (`refunded at
-   * the provider`) and booked like any refund. Runs under the payment's row lock, when a report arrives
+   * not settled yet) was refunded outside this API: it is recorded as one succeeded refund of origin
+   * `provider` and booked like any refund. Runs under the payment's row lock, when a report arrives
    * and when one of our refunds fails (while held it hid that much of the provider's total).
    */
   private async bookRefundsMadeAtProvider(
@@ -348,7 +347,8 @@ export class RefundsService {
         paymentId: payment.id,
         amount: outside,
         currency: payment.currency,
-        reason: REFUNDED_AT_PROVIDER,
+        reason: null,
+        origin: 'provider',
         provider: payment.provider as ProviderId,
         idempotencyKey: null,
         giftCardAmount: 0,

@@ -165,7 +165,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
         const paid = await processPayment(app, sk, processBody(productId, 'tok_refundPending'));
         expect(paid.status).toBe(201);
         const ours = (await refundPayment(app, admin, paid.body.id, { amount: 3000 })).body;
-        expect(ours).toMatchObject({ status: 'pending' });
+        expect(ours).toMatchObject({ status: 'pending', origin: 'api' });
         return { payment: paid.body, ours };
       };
       const reportRefunds = (payment: { id: string; providerRef: string }) =>
@@ -176,7 +176,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
         await runJob(() => app.app.get(PaymentJobs).recover());
       };
       const recorded = async (paymentId: string) =>
-        (await app.db.query(`SELECT amount, status, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [paymentId])).rows;
+        (await app.db.query(`SELECT amount, status, origin FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [paymentId])).rows;
 
       // 5000 refunded in the simulator's dashboard while ours is pending there.
       const first = await payWithPendingRefund();
@@ -193,9 +193,9 @@ describe('money safety edge cases (real PostgreSQL)', () => {
       });
       await reportRefunds(first.payment); // reported again: nothing more
       expect(await recorded(first.payment.id)).toEqual([
-        { amount: 3000, status: 'failed', reason: null },
-        { amount: 2000, status: 'succeeded', reason: 'refunded at the provider' },
-        { amount: 3000, status: 'succeeded', reason: 'refunded at the provider' },
+        { amount: 3000, status: 'failed', origin: 'api' },
+        { amount: 2000, status: 'succeeded', origin: 'provider' },
+        { amount: 3000, status: 'succeeded', origin: 'provider' },
       ]);
       const booked = await app.db.query(
         `SELECT coalesce(sum(amount), 0)::bigint AS refunded FROM ledger_entries WHERE payment_id = $1 AND account = 'refunds'`,
@@ -213,7 +213,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
         amountRefunded: 0,
         amountRefundPending: 0,
       });
-      expect(await recorded(second.payment.id)).toEqual([{ amount: 3000, status: 'failed', reason: null }]);
+      expect(await recorded(second.payment.id)).toEqual([{ amount: 3000, status: 'failed', origin: 'api' }]);
 
       // A report for a charge no payment holds: its processing fails, so it is retried (then dead-lettered).
       const unknown = await deliverSimulatorEvent(

@@ -267,10 +267,12 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
         0,
     );
     expect(await getPayment(api, sk, paid.body.id)).toMatchObject({ amountRefunded: 7000 });
-    const recorded = await api.db.query(`SELECT amount, reason FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [paid.body.id]);
+    const recorded = await api.db.query(`SELECT amount, reason, origin FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
+      paid.body.id,
+    ]);
     expect(recorded.rows).toEqual([
-      { amount: 5000, reason: null },
-      { amount: 2000, reason: 'refunded at the provider' },
+      { amount: 5000, reason: null, origin: 'api' },
+      { amount: 2000, reason: null, origin: 'provider' },
     ]);
   });
 

@@ -265,13 +265,13 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect((await refundedTo(1300)).status).toBe('partially_refunded');
       const refundsOf = async () =>
         (
-          await api.db.query(`SELECT amount, status, reason, provider FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
+          await api.db.query(`SELECT amount, status, reason, origin, provider FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
             paid.body.id,
           ])
         ).rows;
       expect(await refundsOf()).toEqual([
-        { amount: 1000, status: 'succeeded', reason: 'requested_by_customer', provider: 'stripe' },
-        { amount: 300, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
+        { amount: 1000, status: 'succeeded', reason: 'requested_by_customer', origin: 'api', provider: 'stripe' },
+        { amount: 300, status: 'succeeded', reason: null, origin: 'provider', provider: 'stripe' },
       ]);
       // The same total reported again, in a new event: nothing more is recorded (another 300 would fit).
       const [stripeCharge] = chargesFor(paid.body.providerRef);
@@ -303,10 +303,10 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(resent.status).toBe(200);
       await eventually(async () => (await storedEvents(held as string))[0]?.status === 'processed');
       expect(await refundsOf()).toEqual([
-        { amount: 1000, status: 'succeeded', reason: 'requested_by_customer', provider: 'stripe' },
-        { amount: 300, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
-        { amount: 1000, status: 'failed', reason: null, provider: 'stripe' },
-        { amount: 1699, status: 'succeeded', reason: 'refunded at the provider', provider: 'stripe' },
+        { amount: 1000, status: 'succeeded', reason: 'requested_by_customer', origin: 'api', provider: 'stripe' },
+        { amount: 300, status: 'succeeded', reason: null, origin: 'provider', provider: 'stripe' },
+        { amount: 1000, status: 'failed', reason: null, origin: 'api', provider: 'stripe' },
+        { amount: 1699, status: 'succeeded', reason: null, origin: 'provider', provider: 'stripe' },
       ]);
       const booked = await api.db.query(
         `SELECT coalesce(sum(amount), 0)::bigint AS refunded FROM ledger_entries WHERE payment_id = $1 AND account = 'refunds'`,
