@@ -40,7 +40,7 @@ export class LedgerService {
 
   /**
    * A payment's posting written at most once (a repeated provider event books nothing more): true when
-   * written. The caller holds the payment's row lock (PaymentsRepository.lock).
+   * written. The caller holds the payment's row lock (PaymentsRepository.findByIdForUpdate).
    */
   async postOnce(posting: Posting & { paymentId: string }, tx: Executor): Promise<boolean> {
     const unbalanced = imbalanceOf(posting);

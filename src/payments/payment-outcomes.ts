@@ -167,7 +167,7 @@ export class PaymentOutcomes {
    * another charge paid it). Its status never moves back, so no sale is recorded; the money is booked once
    * per provider charge, from what the provider holds for us to suspense (owed to the customer until
    * someone resolves it). True when booked, false for a charge already booked (a repeated event). The
-   * caller holds the payment's row lock (PaymentsRepository.lock).
+   * caller holds the payment's row lock (PaymentsRepository.findByIdForUpdate).
    */
   async unmatchedCharge(
     tx: Transaction,

@@ -240,20 +240,20 @@ export class PaymentsRepository {
     );
   }
 
-  /**
-   * Locks the payment's row until the caller's transaction ends (writes about it from then on are
-   * serialized) and answers what it is now.
-   */
-  async lock(merchantId: string, id: string, tx: Executor): Promise<Pick<Payment, 'status' | 'provider' | 'providerRef'> | null> {
-    const { rows } = await tx.query<Pick<Payment, 'status' | 'provider' | 'providerRef'>>(
-      `SELECT status, provider, provider_ref AS "providerRef" FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
-      [merchantId, id],
-    );
-    return rows[0] ?? null;
-  }
-
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {
     const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2`, [merchantId, id]);
+    return rows[0] ? toPayment(rows[0]) : null;
+  }
+
+  /**
+   * The payment as it is now, its row locked until the caller's transaction ends (writes about it from
+   * then on are serialized). Only the payment's row: its customer is not locked.
+   */
+  async findByIdForUpdate(merchantId: string, id: string, tx: Executor): Promise<Payment | null> {
+    const { rows } = await tx.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2 FOR UPDATE OF p`, [
+      merchantId,
+      id,
+    ]);
     return rows[0] ? toPayment(rows[0]) : null;
   }
 

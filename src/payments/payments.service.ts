@@ -332,7 +332,7 @@ export class PaymentsService {
         // A hosted checkout's payments are recorded by its completion, whatever the session's state
         // (CheckoutService.complete). Otherwise money the payment does not account for (decided on the row
         // as it is now, locked) never moves it backwards: it is booked to suspense, once per charge.
-        const current = succeeded || payment.checkoutSessionId ? null : await this.payments.lock(merchantId, payment.id, tx);
+        const current = succeeded || payment.checkoutSessionId ? null : await this.payments.findByIdForUpdate(merchantId, payment.id, tx);
         if (current && unaccountedCharge(current, providerRef)) {
           const reported = event.amount !== undefined && event.amount > 0 && event.currency !== undefined;
           const charge = reported

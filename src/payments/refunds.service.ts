@@ -294,7 +294,7 @@ export class RefundsService {
     if (!payment) throw new Error(`No payment holds ${provider} charge ${providerRef} yet: its refunds wait`);
     const refundedNow = await this.providerRefundedTotal(provider, providerRef, payment);
     await this.db.transaction(async (tx) => {
-      const current = await this.payments.lock(merchantId, payment.id, tx);
+      const current = await this.payments.findByIdForUpdate(merchantId, payment.id, tx);
       if (!current) throw new Error(`Payment ${payment.id} is gone`);
       if (current.providerRef !== providerRef || current.provider !== provider || !SETTLED.includes(current.status)) {
         // Not the payment's own settled charge: money booked to suspense goes back to the customer, or
