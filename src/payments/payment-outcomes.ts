@@ -34,8 +34,16 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
   ].filter((line) => line.amount > 0);
 }
 
-/** One provider charge of a payment, in the ids of its suspense postings. */
-const suspenseKey = (payment: PaymentRef, provider: ProviderId, providerRef: string) => `${payment.id}:${provider}:${providerRef}`;
+/**
+ * The ids of the suspense postings of one provider charge of a payment, built only here: the one that
+ * booked it to suspense, and each release from it, named by the total released with it. The releases
+ * share a prefix, by which LedgerRepository.suspenseOf sums them.
+ */
+function suspensePostingIds(payment: PaymentRef, provider: ProviderId, providerRef: string) {
+  const charge = `${payment.id}:${provider}:${providerRef}`;
+  const releasedPrefix = `suspense_refund:${charge}:`;
+  return { held: `unmatched_charge:${charge}`, releasedPrefix, release: (total: number) => `${releasedPrefix}${total}` };
+}
 
 /**
  * The one place where a payment reaches an outcome. Each method runs inside the caller's transaction
@@ -178,7 +186,7 @@ export class PaymentOutcomes {
     const booked = await this.ledger.postOnce(
       {
         merchantId: payment.merchantId,
-        postingId: `unmatched_charge:${suspenseKey(payment, provider, charge.providerRef)}`,
+        postingId: suspensePostingIds(payment, provider, charge.providerRef).held,
         kind: 'unmatched_charge',
         currency: charge.currency,
         paymentId: payment.id,
@@ -207,14 +215,8 @@ export class PaymentOutcomes {
     refundedInAll: number,
     reportedCurrency?: string,
   ): Promise<'released' | 'nothing' | 'none'> {
-    const key = suspenseKey(payment, provider, providerRef);
-    const { held, released, currency } = await this.ledger.suspenseOf(
-      payment.merchantId,
-      payment.id,
-      `unmatched_charge:${key}`,
-      `suspense_refund:${key}:`,
-      tx,
-    );
+    const ids = suspensePostingIds(payment, provider, providerRef);
+    const { held, released, currency } = await this.ledger.suspenseOf(payment.merchantId, payment.id, ids.held, ids.releasedPrefix, tx);
     if (held === 0 || currency === null) return 'none';
     if (reportedCurrency !== undefined && reportedCurrency !== currency)
       throw new Error(`${provider} reports refunds of ${providerRef} in ${reportedCurrency}, held in suspense in ${currency}: reconcile`);
@@ -223,7 +225,7 @@ export class PaymentOutcomes {
     await this.ledger.post(
       {
         merchantId: payment.merchantId,
-        postingId: `suspense_refund:${key}:${target}`,
+        postingId: ids.release(target),
         kind: 'suspense_refund',
         currency,
         paymentId: payment.id,
