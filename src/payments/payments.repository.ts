@@ -240,6 +240,14 @@ export class PaymentsRepository {
     );
   }
 
+  /**
+   * Flags the payment for someone to reconcile by hand: the one shape of that timeline note, `reconcile`
+   * saying why, beside what it is about. Callers log the error themselves, with what only operators need.
+   */
+  flagForReconciliation(merchantId: string, paymentId: string, why: string, about: Record<string, unknown>, tx: Executor): Promise<void> {
+    return this.addTimelineEntry(merchantId, paymentId, 'note', { reconcile: why, ...about }, tx);
+  }
+
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {
     const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2`, [merchantId, id]);
     return rows[0] ? toPayment(rows[0]) : null;

@@ -343,11 +343,11 @@ export class PaymentsService {
               { paymentId: payment.id, provider, eventId: event.eventId, providerRef, amount: charge.amount, currency: charge.currency },
               'provider reports a charge the payment does not account for: booked to suspense, reconcile',
             );
-            await this.payments.addTimelineEntry(
+            await this.payments.flagForReconciliation(
               merchantId,
               payment.id,
-              'note',
-              { reconcile: 'provider reports a charge the payment does not account for', suspense: charge },
+              'provider reports a charge the payment does not account for',
+              { suspense: charge },
               tx,
             );
           }

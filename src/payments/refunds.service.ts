@@ -363,11 +363,11 @@ export class RefundsService {
         { paymentId: payment.id, refundId: id },
         'a payment that bought a gift card was refunded at the provider: reconcile',
       );
-      await this.payments.addTimelineEntry(
+      await this.payments.flagForReconciliation(
         payment.merchantId,
         payment.id,
-        'note',
-        { reconcile: 'refunded at the provider while the gift card it bought stays spendable', refundId: id },
+        'refunded at the provider while the gift card it bought stays spendable',
+        { refundId: id },
         tx,
       );
     }

@@ -233,7 +233,7 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     }
   });
 
-  it('a payment that bought a gift card is not refunded while the card stays spendable', async () => {
+  it('a payment that bought a gift card is not refunded while the card stays spendable; refunded at the provider, it is flagged', async () => {
     const bought = await purchaseGiftCard(api, pk, { amount: 2500, currency: 'USD' });
     await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
     const paymentId = bought.body.checkoutSession.paymentId;
@@ -241,6 +241,15 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     const refund = await refundPayment(api, admin, paymentId);
     expect(refund.status).toBe(422);
     expect(refund.body.error.code).toBe('gift_card_purchase_not_refundable');
+    // Refunded in the simulator's dashboard all the same: booked, and flagged for reconciliation.
+    const { providerRef } = await getPayment(api, sk, paymentId);
+    await refundAtSimulator(api, providerRef, 2500);
+    await deliverSimulatorEvent(api, 'charge.refunded', chargeEvent(paymentId, providerRef, 2500));
+    expect(await getPayment(api, sk, paymentId)).toMatchObject({ status: 'refunded', amountRefunded: 2500 });
+    const timeline = (await api.http().get(`/transactions/${paymentId}/timeline`).set('X-Api-Key', sk)).body;
+    expect(timeline.data).toContainEqual(
+      expect.objectContaining({ kind: 'note', detail: { reconcile: expect.any(String), refundId: expect.stringMatching(/^re_/) } }),
+    );
   });
 
   it('books, once, to suspense a charge the provider reports for a closed payment or a second charge, and releases it as the provider refunds it', async () => {
