@@ -29,6 +29,18 @@ export type ClaimResult =
   | { outcome: 'mismatch' }
   | { outcome: 'in_use' };
 
+/**
+ * What a final answer writes to its key, whoever stores it (the live request or a recovery job): the
+ * response, and the key unlocked for good. The statements using it pass the response as $4 and $5.
+ */
+const STORE_RESPONSE = `
+  UPDATE idempotency_keys
+     SET response_status = $4,
+         response_body = $5,
+         recovery_point = 'finished',
+         lock_token = NULL,
+         locked_at = NULL`;
+
 @Injectable()
 export class IdempotencyRepository {
   constructor(private readonly db: DatabaseService) {}
@@ -108,13 +120,7 @@ export class IdempotencyRepository {
    */
   private store(merchantId: string, key: string, lockToken: string, response: StoredResponse, mustHold: boolean, executor: Executor) {
     return executor.query(
-      `WITH completed AS (
-         UPDATE idempotency_keys
-            SET response_status = $4,
-                response_body = $5,
-                recovery_point = 'finished',
-                lock_token = NULL,
-                locked_at = NULL
+      `WITH completed AS (${STORE_RESPONSE}
           WHERE merchant_id = $1
             AND key = $2
             AND lock_token = $3
@@ -138,17 +144,12 @@ export class IdempotencyRepository {
     executor: Executor = this.db,
   ): Promise<boolean> {
     const { rowCount } = await executor.query(
-      `UPDATE idempotency_keys
-          SET response_status = $3,
-              response_body = $4,
-              recovery_point = 'finished',
-              lock_token = NULL,
-              locked_at = NULL
+      `${STORE_RESPONSE}
         WHERE merchant_id = $1
           AND key = $2
           AND response_status IS NULL
-          AND (lock_token IS NULL OR locked_at < now() - make_interval(secs => $5))`,
-      [merchantId, key, response.status, response.body, lockTimeoutSeconds],
+          AND (lock_token IS NULL OR locked_at < now() - make_interval(secs => $3))`,
+      [merchantId, key, lockTimeoutSeconds, response.status, response.body],
     );
     return rowCount === 1;
   }
