@@ -48,11 +48,6 @@ export class LedgerService {
     return this.ledger.insertOnce(posting, tx);
   }
 
-  /** A payment's suspense for one charge (LedgerRepository.suspenseOf). */
-  suspenseOf(merchantId: string, paymentId: string, heldPosting: string, releasedPrefix: string, tx: Executor) {
-    return this.ledger.suspenseOf(merchantId, paymentId, heldPosting, releasedPrefix, tx);
-  }
-
   /** A two-line posting: `amount` from one account (debited) to another (credited). */
   transfer(
     tx: Executor,

@@ -4,6 +4,7 @@ import { GiftCardHolds } from '../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
 import type { Executor, Transaction } from '../database/database.types';
 import { OutboxRepository } from '../events/outbox.repository';
+import { LedgerRepository } from '../ledger/ledger.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
 import { MetricsService } from '../metrics/metrics.service';
@@ -60,6 +61,7 @@ export class PaymentOutcomes {
   constructor(
     private readonly payments: PaymentsRepository,
     private readonly ledger: LedgerService,
+    private readonly ledgerEntries: LedgerRepository,
     private readonly outbox: OutboxRepository,
     private readonly coupons: CouponsService,
     private readonly holds: GiftCardHolds,
@@ -216,7 +218,13 @@ export class PaymentOutcomes {
     reportedCurrency?: string,
   ): Promise<'released' | 'nothing' | 'none'> {
     const ids = suspensePostingIds(payment, provider, providerRef);
-    const { held, released, currency } = await this.ledger.suspenseOf(payment.merchantId, payment.id, ids.held, ids.releasedPrefix, tx);
+    const { held, released, currency } = await this.ledgerEntries.suspenseOf(
+      payment.merchantId,
+      payment.id,
+      ids.held,
+      ids.releasedPrefix,
+      tx,
+    );
     if (held === 0 || currency === null) return 'none';
     if (reportedCurrency !== undefined && reportedCurrency !== currency)
       throw new Error(`${provider} reports refunds of ${providerRef} in ${reportedCurrency}, held in suspense in ${currency}: reconcile`);
