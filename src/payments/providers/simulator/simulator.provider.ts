@@ -105,8 +105,8 @@ export class SimulatorProvider implements PaymentProvider {
 
   async refund(input: RefundInput): Promise<ProviderRefund> {
     this.assertUp();
-    const charge = await this.records.findCharge({ id: input.providerRef });
-    const outcome = charge ? outcomeOf(charge.token) : null;
+    const token = await this.records.findChargeToken(input.providerRef);
+    const outcome = token === null ? null : outcomeOf(token);
     const refund = await this.records.recordRefund({
       id: `sim_re_${randomBase62(20)}`,
       idempotencyKey: input.idempotencyKey,

@@ -95,6 +95,12 @@ export class SimulatorRepository {
     return rows[0] ?? null;
   }
 
+  /** The token a charge was made with (its test outcome), or null for an unknown charge. */
+  async findChargeToken(id: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ token: string }>(`SELECT token FROM simulator_charges WHERE id = $1`, [id]);
+    return rows[0]?.token ?? null;
+  }
+
   async completeAuthentication(id: string): Promise<SimulatorCharge | null> {
     const { rows } = await this.db.query<SimulatorCharge>(
       `UPDATE simulator_charges SET status = 'succeeded' WHERE id = $1 AND status = 'requires_action' RETURNING ${CHARGE}`,
