@@ -1,4 +1,4 @@
-import { GiftCardExpiryJob } from '../../src/gift-cards/gift-cards.module';
+import { GiftCardExpiryJob } from '../../src/gift-cards/gift-card-expiry.job';
 import { GiftCardsService } from '../../src/gift-cards/gift-cards.service';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { activeGiftCard, checkoutWithGiftCard, purchaseGiftCard } from '../factories/gift-cards';
