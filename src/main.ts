@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.setup';
 import { InvalidEnvironmentError, readProcessEnv, validateEnv } from './config/env';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
@@ -30,6 +31,10 @@ async function bootstrap(): Promise<void> {
     boot.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
   }
 
+  // Here, once per process, not per application instance: prom-client starts an event-loop delay monitor
+  // and a GC observer for these and cannot stop them, so an instance that starts them and is closed
+  // (tests close many in one process) leaves them running, holding on to everything the instance built.
+  collectDefaultMetrics();
   const app = await createApp(overrides);
   const logger = app.get(Logger);
   // The dev keys go to the terminal, not to the log stream: no LOG_LEVEL hides them, and no log keeps them.

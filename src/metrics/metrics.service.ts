@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, register, Registry } from 'prom-client';
 import { DatabaseService } from '../database/database.service';
 
 /**
  * One Prometheus registry per application instance (several instances can share a test process).
- * Other modules register their own metrics on `registry`.
+ * Other modules register their own metrics on `registry`. Node's process metrics are not an instance's:
+ * main.ts collects them once into prom-client's default registry, and every scrape serves both.
  */
 @Injectable()
 export class MetricsService {
@@ -19,7 +20,6 @@ export class MetricsService {
   });
 
   constructor(db: DatabaseService) {
-    collectDefaultMetrics({ register: this.registry });
     const pool = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -34,6 +34,11 @@ export class MetricsService {
     pool('db_pool_connections_idle', 'Idle connections in the main pool', () => db.stats().idle);
     pool('db_pool_waiting_requests', 'Requests waiting for a connection', () => db.stats().waiting);
     pool('db_pool_connections_max', 'Size of the main pool', () => db.stats().max);
+  }
+
+  /** Prometheus text format: this instance's metrics and the process's. */
+  scrape(): Promise<string> {
+    return Registry.merge([register, this.registry]).metrics();
   }
 
   counter(name: string, help: string, labelNames: string[]): Counter<string> {

@@ -56,6 +56,12 @@ describe('npm start without DATABASE_URL (real process, embedded PostgreSQL)', (
       expect.arrayContaining(['name', 'prices', 'billingType']),
     );
 
+    // Node's process metrics come from main.ts, not from the application instance: served together.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    expect(metrics).toContain('# TYPE http_request_duration_seconds histogram');
+
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
 
