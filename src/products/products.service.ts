@@ -53,7 +53,18 @@ export class ProductsService {
    * soon as it is shown.
    */
   async findMany(merchantId: string, ids: string[]): Promise<Product[]> {
-    const found = await Promise.all(ids.map((id) => this.cached(merchantId, id)));
+    // The ids the cache misses are read in one statement, not one each: every miss's load is called
+    // synchronously by getOrLoad, so by the time the statement leaves (a microtask later) all are known.
+    const missing: string[] = [];
+    let read: Promise<Product[]> | undefined;
+    const load = (id: string) => {
+      missing.push(id);
+      read ??= Promise.resolve().then(() => this.products.findManyByIds(merchantId, missing));
+      return read.then((rows) => rows.find((p) => p.id === id) ?? null);
+    };
+    const found = await Promise.all(
+      [...new Set(ids)].map((id) => this.cache.getOrLoad(`one:${merchantId}:${id}`, () => load(id)) as Promise<Product | null>),
+    );
     return found.filter((p): p is Product => p !== null);
   }
 

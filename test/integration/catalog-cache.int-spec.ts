@@ -111,6 +111,29 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
     await pollUntil(async () => (await priceOnB()) === 3499, 1000);
   });
 
+  it('reads the products of a cart the cache does not hold in one statement', async () => {
+    const sk = await a.key('secret');
+    const ids = [(await createProduct(a, admin)).id, (await createProduct(a, admin)).id, (await createProduct(a, admin)).id];
+    const products = b.app.get(ProductsRepository);
+    const spies = [jest.spyOn(products, 'findManyByIds'), jest.spyOn(products, 'findById')];
+    const verifyOnB = () =>
+      b
+        .http()
+        .post('/payments/verify-prices')
+        .set('X-Api-Key', sk)
+        .send({ products: [...ids, ids[0]].map((productId) => ({ productId, currency: 'USD', price: 2999, quantity: 1 })) });
+    try {
+      expect((await verifyOnB()).body).toEqual({ verified: true, discrepancies: [] });
+      expect(spies[0].mock.calls).toEqual([[expect.any(String), ids]]);
+      expect(spies[1]).not.toHaveBeenCalled();
+      // Now cached: no statement at all.
+      expect((await verifyOnB()).body).toEqual({ verified: true, discrepancies: [] });
+      expect(spies[0]).toHaveBeenCalledTimes(1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('prices payments from the same cache: no catalog statement per payment, and a price changed on one instance is charged on the other', async () => {
     const sk = await a.key('secret');
     const id = (await createProduct(a, admin)).id;
