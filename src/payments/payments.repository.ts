@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Customer } from '../customers/customers.types';
 import { DatabaseService } from '../database/database.service';
-import type { Executor } from '../database/database.types';
+import type { Executor, Transaction } from '../database/database.types';
 import type { PageRequest } from '../common/pagination';
 import { sourcesOf } from './payment-state';
 import type { Attempt, AttemptResult, Line, Payment, PaymentRow, PaymentStatus, TimelineEntry, TransitionChanges } from './payments.types';
@@ -245,7 +245,7 @@ export class PaymentsRepository {
    * saying why, beside what it is about. Callers log the error themselves, with what only operators need.
    */
   flagForReconciliation(merchantId: string, paymentId: string, why: string, about: Record<string, unknown>, tx: Executor): Promise<void> {
-    return this.addTimelineEntry(merchantId, paymentId, 'note', { reconcile: why, ...about }, tx);
+    return this.addTimelineEntry(merchantId, paymentId, 'note', { ...about, reconcile: why }, tx);
   }
 
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {
@@ -257,7 +257,7 @@ export class PaymentsRepository {
    * The payment as it is now, its row locked until the caller's transaction ends (writes about it from
    * then on are serialized). Only the payment's row: its customer is not locked.
    */
-  async findByIdForUpdate(merchantId: string, id: string, tx: Executor): Promise<Payment | null> {
+  async findByIdForUpdate(merchantId: string, id: string, tx: Transaction): Promise<Payment | null> {
     const { rows } = await tx.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2 FOR UPDATE OF p`, [
       merchantId,
       id,

@@ -45,7 +45,7 @@ export class RefundsRepository {
     await tx.query(
       `WITH refund AS (
          INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, origin, provider, idempotency_key, gift_card_amount)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $10, $7, $8, $9)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10)
        )
        INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
        VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', 'pending'))`,
@@ -56,10 +56,10 @@ export class RefundsRepository {
         refund.amount,
         refund.currency,
         refund.reason,
+        refund.origin,
         refund.provider,
         refund.idempotencyKey,
         refund.giftCardAmount,
-        refund.origin,
       ],
     );
   }

@@ -113,22 +113,29 @@ describe('catalog and its cross-instance cache (real PostgreSQL)', () => {
 
   it('reads the products of a cart the cache does not hold in one statement', async () => {
     const sk = await a.key('secret');
-    const ids = [(await createProduct(a, admin)).id, (await createProduct(a, admin)).id, (await createProduct(a, admin)).id];
+    // Created first: every catalog write drops the cache of every instance.
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await createProduct(a, admin)).id);
     const products = b.app.get(ProductsRepository);
     const spies = [jest.spyOn(products, 'findManyByIds'), jest.spyOn(products, 'findById')];
-    const verifyOnB = () =>
+    const verifyOnB = (cart: string[]) =>
       b
         .http()
         .post('/payments/verify-prices')
         .set('X-Api-Key', sk)
-        .send({ products: [...ids, ids[0]].map((productId) => ({ productId, currency: 'USD', price: 2999, quantity: 1 })) });
+        .send({ products: cart.map((productId) => ({ productId, currency: 'USD', price: 2999, quantity: 1 })) });
+    const cart = [ids[0], ids[1], ids[2], ids[0]];
     try {
-      expect((await verifyOnB()).body).toEqual({ verified: true, discrepancies: [] });
-      expect(spies[0].mock.calls).toEqual([[expect.any(String), ids]]);
-      expect(spies[1]).not.toHaveBeenCalled();
+      expect((await verifyOnB(cart)).body).toEqual({ verified: true, discrepancies: [] });
+      expect(spies[0].mock.calls).toEqual([[expect.any(String), ids.slice(0, 3)]]);
       // Now cached: no statement at all.
-      expect((await verifyOnB()).body).toEqual({ verified: true, discrepancies: [] });
+      expect((await verifyOnB(cart)).body).toEqual({ verified: true, discrepancies: [] });
       expect(spies[0]).toHaveBeenCalledTimes(1);
+      // Part of a cart cached: only the rest is read, and an unknown id is a discrepancy, not an error.
+      const verdict = await verifyOnB([...cart, ids[3], 'prod_unknown']);
+      expect(verdict.body).toMatchObject({ verified: false, discrepancies: [{ productId: 'prod_unknown' }] });
+      expect(spies[0].mock.calls[1]).toEqual([expect.any(String), [ids[3], 'prod_unknown']]);
+      expect(spies[1]).not.toHaveBeenCalled();
     } finally {
       for (const spy of spies) spy.mockRestore();
     }

@@ -1,6 +1,15 @@
 import { TtlCache } from './ttl-cache';
 
 describe('TtlCache', () => {
+  it('calls the load of a miss before getOrLoad first yields, with a TTL and without', () => {
+    for (const cache of [new TtlCache<number>(60_000), new TtlCache<number>(0)]) {
+      const loaded: string[] = [];
+      void cache.getOrLoad('a', async () => loaded.push('a'));
+      void cache.getOrLoad('b', async () => loaded.push('b'));
+      expect(loaded).toEqual(['a', 'b']);
+    }
+  });
+
   it('shares one load between concurrent misses and serves hits until cleared', async () => {
     const cache = new TtlCache<number>(60_000);
     let loads = 0;

@@ -4,7 +4,8 @@ const MAX_ENTRIES = 10_000;
 /**
  * A small in-memory read-through cache. Concurrent misses for one key share one load; a clear() during a
  * load discards that load's result, so an invalidation is never overwritten by data read before it.
- * When full it drops expired entries, then the oldest.
+ * When full it drops expired entries, then the oldest. A miss calls `load` synchronously, before
+ * getOrLoad first yields: callers batch the loads of several misses on that (ProductsService.findMany).
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
