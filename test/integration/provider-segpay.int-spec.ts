@@ -337,6 +337,32 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     expect(totals.debits).toBe(totals.credits);
   });
 
+  it("a refund made in Segpay's merchant portal is recorded and booked from its postback, once", async () => {
+    const { purchase, payment } = await paidSession();
+    const tranId = purchase.transaction.tranId;
+    const ours = await refund(payment.id, { amount: 1000 });
+    expect(ours.body).toMatchObject({ status: 'succeeded', origin: 'api' });
+    // The merchant refunds 7.00 more in the portal (SRS, outside Paybridge); Segpay posts the credit back.
+    const query = new URLSearchParams({ MerchantID: 'seg-merchant', UserID: 'seg-user', UserAccessKey: 'seg-key', Amount: '7.00' });
+    expect((await fetch(`${emulator.url}/srs/transactions/${tranId}/refund?${query}`, { method: 'POST' })).status).toBe(200);
+    await eventually(async () => (await getPayment(api, sk, payment.id)).amountRefunded === 1700);
+    // Every credit postback processed (ours included: it adds nothing), and still 1700.
+    await eventually(
+      async () =>
+        (await api.db.query(`SELECT 1 FROM payment_webhook_events WHERE provider = 'segpay' AND status = 'pending'`)).rows.length === 0,
+    );
+    expect(await getPayment(api, sk, payment.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1700 });
+    const recorded = await api.db.query(`SELECT amount, status, origin FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
+      payment.id,
+    ]);
+    expect(recorded.rows).toEqual([
+      { amount: 1000, status: 'succeeded', origin: 'api' },
+      { amount: 700, status: 'succeeded', origin: 'provider' },
+    ]);
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
+  });
+
   it('the recovery job settles a refund left pending, but not while its request still holds the key', async () => {
     const { purchase, payment } = await paidSession();
     const credits = () => emulator.transactions().filter((t) => t.type === 'credit' && t.relatedTranId === purchase.transaction.tranId);
