@@ -1,4 +1,4 @@
-import { eventually, newKey, uniqueEmail } from './payments';
+import { createCheckout, eventually, newKey, uniqueEmail } from './payments';
 import type { TestApp } from './test-app';
 
 /** POST /gift-cards/purchase with a valid body; override any field. */
@@ -33,17 +33,12 @@ export async function activeGiftCard(api: TestApp, publishableKey: string, amoun
 
 /** POST /payments/checkout paid partly with a gift card. */
 export function checkoutWithGiftCard(api: TestApp, publishableKey: string, productId: string, code: string) {
-  return api
-    .http()
-    .post('/payments/checkout')
-    .set('X-Api-Key', publishableKey)
-    .set('Idempotency-Key', newKey())
-    .send({
-      items: [{ productId, quantity: 1 }],
-      currency: 'USD',
-      customer: { email: uniqueEmail() },
-      giftCardCode: code,
-      successUrl: 'https://shop.example.com/s',
-      cancelUrl: 'https://shop.example.com/c',
-    });
+  return createCheckout(api, publishableKey, {
+    items: [{ productId, quantity: 1 }],
+    currency: 'USD',
+    customer: { email: uniqueEmail() },
+    giftCardCode: code,
+    successUrl: 'https://shop.example.com/s',
+    cancelUrl: 'https://shop.example.com/c',
+  });
 }

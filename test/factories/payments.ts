@@ -39,6 +39,11 @@ export function processPayment(api: TestApp, key: string, body: object, idempote
   return api.http().post('/payments/process').set('X-Api-Key', key).set('Idempotency-Key', idempotencyKey).send(body);
 }
 
+/** POST /payments/checkout, under a fresh Idempotency-Key unless one is given. */
+export function createCheckout(api: TestApp, key: string, body: object, idempotencyKey: string = newKey()) {
+  return api.http().post('/payments/checkout').set('X-Api-Key', key).set('Idempotency-Key', idempotencyKey).send(body);
+}
+
 /** POST /transactions/:id/refund (admin key), under a fresh Idempotency-Key unless one is given. */
 export function refundPayment(api: TestApp, adminKey: string, paymentId: string, body: object = {}, idempotencyKey: string = newKey()) {
   return api.http().post(`/transactions/${paymentId}/refund`).set('X-Api-Key', adminKey).set('Idempotency-Key', idempotencyKey).send(body);

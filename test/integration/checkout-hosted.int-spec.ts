@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
-import { checkoutBody, createProduct, eventually, ledgerTotals, newKey, runJob, getPayment } from '../factories/payments';
+import { checkoutBody, createCheckout, createProduct, eventually, ledgerTotals, runJob, getPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)', () => {
@@ -23,12 +23,7 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
   });
 
   const createSession = async (overrides: Record<string, unknown> = {}) => {
-    const res = await api
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, overrides));
+    const res = await createCheckout(api, pk, checkoutBody(productId, overrides));
     expect(res.status).toBe(201);
     return res.body;
   };
@@ -158,12 +153,7 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
   });
 
   it('prices from the catalog only and verifies client prices', async () => {
-    const tampered = await api
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { items: [{ productId, quantity: 1, amount: 1 }] }));
+    const tampered = await createCheckout(api, pk, checkoutBody(productId, { items: [{ productId, quantity: 1, amount: 1 }] }));
     expect(tampered.status).toBe(400);
 
     const verify = await api

@@ -1,4 +1,4 @@
-import { checkoutBody, createProduct, eventually, newKey, processBody, processPayment } from '../factories/payments';
+import { checkoutBody, createCheckout, createProduct, eventually, processBody, processPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('circuit breaker shared by every instance (PostgreSQL)', () => {
@@ -39,12 +39,7 @@ describe('circuit breaker shared by every instance (PostgreSQL)', () => {
     const refused = await pay(b, 'tok_visa');
     expect(refused.status).toBe(503);
     expect(refused.body.error).toMatchObject({ type: 'provider_error', code: 'provider_unavailable' });
-    const checkout = await b
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', sk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId));
+    const checkout = await createCheckout(b, sk, checkoutBody(productId));
     expect(checkout.status).toBe(503);
     expect(await counts()).toEqual(before); // nothing written, nothing sent to the provider
 

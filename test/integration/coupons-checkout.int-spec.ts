@@ -1,5 +1,14 @@
 import { PaymentJobs } from '../../src/payments/payment-jobs';
-import { checkoutBody, createProduct, ledgerTotals, newKey, processBody, processPayment, uniqueEmail, runJob } from '../factories/payments';
+import {
+  checkoutBody,
+  createCheckout,
+  createProduct,
+  ledgerTotals,
+  processBody,
+  processPayment,
+  uniqueEmail,
+  runJob,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('coupons in checkout and direct payments (two instances)', () => {
@@ -43,14 +52,7 @@ describe('coupons in checkout and direct payments (two instances)', () => {
   it('20 concurrent checkouts on two instances for a coupon with maxRedemptions 5: exactly 5 succeed', async () => {
     await createCoupon({ code: 'FIVE10', type: 'PERCENTAGE', percentOff: 10, maxRedemptions: 5 });
     const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? a : b)
-          .http()
-          .post('/payments/checkout')
-          .set('X-Api-Key', pk)
-          .set('Idempotency-Key', newKey())
-          .send(checkoutBody(productId, { couponCode: 'five10' })),
-      ),
+      Array.from({ length: 20 }, (_, i) => createCheckout(i % 2 ? a : b, pk, checkoutBody(productId, { couponCode: 'five10' }))),
     );
     const created = responses.filter((r) => r.status === 201);
     expect(created).toHaveLength(5);
@@ -64,12 +66,7 @@ describe('coupons in checkout and direct payments (two instances)', () => {
     // An expired session gives its use back.
     await a.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [created[0].body.id]);
     await runJob(() => a.app.get(PaymentJobs).expireSessions());
-    const again = await a
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { couponCode: 'FIVE10' }));
+    const again = await createCheckout(a, pk, checkoutBody(productId, { couponCode: 'FIVE10' }));
     expect(again.status).toBe(201);
   });
 

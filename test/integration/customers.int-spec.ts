@@ -1,4 +1,4 @@
-import { checkoutBody, createProduct, newKey, processBody, processPayment, uniqueEmail } from '../factories/payments';
+import { checkoutBody, createCheckout, createProduct, processBody, processPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('customers, found or created by email with each payment (real PostgreSQL)', () => {
@@ -66,12 +66,7 @@ describe('customers, found or created by email with each payment (real PostgreSQ
     const paid = await processPayment(a, sk, processBody(productId, 'tok_visa', { customer: { email } }));
     const declined = await processPayment(a, sk, processBody(productId, 'tok_chargeDeclined', { customer: { email } }));
     expect(declined.status).toBe(402);
-    const session = await a
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { customer: { email: email.toUpperCase(), country: 'BR' } }));
+    const session = await createCheckout(a, pk, checkoutBody(productId, { customer: { email: email.toUpperCase(), country: 'BR' } }));
     expect(session.status).toBe(201);
     const [customer] = await customersWith(email);
     expect(paid.body.customer.id).toBe(customer.id);

@@ -1,5 +1,5 @@
 import { StripeEmulator } from '../emulators/stripe-emulator';
-import { checkoutBody, createProduct, eventually, newKey, processBody, processPayment } from '../factories/payments';
+import { checkoutBody, createCheckout, createProduct, eventually, processBody, processPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 const SECRET = 'whsec_paybridge_failover';
@@ -41,8 +41,7 @@ describe('failover and the shared circuit breaker (Stripe emulator, two instance
     await dropDatabase(dbUrl);
   });
 
-  const checkout = (api: TestApp) =>
-    api.http().post('/payments/checkout').set('X-Api-Key', pk).set('Idempotency-Key', newKey()).send(checkoutBody(productId));
+  const checkout = (api: TestApp) => createCheckout(api, pk, checkoutBody(productId));
   const stripeState = async (api: TestApp) =>
     (await api.http().get('/admin/circuit-breaker').set('X-Api-Key', admin)).body.data.find(
       (c: { provider: string }) => c.provider === 'stripe',

@@ -3,10 +3,10 @@ import { ProviderRegistry } from '../../src/payments/providers/provider-registry
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
 import {
   checkoutBody,
+  createCheckout,
   createProduct,
   eventually,
   ledgerTotals,
-  newKey,
   processBody,
   processPayment,
   refundPayment,
@@ -89,12 +89,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
       );
 
   it('hosted checkout: a Checkout Pro preference; a declined then an approved payment; the signed notification completes the session', async () => {
-    const created = await api
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { currency: 'BRL' }));
+    const created = await createCheckout(api, pk, checkoutBody(productId, { currency: 'BRL' }));
     expect(created.status).toBe(201);
     const session = created.body;
     expect(session).toMatchObject({ status: 'open', provider: 'mercadopago', total: 29980, currency: 'BRL' });
@@ -302,12 +297,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
     const first = await chargeWith('APRO');
     // Other writes in between: a refund and a preference under their own keys.
     await refundPayment(api, admin, first.body.id, { amount: 100 });
-    await api
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { currency: 'BRL' }));
+    await createCheckout(api, pk, checkoutBody(productId, { currency: 'BRL' }));
     const second = await chargeWith('APRO');
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.body.providerRef).not.toBe(first.body.providerRef);

@@ -4,6 +4,7 @@ import { ProviderRegistry } from '../../src/payments/providers/provider-registry
 import { SegpayEmulator } from '../emulators/segpay-emulator';
 import {
   checkoutBody,
+  createCheckout,
   createProduct,
   eventually,
   ledgerTotals,
@@ -67,12 +68,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
   });
 
   const createSession = async () => {
-    const res = await api
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { items: [{ productId, quantity: 1 }] }));
+    const res = await createCheckout(api, pk, checkoutBody(productId, { items: [{ productId, quantity: 1 }] }));
     expect(res.status).toBe(201);
     return res.body;
   };
@@ -263,12 +259,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
 
   it('a payment that is not what the checkout asked for (price point ≠ total, or a tampered link) completes nothing', async () => {
     // Two items: the session expects 59.98, but the configured price point charges 29.99.
-    const res = await api
-      .http()
-      .post('/payments/checkout')
-      .set('X-Api-Key', pk)
-      .set('Idempotency-Key', newKey())
-      .send(checkoutBody(productId, { items: [{ productId, quantity: 2 }] }));
+    const res = await createCheckout(api, pk, checkoutBody(productId, { items: [{ productId, quantity: 2 }] }));
     const session = res.body;
     expect(session.total).toBe(5998);
     const mispriced = await emulator.completePurchase(session.url);

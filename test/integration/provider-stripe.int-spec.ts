@@ -6,6 +6,7 @@ import { ProviderRegistry } from '../../src/payments/providers/provider-registry
 import { StripeEmulator } from '../emulators/stripe-emulator';
 import {
   checkoutBody,
+  createCheckout,
   createProduct,
   eventually,
   ledgerTotals,
@@ -57,9 +58,9 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
     await dropDatabase(dbUrl);
   });
 
-  const createCheckout = async (overrides: Record<string, unknown> = {}) => {
+  const createSession = async (overrides: Record<string, unknown> = {}) => {
     const body = checkoutBody(productId, overrides);
-    const res = await api.http().post('/payments/checkout').set('X-Api-Key', pk).set('Idempotency-Key', newKey()).send(body);
+    const res = await createCheckout(api, pk, body);
     expect(res.status).toBe(201);
     return { session: res.body, body };
   };
@@ -89,7 +90,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
 
   describe('hosted checkout (Checkout Sessions)', () => {
     it('routes USD to Stripe, opens a Checkout Session, and completes on the signed checkout.session.completed', async () => {
-      const { session, body } = await createCheckout();
+      const { session, body } = await createSession();
       expect(session).toMatchObject({ status: 'open', provider: 'stripe', total: 5998, currency: 'USD' });
       expect(session.providerSessionId).toMatch(/^cs_test_/);
       expect(session.url).toBe(`${emulator.url}/c/pay/${session.providerSessionId}`);
@@ -135,7 +136,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
     });
 
     it('a decline on the hosted page fails that attempt and leaves the session open; paying then completes it', async () => {
-      const { session } = await createCheckout({ provider: 'stripe' });
+      const { session } = await createSession({ provider: 'stripe' });
       const declined = await emulator.payCheckoutSession(session.providerSessionId, { paymentMethod: 'pm_card_chargeDeclined' });
       expect(declined.error).toMatchObject({ decline_code: 'generic_decline' });
       const failed = await paymentInStatus(session.paymentId, 'failed');
@@ -154,7 +155,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
     });
 
     it('canceling the session expires it at Stripe', async () => {
-      const { session } = await createCheckout();
+      const { session } = await createSession();
       const res = await api.http().post(`/payments/checkout/${session.id}/cancel`).set('X-Api-Key', pk);
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('canceled');
@@ -427,7 +428,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       );
 
     it('a bad signature, a missing one and a stale timestamp are 400 and store nothing', async () => {
-      const { session } = await createCheckout();
+      const { session } = await createSession();
       const body = forgedCompletion(session);
       const eventId = (JSON.parse(body) as { id: string }).id;
       const now = Math.floor(Date.now() / 1000);
@@ -463,7 +464,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
     });
 
     it('a replayed event (same id, captured bytes and signature) answers 200 duplicate and has no second effect', async () => {
-      const { session } = await createCheckout();
+      const { session } = await createSession();
       await emulator.payCheckoutSession(session.providerSessionId);
       const completed = await completedSession(session.id);
       const event = emulator
