@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AllowKeys, Caller } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth.types';
@@ -7,8 +7,10 @@ import { NonCritical } from '../common/load-shedding.guard';
 import { ApiErrors } from '../common/openapi';
 import { ListQueryDto, toPageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
+import { UnmatchedChargeDto } from './dto/checkout.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
 import { PaymentsService } from './payments.service';
+import { RefundsService } from './refunds.service';
 
 @ApiTags('admin')
 @ApiSecurity('api-key')
@@ -17,6 +19,7 @@ import { PaymentsService } from './payments.service';
 export class AdminPaymentsController {
   constructor(
     private readonly payments: PaymentsService,
+    private readonly refunds: RefundsService,
     private readonly db: DatabaseService,
   ) {}
 
@@ -34,6 +37,18 @@ export class AdminPaymentsController {
   @ApiErrors(400, 401, 403, 503)
   failed(@Caller() caller: AuthContext, @Query() query: ListQueryDto) {
     return this.payments.list(caller.merchantId, { status: 'failed' }, toPageRequest(query), this.db.reports);
+  }
+
+  /**
+   * Gives back a charge the payment does not account for (booked to suspense: a late or second charge):
+   * refunded at its provider, and released from suspense as the provider shows it refunded.
+   */
+  @Post('transactions/:id/refund-unmatched-charge')
+  @HttpCode(200)
+  @Idempotent({ mode: 'phased' })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 503)
+  refundUnmatchedCharge(@Caller() caller: AuthContext, @Param('id') id: string, @Body() body: UnmatchedChargeDto) {
+    return this.refunds.refundUnmatchedCharge(caller, id, body);
   }
 
   /** Charges a payment that failed for want of an available provider again, as a new payment (retryOf). */

@@ -218,13 +218,7 @@ export class PaymentOutcomes {
     reportedCurrency?: string,
   ): Promise<'released' | 'nothing' | 'none'> {
     const ids = suspensePostingIds(payment, provider, providerRef);
-    const { held, released, currency } = await this.ledgerEntries.suspenseOf(
-      payment.merchantId,
-      payment.id,
-      ids.held,
-      ids.releasedPrefix,
-      tx,
-    );
+    const { held, released, currency } = await this.suspenseOf(payment, provider, providerRef, tx);
     if (held === 0 || currency === null) return 'none';
     if (reportedCurrency !== undefined && reportedCurrency !== currency)
       throw new Error(`${provider} reports refunds of ${providerRef} in ${reportedCurrency}, held in suspense in ${currency}: reconcile`);
@@ -245,6 +239,12 @@ export class PaymentOutcomes {
       tx,
     );
     return 'released';
+  }
+
+  /** What one provider charge of the payment put in suspense (`held`), and how much of it was released. */
+  suspenseOf(payment: PaymentRef, provider: ProviderId, providerRef: string, executor: Executor) {
+    const ids = suspensePostingIds(payment, provider, providerRef);
+    return this.ledgerEntries.suspenseOf(payment.merchantId, payment.id, ids.held, ids.releasedPrefix, executor);
   }
 
   async cancel(tx: Executor, payment: PaymentRef, reason: string): Promise<Payment | null> {

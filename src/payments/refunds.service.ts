@@ -8,7 +8,7 @@ import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/
 import { DatabaseService } from '../database/database.service';
 import type { Transaction } from '../database/database.types';
 import { GiftCardHolds } from '../gift-cards/gift-card-holds';
-import type { RefundDto } from './dto/checkout.dto';
+import type { RefundDto, UnmatchedChargeDto } from './dto/checkout.dto';
 import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
 import { PaymentOutcomes } from './payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
@@ -322,6 +322,68 @@ export class RefundsService {
       if (booked === 'refused') throw new Error(`${provider} shows more refunded of ${payment.id} than it can take back: reconcile`);
     });
     return 'processed';
+  }
+
+  /**
+   * An admin gives back a charge the payment does not account for (booked to suspense by
+   * PaymentOutcomes.unmatchedCharge): what is still held is refunded at its provider, under a key derived
+   * from what was released before (a retry reuses it, so the provider refunds once), and suspense is then
+   * released as far as the provider shows the charge refunded (a refund it settles later is released by
+   * its report, like any other).
+   */
+  async refundUnmatchedCharge(
+    caller: AuthContext,
+    paymentId: string,
+    { provider, providerRef }: UnmatchedChargeDto,
+  ): Promise<{ paymentId: string; provider: ProviderId; providerRef: string; held: number; released: number; currency: string }> {
+    const payment = await this.payments.findById(caller.merchantId, paymentId);
+    if (!payment) throw new NotFoundError('payment', paymentId);
+    const before = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    if (before.held === 0 || before.currency === null) {
+      throw new DomainError(
+        'not_found',
+        'unmatched_charge_not_found',
+        `${payment.id} holds no ${provider} charge ${providerRef} in suspense.`,
+        {
+          param: 'providerRef',
+        },
+      );
+    }
+    const currency = before.currency;
+    if (before.released < before.held) {
+      try {
+        await this.registry.get(provider).refund({
+          providerRef,
+          amount: before.held - before.released,
+          currency,
+          idempotencyKey: `${payment.id}:suspense:${providerRef}:${before.released}`,
+        });
+      } catch (err) {
+        if (err instanceof ProviderDeclineError) {
+          throw new DomainError('unprocessable', 'refund_refused', `${provider} refused to refund ${providerRef}: ${err.declineCode}.`);
+        }
+        if (err instanceof ProviderUnavailableError)
+          throw new ProvidersUnavailableError('The provider is unavailable; nothing was refunded.');
+        if (err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
+        throw err;
+      }
+    }
+    const refundedNow = await this.providerRefundedTotal(provider, providerRef, payment);
+    await this.db.transaction(async (tx) => {
+      await this.payments.findByIdForUpdate(payment.merchantId, payment.id, tx);
+      const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency);
+      if (released === 'released') {
+        await this.payments.addTimelineEntry(
+          payment.merchantId,
+          payment.id,
+          'note',
+          { suspense: 'refunded by an admin', providerRef, refunded: refundedNow.amount },
+          tx,
+        );
+      }
+    });
+    const after = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    return { paymentId: payment.id, provider, providerRef, held: after.held, released: after.released, currency };
   }
 
   /**

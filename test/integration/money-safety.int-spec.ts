@@ -305,6 +305,54 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     ]);
   });
 
+  it('an admin gives back a charge booked to suspense: refunded at its provider once, released, the payment unchanged', async () => {
+    const before = await suspense();
+    const declined = await payWith('tok_chargeDeclined', 402);
+    const late = await chargeAtSimulator(api, declined.id);
+    await deliverSimulatorEvent(api, 'charge.succeeded', chargeEvent(declined.id, late));
+    expect(await suspense()).toBe(before - 8000);
+    const giveBack = (body: object, key = newKey()) =>
+      api
+        .http()
+        .post(`/admin/transactions/${declined.id}/refund-unmatched-charge`)
+        .set('X-Api-Key', admin)
+        .set('Idempotency-Key', key)
+        .send(body);
+    const sentToSimulator = async () =>
+      (await api.db.query(`SELECT amount FROM simulator_refunds WHERE charge_id = $1`, [late])).rows.map((r) => Number(r.amount));
+
+    const res = await giveBack({ provider: 'simulator', providerRef: late });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      paymentId: declined.id,
+      provider: 'simulator',
+      providerRef: late,
+      held: 8000,
+      released: 8000,
+      currency: 'USD',
+    });
+    expect(await sentToSimulator()).toEqual([8000]);
+    expect(await suspense()).toBe(before);
+    // Asked again (another key): nothing is held any more, so nothing is sent or booked.
+    expect((await giveBack({ provider: 'simulator', providerRef: late })).body).toMatchObject({ held: 8000, released: 8000 });
+    expect(await sentToSimulator()).toEqual([8000]);
+    expect(await suspense()).toBe(before);
+    expect(await getPayment(api, sk, declined.id)).toMatchObject({ status: 'failed', amountRefunded: 0 });
+    const timeline = (await api.http().get(`/transactions/${declined.id}/timeline`).set('X-Api-Key', sk)).body;
+    expect(timeline.data).toContainEqual(
+      expect.objectContaining({ kind: 'note', detail: { suspense: 'refunded by an admin', providerRef: late, refunded: 8000 } }),
+    );
+
+    // A charge not in suspense, and a request that names no provider.
+    const unknown = await giveBack({ provider: 'simulator', providerRef: 'sim_ch_unknown' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('unmatched_charge_not_found');
+    const invalid = await giveBack({ providerRef: late });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.param).toBe('provider');
+    expect(await sentToSimulator()).toEqual([8000]);
+  });
+
   it('money arriving for an expired checkout takes the gift-card part from the card again', async () => {
     const code = await activeCard(3000);
     const session = (await checkoutWithGiftCard(api, pk, productId, code)).body;

@@ -17,7 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
-import { PROVIDER_IDS } from '../providers/payment-provider';
+import { PROVIDER_IDS, type ProviderId } from '../providers/payment-provider';
 
 export class CheckoutItemDto {
   /** A catalog product: its price comes from the catalog. */
@@ -176,6 +176,17 @@ export class VerifyPricesDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
   products: VerifyPriceItemDto[];
+}
+
+/** A charge of the payment that it does not account for (booked to suspense), named as its provider knows it. */
+export class UnmatchedChargeDto {
+  @IsIn(PROVIDER_IDS)
+  provider!: ProviderId;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  providerRef!: string;
 }
 
 export class RefundDto {
