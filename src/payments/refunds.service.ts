@@ -41,6 +41,17 @@ interface RefundOutcome {
   refundedNow?: number;
 }
 
+/** A charge booked to suspense, after an admin asked to give it back: `pending` while the provider has not settled all of it. */
+export interface UnmatchedChargeRefund {
+  paymentId: string;
+  provider: ProviderId;
+  providerRef: string;
+  held: number;
+  released: number;
+  currency: string;
+  status: 'released' | 'pending';
+}
+
 /** Who waits for the outcome: the Idempotency-Key to complete with it, and the live request, if any. */
 interface Waiting {
   complete: KeyCompletion | null;
@@ -326,20 +337,23 @@ export class RefundsService {
 
   /**
    * An admin gives back a charge the payment does not account for (booked to suspense by
-   * PaymentOutcomes.unmatchedCharge): what is still held is refunded at its provider, under a key derived
-   * from what was released before (a retry reuses it, so the provider refunds once), and suspense is then
-   * released as far as the provider shows the charge refunded (a refund it settles later is released by
-   * its report, like any other).
+   * PaymentOutcomes.unmatchedCharge). The provider is asked first what it shows refunded of the charge,
+   * and that much leaves suspense (a refund made at its dashboard whose report is late counts). What the
+   * charge still holds is then refunded at its provider under a key derived from that total: a retry, a
+   * concurrent request or a resume after a crash derives the same key while the total stands, so the
+   * provider refunds once, and no provider refunds more than the charge. No intent row is needed, the key
+   * coming from the provider's own books. Suspense is released again as far as the provider then shows; a
+   * refund it settles later leaves the charge `pending` until the next call or the provider's report.
    */
   async refundUnmatchedCharge(
     caller: AuthContext,
     paymentId: string,
     { provider, providerRef }: UnmatchedChargeDto,
-  ): Promise<{ paymentId: string; provider: ProviderId; providerRef: string; held: number; released: number; currency: string }> {
+  ): Promise<UnmatchedChargeRefund> {
     const payment = await this.payments.findById(caller.merchantId, paymentId);
     if (!payment) throw new NotFoundError('payment', paymentId);
-    const before = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
-    if (before.held === 0 || before.currency === null) {
+    const { held, currency } = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    if (held === 0 || currency === null) {
       throw new DomainError(
         'not_found',
         'unmatched_charge_not_found',
@@ -349,25 +363,40 @@ export class RefundsService {
         },
       );
     }
-    const currency = before.currency;
-    if (before.released < before.held) {
+    const refundedBefore = await this.releaseAsRefunded(payment, provider, providerRef).catch((err) => {
+      throw unreachable(provider, err);
+    });
+    const { released } = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    const outstanding = held - Math.max(released, refundedBefore);
+    if (outstanding > 0) {
       try {
         await this.registry.get(provider).refund({
           providerRef,
-          amount: before.held - before.released,
+          amount: outstanding,
           currency,
-          idempotencyKey: `${payment.id}:suspense:${providerRef}:${before.released}`,
+          idempotencyKey: `${payment.id}:suspense:${providerRef}:${refundedBefore}`,
         });
       } catch (err) {
         if (err instanceof ProviderDeclineError) {
           throw new DomainError('unprocessable', 'refund_refused', `${provider} refused to refund ${providerRef}: ${err.declineCode}.`);
         }
-        if (err instanceof ProviderUnavailableError)
-          throw new ProvidersUnavailableError('The provider is unavailable; nothing was refunded.');
-        if (err instanceof ProviderUnknownOutcomeError) throw new OutcomeUnknownError();
-        throw err;
+        throw unreachable(provider, err);
       }
+      // Money moved: if the provider cannot be asked now, a retry with the same key asks again.
+      await this.releaseAsRefunded(payment, provider, providerRef).catch(() => {
+        throw new OutcomeUnknownError();
+      });
     }
+    const after = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    const status = after.released >= after.held ? 'released' : 'pending';
+    return { paymentId: payment.id, provider, providerRef, held: after.held, released: after.released, currency, status };
+  }
+
+  /**
+   * Asks the provider what it shows refunded of a charge held in suspense, and releases that much under
+   * the payment's row lock (once per total, never more than held). Answers the provider's total.
+   */
+  private async releaseAsRefunded(payment: Payment, provider: ProviderId, providerRef: string): Promise<number> {
     const refundedNow = await this.providerRefundedTotal(provider, providerRef, payment);
     await this.db.transaction(async (tx) => {
       await this.payments.findByIdForUpdate(payment.merchantId, payment.id, tx);
@@ -377,13 +406,12 @@ export class RefundsService {
           payment.merchantId,
           payment.id,
           'note',
-          { suspense: 'refunded by an admin', providerRef, refunded: refundedNow.amount },
+          { suspense: 'refunded at the provider', providerRef, refunded: refundedNow.amount },
           tx,
         );
       }
     });
-    const after = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
-    return { paymentId: payment.id, provider, providerRef, held: after.held, released: after.released, currency };
+    return refundedNow.amount;
   }
 
   /**
@@ -457,6 +485,13 @@ export class RefundsService {
       { param: 'amount' },
     );
   }
+}
+
+/** A provider that could not be reached or asked: 503, and the Idempotency-Key stays open for a retry. */
+function unreachable(provider: ProviderId, err: unknown): unknown {
+  if (err instanceof ProviderUnknownOutcomeError) return new OutcomeUnknownError();
+  if (err instanceof ProviderUnavailableError) return new ProvidersUnavailableError(`${provider} is unavailable; retry later.`);
+  return err;
 }
 
 /** A payment that bought a gift card: refunding it would leave the card spendable. */

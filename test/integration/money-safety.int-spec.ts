@@ -51,12 +51,12 @@ describe('money safety edge cases (real PostgreSQL)', () => {
       settleAfterSeconds: null,
     });
   /** A charge the simulator made that no payment of ours accounts for (a late or second charge). */
-  const chargeAtSimulator = async (target: TestApp, reference: string) => {
+  const chargeAtSimulator = async (target: TestApp, reference: string, token = 'tok_visa') => {
     const id = `sim_ch_late_${randomBytes(6).toString('hex')}`;
     await target.app.get(SimulatorRepository).recordCharge({
       id,
       idempotencyKey: `late-${id}`,
-      token: 'tok_visa',
+      token,
       amount: 8000,
       currency: 'USD',
       status: 'succeeded',
@@ -305,52 +305,91 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     ]);
   });
 
-  it('an admin gives back a charge booked to suspense: refunded at its provider once, released, the payment unchanged', async () => {
-    const before = await suspense();
-    const declined = await payWith('tok_chargeDeclined', 402);
-    const late = await chargeAtSimulator(api, declined.id);
-    await deliverSimulatorEvent(api, 'charge.succeeded', chargeEvent(declined.id, late));
-    expect(await suspense()).toBe(before - 8000);
-    const giveBack = (body: object, key = newKey()) =>
+  describe('an admin gives back a charge booked to suspense', () => {
+    const inSuspense = async (token = 'tok_visa') => {
+      const declined = await payWith('tok_chargeDeclined', 402);
+      const late = await chargeAtSimulator(api, declined.id, token);
+      await deliverSimulatorEvent(api, 'charge.succeeded', chargeEvent(declined.id, late));
+      return { declined, late };
+    };
+    const giveBack = (paymentId: string, body: object, key = newKey()) =>
       api
         .http()
-        .post(`/admin/transactions/${declined.id}/refund-unmatched-charge`)
+        .post(`/admin/transactions/${paymentId}/refund-unmatched-charge`)
         .set('X-Api-Key', admin)
         .set('Idempotency-Key', key)
         .send(body);
-    const sentToSimulator = async () =>
-      (await api.db.query(`SELECT amount FROM simulator_refunds WHERE charge_id = $1`, [late])).rows.map((r) => Number(r.amount));
+    const sentToSimulator = async (chargeId: string) =>
+      (await api.db.query(`SELECT amount FROM simulator_refunds WHERE charge_id = $1 ORDER BY created_at`, [chargeId])).rows.map((r) =>
+        Number(r.amount),
+      );
 
-    const res = await giveBack({ provider: 'simulator', providerRef: late });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      paymentId: declined.id,
-      provider: 'simulator',
-      providerRef: late,
-      held: 8000,
-      released: 8000,
-      currency: 'USD',
+    it('refunded at its provider once, released from suspense, the payment unchanged', async () => {
+      const before = await suspense();
+      const { declined, late } = await inSuspense();
+      expect(await suspense()).toBe(before - 8000);
+      const res = await giveBack(declined.id, { provider: 'simulator', providerRef: late });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        paymentId: declined.id,
+        provider: 'simulator',
+        providerRef: late,
+        held: 8000,
+        released: 8000,
+        currency: 'USD',
+        status: 'released',
+      });
+      expect(await sentToSimulator(late)).toEqual([8000]);
+      expect(await suspense()).toBe(before);
+      // Asked again (another key): nothing is held any more, so nothing is sent or booked.
+      expect((await giveBack(declined.id, { provider: 'simulator', providerRef: late })).body).toMatchObject({ status: 'released' });
+      expect(await sentToSimulator(late)).toEqual([8000]);
+      expect(await suspense()).toBe(before);
+      expect(await getPayment(api, sk, declined.id)).toMatchObject({ status: 'failed', amountRefunded: 0 });
+      const timeline = (await api.http().get(`/transactions/${declined.id}/timeline`).set('X-Api-Key', sk)).body;
+      expect(timeline.data).toContainEqual(
+        expect.objectContaining({ kind: 'note', detail: { suspense: 'refunded at the provider', providerRef: late, refunded: 8000 } }),
+      );
+
+      // A charge not in suspense, and a request that names no provider.
+      const unknown = await giveBack(declined.id, { provider: 'simulator', providerRef: 'sim_ch_unknown' });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('unmatched_charge_not_found');
+      const invalid = await giveBack(declined.id, { providerRef: late });
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.error.param).toBe('provider');
+      expect(await sentToSimulator(late)).toEqual([8000]);
     });
-    expect(await sentToSimulator()).toEqual([8000]);
-    expect(await suspense()).toBe(before);
-    // Asked again (another key): nothing is held any more, so nothing is sent or booked.
-    expect((await giveBack({ provider: 'simulator', providerRef: late })).body).toMatchObject({ held: 8000, released: 8000 });
-    expect(await sentToSimulator()).toEqual([8000]);
-    expect(await suspense()).toBe(before);
-    expect(await getPayment(api, sk, declined.id)).toMatchObject({ status: 'failed', amountRefunded: 0 });
-    const timeline = (await api.http().get(`/transactions/${declined.id}/timeline`).set('X-Api-Key', sk)).body;
-    expect(timeline.data).toContainEqual(
-      expect.objectContaining({ kind: 'note', detail: { suspense: 'refunded by an admin', providerRef: late, refunded: 8000 } }),
-    );
 
-    // A charge not in suspense, and a request that names no provider.
-    const unknown = await giveBack({ provider: 'simulator', providerRef: 'sim_ch_unknown' });
-    expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('unmatched_charge_not_found');
-    const invalid = await giveBack({ providerRef: late });
-    expect(invalid.status).toBe(400);
-    expect(invalid.body.error.param).toBe('provider');
-    expect(await sentToSimulator()).toEqual([8000]);
+    it('a refund made at the provider meanwhile (its report not in yet) is released first; only the rest is refunded', async () => {
+      const before = await suspense();
+      const { declined, late } = await inSuspense();
+      await refundAtSimulator(api, late, 3000);
+      const res = await giveBack(declined.id, { provider: 'simulator', providerRef: late });
+      expect(res.body).toMatchObject({ held: 8000, released: 8000, status: 'released' });
+      expect(await sentToSimulator(late)).toEqual([3000, 5000]);
+      expect(await suspense()).toBe(before);
+    });
+
+    it('a refund the provider settles later stays pending; asked again it is not sent again, and is released once settled', async () => {
+      const before = await suspense();
+      const { declined, late } = await inSuspense('tok_refundPending');
+      const first = await giveBack(declined.id, { provider: 'simulator', providerRef: late });
+      expect(first.body).toMatchObject({ held: 8000, released: 0, status: 'pending' });
+      // Concurrent and repeated requests (other keys) derive the same provider key: one refund.
+      const again = await Promise.all([1, 2, 3].map(() => giveBack(declined.id, { provider: 'simulator', providerRef: late })));
+      for (const res of again) expect(res.body).toMatchObject({ released: 0, status: 'pending' });
+      expect(await sentToSimulator(late)).toEqual([8000]);
+      expect(await suspense()).toBe(before - 8000);
+      // The simulator settles it: the next request releases it and sends nothing.
+      await api.db.query(`UPDATE simulator_refunds SET settles_at = now() WHERE charge_id = $1`, [late]);
+      expect((await giveBack(declined.id, { provider: 'simulator', providerRef: late })).body).toMatchObject({
+        released: 8000,
+        status: 'released',
+      });
+      expect(await sentToSimulator(late)).toEqual([8000]);
+      expect(await suspense()).toBe(before);
+    });
   });
 
   it('money arriving for an expired checkout takes the gift-card part from the card again', async () => {
