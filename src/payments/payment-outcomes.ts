@@ -206,8 +206,8 @@ export class PaymentOutcomes {
   /**
    * The provider reports `refundedInAll` of a charge booked to suspense (unmatchedCharge) refunded: that
    * much went back to the customer, so it leaves suspense (debit suspense, credit what the provider holds
-   * for us), once per reported total. 'none' when no such charge is in suspense. The caller holds the
-   * payment's row lock.
+   * for us), once per reported total, with a timeline note. Answers the charge's suspense as it now is,
+   * or null when no such charge is in suspense. The caller holds the payment's row lock.
    */
   async releaseSuspense(
     tx: Transaction,
@@ -215,15 +215,22 @@ export class PaymentOutcomes {
     provider: ProviderId,
     providerRef: string,
     refundedInAll: number,
-    reportedCurrency?: string,
-  ): Promise<'released' | 'nothing' | 'none'> {
+    reportedCurrency: string,
+  ): Promise<{ held: number; released: number; currency: string } | null> {
     const ids = suspensePostingIds(payment, provider, providerRef);
     const { held, released, currency } = await this.suspenseOf(payment, provider, providerRef, tx);
-    if (held === 0 || currency === null) return 'none';
-    if (reportedCurrency !== undefined && reportedCurrency !== currency)
+    if (held === 0 || currency === null) return null;
+    if (reportedCurrency !== currency)
       throw new Error(`${provider} reports refunds of ${providerRef} in ${reportedCurrency}, held in suspense in ${currency}: reconcile`);
     const target = Math.min(refundedInAll, held);
-    if (target <= released) return 'nothing';
+    if (target <= released) return { held, released, currency };
+    await this.payments.addTimelineEntry(
+      payment.merchantId,
+      payment.id,
+      'note',
+      { suspense: 'refunded at the provider', providerRef, refunded: refundedInAll },
+      tx,
+    );
     await this.ledger.post(
       {
         merchantId: payment.merchantId,
@@ -238,7 +245,7 @@ export class PaymentOutcomes {
       },
       tx,
     );
-    return 'released';
+    return { held, released: target, currency };
   }
 
   /** What one provider charge of the payment put in suspense (`held`), and how much of it was released. */

@@ -310,17 +310,7 @@ export class RefundsService {
       if (current.providerRef !== providerRef || current.provider !== provider || !SETTLED.includes(current.status)) {
         // Not the payment's own settled charge: money booked to suspense goes back to the customer, or
         // the charge has not settled yet.
-        const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency);
-        if (released === 'released') {
-          await this.payments.addTimelineEntry(
-            merchantId,
-            payment.id,
-            'note',
-            { suspense: 'refunded at the provider', providerRef, refunded: refundedNow.amount },
-            tx,
-          );
-        }
-        if (released !== 'none') return;
+        if (await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency)) return;
         if (current.providerRef === providerRef && current.provider === provider)
           throw new Error(`Payment ${payment.id} is ${current.status}: its refunds wait for its charge`);
         throw new Error(`Payment ${payment.id} was not paid by ${provider} charge ${providerRef}: reconcile its refunds`);
@@ -352,8 +342,9 @@ export class RefundsService {
   ): Promise<UnmatchedChargeRefund> {
     const payment = await this.payments.findById(caller.merchantId, paymentId);
     if (!payment) throw new NotFoundError('payment', paymentId);
-    const { held, currency } = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
-    if (held === 0 || currency === null) {
+    // Asked before the provider is: a charge not in suspense is the caller's mistake, not the provider's.
+    const { held } = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    if (held === 0) {
       throw new DomainError(
         'not_found',
         'unmatched_charge_not_found',
@@ -363,18 +354,19 @@ export class RefundsService {
         },
       );
     }
-    const refundedBefore = await this.releaseAsRefunded(payment, provider, providerRef).catch((err) => {
+    const before = await this.releaseAsRefunded(payment, provider, providerRef).catch((err) => {
       throw unreachable(provider, err);
     });
-    const { released } = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
-    const outstanding = held - Math.max(released, refundedBefore);
-    if (outstanding > 0) {
+    // One state, read under the lock, gives both the amount and the key.
+    const base = Math.max(before.released, before.refunded);
+    let after = before;
+    if (base < before.held) {
       try {
         await this.registry.get(provider).refund({
           providerRef,
-          amount: outstanding,
-          currency,
-          idempotencyKey: `${payment.id}:suspense:${providerRef}:${refundedBefore}`,
+          amount: before.held - base,
+          currency: before.currency,
+          idempotencyKey: `${payment.id}:suspense:${providerRef}:${base}`,
         });
       } catch (err) {
         if (err instanceof ProviderDeclineError) {
@@ -383,35 +375,27 @@ export class RefundsService {
         throw unreachable(provider, err);
       }
       // Money moved: if the provider cannot be asked now, a retry with the same key asks again.
-      await this.releaseAsRefunded(payment, provider, providerRef).catch(() => {
+      after = await this.releaseAsRefunded(payment, provider, providerRef).catch(() => {
         throw new OutcomeUnknownError();
       });
     }
-    const after = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
     const status = after.released >= after.held ? 'released' : 'pending';
-    return { paymentId: payment.id, provider, providerRef, held: after.held, released: after.released, currency, status };
+    return { paymentId: payment.id, provider, providerRef, held: after.held, released: after.released, currency: after.currency, status };
   }
 
   /**
    * Asks the provider what it shows refunded of a charge held in suspense, and releases that much under
-   * the payment's row lock (once per total, never more than held). Answers the provider's total.
+   * the payment's row lock (once per total, never more than held). Answers the provider's total and the
+   * charge's suspense as it then is.
    */
-  private async releaseAsRefunded(payment: Payment, provider: ProviderId, providerRef: string): Promise<number> {
+  private async releaseAsRefunded(payment: Payment, provider: ProviderId, providerRef: string) {
     const refundedNow = await this.providerRefundedTotal(provider, providerRef, payment);
-    await this.db.transaction(async (tx) => {
+    const suspense = await this.db.transaction(async (tx) => {
       await this.payments.findByIdForUpdate(payment.merchantId, payment.id, tx);
-      const released = await this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency);
-      if (released === 'released') {
-        await this.payments.addTimelineEntry(
-          payment.merchantId,
-          payment.id,
-          'note',
-          { suspense: 'refunded at the provider', providerRef, refunded: refundedNow.amount },
-          tx,
-        );
-      }
+      return this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency);
     });
-    return refundedNow.amount;
+    if (!suspense) throw new Error(`${payment.id} holds no ${provider} charge ${providerRef} in suspense any more`);
+    return { ...suspense, refunded: refundedNow.amount };
   }
 
   /**
