@@ -13,6 +13,9 @@ import { Product, ProductFields } from './products.types';
 
 const PUBLIC: ProductListFilter = { onlyActive: true, includeArchived: false };
 
+/** One product's entry in the cache, shared by the catalog and cart pricing. */
+const productKey = (merchantId: string, id: string) => `one:${merchantId}:${id}`;
+
 @Injectable()
 export class ProductsService {
   // Public reads are cached (CACHE_TTL_SECONDS); every admin write drops the cache on every instance.
@@ -53,23 +56,20 @@ export class ProductsService {
    * soon as it is shown.
    */
   async findMany(merchantId: string, ids: string[]): Promise<Product[]> {
-    // The ids the cache misses are read in one statement, not one each: every miss's load is called
-    // synchronously by getOrLoad, so by the time the statement leaves (a microtask later) all are known.
-    const missing: string[] = [];
-    let read: Promise<Product[]> | undefined;
-    const load = (id: string) => {
-      missing.push(id);
-      read ??= Promise.resolve().then(() => this.products.findManyByIds(merchantId, missing));
-      return read.then((rows) => rows.find((p) => p.id === id) ?? null);
-    };
-    const found = await Promise.all(
-      [...new Set(ids)].map((id) => this.cache.getOrLoad(`one:${merchantId}:${id}`, () => load(id)) as Promise<Product | null>),
-    );
+    // The products the cache misses are read in one statement.
+    const found = (await this.cache.getOrLoadMany(
+      ids,
+      (id) => productKey(merchantId, id),
+      async (missing) => {
+        const read = new Map((await this.products.findManyByIds(merchantId, missing)).map((p) => [p.id, p]));
+        return missing.map((id) => read.get(id) ?? null);
+      },
+    )) as Array<Product | null>;
     return found.filter((p): p is Product => p !== null);
   }
 
   private cached(merchantId: string, id: string): Promise<Product | null> {
-    return this.cache.getOrLoad(`one:${merchantId}:${id}`, () => this.products.findById(merchantId, id)) as Promise<Product | null>;
+    return this.cache.getOrLoad(productKey(merchantId, id), () => this.products.findById(merchantId, id)) as Promise<Product | null>;
   }
 
   /** Admin listing: a report query, on the report pool. */

@@ -1,12 +1,20 @@
 import { TtlCache } from './ttl-cache';
 
 describe('TtlCache', () => {
-  it('calls the load of a miss before getOrLoad first yields, with a TTL and without', () => {
-    for (const cache of [new TtlCache<number>(60_000), new TtlCache<number>(0)]) {
-      const loaded: string[] = [];
-      void cache.getOrLoad('a', async () => loaded.push('a'));
-      void cache.getOrLoad('b', async () => loaded.push('b'));
-      expect(loaded).toEqual(['a', 'b']);
+  it('loads the misses of several keys in one call; without a TTL every item is a miss', async () => {
+    for (const [ttl, batch] of [
+      [60_000, ['b', 'c']],
+      [0, ['a', 'b', 'c', 'b']],
+    ] as const) {
+      const cache = new TtlCache<string>(ttl);
+      const batches: string[][] = [];
+      const loadMissing = async (missing: string[]) => {
+        batches.push([...missing]);
+        return missing.map((k) => k.toUpperCase());
+      };
+      await cache.getOrLoad('a', async () => 'A');
+      expect(await cache.getOrLoadMany(['a', 'b', 'c', 'b'], (k) => k, loadMissing)).toEqual(['A', 'B', 'C', 'B']);
+      expect(batches).toEqual([batch]);
     }
   });
 

@@ -4,8 +4,7 @@ const MAX_ENTRIES = 10_000;
 /**
  * A small in-memory read-through cache. Concurrent misses for one key share one load; a clear() during a
  * load discards that load's result, so an invalidation is never overwritten by data read before it.
- * When full it drops expired entries, then the oldest. A miss calls `load` synchronously, before
- * getOrLoad first yields: callers batch the loads of several misses on that (ProductsService.findMany).
+ * When full it drops expired entries, then the oldest.
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
@@ -34,6 +33,25 @@ export class TtlCache<V> {
     } finally {
       if (generation !== this.generation) this.entries.delete(key);
     }
+  }
+
+  /**
+   * Several items at once: the ones missing from the cache are loaded together, by one call of
+   * `loadMissing` (a value per missing item, in order), a microtask later. Each miss's load is called
+   * synchronously by getOrLoad, so by then every miss of this call has joined the batch.
+   */
+  getOrLoadMany<T>(items: T[], keyOf: (item: T) => string, loadMissing: (missing: T[]) => Promise<V[]>): Promise<V[]> {
+    const missing: T[] = [];
+    let batch: Promise<V[]> | undefined;
+    return Promise.all(
+      items.map((item) =>
+        this.getOrLoad(keyOf(item), () => {
+          const index = missing.push(item) - 1;
+          batch ??= Promise.resolve().then(() => loadMissing(missing));
+          return batch.then((values) => values[index]);
+        }),
+      ),
+    );
   }
 
   private makeRoom(now: number): void {
