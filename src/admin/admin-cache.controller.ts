@@ -6,7 +6,7 @@ import { CACHE_ENTITIES, CacheBus, type CacheEntity } from '../common/cache/cach
 import { ApiErrors } from '../common/openapi';
 
 export class InvalidateCacheQuery {
-  /** products, coupons or api_keys */
+  /** products, coupons, api_keys or circuits */
   @IsIn(CACHE_ENTITIES)
   entity: CacheEntity;
 }
