@@ -1,4 +1,5 @@
 import { ApiKeysService } from '../../src/auth/api-keys.service';
+import { eventually } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { chargeEvent, deliverSimulatorEvent } from '../factories/webhooks';
 
@@ -46,5 +47,9 @@ describe('webhook dead letters (real PostgreSQL)', () => {
     const replayed = await api.http().post(`/admin/dead-letters/${mine?.id}/replay`).set('X-Api-Key', admin);
     expect(replayed.status).toBe(201);
     expect(replayed.body).toMatchObject({ id: mine?.id, status: 'pending', attempts: 0 });
+    await eventually(async () => {
+      const { rows } = await api.db.query(`SELECT status, attempts FROM payment_webhook_events WHERE id = $1`, [mine?.id]);
+      return rows[0].status === 'dead' && rows[0].attempts === 1;
+    });
   });
 });

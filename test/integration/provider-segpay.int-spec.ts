@@ -343,6 +343,10 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
         (await api.db.query(`SELECT 1 FROM payment_webhook_events WHERE provider = 'segpay' AND status = 'pending'`)).rows.length === 0,
     );
     expect(await getPayment(api, sk, payment.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1700 });
+    // Segpay sends the portal's credit postback again: acknowledged as a duplicate, nothing more booked.
+    const resent = await emulator.replayPostback(emulator.postbacks().at(-1)!.id);
+    expect(emulator.deliveries().find((d) => d.subjectId === resent.id)).toMatchObject({ status: 200 });
+    expect(await getPayment(api, sk, payment.id)).toMatchObject({ amountRefunded: 1700 });
     const recorded = await api.db.query(`SELECT amount, status, origin FROM refunds WHERE payment_id = $1 ORDER BY created_at`, [
       payment.id,
     ]);
