@@ -23,6 +23,10 @@ export interface Refund {
 const COLUMNS = `id, payment_id AS "paymentId", amount, currency, status, reason, origin, provider, provider_ref AS "providerRef",
                  failure_code AS "failureCode", gift_card_amount AS "giftCardAmount", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+/** A refund's fields as COLUMNS names them, to select from a CTE that returned them. */
+const REFUND_FIELDS = `id, "paymentId", amount, currency, status, reason, origin, provider, "providerRef", "failureCode", "giftCardAmount",
+                       "createdAt", "updatedAt"`;
+
 @Injectable()
 export class RefundsRepository {
   constructor(private readonly db: DatabaseService) {}
@@ -83,7 +87,7 @@ export class RefundsRepository {
          INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
          SELECT merchant_id, "paymentId", 'refund', jsonb_build_object('refundId', id, 'amount', amount, 'status', status) FROM settled
        )
-       SELECT id, "paymentId", amount, currency, status, reason, origin, provider, "providerRef", "failureCode", "giftCardAmount", "createdAt", "updatedAt"
+       SELECT ${REFUND_FIELDS}
          FROM settled`,
       [merchantId, id, status, providerRef, failureCode],
     );
@@ -120,7 +124,8 @@ export class RefundsRepository {
          SELECT $1, "paymentId", 'refund', jsonb_build_object('refundId', $2::text, 'amount', amount, 'status', 'pending', 'providerRef', $3::text)
            FROM sent
        )
-       SELECT * FROM sent`,
+       SELECT ${REFUND_FIELDS}
+         FROM sent`,
       [merchantId, id, providerRef],
     );
     return rows[0] ?? null;

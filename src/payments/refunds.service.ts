@@ -161,7 +161,7 @@ export class RefundsService {
         currency: refund.currency,
         idempotencyKey: refund.id,
       });
-      if (result.status === 'pending') return await this.sent(payment, refund, result.providerRefundId, complete, idem);
+      if (result.status === 'pending') return await this.sent(payment, refund, result.providerRefundId, waiting);
       return await this.settle(payment, refund, { status: 'succeeded', providerRef: result.providerRefundId }, waiting);
     } catch (err) {
       if (err instanceof ProviderDeclineError) {
@@ -213,13 +213,7 @@ export class RefundsService {
    * the provider's ref and its amount stays held on the payment; the client gets it pending; the recovery
    * job books it when the provider reports it refunded (settleFromProvider).
    */
-  private async sent(
-    payment: Payment,
-    refund: Refund,
-    providerRef: string,
-    complete: KeyCompletion | null,
-    idem?: IdempotencyContext,
-  ): Promise<Refund> {
+  private async sent(payment: Payment, refund: Refund, providerRef: string, { complete, idem }: Waiting): Promise<Refund> {
     const after = await this.db.transaction(async (tx) => {
       // Null: settled meanwhile (the recovery job); the refund as it is then.
       const current =
