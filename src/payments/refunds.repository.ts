@@ -31,6 +31,7 @@ const REFUND_FIELDS = `id, "paymentId", amount, currency, status, reason, origin
 export class RefundsRepository {
   constructor(private readonly db: DatabaseService) {}
 
+  /** A refund of ours starts `pending`; one made at the provider is recorded as it already is, `succeeded`. */
   async insert(
     refund: {
       merchantId: string;
@@ -43,16 +44,17 @@ export class RefundsRepository {
       provider: string;
       idempotencyKey: string | null;
       giftCardAmount: number;
+      status: 'pending' | 'succeeded';
     },
     tx: Executor,
   ): Promise<void> {
     await tx.query(
       `WITH refund AS (
          INSERT INTO refunds (merchant_id, id, payment_id, amount, currency, status, reason, origin, provider, idempotency_key, gift_card_amount)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10)
+         VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10)
        )
        INSERT INTO payment_events (merchant_id, payment_id, kind, detail)
-       VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', 'pending'))`,
+       VALUES ($1, $3, 'refund', jsonb_build_object('refundId', $2::text, 'amount', $4::bigint, 'status', $11::text))`,
       [
         refund.merchantId,
         refund.id,
@@ -64,6 +66,7 @@ export class RefundsRepository {
         refund.provider,
         refund.idempotencyKey,
         refund.giftCardAmount,
+        refund.status,
       ],
     );
   }

@@ -129,6 +129,7 @@ export class RefundsService {
           provider: payment.provider ?? 'gift_card',
           idempotencyKey: idem.key,
           giftCardAmount: toCard,
+          status: 'pending',
         },
         tx,
       );
@@ -420,10 +421,10 @@ export class RefundsService {
         provider: payment.provider as ProviderId,
         idempotencyKey: null,
         giftCardAmount: 0,
+        status: 'succeeded',
       },
       tx,
     );
-    await this.refunds.settle(payment.merchantId, id, 'succeeded', null, null, tx);
     await this.outcomes.refunded(tx, payment, { id, amount: outside, provider: payment.provider as ProviderId, giftCardAmount: 0 });
     if (boughtGiftCard(payment)) {
       // The card it bought stays spendable (this API refuses such refunds for that reason): flagged.
