@@ -104,15 +104,14 @@ export function toProviderPayment(payment: MercadoPagoPaymentPayload, fallbackCu
     status,
     amount,
     currency,
-    amountRefunded: refundedOf(payment, currency),
+    amountRefunded: refundedOf(payment, amount, currency),
     declineCode: status === 'declined' ? payment.status_detail || 'rejected' : undefined,
     nextActionUrl,
   };
 }
 
 /** How much of the payment Mercado Pago has refunded in all (a refunded payment may not say it). */
-function refundedOf(payment: MercadoPagoPaymentPayload, currency: string): number {
-  const amount = minor(payment.transaction_amount, currency);
+function refundedOf(payment: MercadoPagoPaymentPayload, amount: number, currency: string): number {
   return payment.status === 'refunded' && !payment.transaction_amount_refunded
     ? amount
     : minor(payment.transaction_amount_refunded, currency);
