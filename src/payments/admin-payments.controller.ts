@@ -9,8 +9,8 @@ import { ListQueryDto, toPageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import { UnmatchedChargeDto } from './dto/checkout.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
-import { PaymentsService } from './payments.service';
-import { RefundsService } from './refunds.service';
+import { PaymentsService } from './charges/payments.service';
+import { RefundsService } from './refunds/refunds.service';
 
 @ApiTags('admin')
 @ApiSecurity('api-key')

@@ -3,15 +3,15 @@ import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Env } from '../config/env';
 import { DatabaseService } from '../database/database.service';
-import { CheckoutSessionsRepository } from './checkout-sessions.repository';
-import { CheckoutService } from './checkout.service';
-import { PaymentOutcomes } from './payment-outcomes';
+import { CheckoutSessionsRepository } from './checkout/checkout-sessions.repository';
+import { CheckoutService } from './checkout/checkout.service';
+import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
 import type { Attempt, Payment } from './payments.types';
 import { ProviderRegistry } from './providers/provider-registry';
-import { RefundsRepository } from './refunds.repository';
-import { RefundsService } from './refunds.service';
-import { PaymentsService } from './payments.service';
+import { RefundsRepository } from './refunds/refunds.repository';
+import { RefundsService } from './refunds/refunds.service';
+import { PaymentsService } from './charges/payments.service';
 
 const BATCH = 50;
 

@@ -4,10 +4,10 @@ import { AllowKeys, Caller } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { Idempotency, Idempotent, type IdempotencyContext } from '../common/idempotency/idempotency.decorator';
 import { ApiErrors } from '../common/openapi';
-import type { CheckoutSession } from './checkout-sessions.types';
-import { CheckoutService } from './checkout.service';
+import type { CheckoutSession } from './checkout/checkout-sessions.types';
+import { CheckoutService } from './checkout/checkout.service';
 import { CreateCheckoutDto, ProcessPaymentDto, VerifyPricesDto } from './dto/checkout.dto';
-import { PaymentsService } from './payments.service';
+import { PaymentsService } from './charges/payments.service';
 import { PricingService } from './pricing.service';
 
 @ApiTags('payments')

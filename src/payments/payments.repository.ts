@@ -3,7 +3,7 @@ import type { Customer } from '../customers/customers.types';
 import { DatabaseService } from '../database/database.service';
 import type { Executor, Transaction } from '../database/database.types';
 import type { PageRequest } from '../common/pagination';
-import { sourcesOf } from './payment-state';
+import { sourcesOf } from './outcomes/payment-state';
 import type { Attempt, AttemptResult, Line, Payment, PaymentRow, PaymentStatus, TimelineEntry, TransitionChanges } from './payments.types';
 import { toPayment } from './payments.types';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { CheckoutService } from './checkout.service';
-import { PaymentsService } from './payments.service';
-import { RefundsService } from './refunds.service';
+import { CheckoutService } from './checkout/checkout.service';
+import { PaymentsService } from './charges/payments.service';
+import { RefundsService } from './refunds/refunds.service';
 import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 

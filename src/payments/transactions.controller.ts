@@ -7,8 +7,8 @@ import { ApiErrors } from '../common/openapi';
 import { toPageRequest } from '../common/pagination';
 import { RefundDto } from './dto/checkout.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
-import { PaymentsService } from './payments.service';
-import { RefundsService } from './refunds.service';
+import { PaymentsService } from './charges/payments.service';
+import { RefundsService } from './refunds/refunds.service';
 
 @ApiTags('transactions')
 @ApiSecurity('api-key')

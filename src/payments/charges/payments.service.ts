@@ -1,27 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { AuthContext } from '../auth/auth.types';
-import type { Env } from '../config/env';
-import { DomainError, NotFoundError } from '../common/errors/domain-errors';
-import { newId } from '../common/ids';
-import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
-import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
-import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
-import { Page, PageRequest, paginate } from '../common/pagination';
-import { CustomersRepository } from '../customers/customers.repository';
-import { normalizeEmail } from '../customers/customers.types';
-import { DatabaseService } from '../database/database.service';
-import type { Executor } from '../database/database.types';
-import type { ProcessPaymentDto } from './dto/checkout.dto';
-import { FraudService, FraudVerdict } from '../fraud/fraud.service';
-import { GiftCardHolds } from '../gift-cards/gift-card-holds';
-import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
-import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
-import { PaymentOutcomes, PaymentRef } from './payment-outcomes';
-import { isOpen, SETTLED } from './payment-state';
-import { PaymentFilter, PaymentsRepository } from './payments.repository';
-import type { Attempt, Line, Payment, TimelineEntry } from './payments.types';
-import { DiscountedCart, PricingService } from './pricing.service';
+import type { AuthContext } from '../../auth/auth.types';
+import type { Env } from '../../config/env';
+import { DomainError, NotFoundError } from '../../common/errors/domain-errors';
+import { newId } from '../../common/ids';
+import type { IdempotencyContext } from '../../common/idempotency/idempotency.decorator';
+import { errorResponse, successResponse } from '../../common/idempotency/idempotency.interceptor';
+import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../../common/idempotency/idempotency.repository';
+import { Page, PageRequest, paginate } from '../../common/pagination';
+import { CustomersRepository } from '../../customers/customers.repository';
+import { normalizeEmail } from '../../customers/customers.types';
+import { DatabaseService } from '../../database/database.service';
+import type { Executor } from '../../database/database.types';
+import type { ProcessPaymentDto } from '../dto/checkout.dto';
+import { FraudService, FraudVerdict } from '../../fraud/fraud.service';
+import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
+import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.service';
+import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from '../payment-errors';
+import { PaymentOutcomes, PaymentRef } from '../outcomes/payment-outcomes';
+import { isOpen, SETTLED } from '../outcomes/payment-state';
+import { PaymentFilter, PaymentsRepository } from '../payments.repository';
+import type { Attempt, Line, Payment, TimelineEntry } from '../payments.types';
+import { DiscountedCart, PricingService } from '../pricing.service';
 import {
   ProviderDeclineError,
   ProviderId,
@@ -29,9 +29,9 @@ import {
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
-} from './providers/payment-provider';
-import { ProviderRegistry } from './providers/provider-registry';
-import { ProviderRouter } from './routing/provider-router';
+} from '../providers/payment-provider';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { ProviderRouter } from '../routing/provider-router';
 
 /** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
 interface PlannedMethod {

@@ -1,5 +1,5 @@
-import type { ProviderId } from './providers/payment-provider';
-import type { Line } from './payments.types';
+import type { ProviderId } from '../providers/payment-provider';
+import type { Line } from '../payments.types';
 
 export type CheckoutStatus = 'open' | 'complete' | 'expired' | 'canceled';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseService } from '../database/database.service';
-import type { Executor } from '../database/database.types';
+import { DatabaseService } from '../../database/database.service';
+import type { Executor } from '../../database/database.types';
 
 export interface Refund {
   id: string;

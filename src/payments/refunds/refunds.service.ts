@@ -1,27 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { AuthContext } from '../auth/auth.types';
-import { DomainError, NotFoundError } from '../common/errors/domain-errors';
-import { newId } from '../common/ids';
-import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
-import { errorResponse, successResponse } from '../common/idempotency/idempotency.interceptor';
-import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../common/idempotency/idempotency.repository';
-import { DatabaseService } from '../database/database.service';
-import type { Transaction } from '../database/database.types';
-import { GiftCardHolds } from '../gift-cards/gift-card-holds';
-import type { RefundDto, UnmatchedChargeDto } from './dto/checkout.dto';
-import { OutcomeUnknownError, ProvidersUnavailableError } from './payment-errors';
-import { PaymentOutcomes } from './payment-outcomes';
-import { PaymentsRepository } from './payments.repository';
-import type { Payment } from './payments.types';
-import { SETTLED } from './payment-state';
+import type { AuthContext } from '../../auth/auth.types';
+import { DomainError, NotFoundError } from '../../common/errors/domain-errors';
+import { newId } from '../../common/ids';
+import type { IdempotencyContext } from '../../common/idempotency/idempotency.decorator';
+import { errorResponse, successResponse } from '../../common/idempotency/idempotency.interceptor';
+import { IdempotencyRepository, KeyCompletion, StoredResponse } from '../../common/idempotency/idempotency.repository';
+import { DatabaseService } from '../../database/database.service';
+import type { Transaction } from '../../database/database.types';
+import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
+import type { RefundDto, UnmatchedChargeDto } from '../dto/checkout.dto';
+import { OutcomeUnknownError, ProvidersUnavailableError } from '../payment-errors';
+import { PaymentOutcomes } from '../outcomes/payment-outcomes';
+import { PaymentsRepository } from '../payments.repository';
+import type { Payment } from '../payments.types';
+import { SETTLED } from '../outcomes/payment-state';
 import {
   ProviderDeclineError,
   ProviderId,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
-} from './providers/payment-provider';
-import { ProviderRegistry } from './providers/provider-registry';
+} from '../providers/payment-provider';
+import { ProviderRegistry } from '../providers/provider-registry';
 import { Refund, RefundsRepository } from './refunds.repository';
 
 const REFUND_CREATED = 'refund_created';

@@ -1,4 +1,4 @@
-import type { PaymentStatus } from './payments.types';
+import type { PaymentStatus } from '../payments.types';
 
 /**
  * Every allowed status change, in one place. Nothing moves backwards: a late or repeated webhook that

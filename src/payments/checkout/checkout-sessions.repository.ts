@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseService } from '../database/database.service';
-import type { Executor } from '../database/database.types';
+import { DatabaseService } from '../../database/database.service';
+import type { Executor } from '../../database/database.types';
 import type { CheckoutSession, CheckoutSessionRow, CheckoutStatus } from './checkout-sessions.types';
 import { toCheckoutSession } from './checkout-sessions.types';
-import type { Line } from './payments.types';
+import type { Line } from '../payments.types';
 
 const SELECT_SESSION = `
   SELECT s.merchant_id, s.id, s.status, s.currency, s.subtotal, s.discount, s.gift_card_applied, s.total, s.lines,

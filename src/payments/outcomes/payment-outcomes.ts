@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { CouponsService } from '../coupons/coupons.service';
-import { GiftCardHolds } from '../gift-cards/gift-card-holds';
+import { CouponsService } from '../../coupons/coupons.service';
+import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
-import type { Executor, Transaction } from '../database/database.types';
-import { OutboxRepository } from '../events/outbox.repository';
-import { LedgerRepository } from '../ledger/ledger.repository';
-import { LedgerService } from '../ledger/ledger.service';
-import { ACCOUNTS, type LedgerLine } from '../ledger/ledger.types';
-import { MetricsService } from '../metrics/metrics.service';
-import { PaymentsRepository } from './payments.repository';
-import type { AttemptResult, NextAction, Payment } from './payments.types';
-import type { ProviderId } from './providers/payment-provider';
+import type { Executor, Transaction } from '../../database/database.types';
+import { OutboxRepository } from '../../events/outbox.repository';
+import { LedgerRepository } from '../../ledger/ledger.repository';
+import { LedgerService } from '../../ledger/ledger.service';
+import { ACCOUNTS, type LedgerLine } from '../../ledger/ledger.types';
+import { MetricsService } from '../../metrics/metrics.service';
+import { PaymentsRepository } from '../payments.repository';
+import type { AttemptResult, NextAction, Payment } from '../payments.types';
+import type { ProviderId } from '../providers/payment-provider';
 
 /** What an outcome needs to know of the payment: enough for the ledger and the event. */
 export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> &
