@@ -45,7 +45,7 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
     app,
     new DocumentBuilder()
       .setTitle('Paybridge')
-      .setDescription('Payment API: checkout, direct charges, refunds, catalog. Contract: API.md.')
+      .setDescription('Payment API: checkout, direct charges, refunds, catalog. Contract: docs/API.md in the repository.')
       .setVersion('1')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
       .build(),
