@@ -52,9 +52,9 @@ describe('simulator hosted checkout in Chromium (real app on a port, shop on ano
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => shop?.close(resolve));
+    if (shop) await new Promise((resolve) => shop.close(resolve));
     await api?.close();
-    await dropDatabase(dbUrl);
+    if (dbUrl) await dropDatabase(dbUrl);
   });
 
   /** Opens a new session's hosted page, presses `button` and waits for the browser to reach `expectedUrl`. */
@@ -68,13 +68,13 @@ describe('simulator hosted checkout in Chromium (real app on a port, shop on ano
     const session = res.body;
     const page: Page = await browser.newPage();
     // Chromium reports a blocked form submission on the console: shown if the test fails.
-    const console: string[] = [];
-    page.on('console', (message) => console.push(message.text()));
+    const consoleLines: string[] = [];
+    page.on('console', (message) => consoleLines.push(message.text()));
     try {
       await page.goto(session.url);
       await page.getByRole('button', { name: button }).click();
       await page.waitForURL(expectedUrl, { timeout: 15_000 }).catch((err: Error) => {
-        throw new Error(`${err.message}\nthe browser is at ${page.url()}; its console:\n${console.join('\n')}`);
+        throw new Error(`${err.message}\nthe browser is at ${page.url()}; its console:\n${consoleLines.join('\n')}`);
       });
       const heading = await page.locator('h1').textContent();
       return { session, heading };
