@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import helmet from 'helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { assignRequestId } from './common/logging';
+import { securityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { trustProxySetting, validateEnv } from './config/env';
 import { MetricsService } from './metrics/metrics.service';
@@ -26,19 +26,10 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env), adapter, { rawBody: true, bufferLogs: true });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
-  // Helmet's middleware is built once (@fastify/helmet rebuilt it on every request: measurable at load).
-  const securityHeaders = helmet({
-    contentSecurityPolicy: {
-      directives: {
-        'style-src': ["'self'", "'unsafe-inline'"],
-        'img-src': ["'self'", 'data:', 'https:'],
-        'script-src': ["'self'", "'unsafe-inline'"],
-      },
-    },
-  });
+  const headers = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
-    securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
+    headers(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
   });
   app.get(MetricsService).observe(fastify);
   if (env.CORS_ORIGINS) {
@@ -54,7 +45,7 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
     app,
     new DocumentBuilder()
       .setTitle('Paybridge')
-      .setDescription('Payment API: checkout, direct charges, refunds, catalog. Contract: API.md.')
+      .setDescription('Payment API: checkout, direct charges, refunds, catalog. Contract: docs/API.md in the repository.')
       .setVersion('1')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
       .build(),

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../../../auth/auth.decorators';
 import { NotFoundError } from '../../../common/errors/domain-errors';
 import { toMajorString } from '../../../common/money';
+import { contentSecurityPolicy } from '../../../common/security-headers';
 import { SimulatorProvider } from './simulator.provider';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -27,9 +28,12 @@ export class SimulatorController {
 
   @Get('checkout/:id')
   @Header('Content-Type', 'text/html; charset=utf-8')
-  async checkoutPage(@Param('id') id: string): Promise<string> {
+  async checkoutPage(@Param('id') id: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
     const session = await this.simulator.findSession(id);
     if (!session) throw new NotFoundError('simulator session', id);
+    // Pay and Decline answer with a redirect to the shop, which the browser checks against this page's
+    // form-action: the API's own policy ('self') would stop the customer here.
+    res.header('Content-Security-Policy', contentSecurityPolicy([session.successUrl, session.cancelUrl]));
     const rows = session.lines
       .map(
         (l) =>
