@@ -13,6 +13,7 @@ import {
   getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+import { drainWebhooks } from '../factories/webhooks';
 
 const ACCESS_TOKEN = 'TEST-8837-112233-emulator';
 const WEBHOOK_SECRET = 'mp-webhook-secret-int';
@@ -366,7 +367,7 @@ describe('Mercado Pago through our API (real mercadopago SDK against the emulato
       const retry = await emulator.resend(Number(update?.id));
       expect(JSON.parse(String(retry.responseBody))).toEqual({ received: true, duplicate: true });
 
-      await new Promise((r) => setTimeout(r, 100));
+      await drainWebhooks(api);
       expect(await storedEvents(`mp_ntf_${update?.id}`)).toEqual([{ status: 'processed', type: 'payment.updated' }]);
       expect(await ledgerTotals(api, 'BRL')).toEqual(ledgerBefore);
       const events = await api.db.query(`SELECT type FROM outbox_events WHERE aggregate_id = $1`, [paid.body.id]);
