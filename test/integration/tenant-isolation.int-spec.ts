@@ -219,6 +219,10 @@ describe('tenant isolation (two merchants, real PostgreSQL)', () => {
       expect([what, ofA.status === 404 || ofA.status === 422]).toEqual([what, true]);
     }
 
+    // Codes are per merchant: B can create its own coupon under A's code (a 409 would tell B the code is taken).
+    const own = await post(b.admin, '/admin/coupons', { code: seen.couponCode, type: 'PERCENTAGE', percentOff: 50 });
+    expect(own.status).toBe(201);
+
     expect(await snapshotOfA()).toEqual(before);
     // And A still uses what B could not touch.
     expect(
