@@ -156,7 +156,9 @@ describe('tenant isolation (two merchants, real PostgreSQL)', () => {
     expect(accounts).toEqual({ 'receivable:simulator': 0, sales: 1500 });
   });
 
-  it("B's keys change nothing of A's: refunds, retries, cancels, gift-card uses, coupon and product writes, replays", async () => {
+  it("B's keys change nothing of A's: refunds, retries, cancels, gift-card uses, coupon and product writes, replays, key revocation", async () => {
+    const merchantA = (await api.db.query(`SELECT merchant_id FROM products WHERE id = $1`, [seen.productId])).rows[0].merchant_id;
+    const spareKeyOfA = await api.app.get(ApiKeysService).create(merchantA, 'secret');
     const before = await snapshotOfA();
 
     const writes: [string, () => ReturnType<typeof post>][] = [
@@ -182,6 +184,7 @@ describe('tenant isolation (two merchants, real PostgreSQL)', () => {
       ],
       ['archive product', () => api.http().delete(`/admin/products/${seen.productId}`).set('X-Api-Key', b.admin)],
       ['replay dead letter', () => post(b.admin, `/admin/dead-letters/${seen.deadLetterId}/replay`)],
+      ['revoke api key', () => api.http().delete(`/admin/api-keys/${spareKeyOfA.id}`).set('X-Api-Key', b.admin)],
     ];
     for (const [what, write] of writes) expect404(await write(), what);
 
@@ -224,6 +227,7 @@ describe('tenant isolation (two merchants, real PostgreSQL)', () => {
     expect(own.status).toBe(201);
 
     expect(await snapshotOfA()).toEqual(before);
+    expect((await get(spareKeyOfA.secret, '/transactions?limit=1')).status).toBe(200); // A's key still works
     // And A still uses what B could not touch.
     expect(
       (await post(a.secret, `/gift-cards/${seen.giftCardCode}/use`, { amount: 100, currency: 'USD', reference: 'a-order' })).status,
