@@ -118,7 +118,7 @@ export interface IdempotencyKeyUse {
   resourceId?: string;
   /** True when the key had been seen before on this endpoint and the stored answer was replayed. */
   replayed: boolean;
-  /** For a replay: whether the body equalled the first one (false = a different request reused a key). */
+  /** False when a different request reused a key seen before: refused with 409, nothing replayed or created. */
   sameBody: boolean;
   at: Date;
 }
