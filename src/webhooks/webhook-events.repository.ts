@@ -100,16 +100,21 @@ export class WebhookEventsRepository {
     );
   }
 
-  /** The dead letters a merchant's admin may see (VISIBLE_TO). */
+  /** The dead letters a merchant's admin may see (VISIBLE_TO), by page or after a cursor (`startingAfter`). */
   async listDead(merchantId: string, page: PageRequest, executor: Executor = this.db): Promise<StoredWebhookEvent[]> {
     const { rows } = await executor.query<StoredWebhookEvent>(
       `SELECT ${COLUMNS}
          FROM payment_webhook_events
         WHERE status = 'dead'
           AND ${VISIBLE_TO}
+          AND ($5::text IS NULL
+               OR (received_at, id) < (SELECT after.received_at, after.id
+                                         FROM payment_webhook_events after
+                                        WHERE after.id = $5
+                                          AND (after.merchant_id = $1 OR (after.merchant_id IS NULL AND $1 = $2))))
         ORDER BY received_at DESC, id DESC
         LIMIT $3 OFFSET $4`,
-      [merchantId, DEFAULT_MERCHANT_ID, page.limit + 1, page.offset],
+      [merchantId, DEFAULT_MERCHANT_ID, page.limit + 1, page.offset, page.startingAfter ?? null],
     );
     return rows;
   }

@@ -4,6 +4,7 @@ import {
   MercadoPagoConfig,
   MPBadRequestError,
   MPConnectionError,
+  MPIdempotencyError,
   MPRateLimitError,
   MPServerError,
   Payment,
@@ -165,9 +166,11 @@ describe('MercadoPagoEmulator with the mercadopago SDK', () => {
 
   it('honours X-Idempotency-Key: the same key answers the same payment, and records every key', async () => {
     const key = `idem-${Date.now()}`;
-    const first = await createPayment('APRO', {}, key);
+    // The same request again: one card token, one body (another token would be another body: a 409).
+    const body = { token: await token('APRO') };
+    const first = await createPayment('APRO', body, key);
     const before = emulator.payments().length;
-    const again = await createPayment('APRO', {}, key);
+    const again = await createPayment('APRO', body, key);
     expect(again.id).toBe(first.id);
     expect(emulator.payments()).toHaveLength(before);
     const uses = emulator.idempotencyKeysSeen().filter((u) => u.key === key);
@@ -180,7 +183,7 @@ describe('MercadoPagoEmulator with the mercadopago SDK', () => {
     expect(new Set(created.map((u) => u.key)).size).toBe(created.length);
   });
 
-  it('shows the SDK pitfall: a key given to one call sticks to the client, and the emulator reports the reuse', async () => {
+  it('refuses a key reused with another body (409, MPIdempotencyError) and creates nothing: the SDK pitfall of a sticky key', async () => {
     const shared = client();
     const key = `sticky-${Date.now()}`;
     const payments = new Payment(shared);
@@ -188,12 +191,55 @@ describe('MercadoPagoEmulator with the mercadopago SDK', () => {
       body: { transaction_amount: 10, token: await token('APRO'), payment_method_id: 'visa', payer: { email: 'a@example.com' } },
       requestOptions: { idempotencyKey: key },
     });
-    const second = await payments.create({
-      body: { transaction_amount: 20, token: await token('APRO'), payment_method_id: 'visa', payer: { email: 'b@example.com' } },
+    const before = emulator.payments().length;
+    // The key given to the first call sticks to the client: the second call sends it with its own body.
+    const refused = await payments
+      .create({
+        body: { transaction_amount: 20, token: await token('APRO'), payment_method_id: 'visa', payer: { email: 'b@example.com' } },
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(refused).toBeInstanceOf(MPIdempotencyError);
+    expect(refused).toMatchObject({ status: 409 });
+    expect(emulator.payments()).toHaveLength(before);
+    const reuse = emulator.idempotencyKeysSeen().filter((u) => u.key === key);
+    expect(reuse.map((u) => [u.replayed, u.sameBody])).toEqual([
+      [false, true],
+      [false, false],
+    ]);
+    expect(emulator.payments().find((p) => p.id === first.id)?.transaction_amount).toBe(10);
+  });
+
+  it('answers a held refund in_process, then approves it (refunded on the payment, payment.updated) or rejects it', async () => {
+    const payment = await createPayment('APRO', { transaction_amount: 50 });
+    emulator.holdNextRefunds(1);
+    const held = await new PaymentRefund(client()).create({ payment_id: String(payment.id), body: { amount: 20 } });
+    expect(held.status).toBe('in_process');
+    expect(await new Payment(client()).get({ id: String(payment.id) })).toMatchObject({
+      status: 'approved',
+      transaction_amount_refunded: 0,
     });
-    expect(second.id).toBe(first.id);
-    const reuse = emulator.idempotencyKeysSeen().find((u) => u.key === key && u.replayed);
-    expect(reuse).toMatchObject({ sameBody: false, resourceId: String(first.id) });
+    // What is held cannot be refunded twice.
+    await expect(new PaymentRefund(client()).create({ payment_id: String(payment.id), body: { amount: 40 } })).rejects.toBeInstanceOf(
+      MPBadRequestError,
+    );
+
+    await emulator.settleRefund(Number(payment.id), Number(held.id), 'approved');
+    const refund = await new PaymentRefund(client()).get({ payment_id: String(payment.id), refund_id: String(held.id) });
+    expect(refund.status).toBe('approved');
+    expect(await new Payment(client()).get({ id: String(payment.id) })).toMatchObject({
+      status_detail: 'partially_refunded',
+      transaction_amount_refunded: 20,
+    });
+    expect(receiver.received.filter((r) => (JSON.parse(r.body) as Notification).data.id === String(payment.id))).toHaveLength(2);
+
+    emulator.holdNextRefunds(1);
+    const rejected = await new PaymentRefund(client()).create({ payment_id: String(payment.id), body: { amount: 30 } });
+    await emulator.settleRefund(Number(payment.id), Number(rejected.id), 'rejected');
+    expect(await new Payment(client()).get({ id: String(payment.id) })).toMatchObject({ transaction_amount_refunded: 20 });
+    await expect(emulator.settleRefund(Number(payment.id), Number(rejected.id))).rejects.toThrow('not in_process');
   });
 
   it('creates a preference, pays it on the hosted page, redirects to back_urls.success and notifies', async () => {

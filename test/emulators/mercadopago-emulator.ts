@@ -83,7 +83,8 @@ export interface MercadoPagoRefund {
   unique_sequence_number: null;
   refund_mode: 'standard';
   adjustment_amount: number;
-  status: 'approved';
+  /** `in_process` only when a test held it (holdNextRefunds), until settleRefund(). */
+  status: 'approved' | 'in_process' | 'rejected';
   reason: string | null;
   labels: string[];
   partition_details: Json[];
@@ -117,7 +118,7 @@ export interface IdempotencyKeyUse {
   resourceId?: string;
   /** True when the key had been seen before on this endpoint and the stored answer was replayed. */
   replayed: boolean;
-  /** For a replay: whether the body equalled the first one (false = a different request reused a key). */
+  /** False when a different request reused a key seen before: refused with 409, nothing replayed or created. */
   sameBody: boolean;
   at: Date;
 }
@@ -222,6 +223,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
   private readonly preferenceMap = new Map<string, MercadoPagoPreference>();
   private readonly idempotencyStore = new Map<string, { body: string; status: number; response: unknown }>();
   private readonly keysSeen: IdempotencyKeyUse[] = [];
+  private refundsToHold = 0;
   private readonly notificationMap = new Map<number, MercadoPagoNotification>();
   private nextPaymentId = 1_300_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
   private nextRefundId = 2_100_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
@@ -255,6 +257,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
     this.route('GET', '/checkout/v1/redirect', (req) => this.checkoutPage(req));
     this.route('POST', '/_emulator/preferences/:id/pay', (req) => this.payRoute(req));
     this.route('POST', '/_emulator/payments/:id/settle', (req) => this.settleRoute(req));
+    this.route('POST', '/_emulator/refunds/hold', (req) => {
+      this.holdNextRefunds(Number(asRecord(req.body)?.count ?? 1));
+      return json(200, { held: this.refundsToHold });
+    });
+    this.route('POST', '/_emulator/payments/:id/refunds/:refundId/settle', (req) => this.settleRefundRoute(req));
     this.route('POST', '/_emulator/notifications/:id/resend', (req) => this.resendRoute(req));
     this.route('POST', '/_emulator/webhook-url', (req) => {
       this.webhookUrl = asString(asRecord(req.body)?.url) || undefined;
@@ -328,6 +335,30 @@ export class MercadoPagoEmulator extends EmulatorServer {
     if (status === 'approved') payment.date_approved = payment.date_last_updated;
     await this.notify(payment, 'payment.updated');
     return clone(payment);
+  }
+
+  /**
+   * The next `count` refunds are answered `in_process` (Mercado Pago's status for a refund it settles
+   * later) and stay so until settleRefund(); meanwhile the payment does not count them as refunded.
+   */
+  holdNextRefunds(count = 1): void {
+    this.refundsToHold = count;
+  }
+
+  /**
+   * Settles an `in_process` refund: `approved` (then refunded on its payment) or `rejected`; sends
+   * `payment.updated` about its payment. Resolves after the delivery.
+   */
+  async settleRefund(paymentId: number, refundId: number, outcome: 'approved' | 'rejected' = 'approved'): Promise<MercadoPagoRefund> {
+    const payment = this.paymentMap.get(paymentId);
+    const refund = payment?.refunds.find((r) => r.id === refundId);
+    if (!payment || !refund) throw new Error(`Refund ${refundId} of payment ${paymentId} not found`);
+    if (refund.status !== 'in_process') throw new Error(`Refund ${refundId} is ${refund.status}, not in_process`);
+    refund.status = outcome;
+    if (outcome === 'approved') this.applyRefund(payment, toCents(refund.amount));
+    else payment.date_last_updated = isoNow();
+    await this.notify(payment, 'payment.updated');
+    return clone(refund);
   }
 
   /** Sends a webhook about a payment now; `secret` signs with another secret (a forged notification). */
@@ -429,8 +460,9 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
   /**
    * X-Idempotency-Key: the first answer under a key on an endpoint is stored; the same key on the same
-   * endpoint gets that answer again (whatever the body: Mercado Pago does not compare bodies here, see
-   * README). Every key is recorded for idempotencyKeysSeen().
+   * endpoint with the same body gets that answer again; with another body it is refused with 409
+   * (Mercado Pago's status for an idempotency conflict; the SDK's MPIdempotencyError) and nothing happens.
+   * Every key is recorded for idempotencyKeysSeen().
    */
   private idempotent(req: EmulatorRequest, fn: () => EmulatorResponse, required = false): EmulatorResponse {
     const key = headerValue(req.headers, 'x-idempotency-key');
@@ -446,15 +478,21 @@ export class MercadoPagoEmulator extends EmulatorServer {
     const body = canonicalJson(req.body);
     const stored = this.idempotencyStore.get(scope);
     if (stored) {
+      const sameBody = stored.body === body;
       this.keysSeen.push({
         key,
         method: req.method,
         path: req.path,
         resourceId: resourceIdOf(stored.response),
-        replayed: true,
-        sameBody: stored.body === body,
+        replayed: sameBody,
+        sameBody,
         at: new Date(),
       });
+      if (!sameBody) {
+        return mpError(409, 'conflict', 'The X-Idempotency-Key was already used with a different request body.', [
+          { code: 'idempotency_key_already_used', description: 'The X-Idempotency-Key was already used with a different request body.' },
+        ]);
+      }
       return json(stored.status, clone(stored.response));
     }
     const response = this.run(fn);
@@ -758,7 +796,8 @@ export class MercadoPagoEmulator extends EmulatorServer {
     const payment = this.getPayment(req.params.id);
     const body = asRecord(req.body) ?? {};
     if (payment.status !== 'approved') throw badRequest('The action requested is not valid for the current payment state', 2063);
-    const remaining = toCents(payment.transaction_amount) - toCents(payment.transaction_amount_refunded);
+    const inProcess = payment.refunds.filter((r) => r.status === 'in_process').reduce((sum, r) => sum + toCents(r.amount), 0);
+    const remaining = toCents(payment.transaction_amount) - toCents(payment.transaction_amount_refunded) - inProcess;
     let cents = remaining;
     if (body.amount !== undefined && body.amount !== null) {
       if (typeof body.amount !== 'number' || !Number.isFinite(body.amount)) throw badRequest('Amount should be a number', 4041);
@@ -776,22 +815,41 @@ export class MercadoPagoEmulator extends EmulatorServer {
       unique_sequence_number: null,
       refund_mode: 'standard',
       adjustment_amount: 0,
-      status: 'approved',
+      status: this.refundsToHold > 0 ? 'in_process' : 'approved',
       reason: null,
       labels: [],
       partition_details: [],
     };
     payment.refunds.push(refund);
+    if (refund.status === 'in_process') {
+      // Held: not refunded on the payment until it is approved (settleRefund), nor refundable twice.
+      this.refundsToHold--;
+      return json(201, clone(refund));
+    }
+    this.applyRefund(payment, cents);
+    this.notify(payment, 'payment.updated');
+    return json(201, clone(refund));
+  }
+
+  /** Books an approved refund on its payment: refunded in full, or partially_refunded. */
+  private applyRefund(payment: MercadoPagoPayment, cents: number): void {
     payment.transaction_amount_refunded = fromCents(toCents(payment.transaction_amount_refunded) + cents);
-    if (cents === remaining) {
+    if (payment.transaction_amount_refunded >= payment.transaction_amount) {
       payment.status = 'refunded';
       payment.status_detail = 'refunded';
     } else {
       payment.status_detail = 'partially_refunded';
     }
     payment.date_last_updated = isoNow();
-    this.notify(payment, 'payment.updated');
-    return json(201, clone(refund));
+  }
+
+  private async settleRefundRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const outcome = asRecord(req.body)?.status === 'rejected' ? 'rejected' : 'approved';
+    try {
+      return json(200, await this.settleRefund(Number(req.params.id), Number(req.params.refundId), outcome));
+    } catch (error) {
+      return json(400, { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   private getRefund(req: EmulatorRequest): EmulatorResponse {

@@ -16,6 +16,7 @@ import {
   randomId,
   redirect,
 } from './emulator-server';
+import { STRIPE_PARAMS, unknownParam } from './stripe-params';
 
 /**
  * Stripe emulator: PaymentIntents, Refunds, Checkout Sessions (payment and subscription mode), and the
@@ -127,7 +128,9 @@ export interface StripeRefund {
   reason: string | null;
   receipt_number: string | null;
   source_transfer_reversal: string | null;
-  status: 'succeeded';
+  /** `pending` only when a test held it (holdNextRefunds), until settleRefund(). */
+  status: 'pending' | 'succeeded' | 'failed';
+  failure_reason?: string;
   transfer_reversal: string | null;
 }
 
@@ -311,6 +314,22 @@ function invalid(message: string, param?: string, code?: string): StripeRequestE
   return new StripeRequestError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
 }
 
+/** Stripe refuses a parameter the endpoint does not take (not stored under the idempotency key: a validation error). */
+function rejectUnknownParams(method: string, pattern: string, values: FormObject): void {
+  const spec = STRIPE_PARAMS[`${method} ${pattern}`];
+  if (!spec) throw new Error(`stripe-params.ts has no parameters for ${method} ${pattern}`);
+  const param = unknownParam(spec, values);
+  if (param) {
+    throw new StripeRequestError(400, {
+      type: 'invalid_request_error',
+      code: 'parameter_unknown',
+      doc_url: 'https://stripe.com/docs/error-codes/parameter-unknown',
+      message: `Received unknown parameter: ${param}`,
+      param,
+    });
+  }
+}
+
 function missingParam(param: string): StripeRequestError {
   return invalid(`Missing required param: ${param}.`, param, 'parameter_missing');
 }
@@ -459,6 +478,7 @@ export class StripeEmulator extends EmulatorServer {
   private readonly eventMap = new Map<string, StripeEvent>();
   private readonly eventPayloads = new Map<string, { payload: string; signature: string }>();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
+  private refundsToHold = 0;
 
   constructor(options: StripeEmulatorOptions) {
     super('Stripe');
@@ -509,6 +529,11 @@ export class StripeEmulator extends EmulatorServer {
     this.route('GET', '/_emulator/3ds/:id', (req) => this.threeDSecurePage(req.params.id));
     this.route('POST', '/_emulator/payment_intents/:id/3ds', (req) => this.threeDSecureRoute(req));
     this.route('POST', '/_emulator/subscriptions/:id/renew', (req) => this.renewRoute(req));
+    this.route('POST', '/_emulator/refunds/hold', (req) => {
+      this.holdNextRefunds(Number(asString(asRecord(req.body)?.count) ?? 1));
+      return json(200, { held: this.refundsToHold });
+    });
+    this.route('POST', '/_emulator/refunds/:id/settle', (req) => this.settleRefundRoute(req));
     this.route('POST', '/_emulator/events/:id/resend', (req) => this.resendRoute(req));
     this.route('POST', '/_emulator/events', (req) => this.sendEventRoute(req));
     this.route('POST', '/_emulator/webhook-url', (req) => {
@@ -704,6 +729,40 @@ export class StripeEmulator extends EmulatorServer {
     return clone(sub);
   }
 
+  /**
+   * The next `count` refunds are answered `pending` (as Stripe answers refunds that settle later: bank
+   * debits, some card networks) and stay so until settleRefund(). While pending a refund counts in its
+   * charge's `amount_refunded`, as at Stripe.
+   */
+  holdNextRefunds(count = 1): void {
+    this.refundsToHold = count;
+  }
+
+  /**
+   * Settles a pending refund as Stripe does later: `succeeded`, or `failed` (its amount no longer
+   * refunded on the charge, `failure_reason` set). Sends `refund.updated` and `charge.refund.updated`
+   * (and `refund.failed`); resolves after their delivery.
+   */
+  async settleRefund(id: string, outcome: 'succeeded' | 'failed'): Promise<StripeRefund> {
+    const refund = this.refundMap.get(id);
+    if (!refund) throw new Error(`No such refund: '${id}'`);
+    if (refund.status !== 'pending') throw new Error(`Refund ${id} is ${refund.status}, not pending`);
+    refund.status = outcome;
+    if (outcome === 'failed') {
+      refund.failure_reason = 'expired_or_canceled_card';
+      const charge = this.chargeMap.get(refund.charge);
+      if (charge) {
+        charge.amount_refunded -= refund.amount;
+        charge.refunded = charge.amount_refunded >= charge.amount_captured;
+      }
+    }
+    const previous = { status: 'pending' };
+    const deliveries = [this.emit('refund.updated', refund, previous), this.emit('charge.refund.updated', refund, previous)];
+    if (outcome === 'failed') deliveries.push(this.emit('refund.failed', refund));
+    await Promise.all(deliveries);
+    return clone(refund);
+  }
+
   /** Creates an event of any type around `object` and delivers it. Resolves with the event after delivery. */
   async sendEvent(type: string, object: unknown, options: { previousAttributes?: Json } = {}): Promise<StripeEvent> {
     const event = this.createEvent(type, object, options.previousAttributes);
@@ -820,13 +879,29 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   private get(pattern: string, handler: (req: EmulatorRequest, p: Params) => Json): void {
-    this.route('GET', pattern, (req) => this.run(req, () => json(200, handler(req, new Params(req.query)), this.commonHeaders(req))), {
-      auth: true,
-    });
+    this.route(
+      'GET',
+      pattern,
+      (req) =>
+        this.run(req, () => {
+          rejectUnknownParams('GET', pattern, req.query);
+          return json(200, handler(req, new Params(req.query)), this.commonHeaders(req));
+        }),
+      { auth: true },
+    );
   }
 
   private delete(pattern: string, handler: (req: EmulatorRequest) => Json): void {
-    this.route('DELETE', pattern, (req) => this.run(req, () => json(200, handler(req), this.commonHeaders(req))), { auth: true });
+    this.route(
+      'DELETE',
+      pattern,
+      (req) =>
+        this.run(req, () => {
+          rejectUnknownParams('DELETE', pattern, { ...req.query, ...formBody(req) });
+          return json(200, handler(req), this.commonHeaders(req));
+        }),
+      { auth: true },
+    );
   }
 
   /** POST routes run behind Stripe's idempotency layer. */
@@ -835,7 +910,16 @@ export class StripeEmulator extends EmulatorServer {
     handler: (req: EmulatorRequest, p: Params) => EmulatorResponse,
     options: { auth: boolean; money?: boolean },
   ): void {
-    this.route('POST', pattern, (req) => this.idempotent(req, () => handler(req, new Params(formBody(req)))), options);
+    this.route(
+      'POST',
+      pattern,
+      (req) =>
+        this.idempotent(req, () => {
+          rejectUnknownParams('POST', pattern, formBody(req));
+          return handler(req, new Params(formBody(req)));
+        }),
+      options,
+    );
   }
 
   private run(req: EmulatorRequest, fn: () => EmulatorResponse): EmulatorResponse {
@@ -1434,9 +1518,10 @@ export class StripeEmulator extends EmulatorServer {
       reason,
       receipt_number: null,
       source_transfer_reversal: null,
-      status: 'succeeded',
+      status: this.refundsToHold > 0 ? 'pending' : 'succeeded',
       transfer_reversal: null,
     };
+    if (this.refundsToHold > 0) this.refundsToHold--;
     this.refundMap.set(refund.id, refund);
     const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
     charge.amount_refunded += amount;
@@ -1969,6 +2054,15 @@ export class StripeEmulator extends EmulatorServer {
   private async renewRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
     try {
       return json(200, await this.renewSubscription(req.params.id, { paymentMethod: asString(asRecord(req.body)?.payment_method) }));
+    } catch (error) {
+      return json(400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private async settleRefundRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const outcome = asString(asRecord(req.body)?.status) === 'failed' ? 'failed' : 'succeeded';
+    try {
+      return json(200, await this.settleRefund(req.params.id, outcome));
     } catch (error) {
       return json(400, { error: error instanceof Error ? error.message : String(error) });
     }

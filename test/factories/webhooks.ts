@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { WebhookProcessor } from '../../src/webhooks/webhook-processor';
 import { eventually } from './payments';
 import type { TestApp } from './test-app';
 
@@ -38,4 +39,23 @@ export async function deliverSimulatorEvent(
 /** The data of a simulator event about one of its charges (default merchant, USD). */
 export function chargeEvent(reference: string, chargeId: string, amount = 8000) {
   return { merchantId: 'mer_default', reference, sessionId: null, chargeId, amount, currency: 'USD' };
+}
+
+/**
+ * Processes every stored webhook event that is due, now, and waits for those being processed in the
+ * background, until none is left to process: what a "nothing (more) happened" check waits for instead
+ * of a fixed sleep. An event waiting out a retry backoff after a failed attempt is not waited for.
+ */
+export async function drainWebhooks(api: TestApp, timeoutMs = 5000): Promise<void> {
+  const processor = api.app.get(WebhookProcessor);
+  await eventually(async () => {
+    await processor.poll(); // 0 when the background worker is polling: then the count below waits for it
+    const { rows } = await api.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n
+         FROM payment_webhook_events
+        WHERE status = 'pending'
+          AND (next_attempt_at <= now() OR last_error IS NULL)`,
+    );
+    return rows[0].n === 0;
+  }, timeoutMs);
 }

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { checkoutBody, createCheckout, createProduct, eventually, ledgerTotals, runJob, getPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+import { drainWebhooks } from '../factories/webhooks';
 
 describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)', () => {
   let dbUrl: string;
@@ -131,7 +132,7 @@ describe('hosted checkout with the simulator (real PostgreSQL, signed webhooks)'
       .send(original);
     expect(replay.status).toBe(200);
     expect(replay.body).toEqual({ received: true, duplicate: true });
-    await new Promise((r) => setTimeout(r, 100));
+    await drainWebhooks(api);
     expect(await ledgerTotals(api, 'USD')).toEqual(ledgerBefore);
   });
 

@@ -1,5 +1,6 @@
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { productBody } from '../factories/products';
+import { eventually } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('operations: health, metrics, docs, pool limits (real PostgreSQL)', () => {
@@ -44,8 +45,7 @@ describe('operations: health, metrics, docs, pool limits (real PostgreSQL)', () 
     const held = new Promise<void>((r) => (release = r));
     // Hold every connection of the 3-connection pool.
     const holders = Array.from({ length: 3 }, () => api.db.transaction(() => held));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(api.db.isUnderPressure()).toBe(true);
+    await eventually(async () => api.db.isUnderPressure());
 
     // Non-critical work is shed at once; critical work waits the bounded time, then gets 503.
     const shed = await api.http().get('/admin/products').set('X-Api-Key', admin);

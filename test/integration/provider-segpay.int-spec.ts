@@ -16,6 +16,7 @@ import {
   getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+import { drainWebhooks } from '../factories/webhooks';
 
 /**
  * Segpay through our API against the Segpay emulator: hosted payment page, unsigned postbacks to
@@ -154,7 +155,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const delivery = emulator.deliveries().find((d) => d.subjectId === replay.id);
     expect(delivery).toMatchObject({ status: 200 });
     expect(JSON.parse(delivery!.responseBody!)).toEqual({ received: true, duplicate: true });
-    await new Promise((r) => setTimeout(r, 150));
+    await drainWebhooks(api);
     expect(await ledgerTotals(api, 'USD')).toEqual(ledgerBefore);
     expect(await eventsFor(purchase.transaction.tranId)).toHaveLength(1);
     expect(await paymentsOfSession(session.id)).toEqual([{ id: payment.id, status: 'succeeded' }]);
@@ -190,7 +191,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
       .set('Content-Type', 'application/x-www-form-urlencoded')
       .send(emulator.postbacks().at(-1)!.body);
     expect(noToken.status).toBe(403);
-    await new Promise((r) => setTimeout(r, 100));
+    await drainWebhooks(api);
     expect(await eventsFor(purchase.transaction.tranId)).toEqual([]);
     expect((await getSession(session.id)).status).toBe('open');
     expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
@@ -216,7 +217,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const outside = await post('198.51.100.7');
     expect(outside.status).toBe(403);
     expect(outside.body.error.code).toBe('webhook_verification_failed');
-    await new Promise((r) => setTimeout(r, 100));
+    await drainWebhooks(api);
     expect(await eventsFor(purchase.transaction.tranId)).toEqual([]);
     expect((await getSession(session.id)).status).toBe('open');
 
@@ -250,7 +251,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const copyDelivery = emulator.deliveries().find((d) => d.subjectId === copy.id);
     expect(JSON.parse(copyDelivery!.responseBody!)).toEqual({ received: true, duplicate: true });
 
-    await new Promise((r) => setTimeout(r, 150));
+    await drainWebhooks(api);
     expect((await getSession(session.id)).status).toBe('open');
     expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
     const after = await ledgerTotals(api, 'USD');

@@ -18,6 +18,7 @@ import {
   getPayment,
 } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+import { drainWebhooks } from '../factories/webhooks';
 
 const SECRET = 'whsec_paybridge_stripe_int';
 
@@ -441,7 +442,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect(stale.status).toBe(400);
       expect(stale.body.error.code).toBe('webhook_verification_failed');
 
-      await new Promise((r) => setTimeout(r, 100));
+      await drainWebhooks(api);
       expect(await storedEvents(eventId)).toHaveLength(0);
       expect((await getSession(session.id)).status).toBe('open');
       expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
@@ -478,7 +479,7 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       const replay = await emulator.resend(event!.id, { sameSignature: true });
       expect(replay.status).toBe(200);
       expect(JSON.parse(replay.responseBody ?? '{}')).toEqual({ received: true, duplicate: true });
-      await new Promise((r) => setTimeout(r, 150));
+      await drainWebhooks(api);
       expect(await storedEvents(event!.id)).toHaveLength(1);
       expect(await ledgerTotals(api, 'USD')).toEqual(ledgerBefore);
       expect((await api.db.query(`SELECT count(*)::int AS n FROM outbox_events`)).rows[0].n).toBe(outboxBefore);
