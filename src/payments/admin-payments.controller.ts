@@ -9,8 +9,9 @@ import { ListQueryDto, toPageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import { UnmatchedChargeDto } from './dto/checkout.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
-import { PaymentsService } from './charges/payments.service';
-import { RefundsService } from './refunds/refunds.service';
+import { ChargesService } from './charges/charges.service';
+import { PaymentsService } from './payments.service';
+import { ProviderRefunds } from './refunds/provider-refunds';
 
 @ApiTags('admin')
 @ApiSecurity('api-key')
@@ -19,7 +20,8 @@ import { RefundsService } from './refunds/refunds.service';
 export class AdminPaymentsController {
   constructor(
     private readonly payments: PaymentsService,
-    private readonly refunds: RefundsService,
+    private readonly charges: ChargesService,
+    private readonly providerRefunds: ProviderRefunds,
     private readonly db: DatabaseService,
   ) {}
 
@@ -48,7 +50,7 @@ export class AdminPaymentsController {
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 403, 404, 409, 422, 503)
   refundUnmatchedCharge(@Caller() caller: AuthContext, @Param('id') id: string, @Body() body: UnmatchedChargeDto) {
-    return this.refunds.refundUnmatchedCharge(caller, id, body);
+    return this.providerRefunds.refundUnmatchedCharge(caller, id, body);
   }
 
   /** Charges a payment that failed for want of an available provider again, as a new payment (retryOf). */
@@ -56,6 +58,6 @@ export class AdminPaymentsController {
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 402, 403, 404, 409, 422, 503)
   retry(@Caller() caller: AuthContext, @Param('id') id: string, @Idempotency() idem: IdempotencyContext) {
-    return this.payments.retry(caller, id, idem);
+    return this.charges.retry(caller, id, idem);
   }
 }

@@ -11,7 +11,9 @@ import type { Attempt, Payment } from './payments.types';
 import { ProviderRegistry } from './providers/provider-registry';
 import { RefundsRepository } from './refunds/refunds.repository';
 import { RefundsService } from './refunds/refunds.service';
-import { PaymentsService } from './charges/payments.service';
+import { Phases } from '../common/idempotency/phased-operation';
+import { ChargeSettlement } from './charges/charge-settlement';
+import { ChargesService } from './charges/charges.service';
 
 const BATCH = 50;
 
@@ -34,7 +36,9 @@ export class PaymentJobs implements OnModuleInit {
   constructor(
     private readonly db: DatabaseService,
     private readonly payments: PaymentsRepository,
-    private readonly paymentsService: PaymentsService,
+    private readonly phases: Phases,
+    private readonly charges: ChargesService,
+    private readonly settlement: ChargeSettlement,
     private readonly refunds: RefundsRepository,
     private readonly refundsService: RefundsService,
     private readonly sessions: CheckoutSessionsRepository,
@@ -74,14 +78,10 @@ export class PaymentJobs implements OnModuleInit {
         try {
           if (stuck.status === 'requires_action') await this.abandon(payment, stuck.attempt);
           else if (stuck.attempt) {
-            await this.paymentsService.resolveWithProvider(
-              payment,
-              stuck.attempt,
-              this.paymentsService.abandonedKey(payment, stuck.idempotencyKey),
-            );
+            await this.charges.resolveWithProvider(this.phases.abandoned(payment.merchantId, stuck.idempotencyKey), payment, stuck.attempt);
           } else {
             // No provider attempt: a gift card covered it, and the process died before settling.
-            await this.paymentsService.paidByGiftCard(payment, null, this.paymentsService.abandonedKey(payment, stuck.idempotencyKey));
+            await this.settlement.paidByGiftCard(this.phases.abandoned(payment.merchantId, stuck.idempotencyKey), payment);
           }
           handled++;
         } catch (err) {
@@ -98,7 +98,7 @@ export class PaymentJobs implements OnModuleInit {
         // outcome is unknown: sent again under the same provider key.
         const settled = refund.providerRef
           ? this.refundsService.settleFromProvider(refund.merchantId, refund)
-          : this.refundsService.execute(refund.merchantId, refund, null).then(() => true);
+          : this.refundsService.execute(this.phases.detached(), refund.merchantId, refund).then(() => true);
         const done = await settled.catch((err: unknown) => {
           this.logger.warn({ err, refundId: refund.id }, 'refund still pending');
           return false;
@@ -139,7 +139,7 @@ export class PaymentJobs implements OnModuleInit {
       });
       if (found?.status === 'requires_action') throw new Error(`The provider still shows ${payment.id} waiting on the customer`);
       if (found && found.status !== 'canceled') {
-        await this.paymentsService.resolveWithProvider(payment, { ...attempt, providerRef: payment.providerRef }, null);
+        await this.charges.resolveWithProvider(this.phases.detached(), payment, { ...attempt, providerRef: payment.providerRef });
         return;
       }
     }

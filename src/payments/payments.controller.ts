@@ -7,7 +7,7 @@ import { ApiErrors } from '../common/openapi';
 import type { CheckoutSession } from './checkout/checkout-sessions.types';
 import { CheckoutService } from './checkout/checkout.service';
 import { CreateCheckoutDto, ProcessPaymentDto, VerifyPricesDto } from './dto/checkout.dto';
-import { PaymentsService } from './charges/payments.service';
+import { ChargesService } from './charges/charges.service';
 import { PricingService } from './pricing.service';
 
 @ApiTags('payments')
@@ -17,7 +17,7 @@ import { PricingService } from './pricing.service';
 export class PaymentsController {
   constructor(
     private readonly checkout: CheckoutService,
-    private readonly payments: PaymentsService,
+    private readonly charges: ChargesService,
     private readonly pricing: PricingService,
   ) {}
 
@@ -57,7 +57,7 @@ export class PaymentsController {
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 401, 402, 403, 409, 422, 503)
   process(@Caller() caller: AuthContext, @Body() body: ProcessPaymentDto, @Idempotency() idem: IdempotencyContext, @Ip() ip: string) {
-    return this.payments.process(caller, body, idem, ip ?? null);
+    return this.charges.process(caller, body, idem, ip ?? null);
   }
 
   /** Checks the prices a client shows against the catalog. */

@@ -11,7 +11,10 @@ import { PaymentJobs } from './payment-jobs';
 import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
-import { PaymentsService } from './charges/payments.service';
+import { ChargeEvents } from './charges/charge-events';
+import { ChargeSettlement } from './charges/charge-settlement';
+import { ChargesService } from './charges/charges.service';
+import { PaymentsService } from './payments.service';
 import { PricingService } from './pricing.service';
 import { ProviderEventsHandler } from './provider-events.handler';
 import { ProviderRegistry } from './providers/provider-registry';
@@ -23,6 +26,8 @@ import { StripeProvider } from './providers/stripe/stripe.provider';
 import { SimulatorProvider } from './providers/simulator/simulator.provider';
 import { SimulatorRepository } from './providers/simulator/simulator.repository';
 import { RefundsRepository } from './refunds/refunds.repository';
+import { ProviderRefundBook } from './refunds/provider-refund-book';
+import { ProviderRefunds } from './refunds/provider-refunds';
 import { RefundsService } from './refunds/refunds.service';
 import { ProviderRouter } from './routing/provider-router';
 import { TransactionsController } from './transactions.controller';
@@ -55,8 +60,13 @@ import { PublicUrl } from '../common/public-url';
     PricingService,
     PaymentOutcomes,
     PaymentsService,
+    ChargesService,
+    ChargeSettlement,
+    ChargeEvents,
     CheckoutService,
     RefundsService,
+    ProviderRefunds,
+    ProviderRefundBook,
     ProviderEventsHandler,
     PaymentJobs,
   ],

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CheckoutService } from './checkout/checkout.service';
-import { PaymentsService } from './charges/payments.service';
-import { RefundsService } from './refunds/refunds.service';
+import { ChargeEvents } from './charges/charge-events';
+import { ProviderRefunds } from './refunds/provider-refunds';
 import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 
@@ -10,8 +10,8 @@ import { ProviderRegistry } from './providers/provider-registry';
 export class ProviderEventsHandler {
   constructor(
     private readonly checkout: CheckoutService,
-    private readonly payments: PaymentsService,
-    private readonly refunds: RefundsService,
+    private readonly charges: ChargeEvents,
+    private readonly refunds: ProviderRefunds,
     private readonly registry: ProviderRegistry,
   ) {}
 
@@ -33,7 +33,7 @@ export class ProviderEventsHandler {
         return this.checkout.applyEvent(provider, event);
       case 'payment.succeeded':
       case 'payment.failed':
-        return this.payments.applyEvent(provider, event);
+        return this.charges.applyEvent(provider, event);
       case 'payment.refunded':
         return this.refunds.applyProviderEvent(provider, event);
       default:

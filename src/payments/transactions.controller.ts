@@ -7,7 +7,7 @@ import { ApiErrors } from '../common/openapi';
 import { toPageRequest } from '../common/pagination';
 import { RefundDto } from './dto/checkout.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
-import { PaymentsService } from './charges/payments.service';
+import { PaymentsService } from './payments.service';
 import { RefundsService } from './refunds/refunds.service';
 
 @ApiTags('transactions')
