@@ -12,6 +12,7 @@ import { OutboxRepository } from '../events/outbox.repository';
 import { LedgerService } from '../ledger/ledger.service';
 import { ACCOUNTS } from '../ledger/ledger.types';
 import type { CheckoutSession } from '../payments/checkout/checkout-sessions.types';
+import { CheckoutEvents } from '../payments/checkout/checkout-events';
 import { CheckoutService } from '../payments/checkout/checkout.service';
 import type { Line } from '../payments/payments.types';
 import { ProductsRepository } from '../products/products.repository';
@@ -37,6 +38,7 @@ export class GiftCardsService implements OnModuleInit {
     private readonly cards: GiftCardsRepository,
     private readonly products: ProductsRepository,
     private readonly checkout: CheckoutService,
+    private readonly checkoutEvents: CheckoutEvents,
     private readonly ledger: LedgerService,
     private readonly outbox: OutboxRepository,
     config: ConfigService<Env, true>,
@@ -46,7 +48,7 @@ export class GiftCardsService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.checkout.onCompleted((tx, session) => this.activate(tx, session));
+    this.checkoutEvents.onCompleted((tx, session) => this.activate(tx, session));
   }
 
   /** A checkout session for the card; the card itself, pending, written in the session's transaction. */

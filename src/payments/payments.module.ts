@@ -6,6 +6,7 @@ import { CheckoutSessionsRepository } from './checkout/checkout-sessions.reposit
 import { CircuitBreakerController } from './circuit-breaker/circuit-breaker.controller';
 import { CircuitBreakerRepository } from './circuit-breaker/circuit-breaker.repository';
 import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service';
+import { CheckoutEvents } from './checkout/checkout-events';
 import { CheckoutService } from './checkout/checkout.service';
 import { PaymentJobs } from './payment-jobs';
 import { PaymentOutcomes } from './outcomes/payment-outcomes';
@@ -64,13 +65,14 @@ import { PublicUrl } from '../common/public-url';
     ChargeSettlement,
     ChargeEvents,
     CheckoutService,
+    CheckoutEvents,
     RefundsService,
     ProviderRefunds,
     ProviderRefundBook,
     ProviderEventsHandler,
     PaymentJobs,
   ],
-  exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, PaymentJobs],
+  exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
 })
 export class PaymentsModule implements OnModuleInit {
   constructor(

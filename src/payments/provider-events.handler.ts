@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CheckoutService } from './checkout/checkout.service';
+import { CheckoutEvents } from './checkout/checkout-events';
 import { ChargeEvents } from './charges/charge-events';
 import { ProviderRefunds } from './refunds/provider-refunds';
 import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
@@ -9,7 +9,7 @@ import { ProviderRegistry } from './providers/provider-registry';
 @Injectable()
 export class ProviderEventsHandler {
   constructor(
-    private readonly checkout: CheckoutService,
+    private readonly checkout: CheckoutEvents,
     private readonly charges: ChargeEvents,
     private readonly refunds: ProviderRefunds,
     private readonly registry: ProviderRegistry,

@@ -6,7 +6,7 @@ import { DomainError, NotFoundError } from '../../common/errors/domain-errors';
 import { newId } from '../../common/ids';
 import type { IdempotencyContext } from '../../common/idempotency/idempotency.decorator';
 import { errorResponse, successResponse } from '../../common/idempotency/idempotency.interceptor';
-import { IdempotencyRepository } from '../../common/idempotency/idempotency.repository';
+import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
 import { DatabaseService } from '../../database/database.service';
 import type { Executor, Transaction } from '../../database/database.types';
@@ -20,9 +20,9 @@ import type { CreateCheckoutDto } from '../dto/checkout.dto';
 import { ProvidersUnavailableError } from '../payment-errors';
 import { PaymentOutcomes } from '../outcomes/payment-outcomes';
 import { PaymentsRepository } from '../payments.repository';
-import type { Line, Payment } from '../payments.types';
+import type { Line } from '../payments.types';
 import { PricingService } from '../pricing.service';
-import { ProviderId, ProviderUnavailableError, ProviderUnknownOutcomeError, ProviderWebhookEvent } from '../providers/payment-provider';
+import { ProviderId, ProviderUnavailableError, ProviderUnknownOutcomeError } from '../providers/payment-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderRouter } from '../routing/provider-router';
 
@@ -38,13 +38,10 @@ export interface CheckoutExtension {
   respond?(session: CheckoutSession): Promise<unknown>;
 }
 
-/** Runs in the transaction that records a completed checkout's payment (gift-card activation). */
-export type CompletionHook = (tx: Executor, session: CheckoutSession, payment: Payment) => Promise<void>;
-
 /**
  * Hosted checkout. Creating a session records it and its pending payment, then opens it at the first
  * available provider of the currency's routing (failing over while providers are unavailable). The
- * session completes only through a verified provider webhook (`applyEvent`).
+ * session completes only through a verified provider webhook (CheckoutEvents).
  */
 @Injectable()
 export class CheckoutService {
@@ -56,7 +53,7 @@ export class CheckoutService {
     private readonly sessions: CheckoutSessionsRepository,
     private readonly payments: PaymentsRepository,
     private readonly customers: CustomersRepository,
-    private readonly idempotency: IdempotencyRepository,
+    private readonly phases: Phases,
     private readonly pricing: PricingService,
     private readonly registry: ProviderRegistry,
     private readonly router: ProviderRouter,
@@ -70,12 +67,6 @@ export class CheckoutService {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
   }
 
-  private readonly completionHooks: CompletionHook[] = [];
-
-  onCompleted(hook: CompletionHook): void {
-    this.completionHooks.push(hook);
-  }
-
   async create(
     caller: AuthContext,
     dto: CreateCheckoutDto,
@@ -84,10 +75,11 @@ export class CheckoutService {
     extension: CheckoutExtension = {},
   ): Promise<unknown> {
     const merchantId = caller.merchantId;
-    if (idem.recoveryPoint === SESSION_CREATED) {
-      const existing = await this.sessions.findByIdempotencyKey(merchantId, idem.key);
+    const op = this.phases.live(idem);
+    if (op.resumesFrom(SESSION_CREATED)) {
+      const existing = await this.sessions.findByIdempotencyKey(merchantId, op.key);
       if (!existing) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no checkout session to resume.');
-      return this.openAtProvider(existing, this.router.candidates(existing.currency, dto.provider), idem, extension);
+      return this.openAtProvider(op, existing, this.router.candidates(existing.currency, dto.provider), extension);
     }
     const verdict = await this.fraud.assess({ merchantId, ip: clientIp, email: dto.customer.email, country: dto.customer.country ?? null });
     if (!verdict.allowed) throw this.fraud.errorFor(verdict); // nothing written: no payment exists yet
@@ -116,7 +108,7 @@ export class CheckoutService {
     const paidByCard = card?.amount ?? 0;
     const sessionId = newId('cs');
     const paymentId = newId('pay');
-    await this.db.transaction(async (tx) => {
+    await op.record(SESSION_CREATED, async (tx) => {
       const customer = await this.customers.upsertByEmail(tx, merchantId, dto.customer);
       await this.payments.insert(
         {
@@ -156,7 +148,7 @@ export class CheckoutService {
           cancelUrl: dto.cancelUrl,
           paymentId,
           metadata: dto.metadata ?? {},
-          idempotencyKey: idem.key,
+          idempotencyKey: op.key,
           expiresInHours: this.expiryHours,
           couponCode: cart.couponCode,
           giftCardCode: card?.code ?? null,
@@ -171,9 +163,8 @@ export class CheckoutService {
         currency: dto.currency,
       });
       await extension.onCreated?.(tx, { merchantId, id: sessionId, customerId: customer.id });
-      await this.idempotency.advance(idem, SESSION_CREATED, tx);
     });
-    return this.openAtProvider((await this.sessions.findById(merchantId, sessionId)) as CheckoutSession, candidates, idem, extension);
+    return this.openAtProvider(op, (await this.sessions.findById(merchantId, sessionId)) as CheckoutSession, candidates, extension);
   }
 
   async get(merchantId: string, id: string): Promise<CheckoutSession> {
@@ -204,144 +195,21 @@ export class CheckoutService {
       const current = await this.sessions.findByIdForUpdate(merchantId, id, tx);
       if (!current || !(await this.sessions.transition(merchantId, id, ['open'], 'expired', tx))) return null;
       await this.cancelPendingPayment(current, 'checkout_expired', tx);
-      await this.outbox.insert([this.event(current, 'checkout.expired')], tx);
+      await this.outbox.insert([checkoutEvent(current, 'checkout.expired')], tx);
       return current;
     });
     if (session) await this.closeAtProvider(session);
     return session !== null;
   }
 
-  /** A verified provider event about a hosted checkout. */
-  async applyEvent(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
-    const merchantId = event.merchantId;
-    if (!merchantId) return 'ignored';
-    const session =
-      (event.providerSessionId && (await this.sessions.findByProviderSession(merchantId, provider, event.providerSessionId))) ||
-      (event.reference ? await this.sessions.findById(merchantId, event.reference) : null);
-    if (!session) {
-      this.logger.warn({ provider, eventId: event.eventId }, 'webhook for an unknown checkout session');
-      return 'ignored';
-    }
-    if (event.kind === 'checkout.completed') await this.complete(session, provider, event);
-    else if (event.kind === 'checkout.attempt_failed') await this.attemptFailed(session, provider, event);
-    else if (event.kind === 'checkout.expired') await this.expire(merchantId, session.id);
-    else return 'ignored';
-    return 'processed';
-  }
-
-  /**
-   * The customer paid. Money moved, so it is recorded whatever the session's state (even expired or
-   * canceled): the session's pending payment succeeds, or a new payment is recorded if that one already
-   * failed (an earlier declined attempt).
-   */
-  private async complete(session: CheckoutSession, provider: ProviderId, event: ProviderWebhookEvent): Promise<void> {
-    const providerRef = event.providerRef ?? event.providerSessionId ?? event.eventId;
-    await this.db.transaction(async (tx) => {
-      const locked = (await this.sessions.findByIdForUpdate(session.merchantId, session.id, tx)) as CheckoutSession;
-      const already = await this.payments.findByProviderRef(session.merchantId, provider, providerRef, tx);
-      if (already) return; // this charge is recorded: a repeated event
-      let payment = locked.paymentId ? await this.payments.findById(session.merchantId, locked.paymentId, tx) : null;
-      if (!payment || !['pending', 'processing', 'requires_action'].includes(payment.status)) {
-        // After an expiry or cancel the gift-card hold went back to the card: take it again if it can still
-        // pay; otherwise the payment is what the provider charged, and the timeline says why.
-        const releasedCard = locked.status !== 'open' && locked.giftCardCode !== null && locked.giftCardApplied > 0;
-        const withCard =
-          !releasedCard || (await this.holds.canHold(locked.merchantId, locked.giftCardCode as string, locked.giftCardApplied, tx));
-        payment = await this.newSessionPayment(locked, provider, tx, withCard);
-        if (releasedCard && withCard) {
-          await this.holds.hold(tx, locked.merchantId, locked.giftCardCode as string, locked.giftCardApplied, locked.currency, payment.id);
-        } else if (releasedCard) {
-          await this.payments.addTimelineEntry(
-            locked.merchantId,
-            payment.id,
-            'note',
-            { giftCard: 'could not be charged again after the session closed' },
-            tx,
-          );
-        }
-      }
-      await this.payments.addTimelineEntry(
-        session.merchantId,
-        payment.id,
-        'webhook',
-        { provider, eventId: event.eventId, type: event.type },
-        tx,
-      );
-      const succeeded = await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
-      if (succeeded) for (const hook of this.completionHooks) await hook(tx, locked, succeeded);
-      if (await this.sessions.transition(session.merchantId, session.id, ['open', 'expired', 'canceled'], 'complete', tx)) {
-        await this.outbox.insert([this.event({ ...locked, paymentId: payment.id }, 'checkout.completed')], tx);
-      }
-    });
-  }
-
-  /** A declined attempt on the hosted page: that payment fails; the session stays open for another try. */
-  private async attemptFailed(session: CheckoutSession, provider: ProviderId, event: ProviderWebhookEvent): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const locked = (await this.sessions.findByIdForUpdate(session.merchantId, session.id, tx)) as CheckoutSession;
-      const payment = locked.paymentId ? await this.payments.findById(session.merchantId, locked.paymentId, tx) : null;
-      if (!payment) return;
-      await this.payments.addTimelineEntry(
-        session.merchantId,
-        payment.id,
-        'webhook',
-        { provider, eventId: event.eventId, type: event.type, providerRef: event.providerRef ?? null },
-        tx,
-      );
-      // The failed payment does not take the provider's reference: on a hosted page it may name the whole
-      // session's charge, which the next attempt can still pay (Stripe keeps one PaymentIntent per Checkout
-      // Session), and the completion that records that payment needs it. The timeline entry keeps it.
-      await this.outcomes.fail(
-        tx,
-        payment,
-        {
-          code: 'card_declined',
-          message: 'The card was declined on the hosted page.',
-          declineCode: event.declineCode ?? 'generic_decline',
-          provider,
-        },
-        null,
-      );
-    });
-  }
-
-  private async newSessionPayment(session: CheckoutSession, provider: ProviderId, tx: Executor, withGiftCard = true): Promise<Payment> {
-    const paidByCard = withGiftCard ? session.giftCardApplied : 0;
-    const id = newId('pay');
-    await this.payments.insert(
-      {
-        merchantId: session.merchantId,
-        id,
-        status: 'pending',
-        amount: session.total + paidByCard,
-        currency: session.currency,
-        provider,
-        customer: { id: session.customer.id },
-        checkoutSessionId: session.id,
-        lines: session.lines,
-        discount: session.discount,
-        idempotencyKey: null,
-        retryOf: null,
-        metadata: session.metadata,
-        couponCode: session.couponCode,
-        giftCardCode: paidByCard ? session.giftCardCode : null,
-        giftCardAmount: paidByCard,
-      },
-      null,
-      tx,
-    );
-    await this.sessions.setPayment(session.merchantId, session.id, id, tx);
-    return (await this.payments.findById(session.merchantId, id, tx)) as Payment;
-  }
-
   /** Opens the session at the first provider that answers; all unavailable: the session is canceled. */
   private async openAtProvider(
+    op: PhasedOperation,
     session: CheckoutSession,
     candidates: ProviderId[],
-    idem: IdempotencyContext,
     extension: CheckoutExtension,
   ): Promise<unknown> {
-    if (session.url || session.status !== 'open') return this.finish(session, idem, extension);
+    if (session.url || session.status !== 'open') return this.opened(op, session, extension);
     for (const [i, providerId] of candidates.entries()) {
       if (i > 0 && !(await this.breaker.allows(providerId))) continue; // the first was asked by available()
       try {
@@ -361,7 +229,7 @@ export class CheckoutService {
           await this.sessions.attachProvider(session.merchantId, session.id, providerId, opened.providerSessionId, opened.url, tx);
           if (session.paymentId) await this.payments.setProvider(session.merchantId, session.paymentId, providerId, tx);
         });
-        return this.finish((await this.sessions.findById(session.merchantId, session.id)) as CheckoutSession, idem, extension);
+        return this.opened(op, (await this.sessions.findById(session.merchantId, session.id)) as CheckoutSession, extension);
       } catch (err) {
         // Opening a hosted page moves no money: an unknown outcome is as safe to fail over as an outage.
         if (!(err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError)) throw err;
@@ -370,12 +238,13 @@ export class CheckoutService {
       }
     }
     const error = new ProvidersUnavailableError();
-    await this.db.transaction(async (tx) => {
-      await this.sessions.transition(session.merchantId, session.id, ['open'], 'canceled', tx);
-      await this.cancelPendingPayment(session, 'provider_unavailable', tx);
-      await this.idempotency.completeOwned(idem, errorResponse(error, idem.requestId), tx);
-    });
-    idem.completed = true;
+    await op.finish(
+      async (tx) => {
+        await this.sessions.transition(session.merchantId, session.id, ['open'], 'canceled', tx);
+        await this.cancelPendingPayment(session, 'provider_unavailable', tx);
+      },
+      () => errorResponse(error, op.requestId),
+    );
     throw error;
   }
 
@@ -389,10 +258,10 @@ export class CheckoutService {
     throw new ProvidersUnavailableError('Every provider for this currency is unavailable (circuit open). Retry later.');
   }
 
-  private async finish(session: CheckoutSession, idem: IdempotencyContext, extension: CheckoutExtension): Promise<unknown> {
+  /** The session is open at its provider: the answer (the extension's own, or the session) is stored for the key. */
+  private async opened(op: PhasedOperation, session: CheckoutSession, extension: CheckoutExtension): Promise<unknown> {
     const body = extension.respond ? await extension.respond(session) : session;
-    await this.idempotency.completeOwned(idem, successResponse(201, body), this.db);
-    idem.completed = true;
+    await op.answer(successResponse(201, body));
     return body;
   }
 
@@ -411,20 +280,20 @@ export class CheckoutService {
       .cancelCheckout(session.providerSessionId)
       .catch((err: unknown) => this.logger.warn({ err, sessionId: session.id }, 'could not close the checkout at its provider'));
   }
+}
 
-  private event(session: CheckoutSession, type: 'checkout.completed' | 'checkout.expired') {
-    return {
-      merchantId: session.merchantId,
-      type,
-      aggregateType: 'checkout_session' as const,
-      aggregateId: session.id,
-      data: {
-        checkoutSessionId: session.id,
-        paymentId: session.paymentId,
-        total: session.total,
-        currency: session.currency,
-        customer: session.customer,
-      },
-    };
-  }
+export function checkoutEvent(session: CheckoutSession, type: 'checkout.completed' | 'checkout.expired') {
+  return {
+    merchantId: session.merchantId,
+    type,
+    aggregateType: 'checkout_session' as const,
+    aggregateId: session.id,
+    data: {
+      checkoutSessionId: session.id,
+      paymentId: session.paymentId,
+      total: session.total,
+      currency: session.currency,
+      customer: session.customer,
+    },
+  };
 }
