@@ -7,6 +7,7 @@ import { CheckoutSessionsRepository } from './checkout/checkout-sessions.reposit
 import { CheckoutService } from './checkout/checkout.service';
 import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsRepository } from './payments.repository';
+import { PaymentsSearchRepository } from './payments-search.repository';
 import type { Attempt, Payment } from './payments.types';
 import { ProviderRegistry } from './providers/provider-registry';
 import { RefundsRepository } from './refunds/refunds.repository';
@@ -36,6 +37,7 @@ export class PaymentJobs implements OnModuleInit {
   constructor(
     private readonly db: DatabaseService,
     private readonly payments: PaymentsRepository,
+    private readonly search: PaymentsSearchRepository,
     private readonly phases: Phases,
     private readonly charges: ChargesService,
     private readonly settlement: ChargeSettlement,
@@ -73,7 +75,7 @@ export class PaymentJobs implements OnModuleInit {
   async recover(): Promise<number | undefined> {
     return this.db.withAdvisoryLock('paybridge:payments-recovery', async () => {
       let handled = 0;
-      for (const stuck of await this.payments.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
+      for (const stuck of await this.search.findUnresolved(this.minAgeSeconds, this.lockTimeoutSeconds, this.deadlineHours, BATCH)) {
         const payment = (await this.payments.findById(stuck.merchantId, stuck.paymentId)) as Payment;
         try {
           if (stuck.status === 'requires_action') await this.abandon(payment, stuck.attempt);

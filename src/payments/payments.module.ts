@@ -12,6 +12,7 @@ import { PaymentJobs } from './payment-jobs';
 import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
+import { PaymentsSearchRepository } from './payments-search.repository';
 import { ChargeEvents } from './charges/charge-events';
 import { ChargeSettlement } from './charges/charge-settlement';
 import { ChargesService } from './charges/charges.service';
@@ -56,6 +57,7 @@ import { PublicUrl } from '../common/public-url';
     MercadoPagoProvider,
     SegpayProvider,
     PaymentsRepository,
+    PaymentsSearchRepository,
     CheckoutSessionsRepository,
     RefundsRepository,
     PricingService,

@@ -3,7 +3,8 @@ import { NotFoundError } from '../common/errors/domain-errors';
 import { Page, PageRequest, paginate } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
-import { PaymentFilter, PaymentsRepository } from './payments.repository';
+import { PaymentsRepository } from './payments.repository';
+import { PaymentFilter, PaymentsSearchRepository } from './payments-search.repository';
 import type { Payment, TimelineEntry } from './payments.types';
 
 /** The read side of payments: one payment, lists and timelines, for the API and other services. */
@@ -12,6 +13,7 @@ export class PaymentsService {
   constructor(
     private readonly db: DatabaseService,
     private readonly payments: PaymentsRepository,
+    private readonly search: PaymentsSearchRepository,
   ) {}
 
   async getById(merchantId: string, id: string): Promise<Payment> {
@@ -23,8 +25,8 @@ export class PaymentsService {
   async list(merchantId: string, filter: PaymentFilter, page: PageRequest, executor: Executor = this.db): Promise<Page<Payment>> {
     return paginate(
       page,
-      () => this.payments.list(merchantId, filter, page, executor),
-      () => this.payments.count(merchantId, filter, executor),
+      () => this.search.list(merchantId, filter, page, executor),
+      () => this.search.count(merchantId, filter, executor),
     );
   }
 
