@@ -23,6 +23,7 @@ import {
   EVENT_KINDS,
   isValidSimulatorSignature,
   outcomeOf,
+  readSimulatorEvent,
   signSimulatorPayload,
   SimulatorEvent,
   toProviderPayment,
@@ -140,7 +141,8 @@ export class SimulatorProvider implements PaymentProvider {
     if (!isValidSimulatorSignature(request.rawBody, typeof signature === 'string' ? signature : undefined, this.secret)) {
       throw new WebhookVerificationError('Invalid X-Signature');
     }
-    const event = JSON.parse(request.rawBody.toString('utf8')) as SimulatorEvent;
+    const event = readSimulatorEvent(request.rawBody);
+    if (!event) throw new WebhookVerificationError('Malformed event: id, type, created and data (merchantId, chargeId, amount, currency) are required');
     if (Math.abs(Date.now() / 1000 - event.created) > SIGNATURE_TOLERANCE_SECONDS)
       throw new WebhookVerificationError('Event timestamp outside the tolerance');
     return {
