@@ -9,7 +9,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { assignRequestId } from './common/logging';
 import { ValidationFailedError } from './common/errors/domain-errors';
-import { assertNoNullBytes, clientErrorHandler, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/input-safety';
+import { assertNoNullBytes, clientErrorHandler, frameworkErrors, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/input-safety';
 import { createValidationPipe } from './common/validation';
 import { trustProxySetting, validateEnv } from './config/env';
 import { MetricsService } from './metrics/metrics.service';
@@ -32,6 +32,7 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
       headersTimeout: Math.min(60_000, env.REQUEST_TIMEOUT_MS),
     },
     clientErrorHandler,
+    frameworkErrors,
     trustProxy: trustProxySetting(env.TRUST_PROXY),
     // X-Request-Id: accepted when well-formed, generated otherwise; echoed by the onRequest hook below.
     genReqId: (req: IncomingMessage) => assignRequestId(req),
@@ -45,12 +46,17 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
   const defaultJsonParser = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<RawServerDefault>('application/json', { bodyLimit }, (req, body, done) => {
     if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
-      done(new ValidationFailedError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, undefined, 'body_too_deep'), undefined);
+      done(
+        new ValidationFailedError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, undefined, 'body_too_deep'),
+        undefined,
+      );
       return;
     }
     defaultJsonParser(req, body as unknown as string, done); // it reads a Buffer too (Nest passes one)
   });
-  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (_req, body, done) => done(null, parseQueryString(body.toString())));
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (_req, body, done) =>
+    done(null, parseQueryString(body.toString())),
+  );
   fastify.addHook('preValidation', (request, _reply, done) => {
     try {
       assertNoNullBytes(request);

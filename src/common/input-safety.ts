@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationFailedError } from './errors/domain-errors';
 
 /** Deepest JSON nesting a request body may have: our deepest DTO needs 4; 32 leaves room and refuses attacks. */
@@ -83,4 +84,22 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     );
   }
   socket.destroy(err);
+}
+
+/**
+ * Fastify's router refuses some URLs before any route (hence before Nest's exception filter): a path
+ * parameter over maxParamLength (414) or a malformed percent-encoding (400). Same error shape.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode ?? 400;
+  const [code, message] =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? ['path_parameter_too_long', 'A path parameter is too long.']
+      : err.code === 'FST_ERR_BAD_URL'
+        ? ['url_invalid', 'The URL is not valid.']
+        : ['invalid_request', 'The request could not be routed.'];
+  reply
+    .code(status)
+    .header('X-Request-Id', request.id)
+    .send({ error: { type: status >= 500 ? 'api_error' : 'invalid_request_error', code, message, requestId: String(request.id) } });
 }

@@ -142,7 +142,10 @@ export class SimulatorProvider implements PaymentProvider {
       throw new WebhookVerificationError('Invalid X-Signature');
     }
     const event = readSimulatorEvent(request.rawBody);
-    if (!event) throw new WebhookVerificationError('Malformed event: id, type, created and data (merchantId, chargeId, amount, currency) are required');
+    if (!event)
+      throw new WebhookVerificationError(
+        'Malformed event: id, type, created and data (merchantId, chargeId, amount, currency) are required',
+      );
     if (Math.abs(Date.now() / 1000 - event.created) > SIGNATURE_TOLERANCE_SECONDS)
       throw new WebhookVerificationError('Event timestamp outside the tolerance');
     return {
