@@ -80,7 +80,8 @@ export class SimulatorProvider implements PaymentProvider {
   async charge(input: ChargeInput): Promise<ProviderPayment> {
     this.assertUp();
     const outcome = outcomeOf(input.token);
-    if (outcome.status === 'processing_error') throw new ProviderUnavailableError(this.id, 'Simulated processing error');
+    if (outcome.status === 'processing_error')
+      throw new ProviderUnavailableError(this.id, 'Simulated processing error', { testToken: true });
     const charge = await this.records.recordCharge({
       id: `sim_ch_${randomBase62(20)}`,
       merchantId: input.merchantId,
