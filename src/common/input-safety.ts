@@ -39,6 +39,8 @@ export function jsonNestsDeeperThan(body: Buffer, max: number): boolean {
  * can overflow the call stack.
  */
 export function findNullByte(value: unknown, root = ''): string | null {
+  // Every request passes here: the common case (no NUL) is answered without building a single path.
+  if (!containsNullByte(value)) return null;
   const stack: Array<[unknown, string]> = [[value, root]];
   while (stack.length > 0) {
     const [current, path] = stack.pop() as [unknown, string];
@@ -55,6 +57,26 @@ export function findNullByte(value: unknown, root = ''): string | null {
     }
   }
   return null;
+}
+
+function containsNullByte(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return true;
+    } else if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) stack.push(current[i]);
+    } else if (current !== null && typeof current === 'object') {
+      for (const key in current) {
+        if (key.includes('\u0000')) return true;
+        stack.push((current as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
 }
 
 /** Body fields, path parameters and query values: a NUL anywhere is a 400 naming the field. */
