@@ -43,3 +43,13 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
 }
 
 export const DEFAULT_MERCHANT_ID = 'mer_default';
+
+/**
+ * The platform's own merchant. Its admin keys are the platform admins: they alone may act on what every
+ * merchant shares (the circuit breaker). Any other merchant's admin key administers that merchant only.
+ */
+export const PLATFORM_MERCHANT_ID = DEFAULT_MERCHANT_ID;
+
+export function isPlatformAdmin(caller: AuthContext): boolean {
+  return caller.kind === 'admin' && caller.merchantId === PLATFORM_MERCHANT_ID;
+}

@@ -1,4 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { ValidationFailedError } from './errors/domain-errors';
 
 /** `items[0].quantity`: the path of the first failing field, in the shape API.md asks for. */
@@ -29,3 +30,11 @@ export function createValidationPipe(): ValidationPipe {
     },
   });
 }
+
+/**
+ * Optional in the sense "may be absent", not "may be null": class-validator's @IsOptional skips every
+ * check for `null` too, so `{"amount": null}` slipped past @IsInt and reached the services. Number and
+ * object fields use this instead; a field where null means something (clearing a coupon's limit) keeps
+ * @IsOptional and says so.
+ */
+export const IsOptionalNotNull = () => ValidateIf((_object: object, value: unknown) => value !== undefined);

@@ -78,6 +78,11 @@ export class Env {
   @IsString()
   BODY_LIMIT: string = '1mb';
 
+  /** A request (headers and body) not fully received within this time is answered 408 and closed. */
+  @IsInt()
+  @Min(100)
+  REQUEST_TIMEOUT_MS: number = 30000;
+
   /**
    * Which proxies' X-Forwarded-For to believe: `false` (none), `true` (every hop: only behind a proxy that
    * overwrites the header), a number of hops (`1`: the address the last proxy saw), or a comma-separated

@@ -1,3 +1,4 @@
+import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { checkoutBody, createCheckout, createProduct, eventually, processBody, processPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -8,6 +9,10 @@ describe('circuit breaker shared by every instance (PostgreSQL)', () => {
   let sk: string;
   let admin: string;
   let productId: string;
+  // Another merchant on the same platform, with its own admin and secret keys and its own product.
+  let otherAdmin: string;
+  let otherSk: string;
+  let otherProductId: string;
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
@@ -15,6 +20,10 @@ describe('circuit breaker shared by every instance (PostgreSQL)', () => {
     sk = await a.key('secret');
     admin = await a.key('admin');
     productId = (await createProduct(a, admin)).id;
+    await a.db.query(`INSERT INTO merchants (id, name) VALUES ('mer_other', 'Another merchant')`);
+    otherAdmin = (await a.app.get(ApiKeysService).create('mer_other', 'admin')).secret;
+    otherSk = (await a.app.get(ApiKeysService).create('mer_other', 'secret')).secret;
+    otherProductId = (await createProduct(a, otherAdmin)).id;
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
@@ -72,5 +81,27 @@ describe('circuit breaker shared by every instance (PostgreSQL)', () => {
     const probe = await pay(b, 'tok_visa');
     expect(probe.status).toBe(201);
     await eventually(async () => (await stateOn(a)).state === 'closed', 1000);
+  });
+
+  it("only a platform admin may reset it: a merchant's admin key gets 403 in the error shape", async () => {
+    const refused = await a.http().post('/admin/circuit-breaker/reset?provider=simulator').set('X-Api-Key', otherAdmin);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({
+      type: 'authentication_error',
+      code: 'platform_admin_required',
+      requestId: expect.any(String),
+    });
+    const allowed = await a.http().post('/admin/circuit-breaker/reset?provider=simulator').set('X-Api-Key', admin);
+    expect(allowed.status).toBe(200);
+  });
+
+  it("a merchant's test failure tokens do not open the breaker for another merchant's payments", async () => {
+    await eventually(async () => (await stateOn(a)).state === 'closed', 1000);
+    for (let i = 0; i < 5; i++) {
+      const failed = await processPayment(a, otherSk, processBody(otherProductId, 'tok_processingError'));
+      expect(failed.status).toBe(503);
+    }
+    expect(await stateOn(a)).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+    expect((await pay(b, 'tok_visa')).status).toBe(201);
   });
 });

@@ -18,6 +18,7 @@ import {
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
 import { ListQueryDto } from '../../common/pagination';
 import { COUPON_TYPES, type CouponType } from '../coupons.types';
+import { IsOptionalNotNull } from '../../common/validation';
 
 export class CreateCouponDto {
   /** The slug customers type (`SUMMER20`): 3 to 64 letters, digits, '-' or '_'. Case-insensitive; stored upper case. */
@@ -31,7 +32,7 @@ export class CreateCouponDto {
   type: CouponType;
 
   /** FLAT only: minor units of `currency` (500 = USD 5.00). */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(MAX_AMOUNT)
@@ -43,7 +44,7 @@ export class CreateCouponDto {
   currency?: string;
 
   /** PERCENTAGE only: whole percent, 1 to 100. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(100)
@@ -88,7 +89,7 @@ export class CreateCouponDto {
   active?: boolean;
 
   /** Free-form string pairs kept with the coupon. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   metadata?: Record<string, string>;
 }

@@ -3,6 +3,7 @@ import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min,
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
 import { CustomerDto } from '../../payments/dto/checkout.dto';
 import { PROVIDER_IDS } from '../../payments/providers/payment-provider';
+import { IsOptionalNotNull } from '../../common/validation';
 
 export class PurchaseGiftCardDto {
   /** A GIFT_CARD product of the catalog … */
@@ -12,7 +13,7 @@ export class PurchaseGiftCardDto {
   productId?: string;
 
   /** … or a free amount (minor units) with its currency. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(MAX_AMOUNT)

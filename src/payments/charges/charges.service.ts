@@ -318,7 +318,7 @@ export class ChargesService {
           return this.settlement.failed(op, payment, attempt, decline);
         }
         if (!(err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError)) throw err; // our own failure: recovery resolves it
-        await this.breaker.recordFailure(method.provider);
+        await this.breaker.recordFailure(method.provider, { merchantId: payment.merchantId, testToken: err.testToken });
         if (err instanceof ProviderUnknownOutcomeError) {
           // Sent, but no answer: only this provider can say whether it charged, so no failover. Ask it
           // now; if it cannot answer, the client gets 503 payment_outcome_unknown and its retry (or the

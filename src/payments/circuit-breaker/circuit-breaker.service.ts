@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter, Gauge } from 'prom-client';
+import { PLATFORM_MERCHANT_ID } from '../../auth/auth.types';
 import type { Env } from '../../config/env';
 import { CacheBus } from '../../common/cache/cache-bus';
 import { TtlCache } from '../../common/cache/ttl-cache';
@@ -61,7 +62,13 @@ export class CircuitBreakerService {
     return probe;
   }
 
-  async recordFailure(provider: string): Promise<void> {
+  /**
+   * A failure a merchant provoked on purpose with a test token says nothing about the provider: it counts
+   * only when the platform's own merchant sent it (its operators exercise the breaker that way); another
+   * merchant's test failures are answered but never counted, so they cannot switch payments off for all.
+   */
+  async recordFailure(provider: string, cause: { merchantId?: string; testToken?: boolean } = {}): Promise<void> {
+    if (cause.testToken && cause.merchantId !== PLATFORM_MERCHANT_ID) return;
     const { circuit, opened } = await this.circuits.recordFailure(provider, this.threshold);
     if (opened) {
       this.logger.warn({ provider, failures: circuit.consecutiveFailures }, 'circuit opened');

@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
 import { PROVIDER_IDS, type ProviderId } from '../providers/payment-provider';
+import { IsOptionalNotNull } from '../../common/validation';
 
 export class CheckoutItemDto {
   /** A catalog product: its price comes from the catalog. */
@@ -34,7 +35,7 @@ export class CheckoutItemDto {
   name?: string;
 
   /** Ad hoc line: unit amount in minor units. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(MAX_AMOUNT)
@@ -100,7 +101,7 @@ export class CartDto {
   provider?: string;
 
   /** Up to 50 string pairs kept with the session and payment. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   metadata?: Record<string, string>;
 }
@@ -131,13 +132,13 @@ export class PaymentMethodDto {
 
 export class ProcessPaymentDto extends CartDto {
   /** One token … */
-  @IsOptional()
+  @IsOptionalNotNull()
   @ValidateNested()
   @Type(() => PaymentMethodDto)
   paymentMethod?: PaymentMethodDto;
 
   /** … or one per provider, which lets a failover reach the next provider. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @ValidateNested({ each: true })
   @Type(() => PaymentMethodDto)
   @ArrayMaxSize(4)
@@ -191,7 +192,7 @@ export class UnmatchedChargeDto {
 
 export class RefundDto {
   /** Minor units; the whole remaining amount when absent. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(MAX_AMOUNT)

@@ -148,11 +148,15 @@ export class ProviderError extends Error {
   constructor(
     readonly provider: ProviderId,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; testToken?: boolean },
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.testToken = options?.testToken ?? false;
   }
+
+  /** The caller asked for this failure with a test token (the simulator's tok_processingError): no outage. */
+  readonly testToken: boolean;
 }
 
 export class ProviderDeclineError extends ProviderError {

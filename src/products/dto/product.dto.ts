@@ -24,6 +24,7 @@ import {
   type BillingType,
   type ProductType,
 } from '../products.types';
+import { IsOptionalNotNull } from '../../common/validation';
 
 export class PriceDto {
   /** ISO 4217, upper case. */
@@ -94,7 +95,7 @@ export class CreateProductDto {
   segpayPricePointId?: string;
 
   /** Free-form string pairs kept with the product. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   metadata?: Record<string, string>;
 }

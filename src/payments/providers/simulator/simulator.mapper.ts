@@ -72,3 +72,25 @@ export function isValidSimulatorSignature(payload: Buffer, signature: string | u
   if (!signature || !/^[0-9a-f]{64}$/.test(signature)) return false;
   return timingSafeEqual(Buffer.from(signSimulatorPayload(payload, secret), 'hex'), Buffer.from(signature, 'hex'));
 }
+
+/** A signed event that is not the shape the simulator sends (no `data`, wrong types) is refused, not a 500. */
+export function readSimulatorEvent(rawBody: Buffer): SimulatorEvent | null {
+  let event: Partial<SimulatorEvent> | null;
+  try {
+    event = JSON.parse(rawBody.toString('utf8')) as Partial<SimulatorEvent> | null;
+  } catch {
+    return null;
+  }
+  const data = event?.data;
+  const valid =
+    typeof event?.id === 'string' &&
+    typeof event.type === 'string' &&
+    typeof event.created === 'number' &&
+    data !== null &&
+    typeof data === 'object' &&
+    typeof data.merchantId === 'string' &&
+    typeof data.chargeId === 'string' &&
+    Number.isInteger(data.amount) &&
+    typeof data.currency === 'string';
+  return valid ? (event as SimulatorEvent) : null;
+}

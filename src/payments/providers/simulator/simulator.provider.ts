@@ -23,6 +23,7 @@ import {
   EVENT_KINDS,
   isValidSimulatorSignature,
   outcomeOf,
+  readSimulatorEvent,
   signSimulatorPayload,
   SimulatorEvent,
   toProviderPayment,
@@ -79,7 +80,8 @@ export class SimulatorProvider implements PaymentProvider {
   async charge(input: ChargeInput): Promise<ProviderPayment> {
     this.assertUp();
     const outcome = outcomeOf(input.token);
-    if (outcome.status === 'processing_error') throw new ProviderUnavailableError(this.id, 'Simulated processing error');
+    if (outcome.status === 'processing_error')
+      throw new ProviderUnavailableError(this.id, 'Simulated processing error', { testToken: true });
     const charge = await this.records.recordCharge({
       id: `sim_ch_${randomBase62(20)}`,
       merchantId: input.merchantId,
@@ -140,7 +142,11 @@ export class SimulatorProvider implements PaymentProvider {
     if (!isValidSimulatorSignature(request.rawBody, typeof signature === 'string' ? signature : undefined, this.secret)) {
       throw new WebhookVerificationError('Invalid X-Signature');
     }
-    const event = JSON.parse(request.rawBody.toString('utf8')) as SimulatorEvent;
+    const event = readSimulatorEvent(request.rawBody);
+    if (!event)
+      throw new WebhookVerificationError(
+        'Malformed event: id, type, created and data (merchantId, chargeId, amount, currency) are required',
+      );
     if (Math.abs(Date.now() / 1000 - event.created) > SIGNATURE_TOLERANCE_SECONDS)
       throw new WebhookVerificationError('Event timestamp outside the tolerance');
     return {
