@@ -212,9 +212,9 @@ export class CouponsRepository {
 
   /**
    * Takes one use of the coupon if it is usable right now and live reservations + redeemed stays below
-   * max_redemptions (expired reservations do not count). Concurrent callers queue on the row lock and PostgreSQL re-checks the condition
-   * against the row each finds, so the maximum holds on any number of instances. The lock is held to
-   * the end of the caller's transaction. Null: nothing taken (missing, not usable now, or exhausted).
+   * max_redemptions (expired reservations do not count). Concurrent callers queue on the row lock, so
+   * the maximum holds on any number of instances. The lock is held to the end of the caller's
+   * transaction. Null: nothing taken (missing, not usable now, or exhausted).
    */
   async takeReservedUse(merchantId: string, code: string, executor: Executor): Promise<Coupon | null> {
     // Lock first, in its own statement: the UPDATE below then takes its snapshot after every earlier
