@@ -267,6 +267,14 @@ export class Env {
   @Min(1)
   COUPON_VALIDATE_RATE_LIMIT_PER_MINUTE: number = 20;
 
+  /**
+   * How long an unpaid checkout holds a use of a coupon. After that the use is free again for
+   * maxRedemptions (a customer who pays later still gets the discount shown).
+   */
+  @IsInt()
+  @Min(1)
+  COUPON_RESERVATION_MINUTES: number = 30;
+
   // ---- Fraud rules ----
   @IsBoolean()
   @Transform(toBoolean)

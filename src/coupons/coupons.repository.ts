@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Env } from '../config/env';
 import type { PageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
@@ -14,10 +16,32 @@ import {
   toCouponRedemption,
 } from './coupons.types';
 
-const COUPON_COLUMNS = `
+/**
+ * A reservation holds a use only for COUPON_RESERVATION_MINUTES after it was taken: the statements that
+ * count uses (and the one that claims a use) count only the reservations younger than that, so an expired
+ * one frees its use by itself, with no job. `$minutes` is the validated integer from the configuration.
+ */
+function liveReservation(alias: string, minutes: number): string {
+  return `${alias}.status = 'reserved' AND ${alias}.reserved_at > now() - make_interval(mins => ${minutes})`;
+}
+
+/** Reservations of coupon `c` that still hold a use. */
+function liveReservedCount(minutes: number): string {
+  return `(SELECT count(*)::int
+             FROM coupon_redemptions lr
+            WHERE lr.merchant_id = c.merchant_id
+              AND lr.coupon_code = c.code
+              AND ${liveReservation('lr', minutes)})`;
+}
+
+// reserved_count (the column) counts every reservation not yet redeemed or released, expired or not;
+// what a coupon reports and what maxRedemptions counts is the live count.
+function couponColumns(minutes: number): string {
+  return `
   c.merchant_id, c.code, c.type, c.amount_off, c.currency, c.percent_off, c.product_ids, c.max_redemptions,
-  c.per_customer_limit, c.starts_at, c.expires_at, c.active, c.reserved_count, c.redeemed_count, c.metadata,
-  c.created_at, c.updated_at`;
+  c.per_customer_limit, c.starts_at, c.expires_at, c.active, ${liveReservedCount(minutes)} AS reserved_count,
+  c.redeemed_count, c.metadata, c.created_at, c.updated_at`;
+}
 
 const REDEMPTION_COLUMNS = `
   r.merchant_id, r.id, r.coupon_code, r.checkout_session_id, r.payment_id, r.customer_email, r.customer_id,
@@ -46,11 +70,21 @@ export interface NewRedemption {
 
 @Injectable()
 export class CouponsRepository {
-  constructor(private readonly db: DatabaseService) {}
+  private readonly minutes: number;
+  private readonly columns: string;
+
+  constructor(
+    private readonly db: DatabaseService,
+    config: ConfigService<Env, true>,
+  ) {
+    this.minutes = config.get('COUPON_RESERVATION_MINUTES', { infer: true });
+    if (!Number.isSafeInteger(this.minutes) || this.minutes < 1) throw new Error('COUPON_RESERVATION_MINUTES must be a positive integer');
+    this.columns = couponColumns(this.minutes);
+  }
 
   async findByCode(merchantId: string, code: string, executor: Executor = this.db): Promise<Coupon | null> {
     const { rows } = await executor.query<CouponRow>(
-      `SELECT ${COUPON_COLUMNS}
+      `SELECT ${this.columns}
          FROM coupons c
         WHERE c.merchant_id = $1
           AND c.code = $2`,
@@ -62,7 +96,7 @@ export class CouponsRepository {
   /** Locks the coupon row for the rest of the transaction (admin read-modify-write). */
   async findByCodeForUpdate(merchantId: string, code: string, executor: Executor): Promise<Coupon | null> {
     const { rows } = await executor.query<CouponRow>(
-      `SELECT ${COUPON_COLUMNS}
+      `SELECT ${this.columns}
          FROM coupons c
         WHERE c.merchant_id = $1
           AND c.code = $2
@@ -75,7 +109,7 @@ export class CouponsRepository {
   /** Newest first; fetches limit + 1 rows so the caller can tell whether there is more. */
   async list(merchantId: string, filter: CouponListFilter, page: PageRequest, executor: Executor = this.db): Promise<Coupon[]> {
     const { rows } = await executor.query<CouponRow>(
-      `SELECT ${COUPON_COLUMNS}
+      `SELECT ${this.columns}
          FROM coupons c
         WHERE c.merchant_id = $1
           AND ($2::boolean IS NULL OR c.active = $2)
@@ -177,12 +211,23 @@ export class CouponsRepository {
   }
 
   /**
-   * Takes one use of the coupon if it is usable right now and reserved + redeemed stays below
-   * max_redemptions. Concurrent callers queue on the row lock and PostgreSQL re-checks the condition
-   * against the row each finds, so the maximum holds on any number of instances. The lock is held to
-   * the end of the caller's transaction. Null: nothing taken (missing, not usable now, or exhausted).
+   * Takes one use of the coupon if it is usable right now and live reservations + redeemed stays below
+   * max_redemptions (expired reservations do not count). Concurrent callers queue on the row lock, so
+   * the maximum holds on any number of instances. The lock is held to the end of the caller's
+   * transaction. Null: nothing taken (missing, not usable now, or exhausted).
    */
   async takeReservedUse(merchantId: string, code: string, executor: Executor): Promise<Coupon | null> {
+    // Lock first, in its own statement: the UPDATE below then takes its snapshot after every earlier
+    // reserver committed, so its count of live reservations sees them all. (Within one statement,
+    // PostgreSQL re-checks a waited-for row but evaluates the subquery against the older snapshot.)
+    await executor.query(
+      `SELECT 1
+         FROM coupons c
+        WHERE c.merchant_id = $1
+          AND c.code = $2
+          FOR UPDATE`,
+      [merchantId, code],
+    );
     const { rows } = await executor.query<CouponRow>(
       `UPDATE coupons c
           SET reserved_count = c.reserved_count + 1
@@ -191,8 +236,8 @@ export class CouponsRepository {
           AND c.active
           AND (c.starts_at IS NULL OR c.starts_at <= statement_timestamp())
           AND (c.expires_at IS NULL OR c.expires_at > statement_timestamp())
-          AND (c.max_redemptions IS NULL OR c.reserved_count + c.redeemed_count < c.max_redemptions)
-        RETURNING ${COUPON_COLUMNS}`,
+          AND (c.max_redemptions IS NULL OR ${liveReservedCount(this.minutes)} + c.redeemed_count < c.max_redemptions)
+        RETURNING ${this.columns}`,
       [merchantId, code],
     );
     return rows[0] ? toCoupon(rows[0]) : null;
@@ -308,7 +353,7 @@ export class CouponsRepository {
     return toCouponRedemption(rows[0]);
   }
 
-  /** A customer's live (reserved or redeemed) uses of a coupon: what perCustomerLimit counts. */
+  /** A customer's live (reserved and not expired, or redeemed) uses of a coupon: what perCustomerLimit counts. */
   async countLiveForCustomer(merchantId: string, code: string, customerEmail: string, executor: Executor = this.db): Promise<number> {
     const { rows } = await executor.query<{ count: number }>(
       `SELECT count(*)::int AS count
@@ -316,7 +361,7 @@ export class CouponsRepository {
         WHERE r.merchant_id = $1
           AND r.coupon_code = $2
           AND r.customer_email = $3
-          AND r.status IN ('reserved', 'redeemed')`,
+          AND (r.status = 'redeemed' OR (${liveReservation('r', this.minutes)}))`,
       [merchantId, code, customerEmail],
     );
     return rows[0].count;

@@ -17,23 +17,18 @@ import { CouponListFilter, CouponsRepository } from './coupons.repository';
 import { Coupon, CouponFields, CouponRedemption, CouponType, normalizeCouponCode, RedemptionReference } from './coupons.types';
 import type { CreateCouponDto, UpdateCouponDto } from './dto/coupon.dto';
 import type { ValidateCouponDto } from './dto/validate-coupon.dto';
+import {
+  assertUsable,
+  checkReference,
+  CouponError,
+  customerLimitReached,
+  exhausted,
+  looksExhausted,
+  notFound,
+  toDate,
+} from './coupon-rules';
 
-/**
- * Why a coupon cannot be used (422, `param: code`). Four codes, the issue's list:
- * - coupon_not_found: no coupon with this code for the merchant;
- * - coupon_expired: not usable at this time: past expiresAt, before startsAt, or deactivated (the
- *   message says which);
- * - coupon_exhausted: maxRedemptions reached (reserved + redeemed), or the customer's perCustomerLimit;
- * - coupon_not_applicable: nothing in the cart it can discount (scope, gift cards only), or a FLAT
- *   coupon in another currency than the cart.
- */
-export type CouponErrorCode = 'coupon_not_found' | 'coupon_expired' | 'coupon_exhausted' | 'coupon_not_applicable';
-
-export class CouponError extends DomainError {
-  constructor(code: CouponErrorCode, message: string) {
-    super('unprocessable', code, message, { param: 'code' });
-  }
-}
+export { CouponError, type CouponErrorCode } from './coupon-rules';
 
 /** The discount a coupon gives a cart. */
 export interface CouponQuote {
@@ -242,7 +237,9 @@ export class CouponsService {
     customerEmail: string | null,
   ): Promise<CouponQuote> {
     const code = normalizeCouponCode(rawCode);
-    const coupon = code ? await this.cached(merchantId, code) : null;
+    let coupon = code ? await this.cached(merchantId, code) : null;
+    // A cached count cannot see reservations expire: read the row again before refusing as exhausted.
+    if (code && coupon && looksExhausted(coupon)) coupon = await this.coupons.findByCode(merchantId, code);
     assertUsable(coupon, rawCode, new Date());
     if (customerEmail && coupon.perCustomerLimit !== null) {
       const used = await this.coupons.countLiveForCustomer(merchantId, coupon.code, normalizeEmail(customerEmail));
@@ -405,37 +402,4 @@ export class CouponsService {
     }
     return { ...fields, productIds };
   }
-}
-
-function assertUsable(coupon: Coupon | null, rawCode: string, now: Date): asserts coupon is Coupon {
-  if (!coupon) throw notFound(rawCode);
-  if (!coupon.active) throw new CouponError('coupon_expired', `Coupon '${coupon.code}' is no longer active.`);
-  if (coupon.startsAt && coupon.startsAt > now) {
-    throw new CouponError('coupon_expired', `Coupon '${coupon.code}' is not valid before ${coupon.startsAt.toISOString()}.`);
-  }
-  if (coupon.expiresAt && coupon.expiresAt <= now) {
-    throw new CouponError('coupon_expired', `Coupon '${coupon.code}' expired at ${coupon.expiresAt.toISOString()}.`);
-  }
-  if (coupon.maxRedemptions !== null && coupon.timesReserved + coupon.timesRedeemed >= coupon.maxRedemptions) throw exhausted(coupon);
-}
-
-function notFound(rawCode: string): CouponError {
-  return new CouponError('coupon_not_found', `No such coupon: '${rawCode.slice(0, 64)}'.`);
-}
-
-function exhausted(coupon: Coupon): CouponError {
-  return new CouponError('coupon_exhausted', `Coupon '${coupon.code}' has been used the maximum number of times.`);
-}
-
-function customerLimitReached(coupon: Coupon): CouponError {
-  return new CouponError('coupon_exhausted', `Coupon '${coupon.code}' has been used the maximum number of times by this customer.`);
-}
-
-function checkReference<T extends RedemptionReference>(ref: T): T {
-  if (!ref.sessionId && !ref.paymentId) throw new Error('A coupon reservation needs a sessionId or a paymentId');
-  return ref;
-}
-
-function toDate(value: string | null | undefined): Date | null {
-  return value === undefined || value === null ? null : new Date(value);
 }

@@ -4,6 +4,7 @@ import { AllowKeys, Caller } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { Idempotency, Idempotent, type IdempotencyContext } from '../common/idempotency/idempotency.decorator';
 import { ApiErrors } from '../common/openapi';
+import { CouponGuessingLimit } from '../coupons/coupon-guessing';
 import type { CheckoutSession } from './checkout/checkout-sessions.types';
 import { CheckoutService } from './checkout/checkout.service';
 import { CreateCheckoutDto, ProcessPaymentDto, VerifyPricesDto } from './dto/checkout.dto';
@@ -19,19 +20,26 @@ export class PaymentsController {
     private readonly checkout: CheckoutService,
     private readonly charges: ChargesService,
     private readonly pricing: PricingService,
+    private readonly couponGuessing: CouponGuessingLimit,
   ) {}
 
   /** Creates a hosted checkout session; the customer pays on `url`. Completion arrives by verified webhook. */
   @Post('checkout')
   @Idempotent({ mode: 'phased' })
-  @ApiErrors(400, 401, 403, 409, 422, 503)
+  @ApiErrors(400, 401, 403, 409, 422, 429, 503)
   createCheckout(
     @Caller() caller: AuthContext,
     @Body() body: CreateCheckoutDto,
     @Idempotency() idem: IdempotencyContext,
     @Ip() ip: string,
   ) {
-    return this.checkout.create(caller, body, idem, ip ?? null) as Promise<CheckoutSession>;
+    // Unknown coupon codes count against the guessing limit of /coupons/validate.
+    return this.couponGuessing.check(
+      caller,
+      ip,
+      body.couponCode,
+      () => this.checkout.create(caller, body, idem, ip ?? null) as Promise<CheckoutSession>,
+    );
   }
 
   @Get('checkout/:sessionId')
@@ -55,9 +63,9 @@ export class PaymentsController {
    */
   @Post('process')
   @Idempotent({ mode: 'phased' })
-  @ApiErrors(400, 401, 402, 403, 409, 422, 503)
+  @ApiErrors(400, 401, 402, 403, 409, 422, 429, 503)
   process(@Caller() caller: AuthContext, @Body() body: ProcessPaymentDto, @Idempotency() idem: IdempotencyContext, @Ip() ip: string) {
-    return this.charges.process(caller, body, idem, ip ?? null);
+    return this.couponGuessing.check(caller, ip, body.couponCode, () => this.charges.process(caller, body, idem, ip ?? null));
   }
 
   /** Checks the prices a client shows against the catalog. */

@@ -53,6 +53,41 @@ export class RateLimitRepository {
     return rows[0];
   }
 
+  /**
+   * Counts one request of a subject in the current window (one token, no lease) and returns the
+   * window's new total: how a route counts against another route's bucket for some requests only
+   * (unknown coupon codes against `coupon-validate`).
+   */
+  async takeOne(subject: RateLimitSubject): Promise<{ count: number; resetMs: number }> {
+    const { rows } = await this.db.query<{ count: number; resetMs: number }>(
+      `INSERT INTO rate_limit_counters AS c (merchant_id, bucket, api_key_id, client_ip, window_start, count, granted)
+       VALUES ($1, $2, $3, $4, date_trunc('minute', now()), 1, 1)
+       ON CONFLICT (merchant_id, bucket, api_key_id, client_ip, window_start) DO UPDATE
+          SET count = c.count + 1,
+              granted = 1
+       RETURNING c.count,
+                 floor(extract(epoch FROM c.window_start + interval '1 minute' - now()) * 1000)::int AS "resetMs"`,
+      [subject.merchantId, subject.bucket, subject.apiKeyId, subject.clientIp],
+    );
+    return rows[0];
+  }
+
+  /** The subject's count in the current window (0: none yet), without counting anything. */
+  async peek(subject: RateLimitSubject): Promise<{ count: number; resetMs: number }> {
+    const { rows } = await this.db.query<{ count: number; resetMs: number }>(
+      `SELECT c.count,
+              floor(extract(epoch FROM c.window_start + interval '1 minute' - now()) * 1000)::int AS "resetMs"
+         FROM rate_limit_counters c
+        WHERE c.merchant_id = $1
+          AND c.bucket = $2
+          AND c.api_key_id = $3
+          AND c.client_ip = $4
+          AND c.window_start = date_trunc('minute', now())`,
+      [subject.merchantId, subject.bucket, subject.apiKeyId, subject.clientIp],
+    );
+    return rows[0] ?? { count: 0, resetMs: 0 };
+  }
+
   /** Deletes the counters of windows that have ended; returns how many. */
   async deleteEndedWindows(): Promise<number> {
     const { rowCount } = await this.db.query(`DELETE FROM rate_limit_counters WHERE window_start < date_trunc('minute', now())`);
