@@ -13,6 +13,7 @@ import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentsService } from './charges/payments.service';
 import { PricingService } from './pricing.service';
+import { ProviderEventMatcher } from './provider-event-matcher';
 import { ProviderEventsHandler } from './provider-events.handler';
 import { ProviderRegistry } from './providers/provider-registry';
 import { MercadoPagoProvider } from './providers/mercadopago/mercadopago.provider';
@@ -58,6 +59,7 @@ import { PublicUrl } from '../common/public-url';
     CheckoutService,
     RefundsService,
     ProviderEventsHandler,
+    ProviderEventMatcher,
     PaymentJobs,
   ],
   exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, PaymentJobs],

@@ -18,7 +18,8 @@ button{font-size:1rem;padding:.6rem 1.4rem}</style></head><body>${body}</body></
 
 /**
  * The simulator's customer-facing pages: plain HTML forms that work without JavaScript. What the
- * customer does reaches Paybridge only as a signed webhook, as with a real provider.
+ * customer does reaches Paybridge only as a signed webhook, as with a real provider. With the built-in
+ * development secret they refuse to serve outside development and tests (SimulatorProvider.assertServing).
  */
 @ApiExcludeController()
 @Public()
@@ -29,6 +30,7 @@ export class SimulatorController {
   @Get('checkout/:id')
   @Header('Content-Type', 'text/html; charset=utf-8')
   async checkoutPage(@Param('id') id: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
+    this.simulator.assertServing();
     const session = await this.simulator.findSession(id);
     if (!session) throw new NotFoundError('simulator session', id);
     // Pay and Decline answer with a redirect to the shop, which the browser checks against this page's
@@ -64,6 +66,7 @@ export class SimulatorController {
   @Get('3ds/:chargeId')
   @Header('Content-Type', 'text/html; charset=utf-8')
   async authenticationPage(@Param('chargeId') chargeId: string): Promise<string> {
+    this.simulator.assertServing();
     const charge = await this.simulator.findCharge(chargeId);
     if (!charge) throw new NotFoundError('simulator charge', chargeId);
     const actions =
@@ -78,6 +81,7 @@ export class SimulatorController {
   @HttpCode(200)
   @Header('Content-Type', 'text/html; charset=utf-8')
   async completeAuthentication(@Param('chargeId') chargeId: string): Promise<string> {
+    this.simulator.assertServing();
     const done = await this.simulator.submitAuthentication(chargeId, true);
     return page('3-D Secure', done ? '<h1>Authenticated</h1><p>You can return to the merchant.</p>' : '<h1>Nothing to authenticate</h1>');
   }
@@ -86,11 +90,13 @@ export class SimulatorController {
   @HttpCode(200)
   @Header('Content-Type', 'text/html; charset=utf-8')
   async failAuthentication(@Param('chargeId') chargeId: string): Promise<string> {
+    this.simulator.assertServing();
     const done = await this.simulator.submitAuthentication(chargeId, false);
     return page('3-D Secure', done ? '<h1>Authentication failed</h1>' : '<h1>Nothing to authenticate</h1>');
   }
 
   private async submit(id: string, approve: boolean, res: FastifyReply): Promise<void> {
+    this.simulator.assertServing();
     const result = await this.simulator.submitHostedPayment(id, approve);
     if (!result) {
       await res.status(409).type('text/html; charset=utf-8').send(page('Simulator checkout', '<h1>This checkout is no longer open.</h1>'));
