@@ -30,7 +30,8 @@ const CLAIMS = ['merchantId', 'reference', 'providerSessionId', 'providerRef', '
  */
 export function contradictions(claimed: ProviderWebhookEvent, confirmed: ProviderWebhookEvent): string[] {
   const found: string[] = [];
-  if (claimed.kind !== 'other' && claimed.kind !== confirmed.kind) found.push(`kind ${claimed.kind} (the provider shows ${confirmed.kind})`);
+  if (claimed.kind !== 'other' && claimed.kind !== confirmed.kind)
+    found.push(`kind ${claimed.kind} (the provider shows ${confirmed.kind})`);
   for (const field of CLAIMS) {
     const said = normalized(claimed[field]);
     if (said !== undefined && said !== normalized(confirmed[field]))
@@ -74,7 +75,12 @@ export class ProviderEventMatcher {
         throw new HeldEventError(
           `${provider} reports a completed checkout (${event.type}) that matches no checkout session of merchant ${merchantId}`,
         );
-      this.expect(`checkout session ${session.id}`, { provider: session.provider, amount: session.total, currency: session.currency }, provider, event);
+      this.expect(
+        `checkout session ${session.id}`,
+        { provider: session.provider, amount: session.total, currency: session.currency },
+        provider,
+        event,
+      );
       return;
     }
     // payment.succeeded

@@ -76,7 +76,8 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       this.logger.warn(
         `SIMULATOR_WEBHOOK_SECRET is the built-in development secret: the simulator's webhook route and pages refuse to serve (503 simulator_insecure_secret). Set SIMULATOR_WEBHOOK_SECRET to enable them.`,
       );
-    else this.logger.warn('SIMULATOR_WEBHOOK_SECRET is the built-in development secret: anyone can sign simulator events (development only).');
+    else
+      this.logger.warn('SIMULATOR_WEBHOOK_SECRET is the built-in development secret: anyone can sign simulator events (development only).');
   }
 
   /** The webhook route and the pages refuse to serve with the published secret outside development and tests. */
