@@ -163,6 +163,13 @@ describe('webhooks that cannot lie (real PostgreSQL, the simulator’s books)', 
 
   it('a genuine payment on the simulator’s page still completes the session and activates the gift card', async () => {
     const bought = await purchaseGiftCard(api, b.publishable, { amount: 5000, currency: 'USD' });
+    const page = await fetch(bought.body.checkoutSession.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    // An unknown page is a 404 in the API's error shape (its HTML Content-Type made it a 500 before).
+    const unknown = await api.http().get('/simulator/checkout/sim_cs_unknown');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'resource_missing' });
     const paid = await fetch(`${bought.body.checkoutSession.url}/pay`, { method: 'POST', redirect: 'manual' });
     expect(paid.status).toBe(303);
     const code = bought.body.giftCard.code;
