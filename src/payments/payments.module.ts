@@ -18,6 +18,7 @@ import { ChargeSettlement } from './charges/charge-settlement';
 import { ChargesService } from './charges/charges.service';
 import { PaymentsService } from './payments.service';
 import { PricingService } from './pricing.service';
+import { ProviderEventMatcher } from './provider-event-matcher';
 import { ProviderEventsHandler } from './provider-events.handler';
 import { ProviderRegistry } from './providers/provider-registry';
 import { MercadoPagoProvider } from './providers/mercadopago/mercadopago.provider';
@@ -72,6 +73,7 @@ import { PublicUrl } from '../common/public-url';
     ProviderRefunds,
     ProviderRefundBook,
     ProviderEventsHandler,
+    ProviderEventMatcher,
     PaymentJobs,
   ],
   exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],

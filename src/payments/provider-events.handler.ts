@@ -1,11 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { CheckoutEvents } from './checkout/checkout-events';
 import { ChargeEvents } from './charges/charge-events';
+import { contradictions, HeldEventError, movesMoney, ProviderEventMatcher } from './provider-event-matcher';
 import { ProviderRefunds } from './refunds/provider-refunds';
 import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 
-/** Routes a verified, stored provider event to the service that owns what it is about. */
+/**
+ * Routes a verified, stored provider event to the service that owns what it is about. A signature only
+ * says who sent it: an event is first confirmed by the provider's own records (confirmEvent), and one
+ * that says money moved is applied only if it matches what we asked for (ProviderEventMatcher).
+ * Otherwise it throws HeldEventError and is kept as a dead letter; nothing that moves money is ignored.
+ */
 @Injectable()
 export class ProviderEventsHandler {
   constructor(
@@ -13,19 +19,13 @@ export class ProviderEventsHandler {
     private readonly charges: ChargeEvents,
     private readonly refunds: ProviderRefunds,
     private readonly registry: ProviderRegistry,
+    private readonly matcher: ProviderEventMatcher,
   ) {}
 
   async handle(provider: ProviderId, stored: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
-    const adapter = this.registry.get(provider);
-    let event = stored;
-    if (adapter.confirmEvent) {
-      try {
-        event = await adapter.confirmEvent(stored);
-      } catch (err) {
-        if (err instanceof WebhookVerificationError) return 'ignored'; // the provider does not confirm it
-        throw err; // the provider's API is down: retried with backoff
-      }
-    }
+    const event = await this.confirm(provider, stored);
+    if (event === null) return 'ignored';
+    await this.matcher.check(provider, event);
     switch (event.kind) {
       case 'checkout.completed':
       case 'checkout.attempt_failed':
@@ -39,5 +39,30 @@ export class ProviderEventsHandler {
       default:
         return 'ignored';
     }
+  }
+
+  /**
+   * The event as the provider's records show it; null for one that moves no money and that the provider
+   * does not confirm (nothing to keep). A provider's API that is down throws: retried with backoff.
+   */
+  private async confirm(provider: ProviderId, stored: ProviderWebhookEvent): Promise<ProviderWebhookEvent | null> {
+    const adapter = this.registry.get(provider);
+    if (!adapter.confirmEvent) {
+      if (movesMoney(stored)) throw new HeldEventError(`${provider} cannot confirm ${stored.type} events: not applied`);
+      return stored;
+    }
+    let confirmed: ProviderWebhookEvent;
+    try {
+      confirmed = await adapter.confirmEvent(stored);
+    } catch (err) {
+      if (!(err instanceof WebhookVerificationError)) throw err;
+      if (movesMoney(stored)) throw new HeldEventError(`${provider} does not confirm ${stored.type} ${stored.eventId}: ${err.message}`);
+      return null;
+    }
+    const contradicted = contradictions(stored, confirmed);
+    if (contradicted.length > 0 && (movesMoney(stored) || movesMoney(confirmed)))
+      throw new HeldEventError(`${provider} does not confirm ${stored.type} ${stored.eventId}: ${contradicted.join('; ')}`);
+    if (contradicted.length > 0) return null;
+    return confirmed;
   }
 }

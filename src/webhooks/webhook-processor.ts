@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Env } from '../config/env';
+import { HeldEventError } from '../payments/provider-event-matcher';
 import { ProviderEventsHandler } from '../payments/provider-events.handler';
 import type { ProviderId } from '../payments/providers/payment-provider';
 import { StoredWebhookEvent, WebhookEventsRepository } from './webhook-events.repository';
@@ -12,7 +13,8 @@ const BATCH = 20;
  * Processes stored webhook events: at once after they are stored (in the background of the request
  * that stored them), and by a polling worker that picks up what failed or was missed, on any instance.
  * A failure is retried with exponential backoff (1 s, 2 s, 4 s, …); after WEBHOOK_MAX_ATTEMPTS the
- * event becomes a dead letter (GET /admin/dead-letters, replayable).
+ * event becomes a dead letter (GET /admin/dead-letters, replayable). An event the inbound rules hold
+ * (HeldEventError: unconfirmed, unmatched, or not what we asked for) is a dead letter at once.
  */
 @Injectable()
 export class WebhookProcessor implements OnModuleInit, OnApplicationShutdown {
@@ -82,6 +84,12 @@ export class WebhookProcessor implements OnModuleInit, OnApplicationShutdown {
       const outcome = await this.handler.handle(event.provider as ProviderId, event.payload);
       await this.events.markDone(event.id, outcome);
     } catch (err) {
+      if (err instanceof HeldEventError) {
+        // Not applied, and retrying cannot change that: kept at once for an admin, and loud.
+        this.logger.error({ id: event.id, provider: event.provider, eventId: event.eventId, reason: err.message }, 'webhook event held');
+        await this.events.markFailed(event.id, err.message, null);
+        return;
+      }
       const last = event.attempts >= this.maxAttempts;
       const retryIn = last ? null : 2 ** (event.attempts - 1);
       this.logger.warn({ err, id: event.id, attempts: event.attempts, deadLetter: last }, 'webhook processing failed');

@@ -399,9 +399,23 @@ describe('money safety edge cases (real PostgreSQL)', () => {
     await runJob(() => api.app.get(PaymentJobs).expireSessions());
     expect(await balance(code)).toBe(3000);
 
-    // The provider reports the customer's payment of the session's 5000 after all (a late webhook).
+    // The provider reports the customer's payment of the session's 5000 after all (a late webhook): a
+    // charge the simulator made on its page (its books), reported by a signed event.
+    const late = `sim_ch_late_${randomBytes(6).toString('hex')}`;
+    await api.app.get(SimulatorRepository).recordCharge({
+      id: late,
+      idempotencyKey: `late-${late}`,
+      token: 'tok_visa',
+      amount: 5000,
+      currency: 'USD',
+      status: 'succeeded',
+      declineCode: null,
+      reference: session.id,
+      sessionId: session.providerSessionId,
+      merchantId: 'mer_default',
+    });
     await deliverSimulatorEvent(api, 'checkout.session.completed', {
-      ...chargeEvent(session.id, `sim_ch_late_${randomBytes(6).toString('hex')}`, 5000),
+      ...chargeEvent(session.id, late, 5000),
       sessionId: session.providerSessionId,
     });
 

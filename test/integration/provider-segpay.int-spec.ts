@@ -86,7 +86,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
         [`${tranId}:%`],
       )
     ).rows;
-  const settledEvent = (tranId: string, status: 'processed' | 'ignored') =>
+  const settledEvent = (tranId: string, status: 'processed' | 'ignored' | 'dead') =>
     eventually(async () => (await eventsFor(tranId)).find((e) => e.status === status));
   const srsLookups = (tranId: string) =>
     emulator.requestLog().filter((r) => r.method === 'GET' && r.path === `/srs/transactions/${tranId}`);
@@ -233,7 +233,8 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
 
     // 1. An approved sale SRS has never heard of, carrying this session's (valid, signed) parameters.
     const unknown = await emulator.sendForgedPostback({ ...custom, eticketid: '197001:26001', price: '29.99' });
-    expect(await settledEvent(unknown.fields.tranid, 'ignored')).toMatchObject({ type: 'sale.approved' });
+    // A sale SRS does not confirm moves no money and is kept for an admin (a dead letter), not ignored.
+    expect(await settledEvent(unknown.fields.tranid, 'dead')).toMatchObject({ type: 'sale.approved' });
     expect(srsLookups(unknown.fields.tranid).map((r) => r.status)).toContain(404);
 
     // 2. A real transaction (another session's payment) at another price, pointed at this session.
@@ -242,7 +243,7 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const realFields = emulator.postbacks().find((p) => p.id === genuine)!.fields;
     const cheap = await emulator.sendForgedPostback({ ...realFields, ...custom, price: '0.99' });
     await eventually(async () =>
-      (await eventsFor(cheap.fields.tranid)).find((e) => e.event_id.endsWith(':0.99:USD') && e.status === 'ignored'),
+      (await eventsFor(cheap.fields.tranid)).find((e) => e.event_id.endsWith(':0.99:USD') && e.status === 'dead'),
     );
 
     // 3. The same real transaction, field for field, pointed at this session: one transaction, one
@@ -264,13 +265,13 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     const session = res.body;
     expect(session.total).toBe(5998);
     const mispriced = await emulator.completePurchase(session.url);
-    expect(await settledEvent(mispriced.transaction.tranId, 'ignored')).toMatchObject({ type: 'sale.approved' });
+    expect(await settledEvent(mispriced.transaction.tranId, 'dead')).toMatchObject({ type: 'sale.approved' });
 
     // The buyer edits the link so that our expected amount matches the cheaper price: the signature breaks.
     const tampered = new URL(session.url);
     tampered.searchParams.set('paybridge_amount', '2999');
     const cheap = await emulator.completePurchase(tampered.toString());
-    expect(await settledEvent(cheap.transaction.tranId, 'ignored')).toMatchObject({ type: 'sale.approved' });
+    expect(await settledEvent(cheap.transaction.tranId, 'dead')).toMatchObject({ type: 'sale.approved' });
 
     expect((await getSession(session.id)).status).toBe('open');
     expect(await paymentsOfSession(session.id)).toEqual([{ id: session.paymentId, status: 'pending' }]);

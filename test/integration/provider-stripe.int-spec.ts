@@ -448,6 +448,55 @@ describe('Stripe through the API (stripe SDK against StripeEmulator, real Postgr
       expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
     });
 
+    const heldEvent = (eventId: string) =>
+      eventually(async () => {
+        const { rows } = await api.db.query<{ status: string; last_error: string }>(
+          `SELECT status, last_error FROM payment_webhook_events WHERE provider = 'stripe' AND event_id = $1`,
+          [eventId],
+        );
+        return rows[0]?.status === 'dead' ? rows[0] : undefined;
+      });
+    const signed = (body: string) => emulator.signPayload(body, Math.floor(Date.now() / 1000));
+
+    it('a correctly signed completion whose amount differs from what Stripe holds is not applied; Stripe’s own event then is', async () => {
+      const { session } = await createSession();
+      const webhookUrl = emulator.webhookUrl;
+      emulator.webhookUrl = undefined; // Stripe's own event waits while the forged one is tried
+      let genuine: string | undefined;
+      try {
+        await emulator.payCheckoutSession(session.providerSessionId);
+        genuine = emulator
+          .events()
+          .find((e) => e.type === 'checkout.session.completed' && (e.data.object as { id: string }).id === session.providerSessionId)?.id;
+      } finally {
+        emulator.webhookUrl = webhookUrl;
+      }
+      const paymentIntent = emulator.checkoutSessions().find((cs) => cs.id === session.providerSessionId)?.payment_intent as string;
+      const body = forgedCompletion({ ...session, total: session.total - 1000 }).replace('"pi_forged"', JSON.stringify(paymentIntent));
+      const eventId = (JSON.parse(body) as { id: string }).id;
+      expect((await postWebhook(body, signed(body))).status).toBe(200);
+
+      expect((await heldEvent(eventId)).last_error).toMatch(/amount \d+ \(the provider shows \d+\)/);
+      expect((await getSession(session.id)).status).toBe('open');
+      expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
+      const ledger = await api.db.query(`SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1`, [session.paymentId]);
+      expect(ledger.rows[0].n).toBe(0);
+
+      await emulator.resend(genuine as string);
+      expect(await completedSession(session.id)).toMatchObject({ paymentId: session.paymentId });
+      expect(await paymentInStatus(session.paymentId, 'succeeded')).toMatchObject({ amount: session.total, providerRef: paymentIntent });
+    });
+
+    it('a correctly signed completion of a session Stripe shows unpaid is not applied', async () => {
+      const { session } = await createSession();
+      const body = forgedCompletion(session);
+      const eventId = (JSON.parse(body) as { id: string }).id;
+      expect((await postWebhook(body, signed(body))).status).toBe(200);
+      expect((await heldEvent(eventId)).last_error).toMatch(/stripe does not confirm checkout\.session\.completed/);
+      expect((await getSession(session.id)).status).toBe('open');
+      expect((await getPayment(api, sk, session.paymentId)).status).toBe('pending');
+    });
+
     it('accepts a header with several v1 signatures (secret rotation) when one matches', async () => {
       const body = JSON.stringify({
         id: `evt_rotation_${randomBytes(6).toString('hex')}`,

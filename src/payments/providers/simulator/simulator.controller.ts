@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../../auth/auth.decorators';
@@ -6,6 +6,12 @@ import { NotFoundError } from '../../../common/errors/domain-errors';
 import { toMajorString } from '../../../common/money';
 import { contentSecurityPolicy } from '../../../common/security-headers';
 import { SimulatorProvider } from './simulator.provider';
+
+/**
+ * Set by each page once it answers with HTML: a @Header decorator's Content-Type would stay on an error
+ * answer (JSON in the API's shape), which fastify then cannot send (a 500).
+ */
+const HTML = 'text/html; charset=utf-8';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -18,7 +24,8 @@ button{font-size:1rem;padding:.6rem 1.4rem}</style></head><body>${body}</body></
 
 /**
  * The simulator's customer-facing pages: plain HTML forms that work without JavaScript. What the
- * customer does reaches Paybridge only as a signed webhook, as with a real provider.
+ * customer does reaches Paybridge only as a signed webhook, as with a real provider. With the built-in
+ * development secret they refuse to serve outside development and tests (SimulatorProvider.assertServing).
  */
 @ApiExcludeController()
 @Public()
@@ -27,10 +34,11 @@ export class SimulatorController {
   constructor(private readonly simulator: SimulatorProvider) {}
 
   @Get('checkout/:id')
-  @Header('Content-Type', 'text/html; charset=utf-8')
   async checkoutPage(@Param('id') id: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
+    this.simulator.assertServing();
     const session = await this.simulator.findSession(id);
     if (!session) throw new NotFoundError('simulator session', id);
+    void res.type(HTML);
     // Pay and Decline answer with a redirect to the shop, which the browser checks against this page's
     // form-action: the API's own policy ('self') would stop the customer here.
     res.header('Content-Security-Policy', contentSecurityPolicy([session.successUrl, session.cancelUrl]));
@@ -62,10 +70,11 @@ export class SimulatorController {
   }
 
   @Get('3ds/:chargeId')
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  async authenticationPage(@Param('chargeId') chargeId: string): Promise<string> {
+  async authenticationPage(@Param('chargeId') chargeId: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
+    this.simulator.assertServing();
     const charge = await this.simulator.findCharge(chargeId);
     if (!charge) throw new NotFoundError('simulator charge', chargeId);
+    void res.type(HTML);
     const actions =
       charge.status === 'requires_action'
         ? `<form method="post" action="/simulator/3ds/${escape(chargeId)}/complete"><button type="submit">Complete authentication</button></form>
@@ -76,21 +85,24 @@ export class SimulatorController {
 
   @Post('3ds/:chargeId/complete')
   @HttpCode(200)
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  async completeAuthentication(@Param('chargeId') chargeId: string): Promise<string> {
+  async completeAuthentication(@Param('chargeId') chargeId: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
+    this.simulator.assertServing();
     const done = await this.simulator.submitAuthentication(chargeId, true);
+    void res.type(HTML);
     return page('3-D Secure', done ? '<h1>Authenticated</h1><p>You can return to the merchant.</p>' : '<h1>Nothing to authenticate</h1>');
   }
 
   @Post('3ds/:chargeId/fail')
   @HttpCode(200)
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  async failAuthentication(@Param('chargeId') chargeId: string): Promise<string> {
+  async failAuthentication(@Param('chargeId') chargeId: string, @Res({ passthrough: true }) res: FastifyReply): Promise<string> {
+    this.simulator.assertServing();
     const done = await this.simulator.submitAuthentication(chargeId, false);
+    void res.type(HTML);
     return page('3-D Secure', done ? '<h1>Authentication failed</h1>' : '<h1>Nothing to authenticate</h1>');
   }
 
   private async submit(id: string, approve: boolean, res: FastifyReply): Promise<void> {
+    this.simulator.assertServing();
     const result = await this.simulator.submitHostedPayment(id, approve);
     if (!result) {
       await res.status(409).type('text/html; charset=utf-8').send(page('Simulator checkout', '<h1>This checkout is no longer open.</h1>'));

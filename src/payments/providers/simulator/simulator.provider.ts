@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Env } from '../../../config/env';
 import { newId, randomBase62 } from '../../../common/ids';
@@ -10,6 +10,7 @@ import {
   PaymentProvider,
   ProviderCheckout,
   ProviderDeclineError,
+  ProviderEventKind,
   ProviderPayment,
   ProviderRefund,
   ProviderRefundStatus,
@@ -29,8 +30,17 @@ import {
   toProviderPayment,
 } from './simulator.mapper';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
+import { DEV_SIMULATOR_SECRET, SimulatorInsecureSecretError, simulatorSecretRefused } from './simulator-secret';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/** The states of its charge in which the simulator confirms an event of each kind. */
+const CONFIRMED_STATUSES: Partial<Record<ProviderEventKind, SimulatorCharge['status'][]>> = {
+  'checkout.completed': ['succeeded'],
+  'payment.succeeded': ['succeeded'],
+  'checkout.attempt_failed': ['declined', 'failed'],
+  'payment.failed': ['declined', 'failed'],
+};
 
 /**
  * A card processor built in, for development, tests and benchmarks. It keeps its own records (its own
@@ -38,7 +48,7 @@ const SIGNATURE_TOLERANCE_SECONDS = 300;
  * reports hosted-page and 3-D Secure outcomes only by signed webhook, as an outside provider would.
  */
 @Injectable()
-export class SimulatorProvider implements PaymentProvider {
+export class SimulatorProvider implements PaymentProvider, OnModuleInit {
   readonly id = 'simulator' as const;
   /** Built in: always available (routing decides whether it takes real traffic). */
   readonly configured = true;
@@ -47,6 +57,7 @@ export class SimulatorProvider implements PaymentProvider {
   private readonly outage: boolean;
   private readonly secret: string;
   private readonly refundSettleSeconds: number;
+  private readonly nodeEnv: string;
 
   constructor(
     private readonly records: SimulatorRepository,
@@ -57,6 +68,26 @@ export class SimulatorProvider implements PaymentProvider {
     this.outage = config.get('SIMULATOR_OUTAGE', { infer: true });
     this.secret = config.get('SIMULATOR_WEBHOOK_SECRET', { infer: true });
     this.refundSettleSeconds = config.get('SIMULATOR_REFUND_SETTLE_SECONDS', { infer: true });
+    this.nodeEnv = config.get('NODE_ENV', { infer: true });
+  }
+
+  onModuleInit(): void {
+    if (this.secret !== DEV_SIMULATOR_SECRET || this.nodeEnv === 'test') return;
+    if (this.refusing())
+      this.logger.warn(
+        `SIMULATOR_WEBHOOK_SECRET is the built-in development secret: the simulator's webhook route and pages refuse to serve (503 simulator_insecure_secret). Set SIMULATOR_WEBHOOK_SECRET to enable them.`,
+      );
+    else
+      this.logger.warn('SIMULATOR_WEBHOOK_SECRET is the built-in development secret: anyone can sign simulator events (development only).');
+  }
+
+  /** The webhook route and the pages refuse to serve with the published secret outside development and tests. */
+  assertServing(): void {
+    if (this.refusing()) throw new SimulatorInsecureSecretError();
+  }
+
+  private refusing(): boolean {
+    return simulatorSecretRefused(this.nodeEnv, this.secret);
   }
 
   async createCheckout(input: CreateCheckoutInput): Promise<ProviderCheckout> {
@@ -138,6 +169,7 @@ export class SimulatorProvider implements PaymentProvider {
   }
 
   async parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent> {
+    this.assertServing();
     const signature = request.headers['x-signature'];
     if (!isValidSimulatorSignature(request.rawBody, typeof signature === 'string' ? signature : undefined, this.secret)) {
       throw new WebhookVerificationError('Invalid X-Signature');
@@ -161,6 +193,33 @@ export class SimulatorProvider implements PaymentProvider {
       currency: event.data.currency,
       declineCode: event.data.declineCode ?? undefined,
       payload: event,
+    };
+  }
+
+  /**
+   * The simulator asks its own books, as Paybridge asks an outside provider's API: the charge an event
+   * names must exist, belong to that merchant, session and reference, and be in the state the event
+   * reports; the amount and currency are the charge's. Refund reports pass as they are: RefundsService
+   * asks retrieve() what is refunded.
+   */
+  async confirmEvent(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
+    const expected = CONFIRMED_STATUSES[event.kind];
+    if (!expected) return event;
+    const charge = event.providerRef ? await this.records.findCharge({ id: event.providerRef }) : null;
+    if (!charge) throw new WebhookVerificationError(`The simulator has no charge ${event.providerRef ?? '(none named)'}`);
+    if (!expected.includes(charge.status)) throw new WebhookVerificationError(`The simulator's charge ${charge.id} is ${charge.status}`);
+    const hosted = event.kind === 'checkout.completed' || event.kind === 'checkout.attempt_failed';
+    if (hosted !== (charge.sessionId !== null))
+      throw new WebhookVerificationError(`The simulator's charge ${charge.id} was ${hosted ? 'not ' : ''}made on a hosted page`);
+    return {
+      ...event,
+      merchantId: charge.merchantId,
+      reference: charge.reference ?? undefined,
+      providerSessionId: charge.sessionId ?? undefined,
+      providerRef: charge.id,
+      amount: charge.amount,
+      currency: charge.currency,
+      declineCode: charge.declineCode ?? undefined,
     };
   }
 

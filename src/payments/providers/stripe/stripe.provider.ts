@@ -41,6 +41,13 @@ const SIGNATURE_TOLERANCE_SECONDS = 300;
 const LOOKUP_WINDOW_SECONDS = 4 * 24 * 3600;
 const LOOKUP_MAX_PAGES = 10;
 
+/** The events that are confirmed against the object they are about, and the states that confirm them. */
+const STRIPE_CONFIRMATIONS: Readonly<Record<string, { object: 'checkout.session' | 'payment_intent'; states: readonly string[] }>> = {
+  'checkout.session.completed': { object: 'checkout.session', states: ['paid', 'no_payment_required', 'unpaid'] },
+  'checkout.session.async_payment_succeeded': { object: 'checkout.session', states: ['paid'] },
+  'payment_intent.succeeded': { object: 'payment_intent', states: ['succeeded'] },
+};
+
 /** Where the customer lands after 3-D Secure when the request gave no returnUrl (StripeReturnController). */
 export const DEFAULT_RETURN_PATH = '/stripe/return';
 
@@ -195,6 +202,34 @@ export class StripeProvider implements PaymentProvider {
       throw new WebhookVerificationError(err instanceof Error ? err.message.split('\n')[0] : 'Invalid Stripe-Signature');
     }
     return toWebhookEvent(event);
+  }
+
+  /**
+   * Runs in the webhook worker before an event is applied: the Checkout Session or PaymentIntent the
+   * event is about is retrieved from Stripe and the event mapped again from what Stripe holds now, so
+   * its amount, currency and references are Stripe's, not the event's. One that is not in the state
+   * the event reports (or that Stripe does not know) is not confirmed. Refund reports pass as they are:
+   * RefundsService asks retrieve() what Stripe shows refunded.
+   */
+  async confirmEvent(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
+    const reported = (event.payload as { data?: { object?: { id?: unknown } } } | null)?.data?.object?.id;
+    const id = typeof reported === 'string' ? reported : '';
+    const confirmation = STRIPE_CONFIRMATIONS[event.type];
+    if (!confirmation) return event;
+    if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no ${confirmation.object}`);
+    const retrieve = (stripe: Stripe): Promise<Stripe.Checkout.Session | Stripe.PaymentIntent> =>
+      confirmation.object === 'checkout.session' ? stripe.checkout.sessions.retrieve(id) : stripe.paymentIntents.retrieve(id);
+    const object = await this.send('read', null, (stripe) =>
+      retrieve(stripe).catch((err: unknown) => {
+        if (isMissingResource(err)) return null;
+        throw err;
+      }),
+    );
+    if (!object) throw new WebhookVerificationError(`Stripe has no ${confirmation.object} ${id}`);
+    const state = object.object === 'checkout.session' ? object.payment_status : object.status;
+    if (!state || !confirmation.states.includes(state))
+      throw new WebhookVerificationError(`Stripe shows ${confirmation.object} ${id} as ${state ?? 'unknown'}, not ${event.type}`);
+    return { ...toWebhookEvent({ id: event.eventId, type: event.type, data: { object } }), payload: event.payload };
   }
 
   // ---- internals ----
