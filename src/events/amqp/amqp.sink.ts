@@ -8,6 +8,9 @@ import type { Sink, SinkResult } from '../relay/sink';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const CONFIRM_TIMEOUT_MS = 10_000;
+// A connection that died without a word (no FIN, no error: a network partition) is noticed within two
+// missed heartbeats, unless AMQP_URL names its own.
+const HEARTBEAT_SECONDS = 15;
 
 /**
  * RabbitMQ: every event to the durable topic exchange (AMQP_EXCHANGE, `payments`) with the event type as
@@ -66,6 +69,8 @@ export class AmqpSink implements Sink, OnApplicationShutdown {
       );
       return { delivered: true };
     } catch (err) {
+      // No confirm in time: the connection may be dead without having said so. Opened afresh next time.
+      if ((err as Error).message === 'no confirm from the broker') this.drop();
       return { delivered: false, error: (err as Error).message };
     }
   }
@@ -89,6 +94,13 @@ export class AmqpSink implements Sink, OnApplicationShutdown {
     await this.connection?.close().catch(() => undefined);
   }
 
+  private drop(): void {
+    const connection = this.connection;
+    this.connection = null;
+    this.channel = null;
+    connection?.close().catch(() => undefined);
+  }
+
   private open(): Promise<ConfirmChannel> {
     if (this.channel) return Promise.resolve(this.channel);
     if (this.closing) return Promise.reject(new Error('shutting down'));
@@ -97,7 +109,13 @@ export class AmqpSink implements Sink, OnApplicationShutdown {
   }
 
   private async connect(): Promise<ConfirmChannel> {
-    const connection = await connect(this.url as string, { timeout: CONNECT_TIMEOUT_MS });
+    const url = new URL(this.url as string);
+    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(HEARTBEAT_SECONDS));
+    const connection = await connect(url.toString(), {
+      timeout: CONNECT_TIMEOUT_MS,
+      // Names the connection in the broker's management tools.
+      clientProperties: { connection_name: `paybridge events (${this.exchange})` },
+    });
     connection.on('error', (err) => this.logger.warn({ err: { message: err.message } }, 'broker connection error'));
     connection.on('close', () => {
       if (this.connection !== connection) return;
