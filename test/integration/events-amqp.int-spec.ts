@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { findFreePort } from '../../src/database/embedded-postgres';
 import { OutboxRelay } from '../../src/events/relay/outbox-relay';
 import { OutboxRepository } from '../../src/events/outbox.repository';
 import type { DomainEventInput } from '../../src/events/events.types';
@@ -125,6 +126,39 @@ describe('RabbitMQ sink (the machine’s broker)', () => {
     for (const ns of firstSeen.values()) expect(ns).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const dead = await api.db.query(`SELECT count(*)::int AS n FROM event_deliveries WHERE status = 'dead'`);
     expect(dead.rows[0].n).toBe(0);
+  });
+
+  it('/health shows the broker: up, or down as degraded (200: payments go on); /metrics shows the backlog per sink', async () => {
+    const up = await api.http().get('/health');
+    expect(up.status).toBe(200);
+    expect(up.body).toMatchObject({ status: 'ok', details: { database: { status: 'up' }, amqp: { status: 'up' } } });
+
+    const closedPort = await findFreePort();
+    const cut = await startTestApp(dbUrl, { JOBS_ENABLED: 'false', AMQP_URL: `amqp://guest:guest@127.0.0.1:${closedPort}` });
+    try {
+      const degraded = await cut.http().get('/health');
+      expect(degraded.status).toBe(200);
+      expect(degraded.body).toMatchObject({ status: 'degraded', details: { database: { status: 'up' }, amqp: { status: 'down' } } });
+      // Events wait in the outbox for the broker: counted in the backlog, not lost.
+      const outbox = cut.app.get(OutboxRepository);
+      await cut.db.transaction(
+        (tx) =>
+          outbox.insert(
+            [{ merchantId: 'mer_default', type: 'payment.failed', aggregateType: 'payment', aggregateId: 'pay_backlog', data: {} }],
+            tx,
+          ) as Promise<unknown>,
+      );
+      await cut.app.get(OutboxRelay).drain();
+      const failed = await cut.db.query(
+        `SELECT status, last_error FROM event_deliveries WHERE sink = 'amqp' AND aggregate_key = 'payment:pay_backlog'`,
+      );
+      expect(failed.rows[0]).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/ECONNREFUSED|connect/) });
+      const metrics = await cut.http().get('/metrics');
+      expect(metrics.text).toMatch(/event_deliveries_backlog\{sink="amqp"\} [1-9]/);
+      expect(metrics.text).toMatch(/event_delivery_attempts_total\{sink="amqp",outcome="failed"\} [1-9]/);
+    } finally {
+      await cut.close();
+    }
   });
 });
 

@@ -80,13 +80,18 @@ export class AmqpSink implements Sink, OnApplicationShutdown {
     return exponentialDelay(attempt, 1_000, 60_000);
   }
 
-  /** Whether the broker answers now (opens the connection when there is none). */
-  async isReachable(): Promise<boolean> {
-    if (!this.enabled) return false;
-    return this.open().then(
-      () => true,
-      () => false,
-    );
+  /**
+   * For /health: null when no broker is configured; otherwise whether it answers now (the connection is
+   * opened when there is none, within a second).
+   */
+  async health(): Promise<{ status: 'up' | 'down'; message?: string } | null> {
+    if (!this.enabled) return null;
+    try {
+      await withTimeout(this.open(), 1_000, 'the broker did not answer within 1 s');
+      return { status: 'up' };
+    } catch (err) {
+      return { status: 'down', message: (err as Error).message };
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
