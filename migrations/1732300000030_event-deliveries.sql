@@ -1,5 +1,8 @@
 -- Up Migration
 
+-- GET /events: a merchant's events, newest first.
+CREATE INDEX outbox_events_merchant_seq_idx ON outbox_events (merchant_id, seq DESC);
+
 -- Merchants' webhook endpoints (Standard Webhooks). The secret signs every delivery, so it is kept as
 -- issued (a hash could not sign); the API shows it once, in the answer that creates the endpoint.
 CREATE TABLE webhook_endpoints (
@@ -69,3 +72,4 @@ CREATE INDEX event_delivery_attempts_delivery_idx ON event_delivery_attempts (de
 DROP TABLE event_delivery_attempts;
 DROP TABLE event_deliveries;
 DROP TABLE webhook_endpoints;
+DROP INDEX outbox_events_merchant_seq_idx;

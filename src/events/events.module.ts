@@ -6,6 +6,8 @@ import { WebhookEndpointSink } from './endpoints/webhook-endpoint.sink';
 import { WebhookEndpointsController } from './endpoints/webhook-endpoints.controller';
 import { WebhookEndpointsRepository } from './endpoints/webhook-endpoints.repository';
 import { WebhookEndpointsService } from './endpoints/webhook-endpoints.service';
+import { EventsController } from './events.controller';
+import { EventsService } from './events.service';
 import { OutboxRepository } from './outbox.repository';
 import { DeliveriesRepository } from './relay/deliveries.repository';
 import { OutboxRelay } from './relay/outbox-relay';
@@ -17,10 +19,11 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
  */
 @Global()
 @Module({
-  controllers: [WebhookEndpointsController],
+  controllers: [EventsController, WebhookEndpointsController],
   providers: [
     OutboxRepository,
     DeliveriesRepository,
+    EventsService,
     WebhookEndpointsRepository,
     WebhookEndpointsService,
     WebhookEndpointSink,

@@ -276,6 +276,38 @@ describe('Merchant webhook endpoints: signed deliveries from the outbox (real Po
     expect(paymentId).toMatch(/^pay_/);
   });
 
+  it('GET /events lists the merchant’s events with their deliveries; GET /events/:id reads one; type and dates filter', async () => {
+    const { url } = await receiver();
+    const endpoint = await register(url, { events: ['payment.succeeded'] });
+    const paymentId = await pay();
+    await relay.drain();
+
+    const list = await api.http().get('/events?type=payment.succeeded&limit=5').set('X-Api-Key', sk);
+    expect(list.status).toBe(200);
+    expect(list.body.data.every((e: { type: string }) => e.type === 'payment.succeeded')).toBe(true);
+    const event = list.body.data.find((e: { data: { paymentId?: string } }) => e.data.paymentId === paymentId);
+    expect(event).toMatchObject({ id: expect.stringMatching(/^evt_/), type: 'payment.succeeded', merchantId: 'mer_default' });
+    expect(event.deliveries).toEqual([
+      expect.objectContaining({ sink: 'webhook_endpoint', endpointId: endpoint.id, status: 'delivered', attempts: 1, lastStatusCode: 200 }),
+    ]);
+
+    const one = await api.http().get(`/events/${event.id}`).set('X-Api-Key', sk);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual(event);
+    const later = await api
+      .http()
+      .get(`/events?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)
+      .set('X-Api-Key', sk);
+    expect(later.body.data).toEqual([]);
+    expect((await api.http().get('/events?type=nope').set('X-Api-Key', sk)).status).toBe(400);
+
+    await api.db.query(`INSERT INTO merchants (id, name) VALUES ('mer_events_other', 'Other') ON CONFLICT DO NOTHING`);
+    const otherKey = (await api.app.get(ApiKeysService).create('mer_events_other', 'secret')).secret;
+    expect((await api.http().get(`/events/${event.id}`).set('X-Api-Key', otherKey)).status).toBe(404);
+    const theirs = await api.http().get('/events').set('X-Api-Key', otherKey);
+    expect(theirs.body.data.some((e: { id: string }) => e.id === event.id)).toBe(false);
+  });
+
   it('without WEBHOOK_ALLOW_PRIVATE_TARGETS: loopback and private URLs are refused at registration and at delivery', async () => {
     const strict = await startTestApp(dbUrl, { JOBS_ENABLED: 'false' });
     try {

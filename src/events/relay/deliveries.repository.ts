@@ -247,6 +247,20 @@ export class DeliveriesRepository {
     return rows.map(toDelivery);
   }
 
+  /** Every delivery of these events, in the order of their sinks' creation. */
+  async listForEvents(merchantId: string, eventIds: string[], executor: Executor = this.db.reports): Promise<Delivery[]> {
+    if (eventIds.length === 0) return [];
+    const { rows } = await executor.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS}
+         FROM event_deliveries d
+        WHERE d.merchant_id = $1
+          AND d.event_id = ANY ($2::text[])
+        ORDER BY d.created_at, d.id`,
+      [merchantId, eventIds],
+    );
+    return rows.map(toDelivery);
+  }
+
   async countForTarget(merchantId: string, target: string, executor: Executor = this.db.reports): Promise<number> {
     const { rows } = await executor.query<{ n: number }>(
       `SELECT count(*)::int AS n
