@@ -132,7 +132,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async pump(): Promise<{ fanned: number; claimed: number }> {
     let fanned = 0;
-    for (;;) {
+    // Bounded, so that a steady stream of new events cannot keep a pass from claiming.
+    for (let round = 0; round < 10; round++) {
       const n = await this.fanOut();
       fanned += n;
       if (n < this.batch) break;
