@@ -10,6 +10,9 @@ import { WebhookEndpointsService } from './webhook-endpoints.service';
 
 // Retry-After is honoured up to a day: a recipient cannot park a delivery past its schedule's reach.
 const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
+// An endpoint taking every delivery has its success written at most this often by one instance (the
+// write clears a failure record another instance may have started, so it is never skipped for long).
+const SUCCESS_WRITE_EVERY_MS = 30_000;
 
 /** Merchants' endpoints, per the Standard Webhooks specification (signed POST, 2xx delivered, 410 disables). */
 @Injectable()
@@ -21,6 +24,8 @@ export class WebhookEndpointSink implements Sink {
   readonly attemptTimeoutMs: number;
   private readonly schedule: number[];
   private readonly allowPrivateTargets: boolean;
+  /** When this instance last wrote a success per endpoint (forgotten at its next failure). */
+  private readonly successWritten = new Map<string, number>();
 
   constructor(
     private readonly endpoints: WebhookEndpointsService,
@@ -59,8 +64,15 @@ export class WebhookEndpointSink implements Sink {
 
   async afterAttempt(delivery: ClaimedDelivery, result: SinkResult): Promise<void> {
     if (!delivery.endpoint?.enabled) return;
-    if (result.delivered) await this.endpoints.recordSuccess(delivery.merchantId, delivery.target);
-    else if (result.statusCode === 410) await this.endpoints.disable(delivery.merchantId, delivery.target, 'gone');
+    if (result.delivered) {
+      const written = this.successWritten.get(delivery.target);
+      if (written !== undefined && Date.now() - written < SUCCESS_WRITE_EVERY_MS) return;
+      await this.endpoints.recordSuccess(delivery.merchantId, delivery.target);
+      this.successWritten.set(delivery.target, Date.now());
+      return;
+    }
+    this.successWritten.delete(delivery.target);
+    if (result.statusCode === 410) await this.endpoints.disable(delivery.merchantId, delivery.target, 'gone');
     else await this.endpoints.recordFailure(delivery.merchantId, delivery.target);
   }
 }

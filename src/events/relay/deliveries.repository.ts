@@ -165,33 +165,38 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Records one attempt and what it made of the delivery. A delivery already closed meanwhile (its
-   * endpoint disabled) stays closed; the attempt is recorded all the same.
+   * Records attempts (one statement for a batch) and what each made of its delivery. A delivery closed
+   * meanwhile (its endpoint disabled) stays closed; its attempt is recorded all the same.
    */
-  async recordAttempt(deliveryId: string, attempt: RecordedAttempt, executor: Executor = this.db): Promise<void> {
+  async recordAttempts(attempts: Array<{ deliveryId: string } & RecordedAttempt>, executor: Executor = this.db): Promise<void> {
     await executor.query(
-      `WITH updated AS (
-         UPDATE event_deliveries
-            SET status = $2,
-                last_status_code = $3,
-                last_error = $4,
-                next_attempt_at = CASE WHEN $2 = 'failed' THEN now() + make_interval(secs => $5::double precision) ELSE next_attempt_at END,
-                delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-          WHERE id = $1
-            AND status IN ('pending', 'failed')
-         RETURNING id
+      `WITH input AS (
+         SELECT i.delivery_id, i.status, i.status_code, i.error, i.retry_seconds, i.attempt, i.attempted_at, i.duration_ms
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::double precision[], $6::int[], $7::timestamptz[], $8::int[])
+                AS i (delivery_id, status, status_code, error, retry_seconds, attempt, attempted_at, duration_ms)
+       ), updated AS (
+         UPDATE event_deliveries d
+            SET status = i.status,
+                last_status_code = i.status_code,
+                last_error = i.error,
+                next_attempt_at = CASE WHEN i.status = 'failed' THEN now() + make_interval(secs => i.retry_seconds) ELSE d.next_attempt_at END,
+                delivered_at = CASE WHEN i.status = 'delivered' THEN now() ELSE d.delivered_at END
+           FROM input i
+          WHERE d.id = i.delivery_id
+            AND d.status IN ('pending', 'failed')
        )
        INSERT INTO event_delivery_attempts (delivery_id, attempt, attempted_at, duration_ms, status_code, error)
-       VALUES ($1, $6, $7, $8, $3, $4)`,
+       SELECT i.delivery_id, i.attempt, i.attempted_at, i.duration_ms, i.status_code, i.error
+         FROM input i`,
       [
-        deliveryId,
-        attempt.status,
-        attempt.statusCode,
-        attempt.error,
-        (attempt.retryInMs ?? 0) / 1000,
-        attempt.attempt,
-        attempt.attemptedAt,
-        attempt.durationMs,
+        attempts.map((a) => a.deliveryId),
+        attempts.map((a) => a.status),
+        attempts.map((a) => a.statusCode),
+        attempts.map((a) => a.error),
+        attempts.map((a) => (a.retryInMs ?? 0) / 1000),
+        attempts.map((a) => a.attempt),
+        attempts.map((a) => a.attemptedAt),
+        attempts.map((a) => a.durationMs),
       ],
     );
   }

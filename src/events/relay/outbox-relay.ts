@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Env } from '../../config/env';
 import { DatabaseService } from '../../database/database.service';
 import { MetricsService } from '../../metrics/metrics.service';
+import { AttemptRecorder } from './attempt-recorder';
 import { DeliveriesRepository } from './deliveries.repository';
 import type { ClaimedDelivery } from './deliveries.types';
 import { EVENT_SINKS, Sink, SinkResult } from './sink';
@@ -12,6 +13,8 @@ import { EVENT_SINKS, Sink, SinkResult } from './sink';
 const LEASE_MARGIN_MS = 30_000;
 // On shutdown, deliveries in flight get this long to finish; the rest are retried when their lease ends.
 const SHUTDOWN_GRACE_MS = 2_000;
+// After a fan-out that found everything fanned out, passes within this long only claim.
+const FAN_OUT_PAUSE_MS = 50;
 
 /**
  * The outbox relay, on every instance: fans committed outbox rows out into one delivery per sink target,
@@ -36,6 +39,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private pumping: Promise<unknown> | null = null;
   private pumpAgain = false;
   private stopped = false;
+  private readonly recorder: AttemptRecorder;
+  /** When fan-out last found fewer rows than a batch: until a moment later, a pass only claims. */
+  private fannedOutAllAt = 0;
   private readonly outcomes: Counter<string>;
   private readonly latency: Histogram<string>;
 
@@ -53,6 +59,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.capacity = config.get('EVENT_RELAY_CONCURRENCY', { infer: true });
     this.intervalMs = config.get('EVENT_RELAY_INTERVAL_MS', { infer: true });
     this.background = config.get('JOBS_ENABLED', { infer: true });
+    this.recorder = new AttemptRecorder(deliveries);
 
     this.outcomes = new Counter({
       name: 'event_delivery_attempts_total',
@@ -103,7 +110,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    */
   async drain(): Promise<void> {
     for (;;) {
-      const { fanned, claimed } = await this.pump();
+      // Nothing in flight: the last word must come from a fan-out that found nothing, not a skipped one.
+      const { fanned, claimed } = await this.pump(this.running.size === 0);
       if (fanned === 0 && claimed === 0 && this.running.size === 0) return;
       if (claimed === 0 && this.running.size > 0) await Promise.race(this.running);
     }
@@ -130,13 +138,22 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       });
   }
 
-  private async pump(): Promise<{ fanned: number; claimed: number }> {
+  /**
+   * One pass: fan out, then claim what capacity allows. Every finished delivery starts a pass to refill
+   * its slot; fan-out, a transaction of its own, is skipped in the passes within FAN_OUT_PAUSE_MS after
+   * one that found everything fanned out (new events then wait at most that long).
+   */
+  private async pump(forceFanOut = false): Promise<{ fanned: number; claimed: number }> {
     let fanned = 0;
+    if (!forceFanOut && Date.now() - this.fannedOutAllAt < FAN_OUT_PAUSE_MS) return { fanned, claimed: await this.claimAndStart() };
     // Bounded, so that a steady stream of new events cannot keep a pass from claiming.
     for (let round = 0; round < 10; round++) {
       const n = await this.fanOut();
       fanned += n;
-      if (n < this.batch) break;
+      if (n < this.batch) {
+        this.fannedOutAllAt = Date.now();
+        break;
+      }
     }
     const claimed = await this.claimAndStart();
     return { fanned, claimed };
@@ -186,7 +203,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const durationMs = Math.round(performance.now() - started);
     const retryInMs = result.delivered || result.final ? null : sink.retryDelayMs(delivery.attempt, result);
     const status = result.delivered ? 'delivered' : retryInMs === null ? 'dead' : 'failed';
-    await this.deliveries.recordAttempt(delivery.id, {
+    await this.recorder.record({
+      deliveryId: delivery.id,
       status,
       attempt: delivery.attempt,
       attemptedAt,
