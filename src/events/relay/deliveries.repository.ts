@@ -53,6 +53,8 @@ export class DeliveriesRepository {
    * Turns the oldest outbox rows not fanned out yet into one delivery per matching enabled endpoint of
    * their merchant and per global sink, and marks them fanned out (published_at), in one statement.
    * Only committed rows are visible here, so nothing is delivered before its transaction committed.
+   * Order per aggregate follows seq, which is commit order because writers insert an aggregate's events
+   * while holding its row lock (the payment, refund or gift-card UPDATE comes first in their transaction).
    * Returns how many outbox rows it fanned out.
    */
   async fanOut(limit: number, globalSinks: string[], executor: Executor = this.db): Promise<number> {
