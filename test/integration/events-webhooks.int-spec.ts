@@ -2,7 +2,8 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { signWebhook } from '../../src/events/endpoints/webhook-signature';
 import { OutboxRelay } from '../../src/events/relay/outbox-relay';
 import { EventReceiver, verifyStandardWebhook } from '../helpers/event-receiver';
-import { createProduct, eventually, processBody, processPayment, refundPayment } from '../factories/payments';
+import { activeGiftCard } from '../factories/gift-cards';
+import { createProduct, eventually, newKey, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 describe('Merchant webhook endpoints: signed deliveries from the outbox (real PostgreSQL, local receivers)', () => {
@@ -139,6 +140,26 @@ describe('Merchant webhook endpoints: signed deliveries from the outbox (real Po
       ['payment.refunded', 'delivered', 1],
       ['payment.succeeded', 'delivered', 1],
     ]);
+  });
+
+  it('a gift card’s activation and redemption reach the endpoint in order, signed', async () => {
+    const { receiver: r, url } = await receiver();
+    const endpoint = await register(url, { events: ['gift_card.activated', 'gift_card.redeemed'] });
+    const pk = await api.key('publishable');
+    const code = await activeGiftCard(api, pk, 5000);
+    const redeemed = await api
+      .http()
+      .post('/gift-cards/redeem')
+      .set('X-Api-Key', sk)
+      .set('Idempotency-Key', newKey())
+      .send({ code, userId: 'user_42' });
+    expect(redeemed.status).toBe(200);
+    await relay.drain();
+
+    expect(r.received.map((d) => d.event.type)).toEqual(['gift_card.activated', 'gift_card.redeemed']);
+    for (const delivery of r.received) verifyStandardWebhook(endpoint.secret, delivery);
+    expect(r.received[0].event.data).toMatchObject({ code, amount: 5000, currency: 'USD' });
+    expect(r.received[1].event.data).toMatchObject({ userId: 'user_42', giftCardId: r.received[0].event.data.giftCardId });
   });
 
   it('500 three times, then 200: delivered on the fourth attempt, every attempt recorded', async () => {
