@@ -39,6 +39,7 @@ export type IdPrefix =
   | 'cb'
   | 'le'
   | 'whe'
+  | 'we'
   | 'rec'
   | 'dis'
   | 'mer';

@@ -312,6 +312,59 @@ export class Env {
   @IsInt()
   @Min(0)
   GIFT_CARD_VOTE_MULTIPLIER: number = 10;
+
+  // ---- Outgoing events (the outbox relay and its sinks) ----
+  /** How often an idle relay looks for due deliveries (it goes on at once while it finds work). */
+  @IsInt()
+  @Min(10)
+  EVENT_RELAY_INTERVAL_MS: number = 500;
+
+  /** Outbox rows fanned out, and deliveries claimed, per statement. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  EVENT_RELAY_BATCH: number = 100;
+
+  /** Deliveries in flight at once on one instance, all sinks together. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  EVENT_RELAY_CONCURRENCY: number = 64;
+
+  /** Seconds between attempts at a merchant endpoint, comma-separated; after the last, the delivery is dead. */
+  @Matches(/^\d+(\s*,\s*\d+)*$/, { message: 'WEBHOOK_ENDPOINT_RETRY_SCHEDULE must be comma-separated whole seconds' })
+  WEBHOOK_ENDPOINT_RETRY_SCHEDULE: string = '5,300,1800,7200,18000,36000,36000';
+
+  @IsInt()
+  @Min(100)
+  WEBHOOK_ENDPOINT_TIMEOUT_MS: number = 15000;
+
+  /** Deliveries in flight at once to one endpoint from one instance: a slow endpoint holds no more. */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  WEBHOOK_ENDPOINT_CONCURRENCY: number = 8;
+
+  /** An endpoint failing this long without a single success is disabled. */
+  @IsNumber()
+  @Min(0)
+  WEBHOOK_ENDPOINT_DISABLE_AFTER_DAYS: number = 5;
+
+  /** Allows endpoint URLs on loopback and private networks (development and tests only). */
+  @IsBoolean()
+  @Transform(toBoolean)
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean = false;
+
+  /** RabbitMQ (`amqp://user:pass@host:5672`); unset: no broker sink. */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  AMQP_URL?: string;
+
+  /** The durable topic exchange events are published to (routing key: the event type). */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:-]{1,255}$/, { message: 'AMQP_EXCHANGE must be 1 to 255 letters, digits, or one of _ . : -' })
+  AMQP_EXCHANGE: string = 'payments';
 }
 
 export class InvalidEnvironmentError extends Error {}
@@ -343,6 +396,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
     'FRAUD_MAX_PURCHASES_PER_HOUR_PER_IP',
     'FRAUD_MAX_PURCHASES_PER_HOUR_PER_CARD',
     'FRAUD_MAX_PURCHASES_PER_HOUR_PER_EMAIL',
+    'AMQP_URL',
   ];
 
   const known = Object.keys(new Env()).concat(OPTIONAL);

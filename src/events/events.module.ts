@@ -1,11 +1,42 @@
 import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { AmqpSink } from './amqp/amqp.sink';
+import { WebhookEndpointSink } from './endpoints/webhook-endpoint.sink';
+import { WebhookEndpointsController } from './endpoints/webhook-endpoints.controller';
+import { WebhookEndpointsRepository } from './endpoints/webhook-endpoints.repository';
+import { WebhookEndpointsService } from './endpoints/webhook-endpoints.service';
+import { EventsController } from './events.controller';
+import { EventsService } from './events.service';
 import { OutboxRepository } from './outbox.repository';
+import { DeliveriesRepository } from './relay/deliveries.repository';
+import { OutboxRelay } from './relay/outbox-relay';
+import { EVENT_SINKS, type Sink } from './relay/sink';
 
-/** The transactional outbox. Delivery to sinks comes with the notifications work. */
+/**
+ * Outgoing events: the transactional outbox (written by every domain in its own transactions), the relay
+ * that delivers it, and its sinks (merchant webhook endpoints, RabbitMQ).
+ */
 @Global()
-@Module({ providers: [OutboxRepository], exports: [OutboxRepository] })
+@Module({
+  controllers: [EventsController, WebhookEndpointsController],
+  providers: [
+    OutboxRepository,
+    DeliveriesRepository,
+    EventsService,
+    WebhookEndpointsRepository,
+    WebhookEndpointsService,
+    WebhookEndpointSink,
+    AmqpSink,
+    {
+      provide: EVENT_SINKS,
+      useFactory: (endpoints: WebhookEndpointSink, amqp: AmqpSink): Sink[] => [endpoints, amqp],
+      inject: [WebhookEndpointSink, AmqpSink],
+    },
+    OutboxRelay,
+  ],
+  exports: [OutboxRepository, AmqpSink],
+})
 export class EventsModule implements OnModuleInit {
   constructor(
     private readonly outbox: OutboxRepository,
@@ -16,7 +47,7 @@ export class EventsModule implements OnModuleInit {
     const outbox = this.outbox;
     new Gauge({
       name: 'outbox_unpublished_events',
-      help: 'Domain events written but not yet delivered (the outbox backlog)',
+      help: 'Domain events written but not yet fanned out to their sinks by the relay',
       registers: [this.metrics.registry],
       async collect() {
         // A scrape must not fail when the database is busy: keep the last value.

@@ -12,13 +12,14 @@ export const EVENT_TYPES = [
   'gift_card.activated',
   'gift_card.redeemed',
   'reconciliation.discrepancy',
+  'webhook_endpoint.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface DomainEventInput {
   merchantId: string;
   type: EventType;
-  aggregateType: 'payment' | 'checkout_session' | 'subscription' | 'gift_card' | 'reconciliation';
+  aggregateType: 'payment' | 'checkout_session' | 'subscription' | 'gift_card' | 'reconciliation' | 'webhook_endpoint';
   aggregateId: string;
   data: Record<string, unknown>;
 }

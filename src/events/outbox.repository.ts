@@ -2,7 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
-import type { DomainEvent, DomainEventInput } from './events.types';
+import type { PageRequest } from '../common/pagination';
+import type { DomainEvent, DomainEventInput, EventType } from './events.types';
+
+export interface EventListFilter {
+  type?: EventType;
+  from?: Date;
+  to?: Date;
+}
 
 @Injectable()
 export class OutboxRepository {
@@ -43,5 +50,46 @@ export class OutboxRepository {
   async countUnpublished(executor: Executor = this.db): Promise<number> {
     const { rows } = await executor.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`);
     return rows[0].n;
+  }
+
+  /** The merchant's events, newest first (limit + 1 rows), as they were written. */
+  async list(merchantId: string, filter: EventListFilter, page: PageRequest, executor: Executor = this.db.reports): Promise<DomainEvent[]> {
+    const { rows } = await executor.query<{ payload: DomainEvent }>(
+      `SELECT o.payload
+         FROM outbox_events o
+        WHERE o.merchant_id = $1
+          AND ($2::text IS NULL OR o.type = $2)
+          AND ($3::timestamptz IS NULL OR o.created_at >= $3)
+          AND ($4::timestamptz IS NULL OR o.created_at < $4)
+          AND ($7::text IS NULL OR o.seq < (SELECT c.seq FROM outbox_events c WHERE c.merchant_id = $1 AND c.id = $7))
+        ORDER BY o.seq DESC
+        LIMIT $5 OFFSET $6`,
+      [merchantId, filter.type ?? null, filter.from ?? null, filter.to ?? null, page.limit + 1, page.offset, page.startingAfter ?? null],
+    );
+    return rows.map((r) => r.payload);
+  }
+
+  async count(merchantId: string, filter: EventListFilter, executor: Executor = this.db.reports): Promise<number> {
+    const { rows } = await executor.query<{ n: number }>(
+      `SELECT count(*)::int AS n
+         FROM outbox_events o
+        WHERE o.merchant_id = $1
+          AND ($2::text IS NULL OR o.type = $2)
+          AND ($3::timestamptz IS NULL OR o.created_at >= $3)
+          AND ($4::timestamptz IS NULL OR o.created_at < $4)`,
+      [merchantId, filter.type ?? null, filter.from ?? null, filter.to ?? null],
+    );
+    return rows[0].n;
+  }
+
+  async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<DomainEvent | null> {
+    const { rows } = await executor.query<{ payload: DomainEvent }>(
+      `SELECT o.payload
+         FROM outbox_events o
+        WHERE o.merchant_id = $1
+          AND o.id = $2`,
+      [merchantId, id],
+    );
+    return rows[0]?.payload ?? null;
   }
 }
