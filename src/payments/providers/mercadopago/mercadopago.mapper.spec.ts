@@ -170,9 +170,9 @@ describe('Mercado Pago mapper', () => {
 
     it('in_process (CONT) and pending: processing', () => {
       expect(toProviderPayment(recorded.inProcessDirect).status).toBe('processing');
-      expect(
-        toProviderPayment({ ...recorded.inProcessDirect, status: 'pending', status_detail: 'pending_waiting_transfer' }).status,
-      ).toBe('processing');
+      expect(toProviderPayment({ ...recorded.inProcessDirect, status: 'pending', status_detail: 'pending_waiting_transfer' }).status).toBe(
+        'processing',
+      );
     });
 
     it('partially refunded and refunded: succeeded with what was refunded', () => {
@@ -261,13 +261,20 @@ describe('Mercado Pago mapper', () => {
     });
 
     it('a notification for an MXN payment carries MXN, whatever the notification said', () => {
-      const event = toConfirmedEvent({ ...parsed('1303134840'), currency: 'BRL' }, { ...recorded.approvedDirect, currency_id: 'MXN', transaction_amount: 349.99 });
+      const event = toConfirmedEvent(
+        { ...parsed('1303134840'), currency: 'BRL' },
+        { ...recorded.approvedDirect, currency_id: 'MXN', transaction_amount: 349.99 },
+      );
       expect(event).toMatchObject({ currency: 'MXN', amount: 34999, kind: 'payment.succeeded' });
-      expect(() => toConfirmedEvent(parsed('1303134840'), { ...recorded.approvedDirect, currency_id: undefined })).toThrow(ProviderUnknownOutcomeError);
+      expect(() => toConfirmedEvent(parsed('1303134840'), { ...recorded.approvedDirect, currency_id: undefined })).toThrow(
+        ProviderUnknownOutcomeError,
+      );
     });
 
     it('an undocumented status fails the event (retried, then dead-lettered), never read as other', () => {
-      expect(() => toConfirmedEvent(parsed('1'), { ...recorded.approvedDirect, status: 'something_new' })).toThrow(UnknownProviderStatusError);
+      expect(() => toConfirmedEvent(parsed('1'), { ...recorded.approvedDirect, status: 'something_new' })).toThrow(
+        UnknownProviderStatusError,
+      );
     });
 
     it('every documented status is in the table', () => {
