@@ -16,6 +16,7 @@ import { PricingService } from './pricing.service';
 import { ProviderEventsHandler } from './provider-events.handler';
 import { ProviderRegistry } from './providers/provider-registry';
 import { MercadoPagoProvider } from './providers/mercadopago/mercadopago.provider';
+import { SegpayRefundClaimsRepository } from './providers/segpay/segpay-refund-claims.repository';
 import { SegpayProvider } from './providers/segpay/segpay.provider';
 import { SimulatorController } from './providers/simulator/simulator.controller';
 import { StripeReturnController } from './providers/stripe/stripe-return.controller';
@@ -49,6 +50,7 @@ import { PublicUrl } from '../common/public-url';
     StripeProvider,
     MercadoPagoProvider,
     SegpayProvider,
+    SegpayRefundClaimsRepository,
     PaymentsRepository,
     CheckoutSessionsRepository,
     RefundsRepository,
