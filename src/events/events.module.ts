@@ -1,10 +1,9 @@
-import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboxRepository } from './outbox.repository';
 
 /** The transactional outbox. Delivery to sinks comes with the notifications work. */
-@Global()
 @Module({ providers: [OutboxRepository], exports: [OutboxRepository] })
 export class EventsModule implements OnModuleInit {
   constructor(

@@ -1,5 +1,10 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { CouponsModule } from '../coupons/coupons.module';
+import { CustomersModule } from '../customers/customers.module';
+import { EventsModule } from '../events/events.module';
+import { FraudModule } from '../fraud/fraud.module';
+import { GiftCardsStoreModule } from '../gift-cards/gift-cards-store.module';
+import { LedgerModule } from '../ledger/ledger.module';
 import { ProductsModule } from '../products/products.module';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { CheckoutSessionsRepository } from './checkout/checkout-sessions.repository';
@@ -30,7 +35,7 @@ import { TransactionsController } from './transactions.controller';
 import { PublicUrl } from '../common/public-url';
 
 @Module({
-  imports: [ProductsModule, CouponsModule],
+  imports: [ProductsModule, CouponsModule, CustomersModule, FraudModule, LedgerModule, EventsModule, GiftCardsStoreModule],
   controllers: [
     PaymentsController,
     TransactionsController,
