@@ -20,6 +20,8 @@ import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../fact
 /**
  * Segpay through our API against the Segpay emulator: hosted payment page, unsigned postbacks to
  * /webhooks/segpay/:token confirmed through SRS, refunds through SRS. USD is routed to Segpay.
+ * Over 400 lines because every case shares one emulator, price point and paid-session helper; split it
+ * by flow (postbacks / refunds) when it grows again.
  */
 describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)', () => {
   const TOKEN = `pbk_${randomBytes(12).toString('hex')}`;
