@@ -10,7 +10,7 @@ import { MAX_AMOUNT } from '../common/money';
 import { Page, PageRequest, paginate } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
-import { ProductsRepository } from '../products/products.repository';
+import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import { computeDiscount, DiscountLineInput } from './coupon-discount';
 import { CouponListFilter, CouponsRepository } from './coupons.repository';
@@ -71,7 +71,7 @@ export class CouponsService {
 
   constructor(
     private readonly coupons: CouponsRepository,
-    private readonly products: ProductsRepository,
+    private readonly products: ProductsService,
     private readonly db: DatabaseService,
     private readonly bus: CacheBus,
     config: ConfigService<Env, true>,
@@ -179,7 +179,7 @@ export class CouponsService {
   /** POST /coupons/validate: prices the cart from the catalog, then quotes (no customer, nothing reserved). */
   async validate(merchantId: string, dto: ValidateCouponDto): Promise<ValidateCouponResult> {
     const catalog = new Map(
-      (await this.products.findManyByIds(merchantId, [...new Set(dto.items.map((i) => i.productId))])).map((p) => [p.id, p]),
+      (await this.products.findManyFresh(merchantId, [...new Set(dto.items.map((i) => i.productId))])).map((p) => [p.id, p]),
     );
     const lines = dto.items.map((item, i) => {
       const product = catalog.get(item.productId);
@@ -396,7 +396,7 @@ export class CouponsService {
     }
     const productIds = [...new Set(fields.productIds)];
     if (productIds.length > 0) {
-      const known = new Set((await this.products.findManyByIds(merchantId, productIds, executor)).map((p) => p.id));
+      const known = new Set((await this.products.findManyFresh(merchantId, productIds, executor)).map((p) => p.id));
       const missing = fields.productIds.findIndex((id) => !known.has(id));
       if (missing >= 0) throw new ValidationFailedError(`No such product: '${fields.productIds[missing]}'`, `productIds[${missing}]`);
     }

@@ -1,4 +1,4 @@
-import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
 import { AmqpSink } from './amqp/amqp.sink';
@@ -17,7 +17,6 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
  * Outgoing events: the transactional outbox (written by every domain in its own transactions), the relay
  * that delivers it, and its sinks (merchant webhook endpoints, RabbitMQ).
  */
-@Global()
 @Module({
   controllers: [EventsController, WebhookEndpointsController],
   providers: [

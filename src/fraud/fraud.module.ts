@@ -1,7 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { FraudRepository } from './fraud.repository';
 import { FraudService } from './fraud.service';
 
-@Global()
 @Module({ providers: [FraudRepository, FraudService], exports: [FraudService] })
 export class FraudModule {}

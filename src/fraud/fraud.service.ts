@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { Counter } from 'prom-client';
 import type { Env } from '../config/env';
 import type { DomainError } from '../common/errors/domain-errors';
-import { CountryBlockedError, FraudBlockedError } from '../payments/payment-errors';
+import { CountryBlockedError, FraudBlockedError } from './fraud-errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { FraudRepository } from './fraud.repository';
 

@@ -15,7 +15,7 @@ import type { CheckoutSession } from '../payments/checkout/checkout-sessions.typ
 import { CheckoutEvents } from '../payments/checkout/checkout-events';
 import { CheckoutService } from '../payments/checkout/checkout.service';
 import type { Line } from '../payments/payments.types';
-import { ProductsRepository } from '../products/products.repository';
+import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import type { PurchaseGiftCardDto, RedeemGiftCardDto, UseGiftCardDto } from './dto/gift-card.dto';
 import { newGiftCardCode, normalizeCode } from './gift-card-code';
@@ -36,7 +36,7 @@ export class GiftCardsService implements OnModuleInit {
   constructor(
     private readonly db: DatabaseService,
     private readonly cards: GiftCardsRepository,
-    private readonly products: ProductsRepository,
+    private readonly products: ProductsService,
     private readonly checkout: CheckoutService,
     private readonly checkoutEvents: CheckoutEvents,
     private readonly ledger: LedgerService,
@@ -217,7 +217,7 @@ export class GiftCardsService implements OnModuleInit {
   private async priceCard(merchantId: string, dto: PurchaseGiftCardDto): Promise<Line & { currency: string }> {
     if (dto.productId && dto.amount !== undefined) throw new ValidationFailedError('Give productId or amount, not both.', 'amount');
     if (dto.productId) {
-      const product = (await this.products.findManyByIds(merchantId, [dto.productId]))[0];
+      const product = (await this.products.findManyFresh(merchantId, [dto.productId]))[0];
       if (!product || !product.active || product.archivedAt || product.type !== 'GIFT_CARD') {
         throw new DomainError('unprocessable', 'product_unavailable', `Product '${dto.productId}' is not an available gift card.`, {
           param: 'productId',

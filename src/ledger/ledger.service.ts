@@ -67,6 +67,11 @@ export class LedgerService {
   }
 
   /** Per-account totals for one currency; a report, on the report pool. */
+  /** What a payment's suspense postings hold and released (PaymentOutcomes); the ledger is read and written only here. */
+  suspenseOf(merchantId: string, paymentId: string, heldPosting: string, releasedPrefix: string, executor: Executor) {
+    return this.ledger.suspenseOf(merchantId, paymentId, heldPosting, releasedPrefix, executor);
+  }
+
   async balance(merchantId: string, currency: string): Promise<LedgerBalance> {
     const accounts = await this.ledger.balances(merchantId, currency, this.db.reports);
     const totalDebits = accounts.reduce((sum, a) => sum + a.debits, 0);

@@ -1,4 +1,5 @@
 import { DomainError } from '../common/errors/domain-errors';
+import { CountryBlockedError, FraudBlockedError } from '../fraud/fraud-errors';
 
 export class CardDeclinedError extends DomainError {
   constructor(declineCode: string) {
@@ -20,18 +21,6 @@ export class OutcomeUnknownError extends DomainError {
       'The provider did not confirm the outcome yet. Retry with the same Idempotency-Key: you will get the final answer, never a second charge.',
       { retryAfterSeconds: 5 },
     );
-  }
-}
-
-export class FraudBlockedError extends DomainError {
-  constructor() {
-    super('card_declined', 'fraud_blocked', 'The payment was blocked by a fraud rule.', { declineCode: 'fraud_blocked' });
-  }
-}
-
-export class CountryBlockedError extends DomainError {
-  constructor() {
-    super('forbidden', 'country_blocked', 'Payments from this country are not accepted.', { param: 'customer.country' });
   }
 }
 

@@ -1,5 +1,10 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { CouponsModule } from '../coupons/coupons.module';
+import { CustomersModule } from '../customers/customers.module';
+import { EventsModule } from '../events/events.module';
+import { FraudModule } from '../fraud/fraud.module';
+import { GiftCardsStoreModule } from '../gift-cards/gift-cards-store.module';
+import { LedgerModule } from '../ledger/ledger.module';
 import { ProductsModule } from '../products/products.module';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { CheckoutSessionsRepository } from './checkout/checkout-sessions.repository';
@@ -22,6 +27,7 @@ import { ProviderEventMatcher } from './provider-event-matcher';
 import { ProviderEventsHandler } from './provider-events.handler';
 import { ProviderRegistry } from './providers/provider-registry';
 import { MercadoPagoProvider } from './providers/mercadopago/mercadopago.provider';
+import { SegpayRefundClaimsRepository } from './providers/segpay/segpay-refund-claims.repository';
 import { SegpayProvider } from './providers/segpay/segpay.provider';
 import { SimulatorController } from './providers/simulator/simulator.controller';
 import { StripeReturnController } from './providers/stripe/stripe-return.controller';
@@ -37,7 +43,7 @@ import { TransactionsController } from './transactions.controller';
 import { PublicUrl } from '../common/public-url';
 
 @Module({
-  imports: [ProductsModule, CouponsModule],
+  imports: [ProductsModule, CouponsModule, CustomersModule, FraudModule, LedgerModule, EventsModule, GiftCardsStoreModule],
   controllers: [
     PaymentsController,
     TransactionsController,
@@ -57,6 +63,7 @@ import { PublicUrl } from '../common/public-url';
     StripeProvider,
     MercadoPagoProvider,
     SegpayProvider,
+    SegpayRefundClaimsRepository,
     PaymentsRepository,
     PaymentsSearchRepository,
     CheckoutSessionsRepository,

@@ -7,6 +7,6 @@ import { ProductsService } from './products.service';
 @Module({
   controllers: [ProductsController, AdminProductsController],
   providers: [ProductsRepository, ProductsService],
-  exports: [ProductsService, ProductsRepository],
+  exports: [ProductsService],
 })
 export class ProductsModule {}

@@ -7,6 +7,7 @@ import { NotFoundError, ValidationFailedError } from '../common/errors/domain-er
 import { newId } from '../common/ids';
 import { Page, PageRequest, paginate } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
+import type { Executor } from '../database/database.types';
 import type { CreateProductDto, UpdateProductDto } from './dto/product.dto';
 import { ProductListFilter, ProductsRepository } from './products.repository';
 import { Product, ProductFields } from './products.types';
@@ -66,6 +67,14 @@ export class ProductsService {
       },
     )) as Array<Product | null>;
     return found.filter((p): p is Product => p !== null);
+  }
+
+  /**
+   * The products as stored now, uncached, optionally inside the caller's transaction (a coupon being
+   * created checks its products exist in the transaction that stores it).
+   */
+  findManyFresh(merchantId: string, ids: string[], executor?: Executor): Promise<Product[]> {
+    return this.products.findManyByIds(merchantId, ids, executor);
   }
 
   private cached(merchantId: string, id: string): Promise<Product | null> {

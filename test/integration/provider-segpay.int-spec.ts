@@ -21,6 +21,8 @@ import { drainWebhooks } from '../factories/webhooks';
 /**
  * Segpay through our API against the Segpay emulator: hosted payment page, unsigned postbacks to
  * /webhooks/segpay/:token confirmed through SRS, refunds through SRS. USD is routed to Segpay.
+ * Over 400 lines because every case shares one emulator, price point and paid-session helper; split it
+ * by flow (postbacks / refunds) when it grows again.
  */
 describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)', () => {
   const TOKEN = `pbk_${randomBytes(12).toString('hex')}`;
@@ -37,26 +39,27 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     // The price point's price must equal the checkout total: one product at USD 29.99.
     emulator.addPricePoint({ packageId: '197001', pricePointId: '26001', initialPrice: 29.99, description: 'Test product' });
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl, {
-      PROVIDER_ROUTING: 'USD=segpay;*=simulator',
-      SEGPAY_MERCHANT_ID: 'seg-merchant',
-      SEGPAY_USER_ID: 'seg-user',
-      SEGPAY_API_KEY: 'seg-key',
-      SEGPAY_PACKAGE_ID: '197001',
-      SEGPAY_PRICE_POINT_ID: '26001',
-      SEGPAY_PAYMENT_PAGE_BASE: emulator.url,
-      SEGPAY_API_BASE: emulator.url,
-      SEGPAY_POSTBACK_TOKEN: TOKEN,
-      SEGPAY_POSTBACK_IPS: '10.0.0.0/8,127.0.0.1',
-      // The allow-list judges the client address, X-Forwarded-For included when a proxy is trusted.
-      TRUST_PROXY: 'true',
-      PROVIDER_TIMEOUT_MS: '2000',
-    });
+    api = await startTestApp(dbUrl, env());
     emulator.postbackUrl = `${api.url}/webhooks/segpay/${TOKEN}`;
     pk = await api.key('publishable');
     sk = await api.key('secret');
     admin = await api.key('admin');
     productId = (await createProduct(api, admin)).id;
+  });
+  const env = () => ({
+    PROVIDER_ROUTING: 'USD=segpay;*=simulator',
+    SEGPAY_MERCHANT_ID: 'seg-merchant',
+    SEGPAY_USER_ID: 'seg-user',
+    SEGPAY_API_KEY: 'seg-key',
+    SEGPAY_PACKAGE_ID: '197001',
+    SEGPAY_PRICE_POINT_ID: '26001',
+    SEGPAY_PAYMENT_PAGE_BASE: emulator.url,
+    SEGPAY_API_BASE: emulator.url,
+    SEGPAY_POSTBACK_TOKEN: TOKEN,
+    SEGPAY_POSTBACK_IPS: '10.0.0.0/8,127.0.0.1',
+    // The allow-list judges the client address, X-Forwarded-For included when a proxy is trusted.
+    TRUST_PROXY: 'true',
+    PROVIDER_TIMEOUT_MS: '2000',
   });
   afterAll(async () => {
     await api?.close();
@@ -328,6 +331,38 @@ describe('Segpay provider (hosted page, postbacks confirmed by SRS, SRS refunds)
     expect(credits()).toHaveLength(3);
     const totals = await ledgerTotals(api, 'USD');
     expect(totals.debits).toBe(totals.credits);
+  });
+
+  it('refund keys are kept in the database: another instance neither credits a lost refund twice nor takes a separate refund for it', async () => {
+    const { purchase, payment } = await paidSession();
+    const tranId = purchase.transaction.tranId;
+    const credits = () => emulator.transactions().filter((t) => t.type === 'credit' && t.relatedTranId === tranId);
+    const other = await startTestApp(dbUrl, env());
+    try {
+      const otherAdmin = await other.key('admin');
+      // Instance A sends a refund, Segpay credits it and the answer is lost.
+      emulator.dropAfterChargeNext(1);
+      const key = newKey();
+      expect((await refund(payment.id, { amount: 800 }, key)).status).toBe(503);
+      expect(credits().map((c) => c.amountCents)).toEqual([800]);
+      // The retry lands on instance B: it finds the claim and Segpay's credit, and sends nothing.
+      const retried = await refundPayment(other, otherAdmin, payment.id, { amount: 800 }, key);
+      expect(retried.status).toBe(201);
+      expect(retried.body).toMatchObject({ status: 'succeeded', amount: 800 });
+      expect(credits().map((c) => c.amountCents)).toEqual([800]);
+      const claims = await api.db.query(`SELECT refund_key, credit_tran_id FROM segpay_refund_claims WHERE sale_tran_id = $1`, [tranId]);
+      expect(claims.rows).toEqual([{ refund_key: expect.any(String), credit_tran_id: credits()[0].tranId }]);
+
+      // A separate refund of the same amount on instance B is a new credit: B knows the first credit is A's key's.
+      const separate = await refundPayment(other, otherAdmin, payment.id, { amount: 800 }, newKey());
+      expect(separate.status).toBe(201);
+      expect(credits().map((c) => c.amountCents)).toEqual([800, 800]);
+      expect(separate.body.providerRef).not.toBe(retried.body.providerRef);
+      expect(emulator.transactions().find((t) => t.tranId === tranId)!.refundedCents).toBe(1600);
+      expect(await getPayment(api, sk, payment.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 1600 });
+    } finally {
+      await other.close();
+    }
   });
 
   it("a refund made in Segpay's merchant portal is recorded and booked from its postback, once", async () => {

@@ -4,7 +4,6 @@ import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
 import type { Counter } from 'prom-client';
 import type { Executor, Transaction } from '../../database/database.types';
 import { OutboxRepository } from '../../events/outbox.repository';
-import { LedgerRepository } from '../../ledger/ledger.repository';
 import { LedgerService } from '../../ledger/ledger.service';
 import { ACCOUNTS, type LedgerLine } from '../../ledger/ledger.types';
 import { MetricsService } from '../../metrics/metrics.service';
@@ -38,7 +37,7 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
 /**
  * The ids of the suspense postings of one provider charge of a payment, built only here: the one that
  * booked it to suspense, and each release from it, named by the total released with it. The releases
- * share a prefix, by which LedgerRepository.suspenseOf sums them.
+ * share a prefix, by which LedgerService.suspenseOf sums them.
  */
 function suspensePostingIds(payment: PaymentRef, provider: ProviderId, providerRef: string) {
   const charge = `${payment.id}:${provider}:${providerRef}`;
@@ -61,7 +60,6 @@ export class PaymentOutcomes {
   constructor(
     private readonly payments: PaymentsRepository,
     private readonly ledger: LedgerService,
-    private readonly ledgerEntries: LedgerRepository,
     private readonly outbox: OutboxRepository,
     private readonly coupons: CouponsService,
     private readonly holds: GiftCardHolds,
@@ -251,7 +249,7 @@ export class PaymentOutcomes {
   /** What one provider charge of the payment put in suspense (`held`), and how much of it was released. */
   suspenseOf(payment: PaymentRef, provider: ProviderId, providerRef: string, executor: Executor) {
     const ids = suspensePostingIds(payment, provider, providerRef);
-    return this.ledgerEntries.suspenseOf(payment.merchantId, payment.id, ids.held, ids.releasedPrefix, executor);
+    return this.ledger.suspenseOf(payment.merchantId, payment.id, ids.held, ids.releasedPrefix, executor);
   }
 
   async cancel(tx: Executor, payment: PaymentRef, reason: string): Promise<Payment | null> {

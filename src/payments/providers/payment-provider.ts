@@ -174,6 +174,27 @@ export class ProviderUnavailableError extends ProviderError {}
 
 export class ProviderUnknownOutcomeError extends ProviderError {}
 
+/**
+ * A status the provider's status table does not know (a value added to its API after our tables were
+ * written). Never guessed: the payment or refund stays as it is, and a webhook carrying it fails and is
+ * retried, then dead-lettered with this message, until the table learns the status.
+ */
+export class UnknownProviderStatusError extends ProviderError {
+  constructor(
+    provider: ProviderId,
+    readonly table: string,
+    readonly status: unknown,
+  ) {
+    super(provider, `${provider} reported ${table} status ${JSON.stringify(status)}, which Paybridge does not know`);
+  }
+}
+
+/** `table[status]`, or UnknownProviderStatusError: the one run-time check behind every status table. */
+export function mapStatus<S extends string, T>(provider: ProviderId, table: string, statuses: Readonly<Record<S, T>>, status: unknown): T {
+  if (typeof status === 'string' && Object.prototype.hasOwnProperty.call(statuses, status)) return statuses[status as S];
+  throw new UnknownProviderStatusError(provider, table, status);
+}
+
 export class WebhookVerificationError extends Error {
   constructor(
     message: string,

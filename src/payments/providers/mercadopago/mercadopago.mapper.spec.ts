@@ -1,6 +1,7 @@
-import type { ProviderWebhookEvent } from '../payment-provider';
+import { ProviderUnknownOutcomeError, UnknownProviderStatusError, type ProviderWebhookEvent } from '../payment-provider';
 import {
   eventIdOf,
+  MERCADOPAGO_REFUND_STATUSES,
   MERCADOPAGO_STATUSES,
   MercadoPagoNotification,
   MercadoPagoPaymentPayload,
@@ -9,6 +10,7 @@ import {
   signatureTimestampMs,
   toConfirmedEvent,
   toMercadoPagoAmount,
+  refundStatusOf,
   toProviderPayment,
 } from './mercadopago.mapper';
 
@@ -147,7 +149,7 @@ const parsed = (providerRef: string): ProviderWebhookEvent => ({
 describe('Mercado Pago mapper', () => {
   describe('toProviderPayment (charge and retrieve answers)', () => {
     it('approved: succeeded, amounts back in minor units', () => {
-      expect(toProviderPayment(recorded.approvedDirect, 'BRL')).toEqual({
+      expect(toProviderPayment(recorded.approvedDirect)).toEqual({
         providerRef: '1303134840',
         status: 'succeeded',
         amount: 14990,
@@ -159,7 +161,7 @@ describe('Mercado Pago mapper', () => {
     });
 
     it('rejected: declined with status_detail as the decline code', () => {
-      expect(toProviderPayment(recorded.rejectedDirect, 'BRL')).toMatchObject({
+      expect(toProviderPayment(recorded.rejectedDirect)).toMatchObject({
         status: 'declined',
         declineCode: 'cc_rejected_insufficient_amount',
         providerRef: '1303134841',
@@ -167,39 +169,45 @@ describe('Mercado Pago mapper', () => {
     });
 
     it('in_process (CONT) and pending: processing', () => {
-      expect(toProviderPayment(recorded.inProcessDirect, 'BRL').status).toBe('processing');
-      expect(
-        toProviderPayment({ ...recorded.inProcessDirect, status: 'pending', status_detail: 'pending_waiting_transfer' }, 'BRL').status,
-      ).toBe('processing');
+      expect(toProviderPayment(recorded.inProcessDirect).status).toBe('processing');
+      expect(toProviderPayment({ ...recorded.inProcessDirect, status: 'pending', status_detail: 'pending_waiting_transfer' }).status).toBe(
+        'processing',
+      );
     });
 
     it('partially refunded and refunded: succeeded with what was refunded', () => {
-      expect(toProviderPayment(recorded.partiallyRefunded, 'BRL')).toMatchObject({
+      expect(toProviderPayment(recorded.partiallyRefunded)).toMatchObject({
         status: 'succeeded',
         amount: 14990,
         amountRefunded: 5000,
       });
-      expect(toProviderPayment(recorded.refunded, 'BRL')).toMatchObject({ status: 'succeeded', amountRefunded: 14990 });
-      expect(toProviderPayment({ ...recorded.refunded, transaction_amount_refunded: undefined }, 'BRL').amountRefunded).toBe(14990);
+      expect(toProviderPayment(recorded.refunded)).toMatchObject({ status: 'succeeded', amountRefunded: 14990 });
+      expect(toProviderPayment({ ...recorded.refunded, transaction_amount_refunded: undefined }).amountRefunded).toBe(14990);
     });
 
     it('a 3-D Secure challenge: requires_action with the challenge URL', () => {
-      expect(toProviderPayment(recorded.challenge, 'BRL')).toMatchObject({
+      expect(toProviderPayment(recorded.challenge)).toMatchObject({
         status: 'requires_action',
         nextActionUrl: 'https://acs-public.tp.mastercard.com/api/v1/browser_challenges',
       });
     });
 
-    it('cancelled: canceled; an undocumented status is never final', () => {
-      expect(toProviderPayment(recorded.cancelledPix, 'BRL').status).toBe('canceled');
-      expect(toProviderPayment({ ...recorded.approvedDirect, status: 'something_new' }, 'BRL').status).toBe('processing');
+    it('cancelled: canceled; an undocumented status is never guessed: it throws UnknownProviderStatusError', () => {
+      expect(toProviderPayment(recorded.cancelledPix).status).toBe('canceled');
+      expect(() => toProviderPayment({ ...recorded.approvedDirect, status: 'something_new' })).toThrow(UnknownProviderStatusError);
+      expect(() => toProviderPayment({ ...recorded.approvedDirect, status: undefined })).toThrow(UnknownProviderStatusError);
     });
 
-    it('uses the currency the payment was made in (CLP has no decimals)', () => {
-      expect(toProviderPayment({ ...recorded.approvedDirect, currency_id: 'CLP', transaction_amount: 5000 }, 'BRL')).toMatchObject({
+    it('uses the currency the payment was made in (CLP has no decimals), never an assumed BRL', () => {
+      expect(toProviderPayment({ ...recorded.approvedDirect, currency_id: 'CLP', transaction_amount: 5000 })).toMatchObject({
         currency: 'CLP',
         amount: 5000,
       });
+      expect(toProviderPayment({ ...recorded.approvedDirect, currency_id: 'ARS', transaction_amount: 1250.5 })).toMatchObject({
+        currency: 'ARS',
+        amount: 125050,
+      });
+      expect(() => toProviderPayment({ ...recorded.approvedDirect, currency_id: undefined })).toThrow(ProviderUnknownOutcomeError);
     });
   });
 
@@ -252,10 +260,45 @@ describe('Mercado Pago mapper', () => {
       }
     });
 
+    it('a notification for an MXN payment carries MXN, whatever the notification said', () => {
+      const event = toConfirmedEvent(
+        { ...parsed('1303134840'), currency: 'BRL' },
+        { ...recorded.approvedDirect, currency_id: 'MXN', transaction_amount: 349.99 },
+      );
+      expect(event).toMatchObject({ currency: 'MXN', amount: 34999, kind: 'payment.succeeded' });
+      expect(() => toConfirmedEvent(parsed('1303134840'), { ...recorded.approvedDirect, currency_id: undefined })).toThrow(
+        ProviderUnknownOutcomeError,
+      );
+    });
+
+    it('an undocumented status fails the event (retried, then dead-lettered), never read as other', () => {
+      expect(() => toConfirmedEvent(parsed('1'), { ...recorded.approvedDirect, status: 'something_new' })).toThrow(
+        UnknownProviderStatusError,
+      );
+    });
+
     it('every documented status is in the table', () => {
       expect(Object.keys(MERCADOPAGO_STATUSES).sort()).toEqual(
         ['approved', 'authorized', 'cancelled', 'charged_back', 'in_mediation', 'in_process', 'pending', 'refunded', 'rejected'].sort(),
       );
+    });
+  });
+
+  describe('refund statuses', () => {
+    it('every documented refund status is in the table, and maps to ours', () => {
+      expect(MERCADOPAGO_REFUND_STATUSES).toEqual({
+        approved: 'succeeded',
+        in_process: 'pending',
+        authorized: 'pending',
+        rejected: 'failed',
+        cancelled: 'failed',
+      });
+      for (const [status, ours] of Object.entries(MERCADOPAGO_REFUND_STATUSES)) expect(refundStatusOf({ status })).toBe(ours);
+    });
+
+    it('an unknown refund status throws UnknownProviderStatusError', () => {
+      expect(() => refundStatusOf({ status: 'reversed' })).toThrow(UnknownProviderStatusError);
+      expect(() => refundStatusOf({ status: null })).toThrow(UnknownProviderStatusError);
     });
   });
 

@@ -1,5 +1,13 @@
 import { fromMajorString, toMajorString } from '../../../common/money';
-import type { ProviderEventKind, ProviderPayment, ProviderPaymentStatus, ProviderWebhookEvent } from '../payment-provider';
+import {
+  mapStatus,
+  ProviderUnknownOutcomeError,
+  type ProviderEventKind,
+  type ProviderPayment,
+  type ProviderPaymentStatus,
+  type ProviderRefundStatus,
+  type ProviderWebhookEvent,
+} from '../payment-provider';
 
 /**
  * Mercado Pago's payment as its API answers it (GET/POST /v1/payments, search results): the fields we
@@ -68,10 +76,38 @@ export const MERCADOPAGO_STATUSES: Readonly<Record<MercadoPagoStatus, { payment:
   charged_back: { payment: 'succeeded', event: 'other' },
 };
 
+/** UnknownProviderStatusError for an undocumented status: never guessed (the payment stays as it is). */
 function statusOf(payment: MercadoPagoPaymentPayload): { payment: ProviderPaymentStatus; event: EventOutcome } {
-  const known = MERCADOPAGO_STATUSES[payment.status as MercadoPagoStatus];
-  // An undocumented status is never final for us: processing, resolved later by retrieve/recovery.
-  return known ?? { payment: 'processing', event: 'other' };
+  return mapStatus('mercadopago', 'payment', MERCADOPAGO_STATUSES, payment.status);
+}
+
+/**
+ * Every refund status Mercado Pago documents (GET /v1/payments/:id/refunds/:refund_id):
+ *   approved               made                          → succeeded
+ *   in_process, authorized  not settled yet               → pending (settled later by retrieveRefund)
+ *   rejected, cancelled     Mercado Pago will not make it → failed
+ */
+export type MercadoPagoRefundStatus = 'approved' | 'in_process' | 'authorized' | 'rejected' | 'cancelled';
+
+export const MERCADOPAGO_REFUND_STATUSES: Readonly<Record<MercadoPagoRefundStatus, ProviderRefundStatus>> = {
+  approved: 'succeeded',
+  in_process: 'pending',
+  authorized: 'pending',
+  rejected: 'failed',
+  cancelled: 'failed',
+};
+
+export function refundStatusOf(refund: { status?: string | null }): ProviderRefundStatus {
+  return mapStatus('mercadopago', 'refund', MERCADOPAGO_REFUND_STATUSES, refund.status);
+}
+
+/**
+ * The payment's own currency (`currency_id`, e.g. BRL, ARS, MXN, CLP, COP, PEN, UYU): never assumed.
+ * A payment without one is an answer we cannot read, so nothing is decided from it.
+ */
+export function currencyOf(payment: { id?: number | string; currency_id?: string | null }): string {
+  if (typeof payment.currency_id === 'string' && /^[A-Za-z]{3}$/.test(payment.currency_id)) return payment.currency_id.toUpperCase();
+  throw new ProviderUnknownOutcomeError('mercadopago', `Mercado Pago payment ${String(payment.id)} came without a currency_id`);
 }
 
 /** Our checkout session ids start with `cs_`; direct charges carry our payment id (`pay_…`). */
@@ -94,8 +130,8 @@ function challengeUrl(payment: MercadoPagoPaymentPayload): string | undefined {
   return payment.three_ds_info?.external_resource_url || undefined;
 }
 
-export function toProviderPayment(payment: MercadoPagoPaymentPayload, fallbackCurrency: string): ProviderPayment {
-  const currency = payment.currency_id || fallbackCurrency;
+export function toProviderPayment(payment: MercadoPagoPaymentPayload): ProviderPayment {
+  const currency = currencyOf(payment);
   const nextActionUrl = challengeUrl(payment);
   const status = nextActionUrl ? 'requires_action' : statusOf(payment).payment;
   const amount = minor(payment.transaction_amount, currency);
@@ -123,7 +159,7 @@ function refundedOf(payment: MercadoPagoPaymentPayload, amount: number, currency
  * providerRef is Mercado Pago's payment id, and merchantId comes from the metadata we sent.
  */
 export function toConfirmedEvent(notification: ProviderWebhookEvent, payment: MercadoPagoPaymentPayload): ProviderWebhookEvent {
-  const currency = payment.currency_id || notification.currency || 'BRL';
+  const currency = currencyOf(payment);
   const hosted = isCheckoutReference(payment.external_reference);
   const partiallyRefunded = payment.status === 'approved' && (payment.transaction_amount_refunded ?? 0) > 0;
   const outcome: EventOutcome = partiallyRefunded ? 'refunded' : statusOf(payment).event;

@@ -44,6 +44,7 @@ import {
   signatureTimestampMs,
   toConfirmedEvent,
   toMercadoPagoAmount,
+  refundStatusOf,
   toProviderPayment,
 } from './mercadopago.mapper';
 
@@ -127,7 +128,7 @@ export class MercadoPagoProvider implements PaymentProvider {
         },
       }),
     );
-    const result = toProviderPayment(payment, input.currency);
+    const result = toProviderPayment(payment);
     if (result.currency !== input.currency)
       this.logger.error(
         { providerRef: result.providerRef, expected: input.currency, got: result.currency },
@@ -146,7 +147,7 @@ export class MercadoPagoProvider implements PaymentProvider {
   async retrieve(lookup: { providerRef?: string | null; idempotencyKey: string; reference?: string }): Promise<ProviderPayment | null> {
     if (lookup.providerRef) {
       const found = await this.findPayment(lookup.providerRef);
-      return found ? toProviderPayment(found, 'BRL') : null;
+      return found ? toProviderPayment(found) : null;
     }
     const reference = lookup.reference ?? referenceFromAttemptKey(lookup.idempotencyKey);
     const page = await this.call('read', () =>
@@ -154,7 +155,7 @@ export class MercadoPagoProvider implements PaymentProvider {
     );
     const results = (page.results ?? []) as MercadoPagoPaymentPayload[];
     const match = results.find((p) => p.metadata?.attempt_key === lookup.idempotencyKey);
-    return match ? toProviderPayment(match, 'BRL') : null;
+    return match ? toProviderPayment(match) : null;
   }
 
   async refund(input: RefundInput): Promise<ProviderRefund> {
@@ -164,17 +165,17 @@ export class MercadoPagoProvider implements PaymentProvider {
         body: { amount: toMercadoPagoAmount(input.amount, input.currency) },
       }),
     );
-    if (refund.status === 'rejected' || refund.status === 'cancelled')
+    const status = refundStatusOf(refund);
+    if (status === 'failed')
       throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, `Mercado Pago ${refund.status} refund ${refund.id}.`);
-    return { providerRefundId: String(refund.id), status: refund.status === 'approved' ? 'succeeded' : 'pending' };
+    return { providerRefundId: String(refund.id), status };
   }
 
   async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
     const refund = await this.call('read', () =>
       new PaymentRefund(this.client()).get({ payment_id: lookup.providerRef, refund_id: lookup.providerRefundId }),
     );
-    if (refund.status === 'approved') return 'succeeded';
-    return refund.status === 'rejected' || refund.status === 'cancelled' ? 'failed' : 'pending';
+    return refundStatusOf(refund);
   }
 
   async cancel(providerRef: string): Promise<void> {

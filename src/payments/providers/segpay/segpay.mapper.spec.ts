@@ -1,5 +1,9 @@
+import { UnknownProviderStatusError } from '../payment-provider';
 import {
   checkoutSigningKey,
+  creditStatusOf,
+  SEGPAY_CREDIT_STATUSES,
+  SEGPAY_SALE_STATUSES,
   claimProblems,
   confirmationProblems,
   isAllowedSource,
@@ -244,6 +248,26 @@ describe('SRS confirmation', () => {
       declineCode: 'generic_decline',
       amountRefunded: 0,
     });
+  });
+
+  it('the sale and credit status tables hold every SRS status; refunded and charged-back sales were captured', () => {
+    expect(SEGPAY_SALE_STATUSES).toEqual({
+      approved: 'succeeded',
+      declined: 'declined',
+      refunded: 'succeeded',
+      partially_refunded: 'succeeded',
+      charged_back: 'succeeded',
+    });
+    expect(SEGPAY_CREDIT_STATUSES).toEqual({ approved: 'succeeded', declined: 'failed' });
+    expect(toProviderPayment({ ...SRS_SALE, status: 'charged_back' }).status).toBe('succeeded');
+    expect(creditStatusOf({ status: 'approved' })).toBe('succeeded');
+    expect(creditStatusOf({ status: 'declined' })).toBe('failed');
+  });
+
+  it('an unknown SRS status throws UnknownProviderStatusError (the payment stays as it is)', () => {
+    const unknown = { ...SRS_SALE, status: 'voided' } as unknown as SrsTransaction;
+    expect(() => toProviderPayment(unknown)).toThrow(UnknownProviderStatusError);
+    expect(() => creditStatusOf({ status: 'refunded' })).toThrow(UnknownProviderStatusError);
   });
 });
 

@@ -1,7 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { fromMajorString, toMajorString } from '../../../common/money';
-import type { ProviderEventKind, ProviderPayment, ProviderWebhookEvent } from '../payment-provider';
+import {
+  mapStatus,
+  type ProviderEventKind,
+  type ProviderPayment,
+  type ProviderPaymentStatus,
+  type ProviderRefundStatus,
+  type ProviderWebhookEvent,
+} from '../payment-provider';
 
 /**
  * Segpay's wire formats in our terms: the hosted payment page link, the postback fields, and the SRS
@@ -225,7 +232,7 @@ export interface SrsTransaction {
   type: 'sale' | 'credit' | 'charge';
   stage: string;
   approved: boolean;
-  status: 'approved' | 'declined' | 'refunded' | 'partially_refunded' | 'charged_back';
+  status: SrsTransactionStatus;
   amount: string;
   currencyCode: string;
   refundedAmount: string;
@@ -239,15 +246,46 @@ export interface SrsMembership {
   status: 'active' | 'cancelled';
 }
 
+/**
+ * Every status SRS reports for a sale, in our terms. Exhaustive (a new status fails the type check);
+ * one SRS sends that is not here throws UnknownProviderStatusError, so nothing is guessed.
+ *   approved                        captured                      → succeeded
+ *   declined                        refused                       → declined
+ *   refunded / partially_refunded   captured, then (partly) refunded → succeeded (refundedAmount says how much)
+ *   charged_back                    captured, then disputed        → succeeded (disputes are not modelled yet)
+ */
+export type SrsTransactionStatus = 'approved' | 'declined' | 'refunded' | 'partially_refunded' | 'charged_back';
+
+export const SEGPAY_SALE_STATUSES: Readonly<Record<SrsTransactionStatus, ProviderPaymentStatus>> = {
+  approved: 'succeeded',
+  declined: 'declined',
+  refunded: 'succeeded',
+  partially_refunded: 'succeeded',
+  charged_back: 'succeeded',
+};
+
+/** A credit (our refund) is approved or declined; any other status on a credit is unknown to us. */
+export type SrsCreditStatus = 'approved' | 'declined';
+
+export const SEGPAY_CREDIT_STATUSES: Readonly<Record<SrsCreditStatus, ProviderRefundStatus>> = {
+  approved: 'succeeded',
+  declined: 'failed',
+};
+
+export function creditStatusOf(credit: Pick<SrsTransaction, 'status'>): ProviderRefundStatus {
+  return mapStatus('segpay', 'credit', SEGPAY_CREDIT_STATUSES, credit.status);
+}
+
 export function toProviderPayment(t: SrsTransaction): ProviderPayment {
   const currency = t.currencyCode.toUpperCase();
+  const status = mapStatus('segpay', 'sale', SEGPAY_SALE_STATUSES, t.status);
   return {
     providerRef: t.tranId,
-    status: t.approved ? 'succeeded' : 'declined',
+    status,
     amount: fromMajorString(t.amount, currency),
     currency,
     amountRefunded: t.refundedAmount ? fromMajorString(t.refundedAmount, currency) : 0,
-    declineCode: t.approved ? undefined : 'generic_decline',
+    declineCode: status === 'declined' ? 'generic_decline' : undefined,
   };
 }
 

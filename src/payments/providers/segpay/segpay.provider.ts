@@ -34,15 +34,14 @@ import {
   SrsMembership,
   SrsTransaction,
   toProviderPayment,
+  creditStatusOf,
   toWebhookEvent,
   verifiedCheckoutClaim,
 } from './segpay.mapper';
+import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
 
 /** Connection errors raised before a request could be sent: nothing reached Segpay. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/** How many refund keys this process remembers (see refund()). */
-const REMEMBERED_REFUNDS = 10_000;
 
 interface SrsAnswer {
   status: number;
@@ -73,11 +72,11 @@ export class SegpayProvider implements PaymentProvider {
   private readonly allowList: BlockList | null;
   private readonly timeoutMs: number;
   private readonly signingKey: Buffer | null;
-  /** Refund key → credits that existed before this process first sent it; credit → the key it answered. */
-  private readonly refundsSent = new Map<string, Set<string>>();
-  private readonly creditOwners = new Map<string, string>();
 
-  constructor(config: ConfigService<Env, true>) {
+  constructor(
+    config: ConfigService<Env, true>,
+    private readonly claims: SegpayRefundClaimsRepository,
+  ) {
     this.merchantId = config.get('SEGPAY_MERCHANT_ID', { infer: true });
     this.configured = Boolean(this.merchantId);
     this.userId = config.get('SEGPAY_USER_ID', { infer: true });
@@ -149,14 +148,14 @@ export class SegpayProvider implements PaymentProvider {
   }
 
   /**
-   * Refunds a sale (fully or partly) through SRS. Segpay's refund call has no idempotency key, so
-   * before sending, the sale's credits are listed: a credit of exactly this amount that is not known to
-   * belong to another of our refunds is taken as this refund having already happened (an earlier
-   * attempt whose answer was lost), and nothing is sent. Within one process this is exact (it remembers
-   * which credits existed before each refund key was first sent, and which key each credit answered).
-   * Across processes (a retry after a restart or on another instance) the rule stands alone: a second,
-   * separate refund of exactly the same amount on the same sale is then answered by the first one's
-   * credit and not sent; refund that in Segpay's portal, or as two different amounts.
+   * Refunds a sale (fully or partly) through SRS. Segpay's refund call has no idempotency key, so ours
+   * is kept in the database (segpay_refund_claims): the key is claimed before SRS is called, with the
+   * sale's credits at that moment, and the credit SRS makes is recorded after. A later attempt under the
+   * same key (a retry after a lost answer, a restart, another instance) returns the recorded credit;
+   * when none was recorded, a credit of exactly this amount that is newer than the claim and answers no
+   * other key is that earlier attempt's, and nothing is sent. While one attempt is sending (a lease of
+   * twice the provider timeout), another attempt of the same key sends nothing: its outcome is unknown
+   * until the first one's answer is recorded or its lease runs out.
    */
   async refund(input: RefundInput): Promise<ProviderRefund> {
     let sale: SrsTransaction | null;
@@ -165,9 +164,9 @@ export class SegpayProvider implements PaymentProvider {
       sale = await this.findTransaction(input.providerRef);
       credits = sale ? await this.creditsOf(sale) : [];
     } catch (err) {
-      // This process sent this refund before and cannot check it now: the earlier attempt may have
-      // refunded, so "nothing happened" (unavailable) would be wrong.
-      if (err instanceof ProviderUnavailableError && this.refundsSent.has(input.idempotencyKey))
+      // An earlier attempt of this refund was sent and cannot be checked now: it may have refunded, so
+      // "nothing happened" (unavailable) would be wrong.
+      if (err instanceof ProviderUnavailableError && (await this.claims.find(input.idempotencyKey)))
         throw new ProviderUnknownOutcomeError(this.id, `Cannot check an earlier attempt of this refund: ${err.message}`, { cause: err });
       throw err;
     }
@@ -176,18 +175,28 @@ export class SegpayProvider implements PaymentProvider {
     if (sale.currencyCode.toUpperCase() !== input.currency)
       throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, `Sale ${sale.tranId} is in ${sale.currencyCode}.`);
 
-    const before = this.refundsSent.get(input.idempotencyKey);
-    const earlier = credits.find(
-      (c) =>
-        fromMajorString(c.amount, input.currency) === input.amount &&
-        !before?.has(c.tranId) &&
-        (this.creditOwners.get(c.tranId) ?? input.idempotencyKey) === input.idempotencyKey,
-    );
-    if (earlier) {
-      this.remember(input.idempotencyKey, earlier.tranId, credits);
-      return { providerRefundId: earlier.tranId, status: 'succeeded' };
+    const claim = await this.claims.claim({
+      refundKey: input.idempotencyKey,
+      saleTranId: sale.tranId,
+      amount: input.amount,
+      currency: input.currency,
+      creditsBefore: credits.map((c) => c.tranId),
+      leaseMs: this.timeoutMs * 2,
+    });
+    if (claim.creditTranId) return { providerRefundId: claim.creditTranId, status: 'succeeded' };
+    if (!claim.fresh) {
+      const before = new Set(claim.creditsBefore);
+      const others = await this.claims.creditsOfOtherKeys(sale.tranId, input.idempotencyKey);
+      const earlier = credits.find(
+        (c) => fromMajorString(c.amount, input.currency) === input.amount && !before.has(c.tranId) && !others.has(c.tranId),
+      );
+      if (earlier) {
+        await this.claims.recordCredit(input.idempotencyKey, earlier.tranId);
+        return { providerRefundId: earlier.tranId, status: 'succeeded' };
+      }
+      if (!claim.mayCredit)
+        throw new ProviderUnknownOutcomeError(this.id, `Another attempt of refund ${input.idempotencyKey} is waiting for Segpay's answer`);
     }
-    if (!before) this.remember(input.idempotencyKey, null, credits);
 
     const answer = await this.srs('POST', `/srs/transactions/${encodeURIComponent(sale.tranId)}/refund`, {
       params: { Amount: toMajorString(input.amount, input.currency), Comment: `paybridge ${input.idempotencyKey}` },
@@ -195,11 +204,13 @@ export class SegpayProvider implements PaymentProvider {
     });
     const credit = answer.body.refund as SrsTransaction | undefined;
     if (answer.status === 200 && credit?.tranId) {
-      this.remember(input.idempotencyKey, credit.tranId, credits);
+      await this.claims.recordCredit(input.idempotencyKey, credit.tranId);
       return { providerRefundId: credit.tranId, status: 'succeeded' };
     }
-    if (answer.status >= 400 && answer.status < 500)
+    if (answer.status >= 400 && answer.status < 500) {
+      await this.claims.release(input.idempotencyKey);
       throw new ProviderDeclineError(this.id, 'refund_refused', input.providerRef, `Segpay refused the refund: ${errorText(answer)}`);
+    }
     throw new ProviderUnknownOutcomeError(this.id, `Segpay answered the refund with HTTP ${answer.status} and no credit`);
   }
 
@@ -207,7 +218,7 @@ export class SegpayProvider implements PaymentProvider {
   async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
     const credit = await this.findTransaction(lookup.providerRefundId);
     if (!credit) return 'pending';
-    return credit.approved ? 'succeeded' : 'failed';
+    return creditStatusOf(credit);
   }
 
   /** Nothing exists at Segpay before the customer pays. The link stays usable: a late payment is still recorded. */
@@ -303,17 +314,6 @@ export class SegpayProvider implements PaymentProvider {
     if (answer.status !== 200 || !Array.isArray(answer.body.transactions))
       throw new ProviderUnavailableError(this.id, `SRS transactions report answered HTTP ${answer.status}: ${errorText(answer)}`);
     return (answer.body.transactions as SrsTransaction[]).filter((t) => t.type === 'credit' && t.relatedTranId === sale.tranId);
-  }
-
-  private remember(key: string, creditTranId: string | null, creditsBefore: SrsTransaction[]): void {
-    if (!this.refundsSent.has(key)) {
-      this.refundsSent.set(key, new Set(creditsBefore.map((c) => c.tranId).filter((id) => id !== creditTranId)));
-      if (this.refundsSent.size > REMEMBERED_REFUNDS) this.refundsSent.delete(this.refundsSent.keys().next().value as string);
-    }
-    if (creditTranId) {
-      this.creditOwners.set(creditTranId, key);
-      if (this.creditOwners.size > REMEMBERED_REFUNDS) this.creditOwners.delete(this.creditOwners.keys().next().value as string);
-    }
   }
 
   /**

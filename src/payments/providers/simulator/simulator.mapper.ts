@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ProviderEventKind, ProviderPayment } from '../payment-provider';
+import { mapStatus, type ProviderEventKind, type ProviderPayment, type ProviderPaymentStatus } from '../payment-provider';
 import type { SimulatorCharge } from './simulator.repository';
 
 /** The simulator's test tokens and what each does (README, "Simulator"). */
@@ -26,10 +26,19 @@ export function outcomeOf(token: string): TokenOutcome {
   return TEST_TOKENS[token] ?? { status: 'declined', declineCode: 'invalid_payment_method' };
 }
 
+/** Every status a simulator charge can have (exhaustive; an unknown one read from the table throws). */
+export const SIMULATOR_CHARGE_STATUSES: Readonly<Record<SimulatorCharge['status'], ProviderPaymentStatus>> = {
+  succeeded: 'succeeded',
+  requires_action: 'requires_action',
+  declined: 'declined',
+  failed: 'declined',
+  canceled: 'canceled',
+};
+
 export function toProviderPayment(charge: SimulatorCharge, nextActionUrl?: string): ProviderPayment {
   return {
     providerRef: charge.id,
-    status: charge.status === 'failed' ? 'declined' : charge.status,
+    status: mapStatus('simulator', 'charge', SIMULATOR_CHARGE_STATUSES, charge.status),
     amount: charge.amount,
     currency: charge.currency,
     amountRefunded: charge.amountRefunded,

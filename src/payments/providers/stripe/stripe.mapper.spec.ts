@@ -1,8 +1,15 @@
 import type Stripe from 'stripe';
 import recorded from './testdata/recorded-events.json';
+import { UnknownProviderStatusError } from '../payment-provider';
 import {
   checkoutSessionParams,
   fromStripeAmount,
+  refundStatusOf,
+  sessionIsOpen,
+  STRIPE_INTENT_STATUSES,
+  STRIPE_REFUND_STATUSES,
+  STRIPE_SESSION_PAYMENT_STATUSES,
+  STRIPE_SESSION_STATUSES,
   paymentIntentParams,
   SUBSCRIBED_EVENT_TYPES,
   toProviderPayment,
@@ -301,6 +308,44 @@ describe('Stripe mapper', () => {
       expect(toProviderRefund(refund('pending'))).toEqual({ providerRefundId: 're_1', status: 'pending' });
       expect(toProviderRefund(refund('failed'))).toBeNull();
       expect(toProviderRefund(refund('canceled'))).toBeNull();
+      expect(toProviderRefund(refund('requires_action'))).toEqual({ providerRefundId: 're_1', status: 'pending' });
+    });
+
+    it('the status tables hold every documented status, and nothing else', () => {
+      expect(STRIPE_INTENT_STATUSES).toEqual({
+        requires_payment_method: 'declined',
+        requires_confirmation: 'processing',
+        requires_action: 'requires_action',
+        processing: 'processing',
+        requires_capture: 'processing',
+        canceled: 'canceled',
+        succeeded: 'succeeded',
+      });
+      expect(STRIPE_REFUND_STATUSES).toEqual({
+        pending: 'pending',
+        requires_action: 'pending',
+        succeeded: 'succeeded',
+        failed: 'failed',
+        canceled: 'failed',
+      });
+      expect(Object.keys(STRIPE_SESSION_STATUSES).sort()).toEqual(['complete', 'expired', 'open']);
+      expect(Object.keys(STRIPE_SESSION_PAYMENT_STATUSES).sort()).toEqual(['no_payment_required', 'paid', 'unpaid']);
+      expect(['open', 'complete', 'expired'].map(sessionIsOpen)).toEqual([true, false, false]);
+    });
+
+    it('an unknown status throws UnknownProviderStatusError instead of becoming processing', () => {
+      const unknown = intent({ status: 'requires_reauthorization' as Stripe.PaymentIntent.Status });
+      expect(() => toProviderPayment(unknown)).toThrow(UnknownProviderStatusError);
+      expect(() => toProviderPayment(unknown)).toThrow(/payment intent status "requires_reauthorization"/);
+      expect(() => toProviderRefund({ id: 're_1', status: 'reversed' } as Stripe.Refund)).toThrow(UnknownProviderStatusError);
+      expect(() => refundStatusOf({ status: null })).toThrow(UnknownProviderStatusError);
+      expect(() => sessionIsOpen('paused')).toThrow(UnknownProviderStatusError);
+    });
+
+    it('a completed session with an unknown payment_status is not guessed', () => {
+      const event = events.checkoutCompleted;
+      const odd = { ...event, data: { object: { ...event.data.object, payment_status: 'partially_paid' } } };
+      expect(() => toWebhookEvent(odd)).toThrow(UnknownProviderStatusError);
     });
   });
 });

@@ -1,6 +1,15 @@
 import type Stripe from 'stripe';
 import { currencyExponent, isSupportedCurrency } from '../../../common/money';
-import type { ChargeInput, CreateCheckoutInput, ProviderPayment, ProviderRefund, ProviderWebhookEvent } from '../payment-provider';
+import {
+  mapStatus,
+  type ChargeInput,
+  type CreateCheckoutInput,
+  type ProviderPayment,
+  type ProviderPaymentStatus,
+  type ProviderRefund,
+  type ProviderRefundStatus,
+  type ProviderWebhookEvent,
+} from '../payment-provider';
 
 /**
  * Stripe's objects in our terms and back: amounts, statuses, request parameters and webhook events.
@@ -112,38 +121,105 @@ export function declineCodeOf(error: { decline_code?: string | null; code?: stri
   return error?.decline_code || error?.code || 'generic_decline';
 }
 
+// ---------------------------------------------------------------- status tables
+
+/**
+ * Every PaymentIntent status Stripe documents (https://docs.stripe.com/payments/paymentintents/lifecycle)
+ * and what it is for us. Exhaustive: a status added here without a row fails the type check, and one
+ * Stripe sends that is not here throws UnknownProviderStatusError (never guessed as processing).
+ *   requires_payment_method  confirmed and refused (a decline, failed 3-D Secure) → declined
+ *   requires_confirmation    not confirmed yet (we always confirm at creation)      → processing
+ *   requires_action          3-D Secure or another customer step                   → requires_action
+ *   processing               the network has not answered yet                      → processing
+ *   requires_capture         authorised, not captured (we always capture)          → processing
+ *   canceled / succeeded     final                                                  → canceled / succeeded
+ */
+export type StripeIntentStatus =
+  | 'requires_payment_method'
+  | 'requires_confirmation'
+  | 'requires_action'
+  | 'processing'
+  | 'requires_capture'
+  | 'canceled'
+  | 'succeeded';
+
+export const STRIPE_INTENT_STATUSES: Readonly<Record<StripeIntentStatus, ProviderPaymentStatus>> = {
+  requires_payment_method: 'declined',
+  requires_confirmation: 'processing',
+  requires_action: 'requires_action',
+  processing: 'processing',
+  requires_capture: 'processing',
+  canceled: 'canceled',
+  succeeded: 'succeeded',
+};
+
+/**
+ * Every Refund status (https://docs.stripe.com/api/refunds/object#refund_object-status). `failed` and
+ * `canceled` are refunds Stripe will not make; `requires_action` waits on the customer (some methods).
+ */
+export type StripeRefundStatus = 'pending' | 'requires_action' | 'succeeded' | 'failed' | 'canceled';
+
+export const STRIPE_REFUND_STATUSES: Readonly<Record<StripeRefundStatus, ProviderRefundStatus>> = {
+  pending: 'pending',
+  requires_action: 'pending',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  canceled: 'failed',
+};
+
+/** A Checkout Session's status: `open` is still payable; `complete` and `expired` are final. */
+export type StripeSessionStatus = 'open' | 'complete' | 'expired';
+
+export const STRIPE_SESSION_STATUSES: Readonly<Record<StripeSessionStatus, 'open' | 'closed'>> = {
+  open: 'open',
+  complete: 'closed',
+  expired: 'closed',
+};
+
+/**
+ * A completed session's `payment_status`: `unpaid` is a delayed method (the money comes with
+ * async_payment_succeeded), `no_payment_required` a zero total (we never open one; completing it is
+ * what the session says, and the amount check downstream decides).
+ */
+export type StripeSessionPaymentStatus = 'paid' | 'unpaid' | 'no_payment_required';
+
+export const STRIPE_SESSION_PAYMENT_STATUSES: Readonly<Record<StripeSessionPaymentStatus, 'paid' | 'unpaid'>> = {
+  paid: 'paid',
+  unpaid: 'unpaid',
+  no_payment_required: 'paid',
+};
+
+/** Whether a Checkout Session can still be paid (UnknownProviderStatusError for a status we do not know). */
+export function sessionIsOpen(status: unknown): boolean {
+  return mapStatus('stripe', 'checkout session', STRIPE_SESSION_STATUSES, status) === 'open';
+}
+
 /** A PaymentIntent as our ProviderPayment (expand `latest_charge` to get the refunded amount). */
 export function toProviderPayment(pi: Stripe.PaymentIntent): ProviderPayment {
   const currency = pi.currency.toUpperCase();
   const charge = pi.latest_charge && typeof pi.latest_charge === 'object' ? pi.latest_charge : null;
-  const base = {
+  const status = mapStatus('stripe', 'payment intent', STRIPE_INTENT_STATUSES, pi.status);
+  return {
     providerRef: pi.id,
     amount: fromStripeAmount(pi.amount, currency),
     currency,
     amountRefunded: charge ? fromStripeAmount(charge.amount_refunded, currency) : 0,
+    status,
+    ...(status === 'declined' ? { declineCode: declineCodeOf(pi.last_payment_error) } : {}),
+    // Only a redirect gives us a URL for the client; other actions (use_stripe_sdk) leave it without one.
+    ...(status === 'requires_action' ? { nextActionUrl: pi.next_action?.redirect_to_url?.url ?? undefined } : {}),
   };
-  switch (pi.status) {
-    case 'succeeded':
-      return { ...base, status: 'succeeded' };
-    case 'requires_action':
-      // Only a redirect gives us a URL for the client; other actions (use_stripe_sdk) leave it pending.
-      return { ...base, status: 'requires_action', nextActionUrl: pi.next_action?.redirect_to_url?.url ?? undefined };
-    case 'canceled':
-      return { ...base, status: 'canceled' };
-    case 'requires_payment_method':
-      // Confirmed and refused (a decline, failed 3-D Secure): the intent waits for another method.
-      return { ...base, status: 'declined', declineCode: declineCodeOf(pi.last_payment_error) };
-    default:
-      // processing, requires_capture, requires_confirmation: not final; a webhook or recovery settles it.
-      return { ...base, status: 'processing' };
-  }
 }
 
-/** A Refund's status in our terms; null for a refund Stripe will not make (failed, canceled). */
+/** A Refund's status in our terms (UnknownProviderStatusError for a status we do not know). */
+export function refundStatusOf(refund: Pick<Stripe.Refund, 'status'>): ProviderRefundStatus {
+  return mapStatus('stripe', 'refund', STRIPE_REFUND_STATUSES, refund.status);
+}
+
+/** A Refund in our terms; null for a refund Stripe will not make (failed, canceled). */
 export function toProviderRefund(refund: Stripe.Refund): ProviderRefund | null {
-  if (refund.status === 'succeeded') return { providerRefundId: refund.id, status: 'succeeded' };
-  if (refund.status === 'pending' || refund.status === 'requires_action') return { providerRefundId: refund.id, status: 'pending' };
-  return null;
+  const status = refundStatusOf(refund);
+  return status === 'failed' ? null : { providerRefundId: refund.id, status };
 }
 
 // ---------------------------------------------------------------- webhook events
@@ -221,7 +297,9 @@ function completedSession(session: SessionObject): Mapped {
 const SUBSCRIBED = {
   'checkout.session.completed': (s: SessionObject): Mapped =>
     // Delayed payment methods complete the session unpaid; the money arrives with async_payment_succeeded.
-    s.payment_status === 'unpaid' ? { ...completedSession(s), kind: 'other' } : completedSession(s),
+    mapStatus('stripe', 'checkout session payment', STRIPE_SESSION_PAYMENT_STATUSES, s.payment_status) === 'unpaid'
+      ? { ...completedSession(s), kind: 'other' }
+      : completedSession(s),
   'checkout.session.async_payment_succeeded': (s: SessionObject): Mapped => completedSession(s),
   'checkout.session.async_payment_failed': (s: SessionObject): Mapped => ({
     ...completedSession(s),

@@ -26,6 +26,8 @@ import {
   paymentIntentParams,
   toProviderPayment,
   toProviderRefund,
+  refundStatusOf,
+  sessionIsOpen,
   toStripeAmount,
   toWebhookEvent,
 } from './stripe.mapper';
@@ -158,7 +160,7 @@ export class StripeProvider implements PaymentProvider {
 
   async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
     const refund = await this.send('read', null, (stripe) => stripe.refunds.retrieve(lookup.providerRefundId));
-    return toProviderRefund(refund)?.status ?? 'failed';
+    return refundStatusOf(refund);
   }
 
   async cancel(providerRef: string): Promise<void> {
@@ -179,7 +181,7 @@ export class StripeProvider implements PaymentProvider {
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
         const session = await stripe.checkout.sessions.retrieve(providerSessionId);
-        if (session.status === 'open') throw err;
+        if (sessionIsOpen(session.status)) throw err;
       }
     });
   }
