@@ -42,7 +42,7 @@ export class ChargeEvents {
         const providerRef = event.providerRef as string;
         const succeeded = await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
         // A hosted checkout's payments are recorded by its completion, whatever the session's state
-        // (CheckoutService.complete). Otherwise money the payment does not account for (decided on the row
+        // (CheckoutEvents.complete). Otherwise money the payment does not account for (decided on the row
         // as it is now, locked) never moves it backwards: it is booked to suspense, once per charge.
         const current = succeeded || payment.checkoutSessionId ? null : await this.payments.findByIdForUpdate(merchantId, payment.id, tx);
         if (current && unaccountedCharge(current, providerRef)) {

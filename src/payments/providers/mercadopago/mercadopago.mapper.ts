@@ -218,7 +218,7 @@ export function parseChargeToken(token: string): { paymentMethodId?: string; car
 }
 
 /**
- * Our payment id from an attempt's idempotency key (`<payment id>_<attempt n>`, PaymentsService), for
+ * Our payment id from an attempt's idempotency key (`<payment id>_<attempt n>`, ChargesService), for
  * retrieve() when no provider ref is known. A key without that suffix is searched as it is.
  */
 export function referenceFromAttemptKey(idempotencyKey: string): string {

@@ -190,7 +190,7 @@ export class MercadoPagoProvider implements PaymentProvider {
 
   /**
    * A Checkout Pro preference has no cancel: it stays payable until its expiration. A payment that
-   * still arrives for a canceled session is recorded (money moved; CheckoutService.complete).
+   * still arrives for a canceled session is recorded (money moved; CheckoutEvents.complete).
    */
   async cancelCheckout(_providerSessionId: string): Promise<void> {}
 
