@@ -5,7 +5,7 @@ import type { AuthContext } from '../auth/auth.types';
 import { NonCritical } from '../common/load-shedding.guard';
 import { ApiErrors } from '../common/openapi';
 import { toPageRequest } from '../common/pagination';
-import { CouponsService } from './coupons.service';
+import { CouponsAdminService } from './coupons-admin.service';
 import { AdminListCouponsDto, CreateCouponDto, UpdateCouponDto } from './dto/coupon.dto';
 
 @ApiTags('admin')
@@ -13,7 +13,7 @@ import { AdminListCouponsDto, CreateCouponDto, UpdateCouponDto } from './dto/cou
 @AllowKeys('admin')
 @Controller('admin/coupons')
 export class AdminCouponsController {
-  constructor(private readonly coupons: CouponsService) {}
+  constructor(private readonly coupons: CouponsAdminService) {}
 
   /** Every coupon, newest first; `active` filters. Shed first when the pool is busy. */
   @Get()
