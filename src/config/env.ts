@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: this is the one declaration of every environment variable, validated together
+// (validateEnv names every bad one at once); splitting it would scatter defaults and checks across files.
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';

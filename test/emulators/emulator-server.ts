@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the one base every provider emulator shares (server, router, body parsing,
+// failure injection, webhook delivery, request log), kept in one place so every emulator behaves the same.
 import { randomBytes } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: it mirrors Mercado Pago's API surface and its state in one place, so each
+// strictness check sits next to the state it guards.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { AppConfig } from 'mercadopago/dist/utils/config';
 import {

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: it mirrors Segpay's surface (payment page, postbacks, SRS) and its state in one
+// place, so each strictness check sits next to the state it guards.
 import {
   asRecord,
   asString,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: it mirrors Stripe's API surface and its state in one place, so each strictness
+// check sits next to the state it guards (parameter parsing is already apart, in stripe-params.ts).
 import { createHmac } from 'node:crypto';
 import {
   asRecord,
