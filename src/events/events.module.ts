@@ -8,6 +8,7 @@ import { WebhookEndpointsRepository } from './endpoints/webhook-endpoints.reposi
 import { WebhookEndpointsService } from './endpoints/webhook-endpoints.service';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
+import { DiscordDigestJob } from './notify/discord-digest.job';
 import { DiscordSink } from './notify/discord.sink';
 import { EmailSink } from './notify/email.sink';
 import { MetaSink } from './notify/meta.sink';
@@ -38,6 +39,7 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
     SlackSink,
     MetaSink,
     EmailSink,
+    DiscordDigestJob,
     {
       provide: EVENT_SINKS,
       useFactory: (...sinks: Sink[]): Sink[] => sinks,

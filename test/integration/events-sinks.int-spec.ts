@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OutboxRelay } from '../../src/events/relay/outbox-relay';
+import { DiscordDigestJob } from '../../src/events/notify/discord-digest.job';
 import { DISCORD_LIMITS, embedLength, type DiscordEmbed } from '../../src/events/notify/discord.sink';
 import { EventReceiver } from '../helpers/event-receiver';
 import { SmtpReceiver } from '../helpers/smtp-receiver';
@@ -214,5 +215,27 @@ describe('Notification sinks: Discord, Slack, Meta Conversions API and email aga
     const usMails = smtp.to(usEmail);
     expect(usMails).toHaveLength(1);
     expect(usMails[0].raw).toContain('Thank you for your purchase.');
+  });
+
+  it('Discord: the daily revenue digest per currency from the ledger, sent once per day', async () => {
+    const a = await pay('tok_visa', { currency: 'BRL' });
+    await pay('tok_visa', { currency: 'BRL' });
+    expect((await refundPayment(api, admin, a.id, { amount: 1000 })).status).toBeLessThan(300);
+    const job = api.app.get(DiscordDigestJob);
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const today = new Date().toISOString().slice(0, 10);
+    const before = discord.received.length;
+
+    expect(await job.run(tomorrow)).toMatchObject({ sent: true, day: today });
+    expect(discord.received).toHaveLength(before + 1);
+    const [embed] = (JSON.parse(discord.received[before].body) as { embeds: DiscordEmbed[] }).embeds;
+    expect(embed.title).toBe(`Revenue ${today} (UTC)`);
+    // Two BRL charges of 149.90 at list price, one refund of 10.00: independent of the other tests' USD.
+    expect(embed.fields.find((f) => f.name === 'BRL')?.value).toBe('Sales 299.80 BRL · Refunds 10.00 BRL · Net 289.80 BRL · 2 charge(s)');
+    expect(embed.fields.find((f) => f.name === 'USD')).toBeDefined();
+
+    // A second run (another instance, the next hour) does not send the day again.
+    expect(await job.run(tomorrow)).toMatchObject({ sent: false, reason: 'already_sent' });
+    expect(discord.received).toHaveLength(before + 1);
   });
 });

@@ -126,4 +126,43 @@ export class NotificationsRepository {
   async buyerCountryOfGiftCard(merchantId: string, giftCardId: string, executor: Executor = this.db): Promise<string | null> {
     return (await this.giftCard(merchantId, giftCardId, executor))?.buyerCountry ?? null;
   }
+
+  /**
+   * Revenue per currency over [from, to) from the ledger, all merchants: sales (list price, less coupon
+   * discounts; gift cards sold are a liability, not revenue), refunds, and the number of charges.
+   */
+  async revenueByCurrency(from: Date, to: Date, executor: Executor = this.db.reports): Promise<RevenueRow[]> {
+    const { rows } = await executor.query<{ currency: string; sales: string; refunds: string; charges: number }>(
+      `SELECT l.currency,
+              coalesce(sum(l.amount) FILTER (WHERE l.account = 'sales' AND l.direction = 'credit'), 0)
+                - coalesce(sum(l.amount) FILTER (WHERE l.account = 'discounts' AND l.direction = 'debit'), 0) AS sales,
+              coalesce(sum(l.amount) FILTER (WHERE l.account = 'refunds' AND l.direction = 'debit'), 0) AS refunds,
+              count(DISTINCT l.posting_id) FILTER (WHERE l.kind = 'charge')::int AS charges
+         FROM ledger_entries l
+        WHERE l.created_at >= $1
+          AND l.created_at < $2
+          AND l.kind IN ('charge', 'refund')
+        GROUP BY l.currency
+        ORDER BY l.currency`,
+      [from, to],
+    );
+    return rows.map((r) => ({ currency: r.currency, sales: Number(r.sales), refunds: Number(r.refunds), charges: r.charges }));
+  }
+
+  async digestSent(kind: string, day: string, executor: Executor = this.db): Promise<boolean> {
+    const { rows } = await executor.query(`SELECT 1 FROM notification_digests WHERE kind = $1 AND day = $2::date`, [kind, day]);
+    return rows.length > 0;
+  }
+
+  async markDigestSent(kind: string, day: string, executor: Executor = this.db): Promise<void> {
+    await executor.query(`INSERT INTO notification_digests (kind, day) VALUES ($1, $2::date) ON CONFLICT (kind, day) DO NOTHING`, [kind, day]);
+  }
+}
+
+export interface RevenueRow {
+  currency: string;
+  /** Minor units: sales at list price less coupon discounts. */
+  sales: number;
+  refunds: number;
+  charges: number;
 }
