@@ -31,7 +31,13 @@ export class EventReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const delivery: ReceivedDelivery = { headers: req.headers, body, event: JSON.parse(body), url: req.url ?? '', receivedAt: Date.now() };
+        const delivery: ReceivedDelivery = {
+          headers: req.headers,
+          body,
+          event: JSON.parse(body),
+          url: req.url ?? '',
+          receivedAt: Date.now(),
+        };
         this.received.push(delivery);
         const reply = this.reply(delivery, this.received.length - 1);
         if (reply === 'hang') {

@@ -79,7 +79,9 @@ describe('Notification sinks: Discord, Slack, Meta Conversions API and email aga
     const ok = await pay('tok_visa', {}, longProduct);
     const failed = await processPayment(api, sk, processBody(productId, 'tok_chargeDeclined'));
     expect(failed.status).toBe(402);
-    const { rows: failedRows } = await api.db.query<{ id: string }>(`SELECT id FROM payments WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`);
+    const { rows: failedRows } = await api.db.query<{ id: string }>(
+      `SELECT id FROM payments WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`,
+    );
     const failedId = failedRows[0].id;
     await relay.drain();
 
@@ -110,7 +112,14 @@ describe('Notification sinks: Discord, Slack, Meta Conversions API and email aga
 
   it('Discord: a 429 with retry_after sets the next attempt, then the retry succeeds', async () => {
     let calls = 0;
-    discord.reply = () => (++calls === 1 ? { status: 429, headers: { 'content-type': 'application/json' }, body: '{"message":"rate limited","retry_after":30.5,"global":false}' } : { status: 204 });
+    discord.reply = () =>
+      ++calls === 1
+        ? {
+            status: 429,
+            headers: { 'content-type': 'application/json' },
+            body: '{"message":"rate limited","retry_after":30.5,"global":false}',
+          }
+        : { status: 204 };
     const p = await pay();
     const before = Date.now();
     await relay.drain();
@@ -141,7 +150,9 @@ describe('Notification sinks: Discord, Slack, Meta Conversions API and email aga
     const [dead] = await deliveryOf('discord', p.id);
     expect(dead).toMatchObject({ status: 'dead', attempts: 4 });
 
-    const messages = slack.received.map((d) => JSON.parse(d.body) as { text: string; blocks: unknown[] }).filter((m) => m.text.includes(dead.id) || JSON.stringify(m).includes(dead.id));
+    const messages = slack.received
+      .map((d) => JSON.parse(d.body) as { text: string; blocks: unknown[] })
+      .filter((m) => m.text.includes(dead.id) || JSON.stringify(m).includes(dead.id));
     expect(messages).toHaveLength(1);
     expect(messages[0].text).toMatch(/^Delivery dead: payment\.succeeded evt_\S+ to discord \(discord\) after 4 attempt/);
     expect(JSON.stringify(messages[0].blocks)).toContain('HTTP 500');
@@ -157,7 +168,7 @@ describe('Notification sinks: Discord, Slack, Meta Conversions API and email aga
     const calls = meta.received.filter((d) => d.body.includes(p.id));
     expect(calls).toHaveLength(1);
     expect(calls[0].url).toBe('/v19.0/1234567890/events?access_token=meta-token');
-    const body = JSON.parse(calls[0].body) as { data: Array<Record<string, any>>; test_event_code: string };
+    const body = JSON.parse(calls[0].body) as { data: Array<Record<string, unknown> & { event_time: number }>; test_event_code: string };
     expect(body.test_event_code).toBe('TEST4242');
     expect(body.data).toHaveLength(1);
     const event = body.data[0];

@@ -12,7 +12,9 @@ const KIND = 'discord:revenue';
 // Hourly: the day is sent by the first run after midnight UTC, and a failed send is tried again an hour later.
 const EVERY_MS = 3_600_000;
 
-export type DigestOutcome = { sent: true; day: string; rows: RevenueRow[] } | { sent: false; reason: 'disabled' | 'locked' | 'already_sent' | 'failed'; day: string };
+export type DigestOutcome =
+  | { sent: true; day: string; rows: RevenueRow[] }
+  | { sent: false; reason: 'disabled' | 'locked' | 'already_sent' | 'failed'; day: string };
 
 /**
  * Discord's daily revenue digest: yesterday's (UTC) revenue per currency from the ledger, one embed.
@@ -52,7 +54,11 @@ export class DiscordDigestJob implements OnModuleInit {
     const outcome = await this.db.withAdvisoryLock(`paybridge:${KIND}`, async (): Promise<DigestOutcome> => {
       if (await this.notifications.digestSent(KIND, day)) return { sent: false, reason: 'already_sent', day };
       const rows = await this.notifications.revenueByCurrency(from, to);
-      const result = await postJson(this.url as string, { username: 'Paybridge', embeds: [revenueEmbed(day, rows)], allowed_mentions: { parse: [] } }, this.timeoutMs);
+      const result = await postJson(
+        this.url as string,
+        { username: 'Paybridge', embeds: [revenueEmbed(day, rows)], allowed_mentions: { parse: [] } },
+        this.timeoutMs,
+      );
       if (!result.delivered) {
         this.logger.warn({ day, error: result.error }, 'discord revenue digest not sent: tried again next run');
         return { sent: false, reason: 'failed', day };

@@ -74,9 +74,13 @@ export function paymentEmbed(type: string, merchantId: string, payment: PaymentN
     { name: 'Customer', value: payment.customer.email, inline: true },
   ];
   if (payment.provider) fields.push({ name: 'Provider', value: payment.provider, inline: true });
-  if (!succeeded) fields.push({ name: 'Reason', value: [payment.failureCode, payment.failureMessage].filter(Boolean).join(': ') || 'unknown' });
+  if (!succeeded)
+    fields.push({ name: 'Reason', value: [payment.failureCode, payment.failureMessage].filter(Boolean).join(': ') || 'unknown' });
   for (const line of payment.lines) {
-    fields.push({ name: line.name, value: `${line.quantity} × ${toMajorString(line.amount / line.quantity, payment.currency)} ${payment.currency}` });
+    fields.push({
+      name: line.name,
+      value: `${line.quantity} × ${toMajorString(line.amount / line.quantity, payment.currency)} ${payment.currency}`,
+    });
   }
   return fitEmbed({
     title: `${succeeded ? 'Payment succeeded' : 'Payment failed'}: ${amount}`,

@@ -16,9 +16,12 @@ export function localeForCountry(country: string | null | undefined): Locale {
 
 export function formatMoney(minor: number, currency: string, locale: Locale): string {
   const exponent = currencyExponent(currency);
-  return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: exponent, maximumFractionDigits: exponent }).format(
-    minor / 10 ** exponent,
-  );
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: exponent,
+    maximumFractionDigits: exponent,
+  }).format(minor / 10 ** exponent);
 }
 
 const TEXTS = {
@@ -60,7 +63,9 @@ export function receiptEmail(payment: PaymentNotice, locale: Locale): RenderedEm
   const html = page(
     `<p>${esc(t.receiptIntro)}</p><table>${payment.lines
       .map((l) => `<tr><td>${l.quantity} × ${esc(l.name)}</td><td align="right">${esc(money(l.amount))}</td></tr>`)
-      .join('')}<tr><td><strong>${esc(t.total)}</strong></td><td align="right"><strong>${esc(money(payment.amount))}</strong></td></tr></table><p>${esc(t.payment)}: ${esc(payment.id)}</p>`,
+      .join(
+        '',
+      )}<tr><td><strong>${esc(t.total)}</strong></td><td align="right"><strong>${esc(money(payment.amount))}</strong></td></tr></table><p>${esc(t.payment)}: ${esc(payment.id)}</p>`,
   );
   return { subject: t.receiptSubject(money(payment.amount)), text, html };
 }
@@ -70,7 +75,9 @@ export function refundEmail(payment: PaymentNotice, refundAmount: number, locale
   const money = (minor: number) => formatMoney(minor, payment.currency, locale);
   const intro = t.refundIntro(money(refundAmount));
   const text = [intro, '', `${t.refunded}: ${money(payment.amountRefunded)}`, `${t.payment}: ${payment.id}`].join('\n');
-  const html = page(`<p>${esc(intro)}</p><p>${esc(t.refunded)}: ${esc(money(payment.amountRefunded))}</p><p>${esc(t.payment)}: ${esc(payment.id)}</p>`);
+  const html = page(
+    `<p>${esc(intro)}</p><p>${esc(t.refunded)}: ${esc(money(payment.amountRefunded))}</p><p>${esc(t.payment)}: ${esc(payment.id)}</p>`,
+  );
   return { subject: t.refundSubject(money(refundAmount)), text, html };
 }
 
@@ -85,8 +92,16 @@ export interface GiftCardNotice {
 export function giftCardEmail(card: GiftCardNotice, locale: Locale): RenderedEmail {
   const t = TEXTS[locale];
   const intro = t.giftIntro(formatMoney(card.amount, card.currency, locale));
-  const expires = card.expiresAt ? t.giftExpires(new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(card.expiresAt))) : '';
-  const text = [intro, '', `${t.giftCode}: ${card.code}`, ...(card.giftMessage ? ['', `${t.giftMessage}: ${card.giftMessage}`] : []), ...(expires ? ['', expires] : [])].join('\n');
+  const expires = card.expiresAt
+    ? t.giftExpires(new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(card.expiresAt)))
+    : '';
+  const text = [
+    intro,
+    '',
+    `${t.giftCode}: ${card.code}`,
+    ...(card.giftMessage ? ['', `${t.giftMessage}: ${card.giftMessage}`] : []),
+    ...(expires ? ['', expires] : []),
+  ].join('\n');
   const html = page(
     `<p>${esc(intro)}</p><p>${esc(t.giftCode)}: <strong style="font-family:monospace;font-size:1.3em">${esc(card.code)}</strong></p>` +
       (card.giftMessage ? `<blockquote>${esc(card.giftMessage)}</blockquote>` : '') +

@@ -85,14 +85,17 @@ export class EmailSink implements Sink, OnApplicationShutdown {
               expiresAt: (data.expiresAt as string | null) ?? null,
               buyerCountry: await this.notifications.buyerCountryOfGiftCard(delivery.merchantId, giftCardId),
             }
-          : await this.notifications.giftCard(delivery.merchantId, giftCardId).then((c) => c && { ...c, expiresAt: c.expiresAt?.toISOString() ?? null });
+          : await this.notifications
+              .giftCard(delivery.merchantId, giftCardId)
+              .then((c) => c && { ...c, expiresAt: c.expiresAt?.toISOString() ?? null });
       if (!card) return { error: `gift card ${giftCardId} not found` };
       return { to: card.recipientEmail, ...giftCardEmail(card, localeForCountry(card.buyerCountry)) };
     }
     const payment = await this.notifications.payment(delivery.merchantId, String(data.paymentId));
     if (!payment) return { error: `payment ${String(data.paymentId)} not found` };
     const locale = localeForCountry(payment.customer.country);
-    const rendered = delivery.eventType === 'payment.refunded' ? refundEmail(payment, Number(data.refundAmount), locale) : receiptEmail(payment, locale);
+    const rendered =
+      delivery.eventType === 'payment.refunded' ? refundEmail(payment, Number(data.refundAmount), locale) : receiptEmail(payment, locale);
     return { to: payment.customer.email, ...rendered };
   }
 }

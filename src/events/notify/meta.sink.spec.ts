@@ -15,7 +15,12 @@ describe('Meta Conversions API normalization', () => {
   it('builds a Purchase with hashed user data and the value in major units', () => {
     const event = purchaseEvent({
       deliveryId: 'dlv_1',
-      event: { id: 'evt_1', type: 'payment.succeeded', createdAt: '2026-01-01T00:00:00.000Z', data: { paymentId: 'pay_1', amount: 1999, currency: 'BRL' } },
+      event: {
+        id: 'evt_1',
+        type: 'payment.succeeded',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        data: { paymentId: 'pay_1', amount: 1999, currency: 'BRL' },
+      },
       email: 'Test@Example.com',
       name: 'Zoë Ü',
     });

@@ -91,7 +91,15 @@ export class NotificationsRepository {
     merchantId: string,
     giftCardId: string,
     executor: Executor = this.db,
-  ): Promise<{ code: string; recipientEmail: string; amount: number; currency: string; giftMessage: string | null; expiresAt: Date | null; buyerCountry: string | null } | null> {
+  ): Promise<{
+    code: string;
+    recipientEmail: string;
+    amount: number;
+    currency: string;
+    giftMessage: string | null;
+    expiresAt: Date | null;
+    buyerCountry: string | null;
+  } | null> {
     const { rows } = await executor.query<{
       code: string;
       recipient_email: string;
@@ -155,7 +163,10 @@ export class NotificationsRepository {
   }
 
   async markDigestSent(kind: string, day: string, executor: Executor = this.db): Promise<void> {
-    await executor.query(`INSERT INTO notification_digests (kind, day) VALUES ($1, $2::date) ON CONFLICT (kind, day) DO NOTHING`, [kind, day]);
+    await executor.query(`INSERT INTO notification_digests (kind, day) VALUES ($1, $2::date) ON CONFLICT (kind, day) DO NOTHING`, [
+      kind,
+      day,
+    ]);
   }
 }
 

@@ -71,8 +71,16 @@ export class DeliveriesRepository {
    * while holding its row lock (the payment, refund or gift-card UPDATE comes first in their transaction).
    * Returns how many outbox rows it fanned out.
    */
-  async fanOut(limit: number, globalSinks: GlobalSinkFilter[], prepareSinks: string[], executor: Executor = this.db): Promise<FanOutResult> {
-    const { rows } = await executor.query<{ fanned: number; to_prepare: Array<{ id: string; sink: string; merchant_id: string; event_id: string }> }>(
+  async fanOut(
+    limit: number,
+    globalSinks: GlobalSinkFilter[],
+    prepareSinks: string[],
+    executor: Executor = this.db,
+  ): Promise<FanOutResult> {
+    const { rows } = await executor.query<{
+      fanned: number;
+      to_prepare: Array<{ id: string; sink: string; merchant_id: string; event_id: string }>;
+    }>(
       `WITH batch AS (
          SELECT o.merchant_id, o.id, o.seq, o.type, o.aggregate_type, o.aggregate_id, o.created_at
            FROM outbox_events o
@@ -139,7 +147,13 @@ export class DeliveriesRepository {
    * A notice about another delivery (Slack's dead-delivery message): a delivery of the same event to
    * `sink`, target `target`, carrying its prepared payload. A notice already there is sent again.
    */
-  async insertNotice(deliveryId: string, sink: string, target: string, payload: Record<string, unknown>, executor: Executor = this.db): Promise<void> {
+  async insertNotice(
+    deliveryId: string,
+    sink: string,
+    target: string,
+    payload: Record<string, unknown>,
+    executor: Executor = this.db,
+  ): Promise<void> {
     await executor.query(
       `INSERT INTO event_deliveries AS d (id, merchant_id, event_id, event_seq, event_type, event_created_at, aggregate_key, sink, target, prepared_payload)
        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.merchant_id, s.event_id, s.event_seq, s.event_type, s.event_created_at,
