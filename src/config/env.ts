@@ -367,6 +367,56 @@ export class Env {
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,255}$/, { message: 'AMQP_EXCHANGE must be 1 to 255 letters, digits, or one of _ . : -' })
   AMQP_EXCHANGE: string = 'payments';
+
+  // ---- Notification sinks (each off until configured) ----
+  /** Seconds between attempts at a notification sink (Discord, Slack, Meta, email); after the last, dead. */
+  @Matches(/^\d+(\s*,\s*\d+)*$/, { message: 'NOTIFY_RETRY_SCHEDULE must be comma-separated whole seconds' })
+  NOTIFY_RETRY_SCHEDULE: string = '1,2,4';
+
+  @IsInt()
+  @Min(100)
+  NOTIFY_TIMEOUT_MS: number = 10000;
+
+  /** Discord incoming webhook: payment failures and successes as embeds; unset: no Discord sink. */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'DISCORD_WEBHOOK_URL must be an http(s) URL' })
+  @Transform(emptyToUndefined)
+  DISCORD_WEBHOOK_URL?: string;
+
+  /** Slack incoming webhook: dead deliveries of the other sinks; unset: no Slack sink. */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'SLACK_WEBHOOK_URL must be an http(s) URL' })
+  @Transform(emptyToUndefined)
+  SLACK_WEBHOOK_URL?: string;
+
+  /** Meta Conversions API: both set, a Purchase per succeeded payment. */
+  @IsOptional()
+  @Matches(/^\d{1,32}$/, { message: 'META_PIXEL_ID must be the numeric pixel (dataset) id' })
+  @Transform(emptyToUndefined)
+  META_PIXEL_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  META_ACCESS_TOKEN?: string;
+
+  @Matches(/^https?:\/\/\S+[^/]$/, { message: 'META_API_BASE must be an http(s) URL without a trailing slash' })
+  META_API_BASE: string = 'https://graph.facebook.com/v19.0';
+
+  /** Sent as test_event_code: events show in Events Manager's test tab only. */
+  @IsOptional()
+  @IsString()
+  @Transform(emptyToUndefined)
+  META_TEST_EVENT_CODE?: string;
+
+  /** SMTP server for customer email (`smtp://user:pass@host:587`, `smtps://…`); unset: no email sink. */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  @Transform(emptyToUndefined)
+  SMTP_URL?: string;
+
+  @IsString()
+  EMAIL_FROM: string = 'Paybridge <no-reply@paybridge.local>';
 }
 
 export class InvalidEnvironmentError extends Error {}

@@ -8,6 +8,12 @@ import { WebhookEndpointsRepository } from './endpoints/webhook-endpoints.reposi
 import { WebhookEndpointsService } from './endpoints/webhook-endpoints.service';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
+import { DiscordDigestJob } from './notify/discord-digest.job';
+import { DiscordSink } from './notify/discord.sink';
+import { EmailSink } from './notify/email.sink';
+import { MetaSink } from './notify/meta.sink';
+import { NotificationsRepository } from './notify/notifications.repository';
+import { SlackSink } from './notify/slack.sink';
 import { OutboxRepository } from './outbox.repository';
 import { DeliveriesRepository } from './relay/deliveries.repository';
 import { OutboxRelay } from './relay/outbox-relay';
@@ -15,7 +21,7 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
 
 /**
  * Outgoing events: the transactional outbox (written by every domain in its own transactions), the relay
- * that delivers it, and its sinks (merchant webhook endpoints, RabbitMQ).
+ * that delivers it, and its sinks (merchant webhook endpoints, RabbitMQ; Discord, Slack, Meta, email: notify/).
  */
 @Module({
   controllers: [EventsController, WebhookEndpointsController],
@@ -27,10 +33,16 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
     WebhookEndpointsService,
     WebhookEndpointSink,
     AmqpSink,
+    NotificationsRepository,
+    DiscordSink,
+    SlackSink,
+    MetaSink,
+    EmailSink,
+    DiscordDigestJob,
     {
       provide: EVENT_SINKS,
-      useFactory: (endpoints: WebhookEndpointSink, amqp: AmqpSink): Sink[] => [endpoints, amqp],
-      inject: [WebhookEndpointSink, AmqpSink],
+      useFactory: (...sinks: Sink[]): Sink[] => sinks,
+      inject: [WebhookEndpointSink, AmqpSink, DiscordSink, SlackSink, MetaSink, EmailSink],
     },
     OutboxRelay,
   ],

@@ -7,11 +7,13 @@ export interface ReceivedDelivery {
   /** The raw body, exactly as sent (the signature covers it). */
   body: string;
   event: { id: string; type: string; createdAt: string; merchantId: string; data: Record<string, unknown> };
+  /** The request's path and query (notification services: Meta's pixel and access token travel here). */
+  url: string;
   receivedAt: number;
 }
 
 /** What the receiver does with one request: answer a status (and headers), or never answer. */
-export type Reply = { status: number; headers?: Record<string, string> } | 'hang';
+export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /**
  * A merchant's endpoint in a test: records every delivery and answers what `reply` says (200 unless
@@ -29,7 +31,13 @@ export class EventReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const delivery: ReceivedDelivery = { headers: req.headers, body, event: JSON.parse(body), receivedAt: Date.now() };
+        const delivery: ReceivedDelivery = {
+          headers: req.headers,
+          body,
+          event: JSON.parse(body),
+          url: req.url ?? '',
+          receivedAt: Date.now(),
+        };
         this.received.push(delivery);
         const reply = this.reply(delivery, this.received.length - 1);
         if (reply === 'hang') {
@@ -37,7 +45,7 @@ export class EventReceiver {
           return;
         }
         res.writeHead(reply.status, reply.headers);
-        res.end();
+        res.end(reply.body);
       });
     });
     this.server = server;

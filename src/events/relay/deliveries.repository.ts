@@ -9,6 +9,7 @@ import {
   DeliveryRow,
   DeliveryStatus,
   ENDPOINT_SINK,
+  FannedOutDelivery,
   toClaimedDelivery,
   toDelivery,
 } from './deliveries.types';
@@ -34,6 +35,19 @@ export interface ClaimRequest {
   leaseMs: number;
 }
 
+/** A global sink and the event types it takes (undefined: all). */
+export interface GlobalSinkFilter {
+  sink: string;
+  eventTypes?: readonly string[];
+}
+
+export interface FanOutResult {
+  /** Outbox rows fanned out. */
+  fanned: number;
+  /** New deliveries of sinks that prepare theirs, per sink. */
+  toPrepare: Map<string, FannedOutDelivery[]>;
+}
+
 export interface RecordedAttempt {
   status: Exclude<DeliveryStatus, 'pending'>;
   attempt: number;
@@ -57,8 +71,16 @@ export class DeliveriesRepository {
    * while holding its row lock (the payment, refund or gift-card UPDATE comes first in their transaction).
    * Returns how many outbox rows it fanned out.
    */
-  async fanOut(limit: number, globalSinks: string[], executor: Executor = this.db): Promise<number> {
-    const { rowCount } = await executor.query(
+  async fanOut(
+    limit: number,
+    globalSinks: GlobalSinkFilter[],
+    prepareSinks: string[],
+    executor: Executor = this.db,
+  ): Promise<FanOutResult> {
+    const { rows } = await executor.query<{
+      fanned: number;
+      to_prepare: Array<{ id: string; sink: string; merchant_id: string; event_id: string }>;
+    }>(
       `WITH batch AS (
          SELECT o.merchant_id, o.id, o.seq, o.type, o.aggregate_type, o.aggregate_id, o.created_at
            FROM outbox_events o
@@ -77,22 +99,75 @@ export class DeliveriesRepository {
          UNION ALL
          SELECT b.merchant_id, b.id, b.seq, b.type, b.aggregate_type, b.aggregate_id, b.created_at, s.sink, s.sink
            FROM batch b
-          CROSS JOIN unnest($2::text[]) AS s (sink)
+          CROSS JOIN unnest($2::text[], $3::text[]) AS s (sink, types)
+          WHERE s.types IS NULL OR b.type = ANY (string_to_array(s.types, ','))
        ), inserted AS (
          INSERT INTO event_deliveries (id, merchant_id, event_id, event_seq, event_type, event_created_at, aggregate_key, sink, target)
          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), t.merchant_id, t.id, t.seq, t.type, t.created_at,
                 t.aggregate_type || ':' || t.aggregate_id, t.sink, t.target
            FROM targets t
              ON CONFLICT (target, merchant_id, event_id) DO NOTHING
+         RETURNING id, sink, merchant_id, event_id
+       ), published AS (
+         UPDATE outbox_events o
+            SET published_at = now()
+           FROM batch b
+          WHERE o.merchant_id = b.merchant_id
+            AND o.id = b.id
+         RETURNING o.id
        )
-       UPDATE outbox_events o
-          SET published_at = now()
-         FROM batch b
-        WHERE o.merchant_id = b.merchant_id
-          AND o.id = b.id`,
-      [limit, globalSinks],
+       SELECT (SELECT count(*)::int FROM published) AS fanned,
+              (SELECT coalesce(json_agg(json_build_object('id', i.id, 'sink', i.sink, 'merchant_id', i.merchant_id, 'event_id', i.event_id)), '[]')
+                 FROM inserted i
+                WHERE i.sink = ANY ($4::text[])) AS to_prepare`,
+      [limit, globalSinks.map((g) => g.sink), globalSinks.map((g) => g.eventTypes?.join(',') ?? null), prepareSinks],
     );
-    return rowCount ?? 0;
+    const toPrepare = new Map<string, FannedOutDelivery[]>();
+    for (const r of rows[0].to_prepare) {
+      const list = toPrepare.get(r.sink) ?? [];
+      list.push({ id: r.id, merchantId: r.merchant_id, eventId: r.event_id });
+      toPrepare.set(r.sink, list);
+    }
+    return { fanned: rows[0].fanned, toPrepare };
+  }
+
+  /** Stores what a sink prepared for its deliveries (Sink.prepare), in the fan-out transaction. */
+  async setPrepared(prepared: Array<{ id: string; payload: Record<string, unknown> }>, executor: Executor = this.db): Promise<void> {
+    if (prepared.length === 0) return;
+    await executor.query(
+      `UPDATE event_deliveries d
+          SET prepared_payload = i.payload
+         FROM unnest($1::text[], $2::jsonb[]) AS i (id, payload)
+        WHERE d.id = i.id`,
+      [prepared.map((p) => p.id), prepared.map((p) => JSON.stringify(p.payload))],
+    );
+  }
+
+  /**
+   * A notice about another delivery (Slack's dead-delivery message): a delivery of the same event to
+   * `sink`, target `target`, carrying its prepared payload. A notice already there is sent again.
+   */
+  async insertNotice(
+    deliveryId: string,
+    sink: string,
+    target: string,
+    payload: Record<string, unknown>,
+    executor: Executor = this.db,
+  ): Promise<void> {
+    await executor.query(
+      `INSERT INTO event_deliveries AS d (id, merchant_id, event_id, event_seq, event_type, event_created_at, aggregate_key, sink, target, prepared_payload)
+       SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.merchant_id, s.event_id, s.event_seq, s.event_type, s.event_created_at,
+              s.aggregate_key, $2, $3, $4::jsonb
+         FROM event_deliveries s
+        WHERE s.id = $1
+           ON CONFLICT (target, merchant_id, event_id) DO UPDATE
+          SET status = 'pending',
+              attempts = 0,
+              next_attempt_at = now(),
+              delivered_at = NULL,
+              prepared_payload = excluded.prepared_payload`,
+      [deliveryId, sink, target, JSON.stringify(payload)],
+    );
   }
 
   /** Fan-out has one runner at a time across instances (a transaction-level advisory lock). */
@@ -145,9 +220,9 @@ export class DeliveriesRepository {
                 next_attempt_at = now() + make_interval(secs => $7::double precision)
            FROM picked p
           WHERE d.id = p.id
-         RETURNING d.id, d.merchant_id, d.event_id, d.event_type, d.sink, d.target, d.attempts, d.event_created_at
+         RETURNING d.id, d.merchant_id, d.event_id, d.event_type, d.sink, d.target, d.attempts, d.event_created_at, d.prepared_payload
        )
-       SELECT c.id, c.merchant_id, c.event_id, c.event_type, c.sink, c.target, c.attempts, c.event_created_at,
+       SELECT c.id, c.merchant_id, c.event_id, c.event_type, c.sink, c.target, c.attempts, c.event_created_at, c.prepared_payload,
               o.payload, w.url AS endpoint_url, w.secret AS endpoint_secret,
               (w.status = 'enabled' AND w.deleted_at IS NULL) AS endpoint_enabled
          FROM claimed c

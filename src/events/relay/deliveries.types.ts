@@ -19,6 +19,28 @@ export interface ClaimedDelivery {
   event: DomainEvent;
   eventCreatedAt: Date;
   endpoint: { url: string; secret: string; enabled: boolean } | null;
+  /** What the sink prepared when the delivery was created (Sink.prepare), if it did. */
+  prepared: Record<string, unknown> | null;
+}
+
+/** A delivery just created by fan-out, for its sink's prepare step. */
+export interface FannedOutDelivery {
+  id: string;
+  merchantId: string;
+  eventId: string;
+}
+
+/** A delivery that became dead, as other sinks hear of it. */
+export interface DeadDelivery {
+  id: string;
+  merchantId: string;
+  eventId: string;
+  eventType: string;
+  sink: string;
+  target: string;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
 }
 
 export interface ClaimedDeliveryRow {
@@ -34,6 +56,7 @@ export interface ClaimedDeliveryRow {
   endpoint_url: string | null;
   endpoint_secret: string | null;
   endpoint_enabled: boolean | null;
+  prepared_payload: Record<string, unknown> | null;
 }
 
 export function toClaimedDelivery(row: ClaimedDeliveryRow): ClaimedDelivery {
@@ -51,6 +74,7 @@ export function toClaimedDelivery(row: ClaimedDeliveryRow): ClaimedDelivery {
       row.endpoint_url === null
         ? null
         : { url: row.endpoint_url, secret: row.endpoint_secret as string, enabled: row.endpoint_enabled === true },
+    prepared: row.prepared_payload,
   };
 }
 

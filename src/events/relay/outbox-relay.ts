@@ -5,7 +5,7 @@ import type { Env } from '../../config/env';
 import { DatabaseService } from '../../database/database.service';
 import { MetricsService } from '../../metrics/metrics.service';
 import { AttemptRecorder } from './attempt-recorder';
-import { DeliveriesRepository } from './deliveries.repository';
+import { DeliveriesRepository, type GlobalSinkFilter } from './deliveries.repository';
 import type { ClaimedDelivery } from './deliveries.types';
 import { EVENT_SINKS, Sink, SinkResult } from './sink';
 
@@ -27,7 +27,8 @@ const FAN_OUT_PAUSE_MS = 50;
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly sinks: Map<string, Sink>;
-  private readonly globalSinks: string[];
+  private readonly globalSinks: GlobalSinkFilter[];
+  private readonly prepareSinks: string[];
   private readonly batch: number;
   private readonly capacity: number;
   private readonly intervalMs: number;
@@ -54,7 +55,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   ) {
     const enabled = sinks.filter((s) => s.enabled);
     this.sinks = new Map(enabled.map((s) => [s.name, s]));
-    this.globalSinks = enabled.filter((s) => s.global).map((s) => s.name);
+    this.globalSinks = enabled.filter((s) => s.global).map((s) => ({ sink: s.name, eventTypes: s.eventTypes }));
+    this.prepareSinks = enabled.filter((s) => s.prepare).map((s) => s.name);
     this.batch = config.get('EVENT_RELAY_BATCH', { infer: true });
     this.capacity = config.get('EVENT_RELAY_CONCURRENCY', { infer: true });
     this.intervalMs = config.get('EVENT_RELAY_INTERVAL_MS', { infer: true });
@@ -163,7 +165,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private fanOut(): Promise<number> {
     return this.db.transaction(async (tx) => {
       if (!(await this.deliveries.tryFanOutLock(tx))) return 0;
-      return this.deliveries.fanOut(this.batch, this.globalSinks, tx);
+      const { fanned, toPrepare } = await this.deliveries.fanOut(this.batch, this.globalSinks, this.prepareSinks, tx);
+      // In the same transaction: a delivery is never claimable before its payload is prepared.
+      for (const [name, created] of toPrepare) await this.sinks.get(name)?.prepare?.(created, tx);
+      return fanned;
     });
   }
 
@@ -217,5 +222,26 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (result.delivered) this.latency.observe({ sink: sink.name }, (Date.now() - delivery.eventCreatedAt.getTime()) / 1000);
     if (status === 'dead') this.logger.warn({ deliveryId: delivery.id, sink: sink.name, target: delivery.target }, 'delivery dead');
     await sink.afterAttempt?.(delivery, result);
+    if (status === 'dead') await this.tellDead(sink, delivery, result);
+  }
+
+  /** Other sinks hear of a dead delivery (Slack); a failure here loses the notice, not the delivery. */
+  private async tellDead(sink: Sink, delivery: ClaimedDelivery, result: SinkResult): Promise<void> {
+    for (const other of this.sinks.values()) {
+      if (other === sink || !other.onDeadDelivery) continue;
+      await other
+        .onDeadDelivery({
+          id: delivery.id,
+          merchantId: delivery.merchantId,
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
+          sink: sink.name,
+          target: delivery.target,
+          attempts: delivery.attempt,
+          lastStatusCode: result.statusCode ?? null,
+          lastError: result.error ?? null,
+        })
+        .catch((err) => this.logger.error({ err, deliveryId: delivery.id, sink: other.name }, 'dead-delivery notice not written'));
+    }
   }
 }

@@ -1,4 +1,5 @@
-import type { ClaimedDelivery } from './deliveries.types';
+import type { Executor } from '../../database/database.types';
+import type { ClaimedDelivery, DeadDelivery, FannedOutDelivery } from './deliveries.types';
 
 /** What a sink made of one attempt. */
 export interface SinkResult {
@@ -22,6 +23,8 @@ export interface Sink {
   readonly enabled: boolean;
   /** Every event gets one delivery to this sink (target = its name); false: targets are found at fan-out. */
   readonly global: boolean;
+  /** For a global sink: the event types it gets a delivery for (unset: every type). */
+  readonly eventTypes?: readonly string[];
   /** Deliveries in flight at once to one target from one instance. */
   readonly perTarget: number;
   /** The longest one attempt can take: a claimed delivery is leased for longer than this. */
@@ -30,6 +33,13 @@ export interface Sink {
   deliver(delivery: ClaimedDelivery): Promise<SinkResult>;
   /** How long to wait after failed attempt number `attempt`, or null: the delivery is dead. */
   retryDelayMs(attempt: number, result: SinkResult): number | null;
+  /**
+   * Runs in the fan-out transaction for this sink's new deliveries: stores what will be sent
+   * (prepared_payload), so that it is fixed when the delivery is created (Meta hashes customer data here).
+   */
+  prepare?(deliveries: FannedOutDelivery[], tx: Executor): Promise<void>;
+  /** Another sink's delivery became dead (Slack tells the operators). */
+  onDeadDelivery?(dead: DeadDelivery): Promise<void>;
   /** Runs after the attempt is recorded (endpoint health: disable after 410 or days of failure). */
   afterAttempt?(delivery: ClaimedDelivery, result: SinkResult): Promise<void>;
 }
