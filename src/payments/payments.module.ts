@@ -35,6 +35,9 @@ import { RefundsService } from './refunds/refunds.service';
 import { ProviderRouter } from './routing/provider-router';
 import { TransactionsController } from './transactions.controller';
 import { PublicUrl } from '../common/public-url';
+import { SimulatorDisputesRepository } from './providers/simulator/simulator-disputes.repository';
+import { DisputeEvents } from '../disputes/dispute-events';
+import { DisputesRepository } from '../disputes/disputes.repository';
 
 @Module({
   imports: [ProductsModule, CouponsModule],
@@ -53,6 +56,7 @@ import { PublicUrl } from '../common/public-url';
     CircuitBreakerRepository,
     CircuitBreakerService,
     SimulatorRepository,
+    SimulatorDisputesRepository,
     SimulatorProvider,
     StripeProvider,
     MercadoPagoProvider,
@@ -75,8 +79,10 @@ import { PublicUrl } from '../common/public-url';
     ProviderEventsHandler,
     ProviderEventMatcher,
     PaymentJobs,
+    DisputesRepository,
+    DisputeEvents,
   ],
-  exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
+  exports: [DisputesRepository, ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
 })
 export class PaymentsModule implements OnModuleInit {
   constructor(
