@@ -831,7 +831,7 @@ export class StripeEmulator extends EmulatorServer {
     (dispute.balance_transactions as Json[]).push({
       id: `txn_${randomId(24)}`,
       object: 'balance_transaction',
-      amount: amount - (amount < 0 ? fee : 0),
+      amount,
       net: amount - fee,
       fee,
       fee_details: fee > 0 ? [{ amount: fee, currency: dispute.currency, type: 'stripe_fee', description: 'Dispute fee' }] : [],
