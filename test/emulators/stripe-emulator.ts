@@ -587,6 +587,10 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   /** Webhook deliveries of Stripe events (same as deliveries()). */
+  disputes(): Json[] {
+    return [...this.disputeMap.values()].map(clone);
+  }
+
   webhookDeliveries(): DeliveryRecord[] {
     return this.deliveries().filter((d) => d.kind === 'webhook');
   }
