@@ -36,7 +36,8 @@ export class DisputeEvents {
     await this.db.transaction(async (tx) => {
       const found = await this.payments.findByProviderRef(merchantId, provider, shown.chargeRef, tx);
       const payment = found && (await this.payments.findByIdForUpdate(merchantId, found.id, tx));
-      if (!payment) throw new HeldEventError(`${provider} ${event.type}: no payment of merchant ${merchantId} for charge ${shown.chargeRef}`);
+      if (!payment)
+        throw new HeldEventError(`${provider} ${event.type}: no payment of merchant ${merchantId} for charge ${shown.chargeRef}`);
       const known = await this.disputes.findByProviderRef(provider, shown.providerDisputeId, tx);
       if (known && known.merchantId !== merchantId)
         throw new HeldEventError(`${provider} dispute ${shown.providerDisputeId} belongs to another merchant`);
@@ -67,7 +68,14 @@ export class DisputeEvents {
     const receivable = ACCOUNTS.receivable(dispute.provider);
     const post = async (what: string, lines: LedgerLine[]) => {
       const booked = await this.ledger.postOnce(
-        { merchantId: payment.merchantId, postingId: `${what}:${dispute.id}`, kind: what, currency: dispute.currency, paymentId: payment.id, lines },
+        {
+          merchantId: payment.merchantId,
+          postingId: `${what}:${dispute.id}`,
+          kind: what,
+          currency: dispute.currency,
+          paymentId: payment.id,
+          lines,
+        },
         tx,
       );
       if (booked) await this.note(tx, dispute, what, { amount: lines[0].amount });
@@ -89,7 +97,13 @@ export class DisputeEvents {
   }
 
   private note(tx: Transaction, dispute: Dispute, what: string, detail: Record<string, unknown>): Promise<void> {
-    return this.payments.addTimelineEntry(dispute.merchantId, dispute.paymentId, 'note', { dispute: dispute.id, event: what, ...detail }, tx);
+    return this.payments.addTimelineEntry(
+      dispute.merchantId,
+      dispute.paymentId,
+      'note',
+      { dispute: dispute.id, event: what, ...detail },
+      tx,
+    );
   }
 
   private domainEvent(payment: Payment, dispute: Dispute, type: 'dispute.created' | 'dispute.closed') {

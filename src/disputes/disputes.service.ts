@@ -49,9 +49,14 @@ export class DisputesService {
         await adapter.submitDisputeEvidence(dispute.providerRef, text);
       } catch (err) {
         if (err instanceof ProviderError)
-          throw new DomainError('provider_unavailable', 'provider_unavailable', `${dispute.provider} did not take the evidence: try again`, {
-            cause: err,
-          });
+          throw new DomainError(
+            'provider_unavailable',
+            'provider_unavailable',
+            `${dispute.provider} did not take the evidence: try again`,
+            {
+              cause: err,
+            },
+          );
         throw err;
       }
     }

@@ -106,13 +106,16 @@ export class ProviderEventMatcher {
     if (!dispute) throw new HeldEventError(`${provider} reports a dispute (${event.type}) but shows no dispute`);
     const payment = await this.payments.findByProviderRef(merchantId, provider, dispute.chargeRef);
     if (!payment)
-      throw new HeldEventError(`${provider} reports a dispute (${event.type}) on a charge that matches no payment of merchant ${merchantId}`);
+      throw new HeldEventError(
+        `${provider} reports a dispute (${event.type}) on a charge that matches no payment of merchant ${merchantId}`,
+      );
     const paid = payment.amount - payment.giftCardAmount;
     const problems: string[] = [];
     if (dispute.amount > paid) problems.push(`amount ${dispute.amount}, more than the ${paid} charged`);
     if (dispute.currency.toUpperCase() !== payment.currency.toUpperCase())
       problems.push(`currency ${dispute.currency}, the payment is in ${payment.currency}`);
-    if (problems.length > 0) throw new HeldEventError(`${provider} ${event.type} does not match payment ${payment.id}: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new HeldEventError(`${provider} ${event.type} does not match payment ${payment.id}: ${problems.join('; ')}`);
   }
 
   private expect(

@@ -87,7 +87,11 @@ describe('disputes at Stripe (stripe SDK against StripeEmulator, real PostgreSQL
     });
 
     // Evidence goes to Stripe through the SDK (the emulator records it and puts the dispute under review).
-    const evidence = await api.http().post(`/disputes/${dispute.id}/evidence`).set('X-Api-Key', sk).send({ text: 'Tracking 1Z999, delivered.' });
+    const evidence = await api
+      .http()
+      .post(`/disputes/${dispute.id}/evidence`)
+      .set('X-Api-Key', sk)
+      .send({ text: 'Tracking 1Z999, delivered.' });
     expect(evidence.status).toBe(200);
     expect(emulator.disputes().find((d) => d.id === created.id)).toMatchObject({
       status: 'under_review',

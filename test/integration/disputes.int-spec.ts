@@ -121,7 +121,11 @@ describe('disputes through the simulator (real PostgreSQL)', () => {
     expect(JSON.stringify(timeline.body)).toContain('dispute_withdrawal');
 
     // Evidence is recorded (the simulator takes none of its own); empty text is a 400 naming the field.
-    const evidence = await api.http().post(`/disputes/${dispute.id}/evidence`).set('X-Api-Key', secret).send({ text: 'Delivered, signed for.' });
+    const evidence = await api
+      .http()
+      .post(`/disputes/${dispute.id}/evidence`)
+      .set('X-Api-Key', secret)
+      .send({ text: 'Delivered, signed for.' });
     expect(evidence.status).toBe(200);
     expect(evidence.body.evidenceSubmittedAt).toEqual(expect.any(String));
     const empty = await api.http().post(`/disputes/${dispute.id}/evidence`).set('X-Api-Key', secret).send({ text: '' });
@@ -166,7 +170,13 @@ describe('disputes through the simulator (real PostgreSQL)', () => {
         chargeId: payment.chargeId,
         amount: payment.amount,
         currency: 'USD',
-        dispute: { id: 'sim_dp_forged', status: 'needs_response', reason: 'fraudulent', fee: 1500, evidenceDueBy: new Date().toISOString() },
+        dispute: {
+          id: 'sim_dp_forged',
+          status: 'needs_response',
+          reason: 'fraudulent',
+          fee: 1500,
+          evidenceDueBy: new Date().toISOString(),
+        },
       },
       (stored) => stored.status === 'dead',
     );
