@@ -120,4 +120,26 @@ describe('disputes at Stripe (stripe SDK against StripeEmulator, real PostgreSQL
     expect(balance.body.balanced).toBe(true);
     expect(balance.body.accounts).toEqual(expect.arrayContaining([expect.objectContaining({ account: 'dispute_fees', balance: 1500 })]));
   });
+
+  it('a signed dispute event for a dispute Stripe does not have is a dead letter, and nothing is booked', async () => {
+    const payment = await stripePayment();
+    const forged = await emulator.sendEvent('charge.dispute.created', {
+      id: 'du_forged',
+      object: 'dispute',
+      amount: payment.amount,
+      currency: 'usd',
+      payment_intent: payment.intentId,
+      reason: 'fraudulent',
+      status: 'lost',
+      balance_transactions: [{ amount: -payment.amount, fee: 1500, currency: 'usd' }],
+    });
+    await drainWebhooks(api);
+    const { rows } = await api.db.query<{ status: string; last_error: string }>(
+      `SELECT status, last_error FROM payment_webhook_events WHERE provider = 'stripe' AND event_id = $1`,
+      [forged.id],
+    );
+    expect(rows[0]).toMatchObject({ status: 'dead', last_error: expect.stringMatching(/Stripe has no dispute du_forged/) });
+    expect(await disputeOf(payment.id)).toEqual([]);
+    expect(await disputePostings(payment.id)).toEqual({});
+  });
 });
