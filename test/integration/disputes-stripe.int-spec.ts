@@ -142,4 +142,18 @@ describe('disputes at Stripe (stripe SDK against StripeEmulator, real PostgreSQL
     expect(await disputeOf(payment.id)).toEqual([]);
     expect(await disputePostings(payment.id)).toEqual({});
   });
+
+  it('a dispute Stripe shows for more than the payment charged is held as a dead letter, nothing booked', async () => {
+    const payment = await stripePayment();
+    await emulator.createDispute(payment.intentId, { amount: payment.amount + 1 });
+    await drainWebhooks(api);
+    const { rows } = await api.db.query<{ status: string; last_error: string }>(
+      `SELECT status, last_error FROM payment_webhook_events
+        WHERE provider = 'stripe' AND type = 'charge.dispute.created' AND status = 'dead' AND last_error LIKE $1`,
+      [`%payment ${payment.id}%`],
+    );
+    expect(rows).toEqual([{ status: 'dead', last_error: expect.stringMatching(/more than the \d+ charged/) }]);
+    expect(await disputeOf(payment.id)).toEqual([]);
+    expect(await disputePostings(payment.id)).toEqual({});
+  });
 });
