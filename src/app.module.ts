@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProductsModule } from './products/products.module';
 import { CustomersModule } from './customers/customers.module';
+import { DisputesModule } from './disputes/disputes.module';
 import { EventsModule } from './events/events.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { PaymentsModule } from './payments/payments.module';
@@ -49,6 +50,7 @@ export class AppModule {
         LedgerModule,
         EventsModule,
         PaymentsModule,
+        DisputesModule,
         WebhooksModule,
         RateLimitModule,
         CouponsModule,

@@ -42,6 +42,7 @@ export type IdPrefix =
   | 'we'
   | 'rec'
   | 'dis'
+  | 'dp'
   | 'mer';
 
 /** Prefixed, non-sequential ids: `prod_3hK9…`. */

@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   'subscription.canceled',
   'gift_card.activated',
   'gift_card.redeemed',
+  'dispute.created',
+  'dispute.closed',
   'reconciliation.discrepancy',
   'webhook_endpoint.disabled',
 ] as const;

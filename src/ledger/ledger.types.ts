@@ -23,6 +23,10 @@ export const ACCOUNTS = {
    * resolves it (a refund at the provider).
    */
   suspense: 'suspense',
+  /** Money a provider took back for a dispute (chargeback); given back to receivable when it is won. */
+  disputes: 'disputes',
+  /** Providers' dispute fees (an expense). */
+  disputeFees: 'dispute_fees',
 } as const;
 
 export interface LedgerLine {

@@ -41,6 +41,9 @@ import { RefundsService } from './refunds/refunds.service';
 import { ProviderRouter } from './routing/provider-router';
 import { TransactionsController } from './transactions.controller';
 import { PublicUrl } from '../common/public-url';
+import { SimulatorDisputesRepository } from './providers/simulator/simulator-disputes.repository';
+import { DisputeEvents } from '../disputes/dispute-events';
+import { DisputesRepository } from '../disputes/disputes.repository';
 
 @Module({
   imports: [ProductsModule, CouponsModule, CustomersModule, FraudModule, LedgerModule, EventsModule, GiftCardsStoreModule],
@@ -59,6 +62,7 @@ import { PublicUrl } from '../common/public-url';
     CircuitBreakerRepository,
     CircuitBreakerService,
     SimulatorRepository,
+    SimulatorDisputesRepository,
     SimulatorProvider,
     StripeProvider,
     MercadoPagoProvider,
@@ -82,8 +86,10 @@ import { PublicUrl } from '../common/public-url';
     ProviderEventsHandler,
     ProviderEventMatcher,
     PaymentJobs,
+    DisputesRepository,
+    DisputeEvents,
   ],
-  exports: [ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
+  exports: [DisputesRepository, ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
 })
 export class PaymentsModule implements OnModuleInit {
   constructor(

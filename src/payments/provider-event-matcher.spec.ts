@@ -27,8 +27,10 @@ describe('contradictions between what an event claims and what its provider show
     expect(contradictions(event({}), { ...confirmed, kind: 'other' })).toEqual(['kind checkout.completed (the provider shows other)']);
   });
 
-  it('counts completed checkouts, succeeded payments and refunds as money moving, nothing else', () => {
-    expect(['checkout.completed', 'payment.succeeded', 'payment.refunded'].every((kind) => movesMoney({ kind } as never))).toBe(true);
+  it('counts completed checkouts, succeeded payments, refunds and disputes as money moving, nothing else', () => {
+    expect(['checkout.completed', 'payment.succeeded', 'payment.refunded', 'dispute'].every((kind) => movesMoney({ kind } as never))).toBe(
+      true,
+    );
     expect(['checkout.attempt_failed', 'checkout.expired', 'payment.failed', 'other'].some((kind) => movesMoney({ kind } as never))).toBe(
       false,
     );

@@ -4,7 +4,7 @@ import { PaymentsRepository } from './payments.repository';
 import type { ProviderEventKind, ProviderId, ProviderWebhookEvent } from './providers/payment-provider';
 
 /** The kinds of event that say money moved: never applied on the event's word alone. */
-export const MONEY_KINDS: readonly ProviderEventKind[] = ['checkout.completed', 'payment.succeeded', 'payment.refunded'];
+export const MONEY_KINDS: readonly ProviderEventKind[] = ['checkout.completed', 'payment.succeeded', 'payment.refunded', 'dispute'];
 
 export const movesMoney = (event: Pick<ProviderWebhookEvent, 'kind'>): boolean => MONEY_KINDS.includes(event.kind);
 
@@ -67,6 +67,7 @@ export class ProviderEventMatcher {
       if (!event.providerRef) throw new HeldEventError(`${provider} reports a refund (${event.type}) but names no charge`);
       return;
     }
+    if (event.kind === 'dispute') return this.checkDispute(provider, merchantId, event);
     if (event.kind === 'checkout.completed') {
       const session =
         (event.providerSessionId && (await this.sessions.findByProviderSession(merchantId, provider, event.providerSessionId))) ||
@@ -97,6 +98,24 @@ export class ProviderEventMatcher {
       provider,
       event,
     );
+  }
+
+  /** A dispute takes money back from a charge of ours at that provider: at most what it paid, in its currency. */
+  private async checkDispute(provider: ProviderId, merchantId: string, event: ProviderWebhookEvent): Promise<void> {
+    const dispute = event.dispute;
+    if (!dispute) throw new HeldEventError(`${provider} reports a dispute (${event.type}) but shows no dispute`);
+    const payment = await this.payments.findByProviderRef(merchantId, provider, dispute.chargeRef);
+    if (!payment)
+      throw new HeldEventError(
+        `${provider} reports a dispute (${event.type}) on a charge that matches no payment of merchant ${merchantId}`,
+      );
+    const paid = payment.amount - payment.giftCardAmount;
+    const problems: string[] = [];
+    if (dispute.amount > paid) problems.push(`amount ${dispute.amount}, more than the ${paid} charged`);
+    if (dispute.currency.toUpperCase() !== payment.currency.toUpperCase())
+      problems.push(`currency ${dispute.currency}, the payment is in ${payment.currency}`);
+    if (problems.length > 0)
+      throw new HeldEventError(`${provider} ${event.type} does not match payment ${payment.id}: ${problems.join('; ')}`);
   }
 
   private expect(

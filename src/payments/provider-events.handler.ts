@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DisputeEvents } from '../disputes/dispute-events';
 import { CheckoutEvents } from './checkout/checkout-events';
 import { ChargeEvents } from './charges/charge-events';
 import { contradictions, HeldEventError, movesMoney, ProviderEventMatcher } from './provider-event-matcher';
@@ -20,6 +21,7 @@ export class ProviderEventsHandler {
     private readonly refunds: ProviderRefunds,
     private readonly registry: ProviderRegistry,
     private readonly matcher: ProviderEventMatcher,
+    private readonly disputes: DisputeEvents,
   ) {}
 
   async handle(provider: ProviderId, stored: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
@@ -36,6 +38,8 @@ export class ProviderEventsHandler {
         return this.charges.applyEvent(provider, event);
       case 'payment.refunded':
         return this.refunds.applyProviderEvent(provider, event);
+      case 'dispute':
+        return this.disputes.applyEvent(provider, event);
       default:
         return 'ignored';
     }

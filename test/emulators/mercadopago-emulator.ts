@@ -227,6 +227,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
   private readonly keysSeen: IdempotencyKeyUse[] = [];
   private refundsToHold = 0;
   private readonly notificationMap = new Map<number, MercadoPagoNotification>();
+  private readonly chargebackMap = new Map<string, Record<string, unknown>>();
   private nextPaymentId = 1_300_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
   private nextRefundId = 2_100_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
   private nextNotificationId = 115_000_000_000 + Math.floor(Math.random() * 1_000_000);
@@ -265,6 +266,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
     });
     this.route('POST', '/_emulator/payments/:id/refunds/:refundId/settle', (req) => this.settleRefundRoute(req));
     this.route('POST', '/_emulator/notifications/:id/resend', (req) => this.resendRoute(req));
+    this.route('GET', '/v1/chargebacks/:id', (req) => this.run(() => json(200, clone(this.getChargeback(req.params.id)))), api);
+    this.route('POST', '/_emulator/payments/:id/chargeback', async (req) => json(200, await this.createChargeback(req.params.id)));
+    this.route('POST', '/_emulator/chargebacks/:id/close', async (req) =>
+      json(200, await this.closeChargeback(req.params.id, asRecord(req.body)?.outcome === 'lost' ? 'lost' : 'won')),
+    );
     this.route('POST', '/_emulator/webhook-url', (req) => {
       this.webhookUrl = asString(asRecord(req.body)?.url) || undefined;
       return json(200, { webhookUrl: this.webhookUrl ?? null });
@@ -520,6 +526,71 @@ export class MercadoPagoEmulator extends EmulatorServer {
   }
 
   /** Sends a webhook about `payment` to its notification_url, or else to the configured webhookUrl. */
+  /**
+   * The cardholder's bank disputes an approved payment: a chargeback (`new`, documentation due in 7 days)
+   * and a `chargebacks` notification naming it. Resolves after the notification was delivered.
+   */
+  async createChargeback(paymentId: string | number, options: { reason?: string } = {}): Promise<Record<string, unknown>> {
+    const payment = this.getPayment(String(paymentId));
+    if (payment.status !== 'approved') throw new Error(`Payment ${payment.id} is ${payment.status}, not approved`);
+    const chargeback = {
+      id: `${payment.id}${Math.floor(Math.random() * 1_000_000)}`,
+      payment_id: payment.id,
+      status: 'new',
+      amount: payment.transaction_amount,
+      currency_id: payment.currency_id,
+      reason: options.reason ?? 'fraud',
+      date_created: isoNow(),
+      last_modified: isoNow(),
+      date_documentation_deadline: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    };
+    this.chargebackMap.set(chargeback.id, chargeback);
+    await this.notifyChargeback(chargeback.id, payment);
+    return clone(chargeback);
+  }
+
+  /** The bank decides (`won`: Mercado Pago releases the amount); another `chargebacks` notification. */
+  async closeChargeback(id: string, outcome: 'won' | 'lost'): Promise<Record<string, unknown>> {
+    const chargeback = this.getChargeback(id);
+    chargeback.status = outcome;
+    chargeback.last_modified = isoNow();
+    await this.notifyChargeback(id, this.getPayment(String(chargeback.payment_id)));
+    return clone(chargeback);
+  }
+
+  /** Mercado Pago notifies again about a chargeback (a new notification id, as for any later change). */
+  resendChargeback(id: string): Promise<DeliveryRecord | undefined> {
+    const chargeback = this.getChargeback(id);
+    return this.notifyChargeback(id, this.getPayment(String(chargeback.payment_id)));
+  }
+
+  private getChargeback(id: string): Record<string, unknown> {
+    const chargeback = this.chargebackMap.get(id);
+    if (!chargeback) throw new MpRequestError(mpError(404, 'not_found', 'Chargeback not found', []));
+    return chargeback;
+  }
+
+  private notifyChargeback(id: string, payment: MercadoPagoPayment): Promise<DeliveryRecord | undefined> {
+    const target = payment.notification_url ?? this.webhookUrl;
+    if (!target) return Promise.resolve(undefined);
+    const url = new URL(target);
+    url.searchParams.set('data.id', id);
+    url.searchParams.set('type', 'chargebacks');
+    const body = JSON.stringify({
+      action: 'chargebacks.updated',
+      api_version: 'v1',
+      data: { id },
+      date_created: isoNow(),
+      id: this.nextNotificationId++,
+      live_mode: false,
+      type: 'chargebacks',
+      user_id: this.collectorId,
+    });
+    const requestId = randomUUID();
+    const signature = this.sign(id, requestId, this.timestamp(), this.webhookSecret);
+    return this.deliver({ kind: 'webhook', subjectId: id, url: url.toString(), headers: this.webhookHeaders(signature, requestId), body });
+  }
+
   private notify(payment: MercadoPagoPayment, action: string, secret?: string): Promise<DeliveryRecord | undefined> {
     const target = payment.notification_url ?? this.webhookUrl;
     if (!target) return Promise.resolve(undefined);

@@ -477,6 +477,7 @@ export class StripeEmulator extends EmulatorServer {
   private readonly priceMap = new Map<string, StripePrice>();
   private readonly subscriptionMap = new Map<string, Json>();
   private readonly invoiceMap = new Map<string, Json>();
+  private readonly disputeMap = new Map<string, Json>();
   private readonly eventMap = new Map<string, StripeEvent>();
   private readonly eventPayloads = new Map<string, { payload: string; signature: string }>();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
@@ -520,6 +521,8 @@ export class StripeEmulator extends EmulatorServer {
     this.get('/v1/subscriptions/:id', (req, p) => this.retrieve(req, p, this.getSubscription(req.params.id)));
     this.delete('/v1/subscriptions/:id', (req) => this.cancelSubscriptionRoute(req));
     this.get('/v1/invoices/:id', (req, p) => this.retrieve(req, p, this.getInvoice(req.params.id)));
+    this.get('/v1/disputes/:id', (req, p) => this.retrieve(req, p, this.getDispute(req.params.id)));
+    this.post('/v1/disputes/:id', (req, p) => this.updateDispute(req, p), api);
     this.get('/v1/events', (req, p) => this.list(req, p, '/v1/events', this.filterEvents(p)));
     this.get('/v1/events/:id', (req, p) => this.retrieve(req, p, this.getEvent(req.params.id)));
 
@@ -537,6 +540,11 @@ export class StripeEmulator extends EmulatorServer {
     });
     this.route('POST', '/_emulator/refunds/:id/settle', (req) => this.settleRefundRoute(req));
     this.route('POST', '/_emulator/events/:id/resend', (req) => this.resendRoute(req));
+    this.route('POST', '/_emulator/charges/:id/dispute', async (req) => json(200, await this.createDispute(req.params.id)));
+    this.route('POST', '/_emulator/disputes/:id/withdraw', async (req) => json(200, await this.withdrawDisputeFunds(req.params.id)));
+    this.route('POST', '/_emulator/disputes/:id/close', async (req) =>
+      json(200, await this.closeDispute(req.params.id, asString(asRecord(req.body)?.outcome) === 'lost' ? 'lost' : 'won')),
+    );
     this.route('POST', '/_emulator/events', (req) => this.sendEventRoute(req));
     this.route('POST', '/_emulator/webhook-url', (req) => {
       this.webhookUrl = asString(asRecord(req.body)?.url) || undefined;
@@ -581,6 +589,10 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   /** Webhook deliveries of Stripe events (same as deliveries()). */
+  disputes(): Json[] {
+    return [...this.disputeMap.values()].map(clone);
+  }
+
   webhookDeliveries(): DeliveryRecord[] {
     return this.deliveries().filter((d) => d.kind === 'webhook');
   }
@@ -763,6 +775,99 @@ export class StripeEmulator extends EmulatorServer {
     if (outcome === 'failed') deliveries.push(this.emit('refund.failed', refund));
     await Promise.all(deliveries);
     return clone(refund);
+  }
+
+  /**
+   * The cardholder disputes a succeeded charge (by its id or its PaymentIntent's): Stripe opens the
+   * dispute (`charge.dispute.created`) with `needs_response` and an evidence deadline, or, with `warning`,
+   * an inquiry (`warning_needs_response`) that takes no funds. Resolves after the webhook was delivered.
+   */
+  async createDispute(chargeOrIntent: string, options: { reason?: string; amount?: number; warning?: boolean } = {}): Promise<Json> {
+    const charge =
+      this.chargeMap.get(chargeOrIntent) ?? [...this.chargeMap.values()].find((c) => c.payment_intent === chargeOrIntent && c.paid);
+    if (!charge || charge.status !== 'succeeded') throw new Error(`No succeeded charge for '${chargeOrIntent}'`);
+    const dispute: Json = {
+      id: `du_${randomId(24)}`,
+      object: 'dispute',
+      amount: options.amount ?? charge.amount,
+      balance_transactions: [],
+      charge: charge.id,
+      created: now(),
+      currency: charge.currency,
+      evidence: { uncategorized_text: null },
+      evidence_details: { due_by: now() + 7 * 86_400, has_evidence: false, past_due: false, submission_count: 0 },
+      is_charge_refundable: false,
+      livemode: false,
+      metadata: {},
+      payment_intent: charge.payment_intent,
+      reason: options.reason ?? 'fraudulent',
+      status: options.warning ? 'warning_needs_response' : 'needs_response',
+    };
+    this.disputeMap.set(String(dispute.id), dispute);
+    (charge as unknown as Json).disputed = true;
+    await this.emit('charge.dispute.created', dispute);
+    return clone(dispute);
+  }
+
+  /** Stripe takes the disputed amount and its fee (1500) from the balance: `charge.dispute.funds_withdrawn`. */
+  async withdrawDisputeFunds(id: string): Promise<Json> {
+    const dispute = this.getDispute(id);
+    this.disputeBalance(dispute, -Number(dispute.amount), 1500);
+    await this.emit('charge.dispute.funds_withdrawn', dispute);
+    return clone(dispute);
+  }
+
+  /**
+   * The network decides. Won: the amount comes back (`charge.dispute.funds_reinstated`), then
+   * `charge.dispute.closed`; lost: only `charge.dispute.closed`. Resolves after the webhooks were delivered.
+   */
+  async closeDispute(id: string, outcome: 'won' | 'lost'): Promise<Json> {
+    const dispute = this.getDispute(id);
+    const previous = { status: dispute.status };
+    dispute.status = outcome;
+    if (outcome === 'won' && (dispute.balance_transactions as Json[]).length > 0) {
+      this.disputeBalance(dispute, Number(dispute.amount), 0);
+      await this.emit('charge.dispute.funds_reinstated', dispute);
+    }
+    await this.emit('charge.dispute.closed', dispute, previous);
+    return clone(dispute);
+  }
+
+  private disputeBalance(dispute: Json, amount: number, fee: number): void {
+    (dispute.balance_transactions as Json[]).push({
+      id: `txn_${randomId(24)}`,
+      object: 'balance_transaction',
+      amount,
+      net: amount - fee,
+      fee,
+      fee_details: fee > 0 ? [{ amount: fee, currency: dispute.currency, type: 'stripe_fee', description: 'Dispute fee' }] : [],
+      currency: dispute.currency,
+      created: now(),
+      reporting_category: amount < 0 ? 'dispute' : 'dispute_reversal',
+      type: 'adjustment',
+    });
+  }
+
+  private getDispute(id: string): Json {
+    const dispute = this.disputeMap.get(id);
+    if (!dispute) throw noSuch('dispute', id);
+    return dispute;
+  }
+
+  /** `evidence[uncategorized_text]`, and `submit` (default true) sends it: the dispute goes under review. */
+  private updateDispute(req: EmulatorRequest, p: Params): EmulatorResponse {
+    const dispute = this.getDispute(req.params.id);
+    if (['won', 'lost', 'warning_closed'].includes(String(dispute.status)))
+      throw invalid(`This dispute is already closed`, undefined, 'dispute_already_closed');
+    const text = p.obj('evidence')?.str('uncategorized_text');
+    if (text !== undefined) dispute.evidence = { ...(dispute.evidence as Json), uncategorized_text: text };
+    if (p.bool('submit') !== false) {
+      dispute.status = String(dispute.status).startsWith('warning_') ? 'warning_under_review' : 'under_review';
+      const details = dispute.evidence_details as Json;
+      dispute.evidence_details = { ...details, has_evidence: true, submission_count: Number(details.submission_count) + 1 };
+    }
+    if (p.has('metadata')) dispute.metadata = { ...(dispute.metadata as Json), ...p.metadata() };
+    return json(200, clone(dispute), this.commonHeaders(req));
   }
 
   /** Creates an event of any type around `object` and delivers it. Resolves with the event after delivery. */
@@ -1016,6 +1121,7 @@ export class StripeEmulator extends EmulatorServer {
       ['price_', this.priceMap],
       ['sub_', this.subscriptionMap],
       ['in_', this.invoiceMap],
+      ['du_', this.disputeMap],
     ];
     for (const [prefix, map] of maps) if (id.startsWith(prefix)) return map.get(id) as Json | undefined;
     return undefined;

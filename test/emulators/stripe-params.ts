@@ -115,6 +115,12 @@ export const STRIPE_PARAMS: Record<string, Spec> = {
   ),
   'GET /v1/refunds': { ...LIST, ...any('charge', 'payment_intent') },
   'GET /v1/refunds/:id': RETRIEVE,
+  'GET /v1/disputes/:id': RETRIEVE,
+  'POST /v1/disputes/:id': {
+    ...any('expand', 'metadata', 'submit'),
+    // Stripe's evidence hash has some thirty fields; the emulator models uncategorized_text only.
+    evidence: true,
+  },
   'POST /v1/checkout/sessions': {
     ...any(
       'adaptive_pricing',

@@ -89,7 +89,31 @@ export type ProviderEventKind =
   | 'payment.succeeded'
   | 'payment.failed'
   | 'payment.refunded'
+  /** A dispute (chargeback) opened, changed or closed: its state is in `dispute`, as the provider shows it. */
+  | 'dispute'
   | 'other';
+
+/** Our dispute statuses (API.md); a provider's own status is kept beside it. */
+export type DisputeStatus = 'needs_response' | 'under_review' | 'won' | 'lost';
+
+/** A dispute as its provider shows it, in our terms. */
+export interface ProviderDispute {
+  providerDisputeId: string;
+  /** The disputed charge (the payment's providerRef or one of its attempts'). */
+  chargeRef: string;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  status: DisputeStatus;
+  providerStatus: string;
+  evidenceDueBy: Date | null;
+  /** The provider has taken the disputed amount (and fee) back from what it holds for us. */
+  fundsWithdrawn: boolean;
+  /** The provider has given the disputed amount back (a dispute won). */
+  fundsReinstated: boolean;
+  /** The provider's dispute fee, in the dispute's currency (0 when none or not reported). */
+  fee: number;
+}
 
 export interface ProviderWebhookEvent {
   eventId: string;
@@ -103,6 +127,8 @@ export interface ProviderWebhookEvent {
   amount?: number;
   currency?: string;
   declineCode?: string;
+  /** For kind `dispute`: the dispute, as the event claims it (as the provider shows it once confirmed). */
+  dispute?: ProviderDispute;
   payload: unknown;
 }
 
@@ -142,6 +168,11 @@ export interface PaymentProvider {
    * event the provider does not confirm: it is then ignored.
    */
   confirmEvent?(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent>;
+  /**
+   * Optional: sends a merchant's evidence text for a dispute to the provider (Stripe). Providers without
+   * it only have the text recorded here.
+   */
+  submitDisputeEvidence?(providerDisputeId: string, text: string): Promise<void>;
 }
 
 export class ProviderError extends Error {

@@ -1,7 +1,8 @@
 import { fromMajorString, toMajorString } from '../../../common/money';
 import {
-  mapStatus,
   ProviderUnknownOutcomeError,
+  mapStatus,
+  type DisputeStatus,
   type ProviderEventKind,
   type ProviderPayment,
   type ProviderPaymentStatus,
@@ -223,4 +224,60 @@ export function parseChargeToken(token: string): { paymentMethodId?: string; car
  */
 export function referenceFromAttemptKey(idempotencyKey: string): string {
   return /^(.+)_\d+$/.exec(idempotencyKey)?.[1] ?? idempotencyKey;
+}
+
+/** Mercado Pago's chargeback (GET /v1/chargebacks/:id): the fields we read. */
+export interface MercadoPagoChargebackPayload {
+  id?: string | number;
+  payment_id?: number | string;
+  status?: string;
+  amount?: number;
+  currency_id?: string;
+  reason?: string;
+  date_documentation_deadline?: string | null;
+}
+
+const CHARGEBACK_STATUSES: Readonly<Record<string, DisputeStatus>> = {
+  new: 'needs_response',
+  in_review: 'under_review',
+  won: 'won',
+  lost: 'lost',
+};
+
+/**
+ * A chargeback notification as Mercado Pago's records show it: the chargeback, on the payment it names
+ * (whose metadata names our merchant). Mercado Pago holds back the disputed amount from the moment a
+ * chargeback opens and releases it when the chargeback is won; it reports no fee of its own.
+ */
+export function toConfirmedChargeback(
+  notification: ProviderWebhookEvent,
+  chargeback: MercadoPagoChargebackPayload,
+  payment: MercadoPagoPaymentPayload,
+): ProviderWebhookEvent {
+  const onPayment = toConfirmedEvent(notification, payment);
+  const currency = (chargeback.currency_id || payment.currency_id || 'BRL').toUpperCase();
+  const amount = minor(chargeback.amount, currency);
+  const status = CHARGEBACK_STATUSES[chargeback.status ?? ''] ?? 'under_review';
+  return {
+    ...notification,
+    kind: 'dispute',
+    merchantId: onPayment.merchantId,
+    reference: onPayment.reference,
+    providerRef: String(payment.id),
+    amount,
+    currency,
+    dispute: {
+      providerDisputeId: String(chargeback.id),
+      chargeRef: String(payment.id),
+      amount,
+      currency,
+      reason: chargeback.reason ?? null,
+      status,
+      providerStatus: chargeback.status ?? 'unknown',
+      evidenceDueBy: chargeback.date_documentation_deadline ? new Date(chargeback.date_documentation_deadline) : null,
+      fundsWithdrawn: true,
+      fundsReinstated: status === 'won',
+      fee: 0,
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
+  Chargeback,
   InvalidWebhookSignatureError,
   MercadoPagoConfig,
   MercadoPagoError,
@@ -37,11 +38,13 @@ import {
 } from '../payment-provider';
 import {
   eventIdOf,
+  MercadoPagoChargebackPayload,
   MercadoPagoNotification,
   MercadoPagoPaymentPayload,
   parseChargeToken,
   referenceFromAttemptKey,
   signatureTimestampMs,
+  toConfirmedChargeback,
   toConfirmedEvent,
   toMercadoPagoAmount,
   refundStatusOf,
@@ -230,8 +233,8 @@ export class MercadoPagoProvider implements PaymentProvider {
     return {
       eventId: eventIdOf(notification, dataId),
       type: notification.action ?? type,
-      // Not known until confirmEvent() has fetched the payment.
-      kind: 'other',
+      // Not known until confirmEvent() has fetched the payment. A chargeback moves money: confirmed or held.
+      kind: type === 'chargebacks' ? 'dispute' : 'other',
       providerRef: type === 'payment' ? dataId : undefined,
       payload: notification,
     };
@@ -243,6 +246,7 @@ export class MercadoPagoProvider implements PaymentProvider {
    * Pago does not know (a forged id) is not confirmed; an unreachable API is retried with backoff.
    */
   async confirmEvent(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
+    if (event.kind === 'dispute') return this.confirmChargeback(event);
     if (!event.providerRef) return event;
     const payment = await this.findPayment(event.providerRef);
     if (!payment) throw new WebhookVerificationError(`Mercado Pago has no payment ${event.providerRef}`);
@@ -262,6 +266,27 @@ export class MercadoPagoProvider implements PaymentProvider {
       accessToken: this.accessToken,
       options: { timeout: this.timeoutMs, maxRetries: 0, ...(idempotencyKey ? { idempotencyKey } : {}) },
     });
+  }
+
+  /** A chargeback notification names only the chargeback: fetched, with the payment it disputes. */
+  private async confirmChargeback(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
+    const id = (event.payload as MercadoPagoNotification | null)?.data?.id;
+    if (id === undefined) throw new WebhookVerificationError('A chargeback notification names no chargeback');
+    let chargeback: MercadoPagoChargebackPayload | null;
+    try {
+      chargeback = (await this.call(
+        'read',
+        () => new Chargeback(this.client()).get({ id: String(id) }),
+        true,
+      )) as MercadoPagoChargebackPayload;
+    } catch (err) {
+      if (!(err instanceof MPNotFoundError)) throw err;
+      chargeback = null;
+    }
+    if (!chargeback) throw new WebhookVerificationError(`Mercado Pago has no chargeback ${String(id)}`);
+    const payment = chargeback.payment_id !== undefined ? await this.findPayment(String(chargeback.payment_id)) : null;
+    if (!payment) throw new WebhookVerificationError(`Mercado Pago's chargeback ${String(id)} is on no payment it shows`);
+    return toConfirmedChargeback(event, chargeback, payment);
   }
 
   private async findPayment(id: string): Promise<MercadoPagoPaymentPayload | null> {

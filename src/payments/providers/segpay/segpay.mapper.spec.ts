@@ -84,7 +84,7 @@ describe('Segpay postbacks → our events', () => {
     ['rebillDeclined', 'rebill.declined', 'other', '401669604', 3999],
     ['rebill', 'rebill.approved', 'other', '401669605', 3999],
     ['refund', 'refund', 'payment.refunded', '401669600', 1000],
-    ['chargeback', 'chargeback', 'other', '401669602', 3999],
+    ['chargeback', 'chargeback', 'dispute', '401669602', 3999],
   ] as const)('%s → %s (%s), providerRef %s, %i minor units', (name, type, kind, providerRef, amount) => {
     const mapped = event(RECORDED[name]);
     expect(mapped).toMatchObject({ type, kind, providerRef, amount, currency: 'USD', merchantId: 'mer_default', reference: 'cs_rec' });

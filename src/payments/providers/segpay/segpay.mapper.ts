@@ -3,6 +3,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { fromMajorString, toMajorString } from '../../../common/money';
 import {
   mapStatus,
+  type ProviderDispute,
   type ProviderEventKind,
   type ProviderPayment,
   type ProviderPaymentStatus,
@@ -118,7 +119,7 @@ export type SegpayPostbackType =
  *   Auth   sale    Conversion|Rebill   Yes  rebill.approved      → other (subscriptions are not modelled yet)
  *   Auth   sale    Conversion|Rebill   No   rebill.declined      → other
  *   Void   credit  (stage of the sale)      refund               → payment.refunded
- *   Void   charge  (stage of the sale)      chargeback           → other (disputes are not modelled yet)
+ *   Void   charge  (stage of the sale)      chargeback           → dispute (final: lost at once)
  *   Cancel                                  membership.cancelled → other
  *   anything else                           unknown              → other (stored, acknowledged, ignored)
  */
@@ -128,7 +129,7 @@ export const POSTBACK_KINDS: Readonly<Record<SegpayPostbackType, ProviderEventKi
   'rebill.approved': 'other',
   'rebill.declined': 'other',
   refund: 'payment.refunded',
-  chargeback: 'other',
+  chargeback: 'dispute',
   'membership.cancelled': 'other',
   unknown: 'other',
 };
@@ -355,4 +356,25 @@ export function isAllowedSource(list: BlockList | null, ip: string): boolean {
   if (isIPv4(address)) return list.check(address, 'ipv4');
   if (isIPv6(address)) return list.check(address, 'ipv6');
   return false;
+}
+
+/**
+ * A chargeback SRS confirms, as a dispute: Segpay reports a chargeback once it is final (the money is
+ * gone, no representment through its API), so it is lost from the start; no fee is reported.
+ */
+export function toChargebackDispute(t: SrsTransaction): ProviderDispute {
+  const currency = t.currencyCode.toUpperCase();
+  return {
+    providerDisputeId: t.tranId,
+    chargeRef: t.relatedTranId ?? '',
+    amount: fromMajorString(t.amount, currency),
+    currency,
+    reason: null,
+    status: 'lost',
+    providerStatus: 'charged_back',
+    evidenceDueBy: null,
+    fundsWithdrawn: true,
+    fundsReinstated: false,
+    fee: 0,
+  };
 }

@@ -33,6 +33,7 @@ import {
   signCheckoutClaim,
   SrsMembership,
   SrsTransaction,
+  toChargebackDispute,
   toProviderPayment,
   creditStatusOf,
   toWebhookEvent,
@@ -273,6 +274,11 @@ export class SegpayProvider implements PaymentProvider {
         );
         throw new WebhookVerificationError(`Segpay transaction ${transaction.tranId} does not match checkout ${claim.session}`);
       }
+    }
+    if (event.kind === 'dispute') {
+      if (transaction.type !== 'charge' || !transaction.relatedTranId)
+        throw new WebhookVerificationError(`SRS shows ${transaction.tranId} as a ${transaction.type}, not a chargeback`);
+      return { ...event, ...owner, ...this.amountOf(transaction), dispute: toChargebackDispute(transaction) };
     }
     return { ...event, ...owner, ...this.amountOf(transaction) };
   }

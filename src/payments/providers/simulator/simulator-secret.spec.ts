@@ -5,12 +5,13 @@ import type { Env } from '../../../config/env';
 import { SimulatorInsecureSecretError, simulatorSecretRefused } from './simulator-secret';
 import { SimulatorProvider } from './simulator.provider';
 import type { SimulatorRepository } from './simulator.repository';
+import type { SimulatorDisputesRepository } from './simulator-disputes.repository';
 
 /** The simulator as configured by these variables (its books and URL are not used by what is tested here). */
 function simulator(env: Partial<Env>): SimulatorProvider {
   const values: Partial<Env> = { SIMULATOR_LATENCY_MS: 0, SIMULATOR_OUTAGE: false, SIMULATOR_REFUND_SETTLE_SECONDS: 30, ...env };
   const config = { get: (name: keyof Env) => values[name] } as unknown as ConfigService<Env, true>;
-  return new SimulatorProvider({} as SimulatorRepository, {} as PublicUrl, config);
+  return new SimulatorProvider({} as SimulatorRepository, {} as SimulatorDisputesRepository, {} as PublicUrl, config);
 }
 
 describe('the simulator and its built-in development secret', () => {

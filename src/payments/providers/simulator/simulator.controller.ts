@@ -1,10 +1,11 @@
-import { Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../../auth/auth.decorators';
 import { NotFoundError } from '../../../common/errors/domain-errors';
 import { toMajorString } from '../../../common/money';
 import { contentSecurityPolicy } from '../../../common/security-headers';
+import { CloseSimulatorDisputeDto, OpenSimulatorDisputeDto } from './simulator-disputes.dto';
 import { SimulatorProvider } from './simulator.provider';
 
 /**
@@ -99,6 +100,24 @@ export class SimulatorController {
     const done = await this.simulator.submitAuthentication(chargeId, false);
     void res.type(HTML);
     return page('3-D Secure', done ? '<h1>Authentication failed</h1>' : '<h1>Nothing to authenticate</h1>');
+  }
+
+  /** The simulator's dashboard: a cardholder disputes a succeeded charge (JSON; sends the signed webhook). */
+  @Post('charges/:chargeId/dispute')
+  async openDispute(@Param('chargeId') chargeId: string, @Body() body: OpenSimulatorDisputeDto) {
+    this.simulator.assertServing();
+    const dispute = await this.simulator.openDispute(chargeId, body);
+    if (!dispute) throw new NotFoundError('succeeded simulator charge', chargeId);
+    return dispute;
+  }
+
+  @Post('disputes/:id/close')
+  @HttpCode(200)
+  async closeDispute(@Param('id') id: string, @Body() body: CloseSimulatorDisputeDto) {
+    this.simulator.assertServing();
+    const dispute = await this.simulator.closeDispute(id, body.outcome);
+    if (!dispute) throw new NotFoundError('open simulator dispute', id);
+    return dispute;
   }
 
   private async submit(id: string, approve: boolean, res: FastifyReply): Promise<void> {

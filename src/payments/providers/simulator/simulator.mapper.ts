@@ -1,5 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mapStatus, type ProviderEventKind, type ProviderPayment, type ProviderPaymentStatus } from '../payment-provider';
+import {
+  mapStatus,
+  type DisputeStatus,
+  type ProviderDispute,
+  type ProviderEventKind,
+  type ProviderPayment,
+  type ProviderPaymentStatus,
+} from '../payment-provider';
+import type { SimulatorDispute } from './simulator-disputes.repository';
 import type { SimulatorCharge } from './simulator.repository';
 
 /** The simulator's test tokens and what each does (README, "Simulator"). */
@@ -50,7 +58,14 @@ export function toProviderPayment(charge: SimulatorCharge, nextActionUrl?: strin
 /** The simulator's webhook event, as it posts it to /webhooks/simulator. */
 export interface SimulatorEvent {
   id: string;
-  type: 'checkout.session.completed' | 'checkout.session.payment_failed' | 'charge.succeeded' | 'charge.failed' | 'charge.refunded';
+  type:
+    | 'checkout.session.completed'
+    | 'checkout.session.payment_failed'
+    | 'charge.succeeded'
+    | 'charge.failed'
+    | 'charge.refunded'
+    | 'charge.dispute.created'
+    | 'charge.dispute.closed';
   created: number;
   data: {
     merchantId: string;
@@ -60,6 +75,8 @@ export interface SimulatorEvent {
     amount: number;
     currency: string;
     declineCode?: string | null;
+    /** Dispute events: the simulator's dispute (its amount and currency are the event's). */
+    dispute?: { id: string; status: string; reason: string; fee: number; evidenceDueBy: string };
   };
 }
 
@@ -70,6 +87,9 @@ export const EVENT_KINDS: Record<SimulatorEvent['type'], ProviderEventKind> = {
   'charge.failed': 'payment.failed',
   // Refunds of a charge (its dashboard): Paybridge asks the simulator what it shows refunded.
   'charge.refunded': 'payment.refunded',
+  // Paybridge asks the simulator's records for the dispute (confirmEvent) before it books anything.
+  'charge.dispute.created': 'dispute',
+  'charge.dispute.closed': 'dispute',
 };
 
 /** X-Signature: hex HMAC-SHA256 of the raw body. */
@@ -102,4 +122,38 @@ export function readSimulatorEvent(rawBody: Buffer): SimulatorEvent | null {
     Number.isInteger(data.amount) &&
     typeof data.currency === 'string';
   return valid ? (event as SimulatorEvent) : null;
+}
+
+/** A simulator dispute in our terms: its funds are withdrawn when it opens and given back when it is won. */
+export function toProviderDispute(dispute: SimulatorDispute): ProviderDispute {
+  return {
+    providerDisputeId: dispute.id,
+    chargeRef: dispute.chargeId,
+    amount: dispute.amount,
+    currency: dispute.currency,
+    reason: dispute.reason,
+    status: dispute.status,
+    providerStatus: dispute.status,
+    evidenceDueBy: dispute.evidenceDueBy,
+    fundsWithdrawn: true,
+    fundsReinstated: dispute.status === 'won',
+    fee: dispute.fee,
+  };
+}
+
+/** What a dispute event claims (confirmEvent replaces it with the simulator's record). */
+export function claimedDispute(event: SimulatorEvent): ProviderDispute | undefined {
+  const claimed = event.data.dispute;
+  if (!claimed || typeof claimed.id !== 'string') return undefined;
+  return toProviderDispute({
+    id: claimed.id,
+    chargeId: event.data.chargeId,
+    merchantId: event.data.merchantId,
+    amount: event.data.amount,
+    currency: event.data.currency,
+    reason: String(claimed.reason ?? ''),
+    status: claimed.status as DisputeStatus,
+    fee: Number.isInteger(claimed.fee) ? claimed.fee : 0,
+    evidenceDueBy: new Date(claimed.evidenceDueBy),
+  });
 }

@@ -21,6 +21,8 @@ import {
   WebhookVerificationError,
 } from '../payment-provider';
 import {
+  claimedDispute,
+  toProviderDispute,
   EVENT_KINDS,
   isValidSimulatorSignature,
   outcomeOf,
@@ -30,6 +32,11 @@ import {
   toProviderPayment,
 } from './simulator.mapper';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
+import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-disputes.repository';
+
+/** The simulator's dispute fee, in minor units of the charge's currency (as a processor charges one). */
+const DISPUTE_FEE = 1500;
+const EVIDENCE_DAYS = 7;
 import { DEV_SIMULATOR_SECRET, SimulatorInsecureSecretError, simulatorSecretRefused } from './simulator-secret';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -61,6 +68,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
 
   constructor(
     private readonly records: SimulatorRepository,
+    private readonly disputeRecords: SimulatorDisputesRepository,
     private readonly publicUrl: PublicUrl,
     config: ConfigService<Env, true>,
   ) {
@@ -192,6 +200,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       amount: event.data.amount,
       currency: event.data.currency,
       declineCode: event.data.declineCode ?? undefined,
+      dispute: EVENT_KINDS[event.type] === 'dispute' ? claimedDispute(event) : undefined,
       payload: event,
     };
   }
@@ -203,6 +212,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
    * asks retrieve() what is refunded.
    */
   async confirmEvent(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
+    if (event.kind === 'dispute') return this.confirmDispute(event);
     const expected = CONFIRMED_STATUSES[event.kind];
     if (!expected) return event;
     const charge = event.providerRef ? await this.records.findCharge({ id: event.providerRef }) : null;
@@ -221,6 +231,51 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       currency: charge.currency,
       declineCode: charge.declineCode ?? undefined,
     };
+  }
+
+  /** A dispute event is the simulator's only if its records hold that dispute: then as they show it. */
+  private async confirmDispute(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
+    const id = event.dispute?.providerDisputeId;
+    const dispute = id ? await this.disputeRecords.find(id) : null;
+    if (!dispute) throw new WebhookVerificationError(`The simulator has no dispute ${id ?? '(none named)'}`);
+    return {
+      ...event,
+      merchantId: dispute.merchantId,
+      providerRef: dispute.chargeId,
+      amount: dispute.amount,
+      currency: dispute.currency,
+      dispute: toProviderDispute(dispute),
+    };
+  }
+
+  // ---- the simulator's dashboard: disputes (development) ----
+
+  /** The cardholder disputes a succeeded charge (all of it, or `amount`): recorded, then told by webhook. */
+  async openDispute(chargeId: string, input: { reason?: string; amount?: number }): Promise<SimulatorDispute | null> {
+    const charge = await this.records.findCharge({ id: chargeId });
+    if (!charge || charge.status !== 'succeeded') return null;
+    const dispute = await this.disputeRecords.insert({
+      id: `sim_dp_${randomBase62(20)}`,
+      chargeId: charge.id,
+      merchantId: charge.merchantId,
+      amount: Math.min(input.amount ?? charge.amount, charge.amount),
+      currency: charge.currency,
+      reason: input.reason ?? 'fraudulent',
+      status: 'needs_response',
+      fee: DISPUTE_FEE,
+      evidenceDueBy: new Date(Date.now() + EVIDENCE_DAYS * 86_400_000),
+    });
+    await this.sendWebhook('charge.dispute.created', charge.merchantId, charge, dispute);
+    return dispute;
+  }
+
+  /** The card network decides: null when no open dispute has that id. */
+  async closeDispute(id: string, outcome: 'won' | 'lost'): Promise<SimulatorDispute | null> {
+    const dispute = await this.disputeRecords.close(id, outcome);
+    if (!dispute) return null;
+    const charge = await this.records.findCharge({ id: dispute.chargeId });
+    if (charge) await this.sendWebhook('charge.dispute.closed', dispute.merchantId, charge, dispute);
+    return dispute;
   }
 
   // ---- the simulator's own customer-facing side (hosted page, 3-D Secure page) ----
@@ -261,7 +316,12 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     return this.records.findCharge({ id });
   }
 
-  private async sendWebhook(type: SimulatorEvent['type'], merchantId: string, charge: SimulatorCharge): Promise<void> {
+  private async sendWebhook(
+    type: SimulatorEvent['type'],
+    merchantId: string,
+    charge: SimulatorCharge,
+    dispute?: SimulatorDispute,
+  ): Promise<void> {
     const event: SimulatorEvent = {
       id: `evt_sim_${randomBase62(20)}`,
       type,
@@ -271,9 +331,18 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
         reference: charge.reference,
         sessionId: charge.sessionId,
         chargeId: charge.id,
-        amount: charge.amount,
+        amount: dispute?.amount ?? charge.amount,
         currency: charge.currency,
         declineCode: charge.declineCode,
+        ...(dispute && {
+          dispute: {
+            id: dispute.id,
+            status: dispute.status,
+            reason: dispute.reason,
+            fee: dispute.fee,
+            evidenceDueBy: dispute.evidenceDueBy.toISOString(),
+          },
+        }),
       },
     };
     const body = JSON.stringify(event);

@@ -98,7 +98,6 @@ describe('Stripe mapper', () => {
     });
 
     it.each([
-      ['disputeCreated', 'charge.dispute.created', undefined],
       ['subscriptionCreated', 'customer.subscription.created', 'mer_default'],
       ['invoicePaid', 'invoice.paid', 'mer_default'],
       ['invoicePaymentFailed', 'invoice.payment_failed', 'mer_default'],
@@ -107,6 +106,49 @@ describe('Stripe mapper', () => {
       const mapped = toWebhookEvent(events[name]);
       expect(mapped).toMatchObject({ type, kind: 'other', eventId: events[name].id });
       expect(mapped.merchantId).toBe(merchantId);
+    });
+
+    it('charge.dispute.created → dispute on the PaymentIntent, no merchant named (confirmEvent reads it), no funds moved yet', () => {
+      const mapped = toWebhookEvent(events.disputeCreated);
+      expect(mapped).toMatchObject({ kind: 'dispute', type: 'charge.dispute.created' });
+      expect(mapped.merchantId).toBeUndefined();
+      expect(mapped.dispute).toMatchObject({ providerDisputeId: object('disputeCreated').id, fundsReinstated: false });
+    });
+
+    it('a dispute with a withdrawal and a reinstatement: both, the fee in our minor units, Stripe warning statuses mapped', () => {
+      const dispute = {
+        id: 'du_1',
+        charge: 'ch_1',
+        payment_intent: 'pi_1',
+        amount: 2999,
+        currency: 'usd',
+        reason: 'fraudulent',
+        status: 'won',
+        evidence_details: { due_by: 1_700_000_000 },
+        balance_transactions: [
+          { amount: -4499, fee: 1500, currency: 'usd' },
+          { amount: 2999, fee: 0, currency: 'usd' },
+        ],
+      };
+      expect(toWebhookEvent({ id: 'evt_d', type: 'charge.dispute.closed', data: { object: dispute } }).dispute).toEqual({
+        providerDisputeId: 'du_1',
+        chargeRef: 'pi_1',
+        amount: 2999,
+        currency: 'USD',
+        reason: 'fraudulent',
+        status: 'won',
+        providerStatus: 'won',
+        evidenceDueBy: new Date(1_700_000_000_000),
+        fundsWithdrawn: true,
+        fundsReinstated: true,
+        fee: 1500,
+      });
+      const inquiry = { ...dispute, status: 'warning_needs_response', balance_transactions: [] };
+      expect(toWebhookEvent({ id: 'evt_w', type: 'charge.dispute.created', data: { object: inquiry } }).dispute).toMatchObject({
+        status: 'needs_response',
+        providerStatus: 'warning_needs_response',
+        fundsWithdrawn: false,
+      });
     });
 
     it('invoice events name their subscription (current parent.subscription_details, and the older top-level field)', () => {
@@ -159,7 +201,11 @@ describe('Stripe mapper', () => {
     it('the subscribed types are exactly the ones the endpoint should receive', () => {
       expect([...SUBSCRIBED_EVENT_TYPES].sort()).toEqual(
         [
+          'charge.dispute.closed',
           'charge.dispute.created',
+          'charge.dispute.funds_reinstated',
+          'charge.dispute.funds_withdrawn',
+          'charge.dispute.updated',
           'charge.refunded',
           'checkout.session.async_payment_failed',
           'checkout.session.async_payment_succeeded',

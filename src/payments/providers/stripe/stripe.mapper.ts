@@ -4,6 +4,8 @@ import {
   mapStatus,
   type ChargeInput,
   type CreateCheckoutInput,
+  type DisputeStatus,
+  type ProviderDispute,
   type ProviderPayment,
   type ProviderPaymentStatus,
   type ProviderRefund,
@@ -254,6 +256,10 @@ interface DisputeObject extends Metadata {
   payment_intent?: Expandable;
   amount?: number;
   currency?: string;
+  reason?: string | null;
+  status?: string;
+  evidence_details?: { due_by?: number | null } | null;
+  balance_transactions?: Array<{ amount?: number; fee?: number; currency?: string }> | null;
 }
 interface InvoiceObject extends Metadata {
   id: string;
@@ -331,11 +337,12 @@ const SUBSCRIBED = {
     providerRef: idOf(charge.payment_intent) ?? charge.id,
     ...eventAmount(charge.amount, charge.currency),
   }),
-  'charge.dispute.created': (dispute: DisputeObject): Mapped => ({
-    kind: 'other',
-    providerRef: idOf(dispute.payment_intent) ?? idOf(dispute.charge),
-    ...eventAmount(dispute.amount, dispute.currency),
-  }),
+  // A dispute names no merchant of ours (Stripe copies no metadata to it): confirmEvent reads its PaymentIntent's.
+  'charge.dispute.created': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
+  'charge.dispute.updated': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
+  'charge.dispute.funds_withdrawn': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
+  'charge.dispute.funds_reinstated': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
+  'charge.dispute.closed': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
   'invoice.paid': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
   'invoice.payment_succeeded': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
   'invoice.payment_failed': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
@@ -348,6 +355,57 @@ export type SubscribedStripeEventType = keyof typeof SUBSCRIBED;
 
 /** The event types to enable on the Stripe webhook endpoint (README). */
 export const SUBSCRIBED_EVENT_TYPES = Object.keys(SUBSCRIBED) as SubscribedStripeEventType[];
+
+/** Stripe's dispute statuses in ours: an inquiry (`warning_…`) as the stage it is at; one closed without a chargeback is won. */
+const DISPUTE_STATUSES: Readonly<Record<string, DisputeStatus>> = {
+  warning_needs_response: 'needs_response',
+  warning_under_review: 'under_review',
+  warning_closed: 'won',
+  needs_response: 'needs_response',
+  under_review: 'under_review',
+  won: 'won',
+  lost: 'lost',
+  prevented: 'won',
+};
+
+/**
+ * A dispute in our terms. The money moved is read from its balance transactions, not its status: a
+ * negative one took the amount (and the fee) back, a positive one reinstated it.
+ */
+export function toProviderDispute(dispute: DisputeObject): ProviderDispute | undefined {
+  const { amount, currency } = eventAmount(dispute.amount, dispute.currency);
+  const chargeRef = idOf(dispute.payment_intent) ?? idOf(dispute.charge);
+  if (amount === undefined || !currency || !chargeRef) return undefined;
+  const transactions = dispute.balance_transactions ?? [];
+  const withdrawals = transactions.filter((t) => (t.amount ?? 0) < 0);
+  const fee = withdrawals.reduce((sum, t) => sum + (t.fee ?? 0), 0);
+  const dueBy = dispute.evidence_details?.due_by;
+  return {
+    providerDisputeId: dispute.id,
+    chargeRef,
+    amount,
+    currency,
+    reason: dispute.reason ?? null,
+    status: DISPUTE_STATUSES[dispute.status ?? ''] ?? 'under_review',
+    providerStatus: dispute.status ?? 'unknown',
+    evidenceDueBy: typeof dueBy === 'number' ? new Date(dueBy * 1000) : null,
+    fundsWithdrawn: withdrawals.length > 0,
+    fundsReinstated: transactions.some((t) => (t.amount ?? 0) > 0),
+    fee: fee > 0 ? fromStripeAmount(fee, currency) : 0,
+  };
+}
+
+function disputeEvent(dispute: DisputeObject): Mapped {
+  return {
+    kind: 'dispute',
+    providerRef: idOf(dispute.payment_intent) ?? idOf(dispute.charge),
+    ...eventAmount(dispute.amount, dispute.currency),
+    dispute: toProviderDispute(dispute),
+  };
+}
+
+/** The dispute events (all confirmed by retrieving the dispute before use). */
+export const isDisputeEventType = (type: string): boolean => type.startsWith('charge.dispute.');
 
 function invoiceEvent(invoice: InvoiceObject): Mapped {
   const details = invoice.parent?.subscription_details ?? null;

@@ -22,6 +22,7 @@ import {
 import { isMissingResource, isServerError, StripeOperation, toProviderError } from './stripe-errors';
 import {
   checkoutSessionParams,
+  isDisputeEventType,
   METADATA,
   paymentIntentParams,
   toProviderPayment,
@@ -216,6 +217,7 @@ export class StripeProvider implements PaymentProvider {
   async confirmEvent(event: ProviderWebhookEvent): Promise<ProviderWebhookEvent> {
     const reported = (event.payload as { data?: { object?: { id?: unknown } } } | null)?.data?.object?.id;
     const id = typeof reported === 'string' ? reported : '';
+    if (isDisputeEventType(event.type)) return this.confirmDispute(event, id);
     const confirmation = STRIPE_CONFIRMATIONS[event.type];
     if (!confirmation) return event;
     if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no ${confirmation.object}`);
@@ -232,6 +234,40 @@ export class StripeProvider implements PaymentProvider {
     if (!state || !confirmation.states.includes(state))
       throw new WebhookVerificationError(`Stripe shows ${confirmation.object} ${id} as ${state ?? 'unknown'}, not ${event.type}`);
     return { ...toWebhookEvent({ id: event.eventId, type: event.type, data: { object } }), payload: event.payload };
+  }
+
+  /**
+   * A dispute event as Stripe shows the dispute now (retrieved, whatever the event said), with the merchant
+   * and reference of its PaymentIntent's metadata (a dispute carries none of its own).
+   */
+  private async confirmDispute(event: ProviderWebhookEvent, id: string): Promise<ProviderWebhookEvent> {
+    if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no dispute`);
+    const missingAsNull = <T>(call: Promise<T>): Promise<T | null> =>
+      call.catch((err: unknown) => {
+        if (isMissingResource(err)) return null;
+        throw err;
+      });
+    const dispute = await this.send('read', null, (stripe) => missingAsNull(stripe.disputes.retrieve(id)));
+    if (!dispute) throw new WebhookVerificationError(`Stripe has no dispute ${id}`);
+    const confirmed = toWebhookEvent({ id: event.eventId, type: event.type, data: { object: dispute } });
+    const intentId = confirmed.dispute?.chargeRef;
+    const intent = intentId?.startsWith('pi_')
+      ? await this.send('read', null, (stripe) => missingAsNull(stripe.paymentIntents.retrieve(intentId)))
+      : null;
+    if (!intent) throw new WebhookVerificationError(`Stripe's dispute ${id} is not on a PaymentIntent of ours`);
+    return {
+      ...confirmed,
+      merchantId: intent.metadata?.[METADATA.merchantId] || undefined,
+      reference: intent.metadata?.[METADATA.reference] || undefined,
+      payload: event.payload,
+    };
+  }
+
+  /** The merchant's case as uncategorized text, submitted (the dispute goes under review). */
+  async submitDisputeEvidence(providerDisputeId: string, text: string): Promise<void> {
+    await this.send('read', null, (stripe) =>
+      stripe.disputes.update(providerDisputeId, { evidence: { uncategorized_text: text }, submit: true }),
+    );
   }
 
   // ---- internals ----
