@@ -1,7 +1,9 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { ProductsModule } from '../products/products.module';
 import { AmqpSink } from './amqp/amqp.sink';
+import { ProductConsumer } from './amqp/product-consumer';
 import { WebhookEndpointSink } from './endpoints/webhook-endpoint.sink';
 import { WebhookEndpointsController } from './endpoints/webhook-endpoints.controller';
 import { WebhookEndpointsRepository } from './endpoints/webhook-endpoints.repository';
@@ -24,6 +26,7 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
  * that delivers it, and its sinks (merchant webhook endpoints, RabbitMQ; Discord, Slack, Meta, email: notify/).
  */
 @Module({
+  imports: [ProductsModule],
   controllers: [EventsController, WebhookEndpointsController],
   providers: [
     OutboxRepository,
@@ -45,6 +48,7 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
       inject: [WebhookEndpointSink, AmqpSink, DiscordSink, SlackSink, MetaSink, EmailSink],
     },
     OutboxRelay,
+    ProductConsumer,
   ],
   exports: [OutboxRepository, AmqpSink],
 })
