@@ -17,6 +17,7 @@ import { MetaSink } from './notify/meta.sink';
 import { NotificationsRepository } from './notify/notifications.repository';
 import { SlackSink } from './notify/slack.sink';
 import { OutboxRepository } from './outbox.repository';
+import { DeadDeliveriesRepository } from './relay/dead-deliveries.repository';
 import { DeliveriesRepository } from './relay/deliveries.repository';
 import { OutboxRelay } from './relay/outbox-relay';
 import { EVENT_SINKS, type Sink } from './relay/sink';
@@ -31,6 +32,7 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
   providers: [
     OutboxRepository,
     DeliveriesRepository,
+    DeadDeliveriesRepository,
     EventsService,
     WebhookEndpointsRepository,
     WebhookEndpointsService,
@@ -50,7 +52,7 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
     OutboxRelay,
     ProductConsumer,
   ],
-  exports: [OutboxRepository, AmqpSink],
+  exports: [OutboxRepository, AmqpSink, EventsService],
 })
 export class EventsModule implements OnModuleInit {
   constructor(
