@@ -143,7 +143,7 @@ async function main() {
       'RSS MB': await residentMb(),
     });
   }
-  console.table(rows);
+  if (rows.length) console.table(rows);
 }
 
 main().catch((err) => {
