@@ -50,7 +50,8 @@ function startReceiver(runId) {
 }
 
 async function eventsRelay({ base, adminKey, databaseUrl, api }) {
-  if (!databaseUrl) throw new Error('events:relay writes the backlog straight into the outbox: set DATABASE_URL to the instances’ database');
+  if (!databaseUrl)
+    throw new Error('events:relay writes the backlog straight into the outbox: set DATABASE_URL to the instances’ database');
   const runId = randomBytes(4).toString('hex');
   const receiver = await startReceiver(runId);
   const db = new Client({ connectionString: databaseUrl });
@@ -63,7 +64,9 @@ async function eventsRelay({ base, adminKey, databaseUrl, api }) {
     });
     const { rows } = await db.query('SELECT merchant_id FROM webhook_endpoints WHERE id = $1', [endpoint.id]);
     const merchantId = rows[0].merchant_id;
-    console.log(`events:relay: ${EVENTS} events (${PER_AGGREGATE} per payment) for ${merchantId} → ${receiver.url} (endpoint ${endpoint.id}), instances at ${base}`);
+    console.log(
+      `events:relay: ${EVENTS} events (${PER_AGGREGATE} per payment) for ${merchantId} → ${receiver.url} (endpoint ${endpoint.id}), instances at ${base}`,
+    );
 
     // The backlog, in batches of one statement each, in each payment's order (n ascending within a payment).
     const insertStarted = Date.now();
@@ -100,7 +103,9 @@ async function eventsRelay({ base, adminKey, databaseUrl, api }) {
         }
         continue;
       }
-      const done = await db.query(`SELECT count(*)::int AS n FROM event_deliveries WHERE target = $1 AND status = 'delivered'`, [endpoint.id]);
+      const done = await db.query(`SELECT count(*)::int AS n FROM event_deliveries WHERE target = $1 AND status = 'delivered'`, [
+        endpoint.id,
+      ]);
       if (done.rows[0].n >= EVENTS) break;
     }
     const figures = await db.query(

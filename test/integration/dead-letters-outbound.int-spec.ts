@@ -59,7 +59,15 @@ describe('outgoing dead letters (real PostgreSQL, a local endpoint)', () => {
     const outbox = api.app.get(OutboxRepository);
     await api.db.transaction((tx) =>
       outbox.insert(
-        [{ merchantId: 'mer_default', type: 'payment.succeeded', aggregateType: 'payment', aggregateId: 'pay_dead', data: { id: 'pay_dead' } }],
+        [
+          {
+            merchantId: 'mer_default',
+            type: 'payment.succeeded',
+            aggregateType: 'payment',
+            aggregateId: 'pay_dead',
+            data: { id: 'pay_dead' },
+          },
+        ],
         tx,
       ),
     );

@@ -97,7 +97,8 @@ describe('RabbitMQ sink across a real broker restart (a private node)', () => {
       ),
     );
   const undelivered = async () =>
-    (await api.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_deliveries WHERE sink = 'amqp' AND status <> 'delivered'`)).rows[0].n;
+    (await api.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_deliveries WHERE sink = 'amqp' AND status <> 'delivered'`))
+      .rows[0].n;
 
   it('the broker stopped and started mid-run: every event arrives, in order per payment, none dead', async () => {
     for (let n = 0; n < 3; n++) await write(n);

@@ -84,7 +84,8 @@ export class ProductConsumer implements OnApplicationBootstrap, OnApplicationShu
       this.logger.warn({ err: { message: (err as Error).message } }, 'product consumer could not start');
       const connection = this.connection;
       this.connection = null;
-      if (connection) await connection.close().catch(() => undefined); // its close handler reschedules
+      if (connection)
+        await connection.close().catch(() => undefined); // its close handler reschedules
       else this.scheduleRestart();
     }
   }
@@ -92,10 +93,13 @@ export class ProductConsumer implements OnApplicationBootstrap, OnApplicationShu
   private scheduleRestart(): void {
     if (this.closing || this.retryTimer) return;
     this.failures++;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.start();
-    }, exponentialDelay(this.failures, 1_000, 30_000));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        void this.start();
+      },
+      exponentialDelay(this.failures, 1_000, 30_000),
+    );
     this.retryTimer.unref();
   }
 
