@@ -35,10 +35,11 @@ describe('RabbitMQ product consumer (merchant.product.published / out_of_stock)'
     await eventually(async () => (await queueDepth(queue)) !== null, 15_000);
   });
   afterAll(async () => {
+    // The app first: its consumer would declare the queue again if it saw it deleted.
+    await api?.close();
     await channel?.deleteQueue(queue).catch(() => undefined);
     await channel?.deleteExchange(exchange).catch(() => undefined);
     await publisher?.close();
-    await api?.close();
     await dropDatabase(dbUrl);
   });
 

@@ -73,6 +73,11 @@ export class ProductConsumer implements OnApplicationBootstrap, OnApplicationShu
       this.connection = connection;
       const channel = await connection.createChannel();
       channel.on('error', (err) => this.logger.warn({ err: { message: err.message } }, 'consumer channel error'));
+      // A channel the broker closed (a queue deleted, a precondition failed) would stop consuming silently:
+      // the connection goes with it, and its close handler starts afresh.
+      channel.on('close', () => {
+        if (!this.closing && this.connection === connection) void connection.close().catch(() => undefined);
+      });
       await channel.assertExchange(this.exchange as string, 'topic', { durable: true });
       await channel.assertQueue(this.queue, { durable: true });
       for (const key of PRODUCT_ROUTING_KEYS) await channel.bindQueue(this.queue, this.exchange as string, key);
