@@ -368,6 +368,16 @@ export class Env {
   @Matches(/^[A-Za-z0-9_.:-]{1,255}$/, { message: 'AMQP_EXCHANGE must be 1 to 255 letters, digits, or one of _ . : -' })
   AMQP_EXCHANGE: string = 'payments';
 
+  /** The merchant's exchange whose `merchant.product.*` messages activate and deactivate products; unset: off. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{1,255}$/, { message: 'AMQP_CONSUME_EXCHANGE must be 1 to 255 letters, digits, or one of _ . : -' })
+  @Transform(emptyToUndefined)
+  AMQP_CONSUME_EXCHANGE?: string;
+
+  /** Our durable queue bound to that exchange (one per deployment: the instances share it). */
+  @Matches(/^[A-Za-z0-9_.:-]{1,255}$/, { message: 'AMQP_CONSUME_QUEUE must be 1 to 255 letters, digits, or one of _ . : -' })
+  AMQP_CONSUME_QUEUE: string = 'paybridge.merchant-products';
+
   // ---- Notification sinks (each off until configured) ----
   /** Seconds between attempts at a notification sink (Discord, Slack, Meta, email); after the last, dead. */
   @Matches(/^\d+(\s*,\s*\d+)*$/, { message: 'NOTIFY_RETRY_SCHEDULE must be comma-separated whole seconds' })
@@ -449,6 +459,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
     'FRAUD_MAX_PURCHASES_PER_HOUR_PER_CARD',
     'FRAUD_MAX_PURCHASES_PER_HOUR_PER_EMAIL',
     'AMQP_URL',
+    'AMQP_CONSUME_EXCHANGE',
   ];
 
   const known = Object.keys(new Env()).concat(OPTIONAL);

@@ -1,7 +1,9 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
+import { ProductsModule } from '../products/products.module';
 import { AmqpSink } from './amqp/amqp.sink';
+import { ProductConsumer } from './amqp/product-consumer';
 import { WebhookEndpointSink } from './endpoints/webhook-endpoint.sink';
 import { WebhookEndpointsController } from './endpoints/webhook-endpoints.controller';
 import { WebhookEndpointsRepository } from './endpoints/webhook-endpoints.repository';
@@ -15,6 +17,7 @@ import { MetaSink } from './notify/meta.sink';
 import { NotificationsRepository } from './notify/notifications.repository';
 import { SlackSink } from './notify/slack.sink';
 import { OutboxRepository } from './outbox.repository';
+import { DeadDeliveriesRepository } from './relay/dead-deliveries.repository';
 import { DeliveriesRepository } from './relay/deliveries.repository';
 import { OutboxRelay } from './relay/outbox-relay';
 import { EVENT_SINKS, type Sink } from './relay/sink';
@@ -24,10 +27,12 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
  * that delivers it, and its sinks (merchant webhook endpoints, RabbitMQ; Discord, Slack, Meta, email: notify/).
  */
 @Module({
+  imports: [ProductsModule],
   controllers: [EventsController, WebhookEndpointsController],
   providers: [
     OutboxRepository,
     DeliveriesRepository,
+    DeadDeliveriesRepository,
     EventsService,
     WebhookEndpointsRepository,
     WebhookEndpointsService,
@@ -45,8 +50,9 @@ import { EVENT_SINKS, type Sink } from './relay/sink';
       inject: [WebhookEndpointSink, AmqpSink, DiscordSink, SlackSink, MetaSink, EmailSink],
     },
     OutboxRelay,
+    ProductConsumer,
   ],
-  exports: [OutboxRepository, AmqpSink],
+  exports: [OutboxRepository, AmqpSink, EventsService],
 })
 export class EventsModule implements OnModuleInit {
   constructor(

@@ -3,6 +3,7 @@ import { NotFoundError } from '../common/errors/domain-errors';
 import { paginate, type Page, type PageRequest } from '../common/pagination';
 import type { DomainEvent } from './events.types';
 import { OutboxRepository, type EventListFilter } from './outbox.repository';
+import { DeadDeliveriesRepository } from './relay/dead-deliveries.repository';
 import { DeliveriesRepository } from './relay/deliveries.repository';
 import type { Delivery } from './relay/deliveries.types';
 
@@ -14,6 +15,7 @@ export class EventsService {
   constructor(
     private readonly outbox: OutboxRepository,
     private readonly deliveries: DeliveriesRepository,
+    private readonly dead: DeadDeliveriesRepository,
   ) {}
 
   async list(merchantId: string, filter: EventListFilter, page: PageRequest): Promise<Page<EventWithDeliveries>> {
@@ -28,6 +30,22 @@ export class EventsService {
       events.data.map((e) => e.id),
     );
     return { ...events, data: events.data.map((event) => ({ ...event, deliveries: deliveries.filter((d) => d.eventId === event.id) })) };
+  }
+
+  /** Outgoing deliveries of the merchant's that failed every attempt (the admin dead-letter routes). */
+  listDeadDeliveries(merchantId: string, page: PageRequest): Promise<Page<Delivery>> {
+    return paginate(
+      page,
+      () => this.dead.listDead(merchantId, page),
+      () => this.dead.countDead(merchantId),
+    );
+  }
+
+  /** A dead delivery goes back to the relay: due now, its attempts reset. */
+  async replayDeadDelivery(merchantId: string, id: string): Promise<Delivery> {
+    const revived = await this.dead.reviveDead(merchantId, id);
+    if (!revived) throw new NotFoundError('dead letter', id);
+    return revived;
   }
 
   async get(merchantId: string, id: string): Promise<EventWithDeliveries> {

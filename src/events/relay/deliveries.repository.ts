@@ -14,11 +14,11 @@ import {
   toDelivery,
 } from './deliveries.types';
 
-const DELIVERY_COLUMNS = `
+export const DELIVERY_COLUMNS = `
   d.id, d.event_id, d.event_type, d.sink, d.target, d.status, d.attempts, d.last_status_code, d.last_error,
   d.next_attempt_at, d.delivered_at, d.created_at`;
 
-const ATTEMPT_LOG = `
+export const ATTEMPT_LOG = `
   (SELECT coalesce(json_agg(json_build_object(
             'attempt', a.attempt, 'attempted_at', a.attempted_at, 'duration_ms', a.duration_ms,
             'status_code', a.status_code, 'error', a.error) ORDER BY a.id), '[]')
