@@ -6,8 +6,8 @@ import { EventReceiver } from '../helpers/event-receiver';
 import { eventually } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
-const AGGREGATES = 30;
-const EVENTS_PER_AGGREGATE = 10;
+const AGGREGATES = 100;
+const EVENTS_PER_AGGREGATE = 20;
 
 describe('The outbox relay on two instances (real PostgreSQL)', () => {
   let dbUrl: string;
