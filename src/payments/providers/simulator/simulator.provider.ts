@@ -14,9 +14,11 @@ import {
   ProviderPayment,
   ProviderRefund,
   ProviderRefundStatus,
+  ProviderTransaction,
   ProviderUnavailableError,
   ProviderWebhookEvent,
   RefundInput,
+  TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -30,6 +32,7 @@ import {
   signSimulatorPayload,
   SimulatorEvent,
   toProviderPayment,
+  toProviderTransaction,
 } from './simulator.mapper';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
 import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-disputes.repository';
@@ -37,6 +40,8 @@ import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-dispu
 /** The simulator's dispute fee, in minor units of the charge's currency (as a processor charges one). */
 const DISPUTE_FEE = 1500;
 const EVIDENCE_DAYS = 7;
+/** Charges per page of listTransactions (reconciliation). */
+const LIST_PAGE_SIZE = 1000;
 import { DEV_SIMULATOR_SECRET, SimulatorInsecureSecretError, simulatorSecretRefused } from './simulator-secret';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -164,6 +169,22 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
   async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
     this.assertUp();
     return (await this.records.refundStatus(lookup.providerRefundId)) ?? 'pending';
+  }
+
+  /** The simulator's charges in the window, a page at a time (keyset on creation time and id). */
+  async *listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+    this.assertUp();
+    if (!window.merchantId) throw new Error('The simulator lists one merchant at a time');
+    const query = { merchantId: window.merchantId, from: window.from, to: window.to };
+    let after: { createdAt: Date; id: string } | null = null;
+    for (;;) {
+      const page = await this.records.listCharges(query, after, LIST_PAGE_SIZE);
+      if (page.length === 0) return;
+      yield page.map((charge) => toProviderTransaction(charge));
+      if (page.length < LIST_PAGE_SIZE) return;
+      const last = page[page.length - 1];
+      after = { createdAt: last.createdAt, id: last.id };
+    }
   }
 
   async cancel(providerRef: string): Promise<void> {

@@ -15,6 +15,10 @@ export interface SimulatorCharge {
   sessionId: string | null;
 }
 
+export type SimulatorChargeListing = Pick<SimulatorCharge, 'id' | 'merchantId' | 'amount' | 'currency' | 'status' | 'reference'> & {
+  createdAt: Date;
+};
+
 export interface SimulatorSession {
   id: string;
   reference: string;
@@ -159,6 +163,27 @@ export class SimulatorRepository {
       [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount, refund.settleAfterSeconds],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * One page of a merchant's charges created in [from, to), ordered by (created_at, id), after the
+   * given keyset position: what reconciliation lists, in bounded pages whatever the window's size.
+   */
+  async listCharges(
+    window: { merchantId: string; from: Date; to: Date },
+    after: { createdAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<Array<SimulatorChargeListing>> {
+    const { rows } = await this.db.query<SimulatorChargeListing>(
+      `SELECT id, merchant_id AS "merchantId", amount, currency, status, reference, created_at AS "createdAt"
+         FROM simulator_charges
+        WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3
+          AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))
+        ORDER BY created_at, id
+        LIMIT $6`,
+      [window.merchantId, window.from, window.to, after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+    return rows;
   }
 
   async recordSession(session: SimulatorSession & { idempotencyKey: string }): Promise<SimulatorSession> {
