@@ -29,6 +29,8 @@ CREATE UNLOGGED TABLE reconciliation_staging (
   provider_ref  text NOT NULL,
   status        text NOT NULL,
   amount        bigint NOT NULL,
+  -- Charges: how much of it the provider shows refunded (settled refunds only).
+  amount_refunded bigint,
   currency      text NOT NULL,
   reference     text,
   merchant_id   text,

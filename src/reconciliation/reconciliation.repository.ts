@@ -127,10 +127,11 @@ export class ReconciliationRepository {
   async stage(runId: string, page: ProviderTransaction[]): Promise<void> {
     if (page.length === 0) return;
     await this.db.query(
-      `INSERT INTO reconciliation_staging (run_id, kind, provider_ref, status, amount, currency, reference, merchant_id, created_at)
-       SELECT $1, t.kind, t.provider_ref, t.status, t.amount, t.currency, t.reference, t.merchant_id, t.created_at
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
-              AS t (kind, provider_ref, status, amount, currency, reference, merchant_id, created_at)
+      `INSERT INTO reconciliation_staging (run_id, kind, provider_ref, status, amount, amount_refunded, currency, reference,
+                                          merchant_id, created_at)
+       SELECT $1, t.kind, t.provider_ref, t.status, t.amount, t.amount_refunded, t.currency, t.reference, t.merchant_id, t.created_at
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+              AS t (kind, provider_ref, status, amount, amount_refunded, currency, reference, merchant_id, created_at)
        ON CONFLICT (run_id, kind, provider_ref) DO NOTHING`,
       [
         runId,
@@ -138,6 +139,7 @@ export class ReconciliationRepository {
         page.map((t) => t.providerRef),
         page.map((t) => t.status),
         page.map((t) => t.amount),
+        page.map((t) => t.amountRefunded ?? null),
         page.map((t) => t.currency),
         page.map((t) => t.reference ?? null),
         page.map((t) => t.merchantId ?? null),
@@ -163,24 +165,25 @@ export class ReconciliationRepository {
   ): Promise<MatchResult> {
     const { rows } = await tx.query<MatchResult>(
       `WITH staged AS (
-         SELECT s.provider_ref, s.status, s.amount, s.currency, m.id AS payment_id, m.status AS payment_status,
-                m.charged, m.payment_currency, m.payment_ref, m.how,
+         SELECT s.provider_ref, s.status, s.amount, s.amount_refunded, s.currency, m.id AS payment_id, m.status AS payment_status,
+                m.charged, m.refunded, m.payment_currency, m.payment_ref, m.how,
                 EXISTS (SELECT 1 FROM ledger_entries l
                          WHERE l.merchant_id = $2 AND l.payment_id = m.id
                            AND l.posting_id = 'unmatched_charge:' || m.id || ':' || $3 || ':' || s.provider_ref) AS in_suspense
            FROM reconciliation_staging s
            LEFT JOIN LATERAL (
-             SELECT c.id, c.status, c.charged, c.payment_currency, c.payment_ref, c.how FROM (
-               SELECT p.id, p.status, p.amount - p.gift_card_amount AS charged, p.currency AS payment_currency,
-                      p.provider_ref AS payment_ref, 1 AS how
+             SELECT c.id, c.status, c.charged, c.refunded, c.payment_currency, c.payment_ref, c.how FROM (
+               SELECT p.id, p.status, p.amount - p.gift_card_amount AS charged, p.amount_refunded AS refunded,
+                      p.currency AS payment_currency, p.provider_ref AS payment_ref, 1 AS how
                  FROM payments p WHERE p.merchant_id = $2 AND p.provider = $3 AND p.provider_ref = s.provider_ref
                UNION ALL
-               SELECT p.id, p.status, p.amount - p.gift_card_amount, p.currency, p.provider_ref, 2
+               SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 2
                  FROM payment_attempts a JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id
                 WHERE a.merchant_id = $2 AND a.provider = $3 AND a.provider_ref = s.provider_ref
                UNION ALL
-               SELECT p.id, p.status, p.amount - p.gift_card_amount, p.currency, p.provider_ref, 3
-                 FROM payments p WHERE p.merchant_id = $2 AND p.id = s.reference
+               -- The reference a hosted page's charge echoes is our checkout session's id.
+               SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 3
+                 FROM payments p WHERE p.merchant_id = $2 AND (p.id = s.reference OR p.checkout_session_id = s.reference)
              ) c ORDER BY c.how LIMIT 1
            ) m ON true
           WHERE s.run_id = $1 AND s.kind = 'charge'
@@ -197,11 +200,15 @@ export class ReconciliationRepository {
                   -- A late success on a payment we failed was booked to suspense by its webhook: accounted for.
                   WHEN payment_status IN ('failed', 'canceled') AND in_suspense THEN NULL
                   WHEN payment_status NOT IN ${SETTLED} THEN 'status_mismatch'
+                  -- Refunded there as far as it shows (settled refunds), not here: a lost refund webhook.
+                  WHEN amount_refunded IS NOT NULL AND amount_refunded <> refunded THEN 'refund_mismatch'
                 END AS kind,
                 CASE WHEN payment_id IS NULL OR (how = 3 AND payment_ref IS NOT NULL AND payment_ref <> provider_ref) THEN '{}'::jsonb
-                     ELSE jsonb_build_object('paymentId', payment_id, 'status', payment_status, 'amount', charged, 'currency', payment_currency)
+                     ELSE jsonb_build_object('paymentId', payment_id, 'status', payment_status, 'amount', charged,
+                                             'amountRefunded', refunded, 'currency', payment_currency)
                 END AS expected,
-                jsonb_build_object('providerRef', provider_ref, 'status', status, 'amount', amount, 'currency', currency) AS actual
+                jsonb_strip_nulls(jsonb_build_object('providerRef', provider_ref, 'status', status, 'amount', amount,
+                                                     'amountRefunded', amount_refunded, 'currency', currency)) AS actual
            FROM staged
        ), unlisted AS (
          SELECT p.provider_ref, p.id AS payment_id, 'missing_at_provider' AS kind,

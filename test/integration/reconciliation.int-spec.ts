@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import { createProduct, eventually, getPayment, processBody, processPayment } from '../factories/payments';
+import { createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 interface Run {
@@ -76,7 +76,8 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
   it('a clean window yields zero discrepancies', async () => {
     const from = await dbNow();
     await pay('tok_visa');
-    await pay('tok_visa');
+    const refunded = await pay('tok_visa');
+    expect((await refundPayment(api, admin, refunded.id, { amount: 3000 })).status).toBe(201); // refunded here and there
     await pay('tok_chargeDeclined', 402); // declined there, failed here: nothing moved, nothing to report
     cleanTo = await dbNow();
     const run = await reconcile(from, cleanTo);
@@ -112,14 +113,18 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     // A payment succeeded here that the provider does not know.
     const unknown = await pay('tok_visa');
     await api.db.query(`DELETE FROM simulator_charges WHERE id = $1`, [unknown.providerRef]);
+    // A lost refund webhook: refunded in the simulator's dashboard, and Paybridge never heard of it.
+    const refundedThere = await pay('tok_visa');
+    const dashboardRefund = { id: `sim_re_${randomBytes(6).toString('hex')}`, idempotencyKey: `dash-${randomBytes(6).toString('hex')}` };
+    await sim.recordRefund({ ...dashboardRefund, chargeId: refundedThere.providerRef, amount: 3000, settleAfterSeconds: null });
     const to = await dbNow();
     const ledgerBalancedBefore = await balanced();
 
     const run = await reconcile(from, to);
-    expect(run).toMatchObject({ status: 'completed', counts: { checked: 4, matched: 1, discrepancies: 4, healed: 1 } });
+    expect(run).toMatchObject({ status: 'completed', counts: { checked: 5, matched: 1, discrepancies: 5, healed: 1 } });
     const found = await discrepancies(`runId=${run.id}`);
     const byKind = Object.fromEntries(found.map((d) => [d.kind, d]));
-    expect(Object.keys(byKind).sort()).toEqual(['amount_mismatch', 'missing_at_provider', 'missing_locally', 'status_mismatch']);
+    expect(Object.keys(byKind).sort()).toEqual(['amount_mismatch', 'missing_at_provider', 'missing_locally', 'refund_mismatch', 'status_mismatch']);
     expect(byKind.status_mismatch).toMatchObject({
       status: 'healed',
       paymentId: lost.id,
@@ -130,6 +135,12 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect(byKind.missing_locally).toMatchObject({ status: 'open', paymentId: null, providerRef: stray, expected: {}, actual: { amount: 4200 } });
     expect(byKind.amount_mismatch).toMatchObject({ status: 'open', paymentId: changed.id, expected: { amount: 8000 }, actual: { amount: 8100 } });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, actual: {} });
+    expect(byKind.refund_mismatch).toMatchObject({
+      status: 'open',
+      paymentId: refundedThere.id,
+      expected: { amountRefunded: 0 },
+      actual: { amountRefunded: 3000 },
+    });
 
     // Healed through the payment's own outcome (as its webhook would), with the note in its timeline.
     expect(await getPayment(api, sk, lost.id)).toMatchObject({ status: 'succeeded' });
@@ -149,9 +160,9 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
 
     // A second run of the window finds nothing new (the healed payment now matches).
     const again = await reconcile(from, to);
-    expect(again).toMatchObject({ status: 'completed', counts: { checked: 4, matched: 2, discrepancies: 0, healed: 0 } });
+    expect(again).toMatchObject({ status: 'completed', counts: { checked: 5, matched: 2, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${again.id}`)).toEqual([]);
-    expect(await discrepancies('status=open')).toHaveLength(3);
+    expect(await discrepancies('status=open')).toHaveLength(4);
 
     // Filters, and another merchant sees none of it.
     expect((await discrepancies('kind=missing_locally')).map((d) => d.providerRef)).toEqual([stray]);

@@ -139,6 +139,8 @@ export interface ProviderTransaction {
   /** Charges: our ProviderPaymentStatus; refunds: ProviderRefundStatus; disputes: DisputeStatus. */
   status: string;
   amount: number;
+  /** Charges: how much of it the provider shows refunded (refunds that settled). */
+  amountRefunded?: number;
   currency: string;
   /** Our payment id when the provider echoes it; for refunds and disputes: the charge's providerRef. */
   reference?: string | null;

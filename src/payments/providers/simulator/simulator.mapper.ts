@@ -63,6 +63,7 @@ export function toProviderTransaction(charge: SimulatorChargeListing): ProviderT
     kind: 'charge',
     status: mapStatus('simulator', 'charge', SIMULATOR_CHARGE_STATUSES, charge.status),
     amount: Number(charge.amount),
+    amountRefunded: Number(charge.amountRefunded),
     currency: charge.currency,
     reference: charge.reference,
     merchantId: charge.merchantId,

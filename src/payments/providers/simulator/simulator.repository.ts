@@ -15,7 +15,10 @@ export interface SimulatorCharge {
   sessionId: string | null;
 }
 
-export type SimulatorChargeListing = Pick<SimulatorCharge, 'id' | 'merchantId' | 'amount' | 'currency' | 'status' | 'reference'> & {
+export type SimulatorChargeListing = Pick<
+  SimulatorCharge,
+  'id' | 'merchantId' | 'amount' | 'amountRefunded' | 'currency' | 'status' | 'reference'
+> & {
   createdAt: Date;
 };
 
@@ -175,11 +178,14 @@ export class SimulatorRepository {
     limit: number,
   ): Promise<Array<SimulatorChargeListing>> {
     const { rows } = await this.db.query<SimulatorChargeListing>(
-      `SELECT id, merchant_id AS "merchantId", amount, currency, status, reference, created_at AS "createdAt"
-         FROM simulator_charges
-        WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3
-          AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))
-        ORDER BY created_at, id
+      `SELECT c.id, c.merchant_id AS "merchantId", c.amount, c.amount_refunded - unsettled.amount_unsettled AS "amountRefunded",
+              c.currency, c.status, c.reference, c.created_at AS "createdAt"
+         FROM simulator_charges c,
+              LATERAL (SELECT coalesce(sum(r.amount), 0)::bigint AS amount_unsettled FROM simulator_refunds r
+                        WHERE r.charge_id = c.id AND ${UNSETTLED}) AS unsettled
+        WHERE c.merchant_id = $1 AND c.created_at >= $2 AND c.created_at < $3
+          AND ($4::timestamptz IS NULL OR (c.created_at, c.id) > ($4, $5))
+        ORDER BY c.created_at, c.id
         LIMIT $6`,
       [window.merchantId, window.from, window.to, after?.createdAt ?? null, after?.id ?? null, limit],
     );
