@@ -153,7 +153,7 @@ export class ReconciliationRepository {
   }
 
   /**
-   * The matching, in one statement: each staged charge is joined to the payment it belongs to (by its
+   * The matching, in one statement: each staged dispute must be recorded here; each staged charge is joined to the payment it belongs to (by its
    * provider ref, an attempt's ref, or the reference the provider echoes: our payment id) and
    * classified; payments of ours that took money in the window and that the provider did not list are
    * missing there. New discrepancies are inserted (one per provider record and kind, ever: a second
@@ -219,18 +219,33 @@ export class ReconciliationRepository {
             AND p.created_at >= $4 AND p.created_at < $5
             AND NOT EXISTS (SELECT 1 FROM reconciliation_staging s
                              WHERE s.run_id = $1 AND s.kind = 'charge' AND s.provider_ref = p.provider_ref)
+       ), staged_disputes AS (
+         SELECT s.provider_ref, s.status, s.amount, s.currency, s.reference AS charge_ref,
+                EXISTS (SELECT 1 FROM disputes d WHERE d.provider = $3 AND d.provider_ref = s.provider_ref) AS recorded
+           FROM reconciliation_staging s
+          WHERE s.run_id = $1 AND s.kind = 'dispute'
+       ), unrecorded AS (
+         -- A dispute the provider opened whose webhook never came (or was never applied).
+         SELECT s.provider_ref, p.id AS payment_id, 'dispute_unrecorded' AS kind, '{}'::jsonb AS expected,
+                jsonb_build_object('providerRef', s.provider_ref, 'status', s.status, 'amount', s.amount, 'currency', s.currency,
+                                   'chargeRef', s.charge_ref) AS actual
+           FROM staged_disputes s
+           LEFT JOIN payments p ON p.merchant_id = $2 AND p.provider = $3 AND p.provider_ref = s.charge_ref
+          WHERE NOT s.recorded
        ), inserted AS (
          INSERT INTO reconciliation_discrepancies (merchant_id, id, run_id, kind, provider, provider_ref, payment_id, expected, actual)
          -- Ids made here, many per statement: random like newId's, in hex.
          SELECT $2, 'dsc_' || replace(gen_random_uuid()::text, '-', ''), $1, f.kind, $3, f.provider_ref, f.payment_id, f.expected, f.actual
            FROM (SELECT provider_ref, payment_id, kind, expected, actual FROM classified WHERE kind IS NOT NULL
                  UNION ALL
-                 SELECT provider_ref, payment_id, kind, expected, actual FROM unlisted) f
+                 SELECT provider_ref, payment_id, kind, expected, actual FROM unlisted
+                 UNION ALL
+                 SELECT provider_ref, payment_id, kind, expected, actual FROM unrecorded) f
          ON CONFLICT (merchant_id, provider, provider_ref, kind) DO NOTHING
          RETURNING ${DISCREPANCY}
        )
-       SELECT (SELECT count(*) FROM staged)::int AS checked,
-              (SELECT count(*) FROM classified WHERE kind IS NULL)::int AS matched,
+       SELECT (SELECT count(*) FROM staged)::int + (SELECT count(*) FROM staged_disputes)::int AS checked,
+              (SELECT count(*) FROM classified WHERE kind IS NULL)::int + (SELECT count(*) FROM staged_disputes WHERE recorded)::int AS matched,
               (SELECT coalesce(json_agg(i ORDER BY i."createdAt", i.id), '[]'::json) FROM inserted i) AS found`,
       [run.id, run.merchantId, run.provider, run.from, run.to],
     );

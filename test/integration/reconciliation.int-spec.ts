@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
+import { SimulatorDisputesRepository } from '../../src/payments/providers/simulator/simulator-disputes.repository';
 import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
 import { createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
@@ -117,14 +118,34 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     const refundedThere = await pay('tok_visa');
     const dashboardRefund = { id: `sim_re_${randomBytes(6).toString('hex')}`, idempotencyKey: `dash-${randomBytes(6).toString('hex')}` };
     await sim.recordRefund({ ...dashboardRefund, chargeId: refundedThere.providerRef, amount: 3000, settleAfterSeconds: null });
+    // A dispute whose webhook never came.
+    const disputed = await pay('tok_visa');
+    const dispute = await api.app.get(SimulatorDisputesRepository).insert({
+      id: `sim_dp_${randomBytes(6).toString('hex')}`,
+      chargeId: disputed.providerRef,
+      merchantId: 'mer_default',
+      amount: 8000,
+      currency: 'USD',
+      reason: 'fraudulent',
+      status: 'needs_response',
+      fee: 1500,
+      evidenceDueBy: new Date(Date.now() + 7 * 24 * 3600 * 1000),
+    });
     const to = await dbNow();
     const ledgerBalancedBefore = await balanced();
 
     const run = await reconcile(from, to);
-    expect(run).toMatchObject({ status: 'completed', counts: { checked: 5, matched: 1, discrepancies: 5, healed: 1 } });
+    expect(run).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 2, discrepancies: 6, healed: 1 } });
     const found = await discrepancies(`runId=${run.id}`);
     const byKind = Object.fromEntries(found.map((d) => [d.kind, d]));
-    expect(Object.keys(byKind).sort()).toEqual(['amount_mismatch', 'missing_at_provider', 'missing_locally', 'refund_mismatch', 'status_mismatch']);
+    expect(Object.keys(byKind).sort()).toEqual([
+      'amount_mismatch',
+      'dispute_unrecorded',
+      'missing_at_provider',
+      'missing_locally',
+      'refund_mismatch',
+      'status_mismatch',
+    ]);
     expect(byKind.status_mismatch).toMatchObject({
       status: 'healed',
       paymentId: lost.id,
@@ -140,6 +161,12 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       paymentId: refundedThere.id,
       expected: { amountRefunded: 0 },
       actual: { amountRefunded: 3000 },
+    });
+    expect(byKind.dispute_unrecorded).toMatchObject({
+      status: 'open',
+      paymentId: disputed.id,
+      providerRef: dispute.id,
+      actual: { chargeRef: disputed.providerRef, amount: 8000, status: 'needs_response' },
     });
 
     // Healed through the payment's own outcome (as its webhook would), with the note in its timeline.
@@ -160,9 +187,9 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
 
     // A second run of the window finds nothing new (the healed payment now matches).
     const again = await reconcile(from, to);
-    expect(again).toMatchObject({ status: 'completed', counts: { checked: 5, matched: 2, discrepancies: 0, healed: 0 } });
+    expect(again).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 3, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${again.id}`)).toEqual([]);
-    expect(await discrepancies('status=open')).toHaveLength(4);
+    expect(await discrepancies('status=open')).toHaveLength(5);
 
     // Filters, and another merchant sees none of it.
     expect((await discrepancies('kind=missing_locally')).map((d) => d.providerRef)).toEqual([stray]);

@@ -32,16 +32,14 @@ import {
   signSimulatorPayload,
   SimulatorEvent,
   toProviderPayment,
-  toProviderTransaction,
 } from './simulator.mapper';
+import { listSimulatorTransactions } from './simulator-listing';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
 import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-disputes.repository';
 
 /** The simulator's dispute fee, in minor units of the charge's currency (as a processor charges one). */
 const DISPUTE_FEE = 1500;
 const EVIDENCE_DAYS = 7;
-/** Charges per page of listTransactions (reconciliation). */
-const LIST_PAGE_SIZE = 1000;
 import { DEV_SIMULATOR_SECRET, SimulatorInsecureSecretError, simulatorSecretRefused } from './simulator-secret';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -171,20 +169,10 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     return (await this.records.refundStatus(lookup.providerRefundId)) ?? 'pending';
   }
 
-  /** The simulator's charges in the window, a page at a time (keyset on creation time and id). */
-  async *listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+  /** The simulator's charges, then its disputes, in the window, a page at a time (simulator-listing.ts). */
+  listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
     this.assertUp();
-    if (!window.merchantId) throw new Error('The simulator lists one merchant at a time');
-    const query = { merchantId: window.merchantId, from: window.from, to: window.to };
-    let after: { createdAt: Date; id: string } | null = null;
-    for (;;) {
-      const page = await this.records.listCharges(query, after, LIST_PAGE_SIZE);
-      if (page.length === 0) return;
-      yield page.map((charge) => toProviderTransaction(charge));
-      if (page.length < LIST_PAGE_SIZE) return;
-      const last = page[page.length - 1];
-      after = { createdAt: last.createdAt, id: last.id };
-    }
+    return listSimulatorTransactions(this.records, this.disputeRecords, window);
   }
 
   async cancel(providerRef: string): Promise<void> {
@@ -387,3 +375,4 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 }
+
