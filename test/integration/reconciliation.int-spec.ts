@@ -3,7 +3,7 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { SimulatorDisputesRepository } from '../../src/payments/providers/simulator/simulator-disputes.repository';
 import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import { createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
+import { checkoutBody, createCheckout, createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 interface Run {
@@ -27,6 +27,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
   let dbUrl: string;
   let api: TestApp;
   let sk: string;
+  let pk: string;
   let admin: string;
   let otherAdmin: string;
   let productId: string;
@@ -35,6 +36,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     dbUrl = await createTestDatabase();
     api = await startTestApp(dbUrl, { CIRCUIT_FAILURE_THRESHOLD: '1000' });
     sk = await api.key('secret');
+    pk = await api.key('publishable');
     admin = await api.key('admin');
     await api.db.query(`INSERT INTO merchants (id, name) VALUES ('mer_other', 'Another merchant')`);
     otherAdmin = (await api.app.get(ApiKeysService).create('mer_other', 'admin')).secret;
@@ -80,9 +82,16 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     const refunded = await pay('tok_visa');
     expect((await refundPayment(api, admin, refunded.id, { amount: 3000 })).status).toBe(201); // refunded here and there
     await pay('tok_chargeDeclined', 402); // declined there, failed here: nothing moved, nothing to report
+    // Paid on the simulator's hosted page: its charge echoes the checkout session.
+    const session = (await createCheckout(api, pk, checkoutBody(productId))).body as { id: string; url: string };
+    expect((await fetch(`${session.url}/pay`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    await eventually(async () => {
+      const s = (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', pk)).body;
+      return s.status === 'complete';
+    });
     cleanTo = await dbNow();
     const run = await reconcile(from, cleanTo);
-    expect(run).toMatchObject({ status: 'completed', counts: { checked: 3, matched: 3, discrepancies: 0, healed: 0 } });
+    expect(run).toMatchObject({ status: 'completed', counts: { checked: 4, matched: 4, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${run.id}`)).toEqual([]);
   });
 
