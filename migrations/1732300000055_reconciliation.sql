@@ -62,11 +62,17 @@ CREATE TABLE reconciliation_discrepancies (
 CREATE INDEX reconciliation_discrepancies_run_idx ON reconciliation_discrepancies (merchant_id, run_id, created_at, id);
 CREATE INDEX reconciliation_discrepancies_open_idx ON reconciliation_discrepancies (merchant_id, created_at, id) WHERE status = 'open';
 
+-- Matching finds a charge's payment through the attempt that made it (a failover, or a lost webhook).
+CREATE INDEX payment_attempts_provider_ref_idx ON payment_attempts (merchant_id, provider, provider_ref) WHERE provider_ref IS NOT NULL;
+
 -- The simulator lists its records by creation time (keyset paging), as a provider's list API does.
 CREATE INDEX simulator_charges_merchant_created_idx ON simulator_charges (merchant_id, created_at, id);
+CREATE INDEX simulator_disputes_merchant_created_idx ON simulator_disputes (merchant_id, created_at, id);
 
 -- Down Migration
+DROP INDEX simulator_disputes_merchant_created_idx;
 DROP INDEX simulator_charges_merchant_created_idx;
+DROP INDEX payment_attempts_provider_ref_idx;
 DROP TABLE reconciliation_discrepancies;
 DROP TABLE reconciliation_staging;
 DROP TABLE reconciliation_runs;

@@ -181,9 +181,12 @@ export class ReconciliationRepository {
                  FROM payment_attempts a JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id
                 WHERE a.merchant_id = $2 AND a.provider = $3 AND a.provider_ref = s.provider_ref
                UNION ALL
+               SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 3
+                 FROM payments p WHERE p.merchant_id = $2 AND p.id = s.reference
+               UNION ALL
                -- The reference a hosted page's charge echoes is our checkout session's id.
                SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 3
-                 FROM payments p WHERE p.merchant_id = $2 AND (p.id = s.reference OR p.checkout_session_id = s.reference)
+                 FROM payments p WHERE p.merchant_id = $2 AND p.checkout_session_id = s.reference
              ) c ORDER BY c.how LIMIT 1
            ) m ON true
           WHERE s.run_id = $1 AND s.kind = 'charge'
