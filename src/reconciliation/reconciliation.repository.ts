@@ -67,6 +67,25 @@ export class ReconciliationRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Runs of this merchant and provider still marked running, called while holding their lock: their
+   * process died mid-way. They end failed and their staged rows go; how many there were.
+   */
+  async failInterrupted(merchantId: string, provider: ProviderId): Promise<number> {
+    const { rows } = await this.db.query<{ failed: number }>(
+      `WITH failed AS (
+         UPDATE reconciliation_runs SET status = 'failed', error = 'interrupted', finished_at = now()
+          WHERE merchant_id = $1 AND provider = $2 AND status = 'running'
+         RETURNING id
+       ), cleared AS (
+         DELETE FROM reconciliation_staging WHERE run_id IN (SELECT id FROM failed)
+       )
+       SELECT count(*)::int AS failed FROM failed`,
+      [merchantId, provider],
+    );
+    return rows[0].failed;
+  }
+
   /** A run that already covered this window completely (the nightly job does not run it twice). */
   async hasCompleted(merchantId: string, provider: ProviderId, from: Date, to: Date): Promise<boolean> {
     const { rows } = await this.db.query(

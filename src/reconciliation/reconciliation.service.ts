@@ -141,7 +141,9 @@ export class ReconciliationService implements OnModuleInit {
     return this.db.withAdvisoryLock(this.lockName(merchantId, provider), fn);
   }
 
-  private create(merchantId: string, provider: ProviderId, window: { from: Date; to: Date }): Promise<ReconciliationRun> {
+  /** Called under the run's lock: a run still marked running was killed mid-way, and ends failed first. */
+  private async create(merchantId: string, provider: ProviderId, window: { from: Date; to: Date }): Promise<ReconciliationRun> {
+    if (await this.runs.failInterrupted(merchantId, provider)) this.logger.warn({ merchantId, provider }, 'interrupted reconciliation runs failed');
     return this.runs.createRun({ id: newId('rr'), merchantId, provider, ...window });
   }
 

@@ -255,4 +255,29 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     // Whichever ran it, the runs are there once; the other did nothing (held out, or found them done).
     expect([...(a ?? []), ...(b ?? [])]).toHaveLength(2);
   });
+
+  it('a run killed mid-way ends failed, and the next nightly run completes its window', async () => {
+    const now = new Date('2026-03-02T03:00:00Z');
+    const window = previousUtcDay(now);
+    // What a process killed while staging leaves: a run marked running, and some staged rows.
+    await api.db.query(
+      `INSERT INTO reconciliation_runs (merchant_id, id, provider, window_from, window_to, status)
+       VALUES ('mer_default', 'rr_killed', 'simulator', $1, $2, 'running')`,
+      [window.from, window.to],
+    );
+    await api.db.query(
+      `INSERT INTO reconciliation_staging (run_id, kind, provider_ref, status, amount, currency, created_at)
+       VALUES ('rr_killed', 'charge', 'sim_ch_half', 'succeeded', 100, 'USD', $1)`,
+      [window.from],
+    );
+    const runs = await api.app.get(ReconciliationService).runNightly(now);
+    expect(runs?.map((r) => [r.merchantId, r.status])).toEqual([
+      ['mer_default', 'completed'],
+      ['mer_other', 'completed'],
+    ]);
+    const killed = (await api.http().get('/admin/reconciliation/runs/rr_killed').set('X-Api-Key', admin)).body;
+    expect(killed).toMatchObject({ status: 'failed', error: 'interrupted', finishedAt: expect.any(String) });
+    const { rows } = await api.db.query(`SELECT 1 FROM reconciliation_staging WHERE run_id = 'rr_killed'`);
+    expect(rows).toEqual([]);
+  });
 });
