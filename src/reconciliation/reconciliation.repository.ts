@@ -178,7 +178,7 @@ export class ReconciliationRepository {
    * missing there. New discrepancies are inserted (one per provider record and kind, ever: a second
    * run adds none twice) and returned.
    */
-  async matchCharges(
+  async match(
     run: Pick<ReconciliationRun, 'id' | 'merchantId' | 'provider' | 'from' | 'to'>,
     tx: Executor,
   ): Promise<MatchResult> {

@@ -33,7 +33,7 @@ export function previousUtcDay(now: Date): { from: Date; to: Date } {
 
 /**
  * Reconciliation runs: what a provider holds for a window is staged page by page, matched to our
- * payments in SQL (ReconciliationRepository.matchCharges), and every new discrepancy is recorded with
+ * payments in SQL (ReconciliationRepository.match), and every new discrepancy is recorded with
  * `reconciliation.discrepancy` in the same transaction. A lost success webhook heals through the
  * payment's own outcomes, as the recovery job resolves a payment; nothing else heals by itself.
  * One run per merchant and provider at a time, across instances (advisory lock); the nightly job has
@@ -175,7 +175,7 @@ export class ReconciliationService implements OnModuleInit {
         await this.runs.stage(run.id, page);
       }
       const result = await this.db.transaction(async (tx) => {
-        const matched = await this.runs.matchCharges(run, tx);
+        const matched = await this.runs.match(run, tx);
         await this.outbox.insert(
           matched.found.map((d) => ({
             merchantId: run.merchantId,
