@@ -16,6 +16,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { ProductsModule } from './products/products.module';
 import { CustomersModule } from './customers/customers.module';
 import { DisputesModule } from './disputes/disputes.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { EventsModule } from './events/events.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { PaymentsModule } from './payments/payments.module';
@@ -51,6 +52,7 @@ export class AppModule {
         EventsModule,
         PaymentsModule,
         DisputesModule,
+        ReconciliationModule,
         WebhooksModule,
         RateLimitModule,
         CouponsModule,

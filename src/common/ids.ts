@@ -43,6 +43,8 @@ export type IdPrefix =
   | 'rec'
   | 'dis'
   | 'dp'
+  | 'rr'
+  | 'dsc'
   | 'mer';
 
 /** Prefixed, non-sequential ids: `prod_3hK9…`. */

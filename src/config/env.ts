@@ -165,6 +165,10 @@ export class Env {
   @Min(1)
   WEBHOOK_MAX_ATTEMPTS: number = 8;
 
+  /** When the nightly reconciliation runs (cron syntax, UTC): the previous UTC day, every provider. */
+  @IsString()
+  RECONCILIATION_CRON: string = '0 3 * * *';
+
   /** Background jobs (recovery, expiry, webhook worker) can be switched off per instance. */
   @IsBoolean()
   @Transform(toBoolean)

@@ -15,6 +15,7 @@ import { RefundsService } from './refunds/refunds.service';
 import { Phases } from '../common/idempotency/phased-operation';
 import { ChargeSettlement } from './charges/charge-settlement';
 import { ChargesService } from './charges/charges.service';
+import { isOpen, SETTLED } from './outcomes/payment-state';
 
 const BATCH = 50;
 
@@ -110,6 +111,28 @@ export class PaymentJobs implements OnModuleInit {
       }
       return handled;
     });
+  }
+
+  /**
+   * Reconciliation found this payment succeeded at its provider while it is still open here (a lost
+   * webhook): it is resolved the way recovery resolves one, by asking the provider and applying its
+   * answer through the payment's outcomes, and its timeline gets `note`. True when it is now settled;
+   * false when the provider's answer left it open (or it has no provider attempt to ask about).
+   */
+  async resolveFromProvider(merchantId: string, paymentId: string, note: Record<string, unknown>): Promise<boolean> {
+    const payment = await this.payments.findById(merchantId, paymentId);
+    const attempt = payment && (await this.payments.latestAttempt(merchantId, paymentId));
+    if (!payment || !attempt || !isOpen(payment.status)) return false;
+    // Never a new charge: the provider holds one already, and nobody waits on this payment.
+    const resolved = await this.charges.resolveWithProvider(
+      this.phases.detached(),
+      payment,
+      { ...attempt, providerRef: attempt.providerRef ?? payment.providerRef },
+      false,
+    );
+    if (!SETTLED.includes(resolved.status)) return false;
+    await this.payments.addTimelineEntry(merchantId, paymentId, 'note', note);
+    return true;
   }
 
   /** One pass of the expiry job: how many open sessions past their expiry it expired (undefined: as recover()). */

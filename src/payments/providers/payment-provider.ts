@@ -132,6 +132,30 @@ export interface ProviderWebhookEvent {
   payload: unknown;
 }
 
+/** One record the provider holds, as a reconciliation run compares it with ours. */
+export interface ProviderTransaction {
+  providerRef: string;
+  kind: 'charge' | 'refund' | 'dispute';
+  /** Charges: our ProviderPaymentStatus; refunds: ProviderRefundStatus; disputes: DisputeStatus. */
+  status: string;
+  amount: number;
+  /** Charges: how much of it the provider shows refunded (refunds that settled). */
+  amountRefunded?: number;
+  currency: string;
+  /** Our payment id when the provider echoes it; for refunds and disputes: the charge's providerRef. */
+  reference?: string | null;
+  merchantId?: string | null;
+  createdAt: Date;
+}
+
+/** A reconciliation window: records created at or after `from` and before `to`. */
+export interface TransactionWindow {
+  from: Date;
+  to: Date;
+  /** Only this merchant's records, where the provider tells merchants apart (the simulator). */
+  merchantId?: string;
+}
+
 export interface WebhookRequest {
   rawBody: Buffer;
   /** The client address (honours X-Forwarded-For only with TRUST_PROXY). */
@@ -173,6 +197,11 @@ export interface PaymentProvider {
    * it only have the text recorded here.
    */
   submitDisputeEvidence?(providerDisputeId: string, text: string): Promise<void>;
+  /**
+   * Optional: what the provider holds for a window, page by page (bounded pages, keyset paging), for
+   * reconciliation. Providers without it are not reconciled.
+   */
+  listTransactions?(window: TransactionWindow): AsyncIterable<ProviderTransaction[]>;
 }
 
 export class ProviderError extends Error {

@@ -47,6 +47,23 @@ export class SimulatorDisputesRepository {
     return rows[0] ?? null;
   }
 
+  /** One page of a merchant's disputes opened in [from, to), after the keyset position (reconciliation). */
+  async list(
+    window: { merchantId: string; from: Date; to: Date },
+    after: { createdAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<Array<SimulatorDispute & { createdAt: Date }>> {
+    const { rows } = await this.db.query<SimulatorDispute & { createdAt: Date }>(
+      `SELECT ${COLUMNS}, created_at AS "createdAt" FROM simulator_disputes
+        WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3
+          AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))
+        ORDER BY created_at, id
+        LIMIT $6`,
+      [window.merchantId, window.from, window.to, after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+    return rows;
+  }
+
   /** Closes an open dispute; null when there is none open by that id. */
   async close(id: string, outcome: 'won' | 'lost'): Promise<SimulatorDispute | null> {
     const { rows } = await this.db.query<SimulatorDispute>(

@@ -6,9 +6,10 @@ import {
   type ProviderEventKind,
   type ProviderPayment,
   type ProviderPaymentStatus,
+  type ProviderTransaction,
 } from '../payment-provider';
 import type { SimulatorDispute } from './simulator-disputes.repository';
-import type { SimulatorCharge } from './simulator.repository';
+import type { SimulatorCharge, SimulatorChargeListing } from './simulator.repository';
 
 /** The simulator's test tokens and what each does (README, "Simulator"). */
 export type TokenOutcome =
@@ -52,6 +53,21 @@ export function toProviderPayment(charge: SimulatorCharge, nextActionUrl?: strin
     amountRefunded: charge.amountRefunded,
     declineCode: charge.declineCode ?? undefined,
     nextActionUrl: charge.status === 'requires_action' ? nextActionUrl : undefined,
+  };
+}
+
+/** A listed charge, for reconciliation: its status in our terms, its reference (our payment id). */
+export function toProviderTransaction(charge: SimulatorChargeListing): ProviderTransaction {
+  return {
+    providerRef: charge.id,
+    kind: 'charge',
+    status: mapStatus('simulator', 'charge', SIMULATOR_CHARGE_STATUSES, charge.status),
+    amount: Number(charge.amount),
+    amountRefunded: Number(charge.amountRefunded),
+    currency: charge.currency,
+    reference: charge.reference,
+    merchantId: charge.merchantId,
+    createdAt: charge.createdAt,
   };
 }
 

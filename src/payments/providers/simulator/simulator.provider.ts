@@ -14,9 +14,11 @@ import {
   ProviderPayment,
   ProviderRefund,
   ProviderRefundStatus,
+  ProviderTransaction,
   ProviderUnavailableError,
   ProviderWebhookEvent,
   RefundInput,
+  TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -31,6 +33,7 @@ import {
   SimulatorEvent,
   toProviderPayment,
 } from './simulator.mapper';
+import { listSimulatorTransactions } from './simulator-listing';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
 import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-disputes.repository';
 
@@ -164,6 +167,12 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
   async retrieveRefund(lookup: { providerRef: string; providerRefundId: string }): Promise<ProviderRefundStatus> {
     this.assertUp();
     return (await this.records.refundStatus(lookup.providerRefundId)) ?? 'pending';
+  }
+
+  /** The simulator's charges, then its disputes, in the window, a page at a time (simulator-listing.ts). */
+  listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+    this.assertUp();
+    return listSimulatorTransactions(this.records, this.disputeRecords, window);
   }
 
   async cancel(providerRef: string): Promise<void> {
@@ -366,3 +375,4 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 }
+

@@ -15,6 +15,13 @@ export interface SimulatorCharge {
   sessionId: string | null;
 }
 
+export type SimulatorChargeListing = Pick<
+  SimulatorCharge,
+  'id' | 'merchantId' | 'amount' | 'amountRefunded' | 'currency' | 'status' | 'reference'
+> & {
+  createdAt: Date;
+};
+
 export interface SimulatorSession {
   id: string;
   reference: string;
@@ -159,6 +166,30 @@ export class SimulatorRepository {
       [refund.id, refund.idempotencyKey, refund.chargeId, refund.amount, refund.settleAfterSeconds],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * One page of a merchant's charges created in [from, to), ordered by (created_at, id), after the
+   * given keyset position: what reconciliation lists, in bounded pages whatever the window's size.
+   */
+  async listCharges(
+    window: { merchantId: string; from: Date; to: Date },
+    after: { createdAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<Array<SimulatorChargeListing>> {
+    const { rows } = await this.db.query<SimulatorChargeListing>(
+      `SELECT c.id, c.merchant_id AS "merchantId", c.amount, c.amount_refunded - unsettled.amount_unsettled AS "amountRefunded",
+              c.currency, c.status, c.reference, c.created_at AS "createdAt"
+         FROM simulator_charges c,
+              LATERAL (SELECT coalesce(sum(r.amount), 0)::bigint AS amount_unsettled FROM simulator_refunds r
+                        WHERE r.charge_id = c.id AND ${UNSETTLED}) AS unsettled
+        WHERE c.merchant_id = $1 AND c.created_at >= $2 AND c.created_at < $3
+          AND ($4::timestamptz IS NULL OR (c.created_at, c.id) > ($4, $5))
+        ORDER BY c.created_at, c.id
+        LIMIT $6`,
+      [window.merchantId, window.from, window.to, after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+    return rows;
   }
 
   async recordSession(session: SimulatorSession & { idempotencyKey: string }): Promise<SimulatorSession> {
