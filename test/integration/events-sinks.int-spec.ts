@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { OutboxRelay } from '../../src/events/relay/outbox-relay';
 import { DiscordDigestJob } from '../../src/events/notify/discord-digest.job';
 import { DISCORD_LIMITS, embedLength, type DiscordEmbed } from '../../src/events/notify/discord.sink';
+import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { EventReceiver } from '../helpers/event-receiver';
 import { SmtpReceiver } from '../helpers/smtp-receiver';
 import { activeGiftCard } from '../factories/gift-cards';
-import { createProduct, processBody, processPayment, refundPayment, uniqueEmail } from '../factories/payments';
+import { createProduct, eventually, processBody, processPayment, refundPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -158,6 +159,38 @@ describe('Notification sinks: Discord, Slack, Meta Conversions API and email aga
     expect(JSON.stringify(messages[0].blocks)).toContain('HTTP 500');
     const [notice] = await deliveryOf('slack', p.id);
     expect(notice.status).toBe('delivered');
+  });
+
+  it('Slack: a reconciliation discrepancy (a charge at the provider that no payment accounts for) is reported as a Slack message', async () => {
+    const stray = `sim_ch_stray_${randomBytes(6).toString('hex')}`;
+    await api.app.get(SimulatorRepository).recordCharge({
+      id: stray,
+      idempotencyKey: `stray-${stray}`,
+      token: 'tok_visa',
+      amount: 4200,
+      currency: 'USD',
+      status: 'succeeded',
+      declineCode: null,
+      reference: null,
+      sessionId: null,
+      merchantId: 'mer_default',
+    });
+    const from = new Date(Date.now() - 3_600_000);
+    const to = new Date(Date.now() + 3_600_000);
+    const started = await api.http().post('/admin/reconciliation/run').set('X-Api-Key', admin).send({ provider: 'simulator', from, to });
+    expect(started.status).toBe(202);
+    await eventually(async () => {
+      const run = await api.http().get(`/admin/reconciliation/runs/${started.body.id}`).set('X-Api-Key', admin);
+      return run.body.status === 'completed';
+    });
+    await relay.drain();
+
+    const messages = slack.received
+      .map((d) => JSON.parse(d.body) as { text: string; blocks: unknown[] })
+      .filter((m) => m.text.includes(stray));
+    expect(messages).toHaveLength(1);
+    expect(messages[0].text).toBe(`Reconciliation discrepancy: missing_locally at simulator ${stray} (payment none)`);
+    expect(JSON.stringify(messages[0].blocks)).toContain('4200');
   });
 
   it('Meta: a Purchase with event_id, value in major units, test code, and email and names hashed per Meta normalization; nothing raw stored', async () => {
