@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
 import { CouponError, CouponsService, ReservationTarget } from '../../src/coupons/coupons.service';
 import type { RedemptionReference } from '../../src/coupons/coupons.types';
-import { createProduct, uniqueEmail } from '../factories/payments';
+import { createProduct, eventually, uniqueEmail } from '../factories/payments';
+import { awayFromMinuteEnd } from '../factories/clock';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 // Validation and checkout's reservations; admin CRUD and the cache are in coupons.int-spec.ts.
@@ -57,15 +58,6 @@ describe('coupons at checkout: validate and reservations (real PostgreSQL, two i
     const res = await a.http().get(`/admin/coupons/${code}`).set('X-Api-Key', admin).expect(200);
     return { reserved: res.body.timesReserved as number, redeemed: res.body.timesRedeemed as number };
   };
-
-  async function pollUntil(check: () => Promise<boolean>, withinMs: number): Promise<void> {
-    const started = Date.now();
-    while (Date.now() - started < withinMs) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`condition not met within ${withinMs} ms`);
-  }
 
   describe('POST /coupons/validate', () => {
     it('prices the cart from the catalog and discounts per line, never the gift card', async () => {
@@ -138,7 +130,7 @@ describe('coupons at checkout: validate and reservations (real PostgreSQL, two i
       expect((await validate(a, once.code, [{ productId: shirt, quantity: 1 }])).status).toBe(200); // now cached
       await reserve(b, once.code, { sessionId: 'cs_once', customerEmail: uniqueEmail() });
       // The reservation on B drops A's cached copy (NOTIFY on commit).
-      await pollUntil(async () => (await validate(a, once.code, [{ productId: shirt, quantity: 1 }])).status === 422, 1000);
+      await eventually(async () => (await validate(a, once.code, [{ productId: shirt, quantity: 1 }])).status === 422, 1000);
       expect(await reason(once.code)).toBe('coupon_exhausted');
 
       const mugOnly = await createCoupon({ code: uniqueCode('mug'), type: 'PERCENTAGE', percentOff: 10, productIds: [mug] });
@@ -154,9 +146,7 @@ describe('coupons at checkout: validate and reservations (real PostgreSQL, two i
       const strict = await startTestApp(dbUrl, { JOBS_ENABLED: 'false' });
       try {
         const guesser = await strict.key('publishable');
-        // Counters use one-minute windows of the database clock: do not straddle a boundary.
-        const { rows } = await strict.db.query<{ s: number }>(`SELECT extract(second FROM now())::float8 AS s`);
-        if (rows[0].s > 58) await new Promise((r) => setTimeout(r, (60.5 - rows[0].s) * 1000));
+        await awayFromMinuteEnd(strict, 2);
         const guesses = await Promise.all(
           Array.from({ length: 200 }, () =>
             strict
@@ -226,7 +216,7 @@ describe('coupons at checkout: validate and reservations (real PostgreSQL, two i
       expect((await release(a, code, { sessionId: won[0] }))?.status).toBe('released');
       expect((await release(b, code, { sessionId: won[0] }))?.status).toBe('released');
       expect(await counters(code)).toEqual({ reserved: 4, redeemed: 0 });
-      await pollUntil(async () => (await validate(b, code, [{ productId: shirt, quantity: 1 }])).status === 200, 1000);
+      await eventually(async () => (await validate(b, code, [{ productId: shirt, quantity: 1 }])).status === 200, 1000);
       await reserve(b, code, { paymentId: `pay_late_${code}`, customerEmail: uniqueEmail() });
       await expect(reserve(a, code, { paymentId: `pay_extra_${code}`, customerEmail: uniqueEmail() })).rejects.toMatchObject({
         code: 'coupon_exhausted',

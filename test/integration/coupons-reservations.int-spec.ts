@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkoutBody, createCheckout, createProduct, eventually, getPayment, processBody, processPayment } from '../factories/payments';
+import { awayFromMinuteEnd } from '../factories/clock';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 /**
@@ -52,11 +53,6 @@ describe('coupon reservations expire and coupon guessing is limited on every rou
       const s = (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', pk)).body;
       return s.status === 'complete' ? s : undefined;
     });
-  };
-  /** Counters use one-minute windows of the database clock: do not straddle a boundary. */
-  const awayFromMinuteEnd = async () => {
-    const { rows } = await api.db.query<{ s: number }>(`SELECT extract(second FROM now())::float8 AS s`);
-    if (rows[0].s > 55) await new Promise((r) => setTimeout(r, (60.5 - rows[0].s) * 1000));
   };
 
   it('unpaid checkouts hold a use only for COUPON_RESERVATION_MINUTES: then a new checkout can use the coupon', async () => {
@@ -116,7 +112,7 @@ describe('coupon reservations expire and coupon guessing is limited on every rou
     it('unknown codes through checkout and process spend it: then checkout, process and validate are refused', async () => {
       await createCoupon({ code: 'REAL10', type: 'PERCENTAGE', percentOff: 10 });
       const key = await api.key('publishable');
-      await awayFromMinuteEnd();
+      await awayFromMinuteEnd(api);
       const tries = [];
       for (let i = 0; i < GUESS_LIMIT; i++) {
         tries.push(
@@ -141,7 +137,7 @@ describe('coupon reservations expire and coupon guessing is limited on every rou
     it('validate spends it: then an unknown or known code through checkout or process is refused', async () => {
       await createCoupon({ code: 'REAL20', type: 'PERCENTAGE', percentOff: 20 });
       const key = await api.key('publishable');
-      await awayFromMinuteEnd();
+      await awayFromMinuteEnd(api);
       for (let i = 0; i < GUESS_LIMIT; i++) expect((await validate(key, guess())).status).toBe(422);
       const viaCheckout = await createCheckout(api, key, checkoutBody(productId, { couponCode: guess() }));
       expect([viaCheckout.status, viaCheckout.body.error.code]).toEqual([429, 'rate_limited']);

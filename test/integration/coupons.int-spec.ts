@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
 import { CouponsService, ReservationTarget } from '../../src/coupons/coupons.service';
-import { createProduct, uniqueEmail } from '../factories/payments';
+import { createProduct, eventually, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 // Admin CRUD and the cache across instances; validation and reservations are in coupons-checkout.int-spec.ts.
@@ -46,15 +46,6 @@ describe('coupons (real PostgreSQL, two instances)', () => {
   const service = (app: TestApp) => app.app.get(CouponsService);
   const reserve = (app: TestApp, code: string, target: ReservationTarget) =>
     app.db.transaction((tx) => service(app).reserve(tx, DEFAULT_MERCHANT_ID, code, target));
-
-  async function pollUntil(check: () => Promise<boolean>, withinMs: number): Promise<void> {
-    const started = Date.now();
-    while (Date.now() - started < withinMs) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`condition not met within ${withinMs} ms`);
-  }
 
   describe('admin CRUD', () => {
     it('creates a coupon under its upper-case code, finds it in any case, refuses the same code again with 409', async () => {
@@ -181,9 +172,9 @@ describe('coupons (real PostgreSQL, two instances)', () => {
       const { code } = await createCoupon({ code: uniqueCode('cache'), type: 'PERCENTAGE', percentOff: 10 });
       expect(await discountOnB(code)).toBe(300); // cached on B for 10 minutes
       await a.http().patch(`/admin/coupons/${code}`).set('X-Api-Key', admin).send({ percentOff: 20 }).expect(200);
-      await pollUntil(async () => (await discountOnB(code)) === 600, 1000);
+      await eventually(async () => (await discountOnB(code)) === 600, 1000);
       await a.http().delete(`/admin/coupons/${code}`).set('X-Api-Key', admin).expect(200);
-      await pollUntil(async () => (await discountOnB(code)) === 'coupon_expired', 1000);
+      await eventually(async () => (await discountOnB(code)) === 'coupon_expired', 1000);
     });
 
     it('drops every instance cache on POST /admin/cache/invalidate?entity=coupons', async () => {
@@ -195,7 +186,7 @@ describe('coupons (real PostgreSQL, two instances)', () => {
       await a.db.query(`UPDATE coupons SET percent_off = 50 WHERE code = $1`, [code]);
       expect(await discountOnB(code)).toBe(300);
       await a.http().post('/admin/cache/invalidate?entity=coupons').set('X-Api-Key', admin).expect(200);
-      await pollUntil(async () => (await discountOnB(code)) === 1500, 1000);
+      await eventually(async () => (await discountOnB(code)) === 1500, 1000);
     });
   });
 });

@@ -1,11 +1,13 @@
 import type Stripe from 'stripe';
-import { currencyExponent, isSupportedCurrency } from '../../../common/money';
+import { type DisputeObject, disputeEvent } from './stripe-dispute.mapper';
+import { eventAmount, type Expandable, fromStripeAmount, idOf, toStripeAmount } from './stripe-amounts';
+
+export { fromStripeAmount, toStripeAmount } from './stripe-amounts';
+export { isDisputeEventType, toProviderDispute } from './stripe-dispute.mapper';
 import {
   mapStatus,
   type ChargeInput,
   type CreateCheckoutInput,
-  type DisputeStatus,
-  type ProviderDispute,
   type ProviderPayment,
   type ProviderPaymentStatus,
   type ProviderRefund,
@@ -17,42 +19,6 @@ import {
  * Stripe's objects in our terms and back: amounts, statuses, request parameters and webhook events.
  * Pure functions, no I/O (the unit spec runs them over recorded payloads).
  */
-
-// ---------------------------------------------------------------- amounts
-
-/**
- * Where Stripe's minor unit differs from ISO 4217 (https://docs.stripe.com/currencies#special-cases):
- * ISK is zero-decimal but Stripe still takes it as a two-decimal amount ending in 00. Three-decimal
- * currencies (KWD, BHD, JOD, OMR, TND) use three decimals at Stripe too (with a last digit of 0 for
- * charges; Stripe refuses others, and that refusal reaches the client).
- */
-const STRIPE_EXPONENTS: Readonly<Record<string, number>> = { ISK: 2 };
-
-function exponentShift(currency: string): number {
-  const upper = currency.toUpperCase();
-  return (STRIPE_EXPONENTS[upper] ?? currencyExponent(upper)) - currencyExponent(upper);
-}
-
-/** Our minor units → Stripe's `amount` (integer arithmetic only). */
-export function toStripeAmount(amount: number, currency: string): number {
-  if (!Number.isSafeInteger(amount)) throw new Error(`Amount must be an integer in minor units, got ${amount}`);
-  return amount * 10 ** exponentShift(currency);
-}
-
-/** Stripe's `amount` → our minor units. */
-export function fromStripeAmount(amount: number, currency: string): number {
-  const factor = 10 ** exponentShift(currency);
-  if (amount % factor !== 0) throw new Error(`Stripe amount ${amount} ${currency} is not a whole ${currency.toUpperCase()} minor unit`);
-  return amount / factor;
-}
-
-/** Amount of a webhook object, or undefined when its currency is not one we handle (an object we did not create). */
-function eventAmount(amount: number | null | undefined, currency: string | null | undefined): { amount?: number; currency?: string } {
-  if (!currency) return {};
-  const upper = currency.toUpperCase();
-  if (!isSupportedCurrency(upper)) return { currency: upper };
-  return { currency: upper, amount: typeof amount === 'number' ? fromStripeAmount(amount, upper) : undefined };
-}
 
 // ---------------------------------------------------------------- request parameters
 
@@ -110,13 +76,6 @@ export function paymentIntentParams(input: ChargeInput, returnUrl: string): Stri
 }
 
 // ---------------------------------------------------------------- objects
-
-type Expandable = string | { id: string } | null | undefined;
-
-function idOf(value: Expandable): string | undefined {
-  if (!value) return undefined;
-  return typeof value === 'string' ? value : value.id;
-}
 
 /** What a payment's last failure says, as our decline code. */
 export function declineCodeOf(error: { decline_code?: string | null; code?: string | null } | null | undefined): string {
@@ -250,17 +209,6 @@ interface ChargeObject extends Metadata {
   amount?: number;
   currency?: string;
 }
-interface DisputeObject extends Metadata {
-  id: string;
-  charge?: Expandable;
-  payment_intent?: Expandable;
-  amount?: number;
-  currency?: string;
-  reason?: string | null;
-  status?: string;
-  evidence_details?: { due_by?: number | null } | null;
-  balance_transactions?: Array<{ amount?: number; fee?: number; currency?: string }> | null;
-}
 interface InvoiceObject extends Metadata {
   id: string;
   subscription?: Expandable;
@@ -355,57 +303,6 @@ export type SubscribedStripeEventType = keyof typeof SUBSCRIBED;
 
 /** The event types to enable on the Stripe webhook endpoint (README). */
 export const SUBSCRIBED_EVENT_TYPES = Object.keys(SUBSCRIBED) as SubscribedStripeEventType[];
-
-/** Stripe's dispute statuses in ours: an inquiry (`warning_…`) as the stage it is at; one closed without a chargeback is won. */
-const DISPUTE_STATUSES: Readonly<Record<string, DisputeStatus>> = {
-  warning_needs_response: 'needs_response',
-  warning_under_review: 'under_review',
-  warning_closed: 'won',
-  needs_response: 'needs_response',
-  under_review: 'under_review',
-  won: 'won',
-  lost: 'lost',
-  prevented: 'won',
-};
-
-/**
- * A dispute in our terms. The money moved is read from its balance transactions, not its status: a
- * negative one took the amount (and the fee) back, a positive one reinstated it.
- */
-export function toProviderDispute(dispute: DisputeObject): ProviderDispute | undefined {
-  const { amount, currency } = eventAmount(dispute.amount, dispute.currency);
-  const chargeRef = idOf(dispute.payment_intent) ?? idOf(dispute.charge);
-  if (amount === undefined || !currency || !chargeRef) return undefined;
-  const transactions = dispute.balance_transactions ?? [];
-  const withdrawals = transactions.filter((t) => (t.amount ?? 0) < 0);
-  const fee = withdrawals.reduce((sum, t) => sum + (t.fee ?? 0), 0);
-  const dueBy = dispute.evidence_details?.due_by;
-  return {
-    providerDisputeId: dispute.id,
-    chargeRef,
-    amount,
-    currency,
-    reason: dispute.reason ?? null,
-    status: DISPUTE_STATUSES[dispute.status ?? ''] ?? 'under_review',
-    providerStatus: dispute.status ?? 'unknown',
-    evidenceDueBy: typeof dueBy === 'number' ? new Date(dueBy * 1000) : null,
-    fundsWithdrawn: withdrawals.length > 0,
-    fundsReinstated: transactions.some((t) => (t.amount ?? 0) > 0),
-    fee: fee > 0 ? fromStripeAmount(fee, currency) : 0,
-  };
-}
-
-function disputeEvent(dispute: DisputeObject): Mapped {
-  return {
-    kind: 'dispute',
-    providerRef: idOf(dispute.payment_intent) ?? idOf(dispute.charge),
-    ...eventAmount(dispute.amount, dispute.currency),
-    dispute: toProviderDispute(dispute),
-  };
-}
-
-/** The dispute events (all confirmed by retrieving the dispute before use). */
-export const isDisputeEventType = (type: string): boolean => type.startsWith('charge.dispute.');
 
 function invoiceEvent(invoice: InvoiceObject): Mapped {
   const details = invoice.parent?.subscription_details ?? null;
