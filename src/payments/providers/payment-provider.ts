@@ -45,12 +45,39 @@ export interface ChargeInput {
   reference: string;
   amount: number;
   currency: string;
+  /** A one-time payment-method token, or (with `saved`) the saved method's providerMethodRef. */
   token: string;
+  /** Charges a method saved at this provider without the customer present (renewals, one-click). */
+  saved?: SavedMethodRef;
   customer: ProviderCustomer;
   description?: string;
   /** Where the customer comes back after a 3-D Secure challenge. */
   returnUrl?: string;
   idempotencyKey: string;
+}
+
+/** A payment method saved at a provider, named as that provider names it. */
+export interface SavedMethodRef {
+  providerCustomerRef: string;
+  providerMethodRef: string;
+}
+
+export interface SaveMethodInput {
+  merchantId: string;
+  /** Our customer (`cus_…`). */
+  customer: ProviderCustomer & { id: string };
+  /** The provider's customer we already hold for this customer, if any (else the adapter creates one). */
+  providerCustomerRef: string | null;
+  token: string;
+  idempotencyKey: string;
+}
+
+/** What we keep of a saved method: the provider's references and what a customer recognizes it by. */
+export interface ProviderSavedMethod extends SavedMethodRef {
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
 }
 
 export type ProviderPaymentStatus = 'succeeded' | 'requires_action' | 'declined' | 'processing' | 'canceled';
@@ -183,6 +210,10 @@ export interface PaymentProvider {
    */
   cancel(providerRef: string): Promise<void>;
   cancelCheckout(providerSessionId: string): Promise<void>;
+  /** Saves a payment method at the provider for later charges without the customer (`charge` with `saved`). */
+  saveMethod?(input: SaveMethodInput): Promise<ProviderSavedMethod>;
+  /** Detaches a saved method at the provider: it can no longer be charged. */
+  detachMethod?(ref: SavedMethodRef): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
   /**
