@@ -24,6 +24,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { CouponsModule } from './coupons/coupons.module';
 import { FraudModule } from './fraud/fraud.module';
+import { FxModule } from './fx/fx.module';
 import { GiftCardsModule } from './gift-cards/gift-cards.module';
 import { GiftCardsStoreModule } from './gift-cards/gift-cards-store.module';
 
@@ -47,6 +48,7 @@ export class AppModule {
         ProductsModule,
         CustomersModule,
         FraudModule,
+        FxModule,
         GiftCardsStoreModule,
         LedgerModule,
         EventsModule,

@@ -125,6 +125,11 @@ export class Env {
   @Min(1)
   CHECKOUT_EXPIRY_HOURS: number = 24;
 
+  /** A stored conversion rate (PUT /admin/fx-rates/:pair) older than this (by its asOf) is refused at pricing. */
+  @IsInt()
+  @Min(1)
+  FX_MAX_AGE_HOURS: number = 24;
+
   /** The simulator provider: added latency after it has recorded a charge, an outage switch, its webhook secret. */
   @IsInt()
   @Min(0)

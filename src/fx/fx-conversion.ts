@@ -1,3 +1,4 @@
+import { registerDecorator, ValidationOptions } from 'class-validator';
 import { currencyExponent, isSupportedCurrency } from '../common/money';
 
 /**
@@ -74,4 +75,19 @@ export function convertMinor(amount: number, from: string, to: string, rate: str
   const quotient = top / bottom;
   const remainder = top % bottom;
   return 2n * remainder >= bottom ? quotient + 1n : quotient;
+}
+
+/** Class-validator decorator: a rate string isValidRate accepts. */
+export function IsRate(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isRate',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: '$property must be a decimal string above zero with at most 12 digits before and after the point (e.g. "5.4321")',
+        ...options,
+      },
+      validator: { validate: (value: unknown) => isValidRate(value) },
+    });
 }

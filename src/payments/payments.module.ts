@@ -3,6 +3,7 @@ import { CouponsModule } from '../coupons/coupons.module';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
 import { FraudModule } from '../fraud/fraud.module';
+import { FxModule } from '../fx/fx.module';
 import { GiftCardsStoreModule } from '../gift-cards/gift-cards-store.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { ProductsModule } from '../products/products.module';
@@ -46,7 +47,7 @@ import { DisputeEvents } from '../disputes/dispute-events';
 import { DisputesRepository } from '../disputes/disputes.repository';
 
 @Module({
-  imports: [ProductsModule, CouponsModule, CustomersModule, FraudModule, LedgerModule, EventsModule, GiftCardsStoreModule],
+  imports: [ProductsModule, CouponsModule, CustomersModule, FraudModule, FxModule, LedgerModule, EventsModule, GiftCardsStoreModule],
   controllers: [
     PaymentsController,
     TransactionsController,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Customer } from '../customers/customers.types';
+import type { FxSnapshot } from '../fx/fx.types';
 import { DatabaseService } from '../database/database.service';
 import type { Executor, Transaction } from '../database/database.types';
 import { sourcesOf } from './outcomes/payment-state';
@@ -10,7 +11,7 @@ export const SELECT_PAYMENT = `
   SELECT p.merchant_id, p.id, p.status, p.amount, p.amount_refunded, p.amount_refund_pending, p.currency, p.provider,
          p.provider_ref, p.customer_id, c.email AS customer_email, p.checkout_session_id, p.lines, p.discount,
          p.failure_code, p.failure_message, p.decline_code, p.next_action, p.idempotency_key, p.retry_of,
-         p.metadata, p.return_url, p.coupon_code, p.gift_card_code, p.gift_card_amount, p.created_at, p.updated_at
+         p.metadata, p.return_url, p.coupon_code, p.gift_card_code, p.gift_card_amount, p.fx, p.created_at, p.updated_at
     FROM payments p
     JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
 
@@ -35,6 +36,8 @@ export interface NewPayment {
   couponCode?: string | null;
   giftCardCode?: string | null;
   giftCardAmount?: number;
+  /** The conversion rate of its converted lines (PricedCart.fx). */
+  fx?: FxSnapshot | null;
 }
 
 @Injectable()
@@ -54,9 +57,10 @@ export class PaymentsRepository {
     return tx.query<Customer>(
       `WITH payment AS (
          INSERT INTO payments (merchant_id, id, status, amount, currency, provider, customer_id, checkout_session_id, lines,
-                               discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint, return_url, coupon_code, gift_card_code, gift_card_amount)
+                               discount, idempotency_key, retry_of, metadata, client_ip, card_fingerprint, return_url, coupon_code, gift_card_code, gift_card_amount,
+                               fx)
          VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, (SELECT id FROM customers WHERE merchant_id = $1 AND email = $24)), $8, $9, $10,
-                 $11, $12, $13, $18, $19, $20, $21, $22, $23)
+                 $11, $12, $13, $18, $19, $20, $21, $22, $23, $25)
          RETURNING merchant_id, id, customer_id
        ), attempt AS (
          INSERT INTO payment_attempts (merchant_id, id, payment_id, provider, provider_key, payment_method, status)
@@ -96,6 +100,7 @@ export class PaymentsRepository {
         payment.giftCardCode ?? null,
         payment.giftCardAmount ?? 0,
         'email' in payment.customer ? payment.customer.email : null,
+        payment.fx ? JSON.stringify(payment.fx) : null,
       ],
     );
   }

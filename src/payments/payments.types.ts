@@ -1,3 +1,4 @@
+import type { ConvertedFrom, FxSnapshot } from '../fx/fx.types';
 import type { ProviderId } from './providers/payment-provider';
 
 export const PAYMENT_STATUSES = [
@@ -23,6 +24,8 @@ export interface Line {
   image?: string | null;
   /** The coupon's share of this line (minor units). */
   discount?: number;
+  /** A converted line: its product's price it was converted from (the rate is the payment's `fx`). */
+  convertedFrom?: ConvertedFrom;
 }
 
 export interface NextAction {
@@ -56,6 +59,7 @@ export interface PaymentRow {
   coupon_code: string | null;
   gift_card_code: string | null;
   gift_card_amount: number;
+  fx: FxSnapshot | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -86,6 +90,8 @@ export interface Payment {
   giftCardAmount: number;
   /** Held by refunds in flight. */
   amountRefundPending: number;
+  /** The conversion rate its converted lines were priced with; null when nothing was converted. */
+  fx: FxSnapshot | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -115,6 +121,7 @@ export function toPayment(row: PaymentRow): Payment {
     giftCardCode: row.gift_card_code,
     giftCardAmount: row.gift_card_amount,
     amountRefundPending: row.amount_refund_pending,
+    fx: row.fx ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -3,15 +3,19 @@ import type { KeyKind } from '../auth/auth.types';
 import { DomainError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
 import { ProductsService } from '../products/products.service';
-import { priceIn } from '../products/products.types';
+import { priceIn, type Product } from '../products/products.types';
 import type { CheckoutItemDto, VerifyPriceItemDto } from './dto/checkout.dto';
 import { CouponsService } from '../coupons/coupons.service';
 import type { Transaction } from '../database/database.types';
 import type { Line } from './payments.types';
+import { CartConversion, FxService } from '../fx/fx.service';
+import type { FxSnapshot } from '../fx/fx.types';
 
 export interface PricedCart {
   lines: Line[];
   subtotal: number;
+  /** The rate the converted lines were priced with (src/fx); null or absent when none was converted. */
+  fx?: FxSnapshot | null;
 }
 
 /** A cart with its coupon applied: `lines[i].discount`, and total = subtotal - discount. */
@@ -33,11 +37,13 @@ export class PricingService {
   constructor(
     private readonly products: ProductsService,
     private readonly coupons: CouponsService,
+    private readonly fx: FxService,
   ) {}
 
   async price(merchantId: string, items: CheckoutItemDto[], currency: string, callerKind: KeyKind): Promise<PricedCart> {
     const ids = [...new Set(items.filter((i) => i.productId).map((i) => i.productId as string))];
     const catalog = new Map((await this.products.findMany(merchantId, ids)).map((p) => [p.id, p]));
+    const conversion = await this.fx.planCart(merchantId, currency, [...catalog.values()].filter((p) => needsConversion(p, currency)));
     const lines = items.map((item, i): Line => {
       if (item.productId) {
         if (item.name !== undefined || item.amount !== undefined) {
@@ -61,12 +67,14 @@ export class PricingService {
             },
           );
         }
-        const unitAmount = priceIn(product, currency);
-        if (unitAmount === undefined) {
+        const native = priceIn(product, currency);
+        if (native === undefined && !product.allowConversion) {
           throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${currency} price.`, {
             param: `items[${i}].productId`,
           });
         }
+        const converted = native === undefined ? conversion.convert(product, `items[${i}].productId`) : null;
+        const unitAmount = converted?.unitAmount ?? (native as number);
         return {
           productId: product.id,
           name: product.name,
@@ -75,6 +83,7 @@ export class PricingService {
           amount: unitAmount * item.quantity,
           productType: product.type,
           image: item.image ?? null,
+          ...(converted && { convertedFrom: converted.from }),
         };
       }
       if (item.name === undefined || item.amount === undefined) {
@@ -102,7 +111,7 @@ export class PricingService {
       throw new DomainError('unprocessable', 'amount_too_large', `The total exceeds ${MAX_AMOUNT} minor units.`, { param: 'items' });
     }
     if (subtotal === 0) throw new DomainError('unprocessable', 'amount_too_small', 'The total must be above zero.', { param: 'items' });
-    return { lines, subtotal };
+    return { lines, subtotal, fx: conversion.snapshot() };
   }
 
   /**
@@ -136,7 +145,7 @@ export class PricingService {
         param: 'couponCode',
       });
     }
-    return { lines, subtotal: cart.subtotal, discount: quote.discount, total: quote.total, couponCode: quote.code };
+    return { lines, subtotal: cart.subtotal, discount: quote.discount, total: quote.total, couponCode: quote.code, fx: cart.fx };
   }
 
   /** Reserves one use of the cart's coupon, if it has one, for this session or payment: handed over to the caller's transaction. */
@@ -149,7 +158,10 @@ export class PricingService {
     if (cart.couponCode) tx.later(this.coupons.reserve(tx, merchantId, cart.couponCode, { ...target, discount: cart.discount }));
   }
 
-  /** Seed 001's check: does the price a client shows match the catalog? */
+  /**
+   * Seed 001's check: does the price a client shows match the catalog? A converted price is expected as
+   * a cart in that currency would charge it (the same rate choice: see FxService.planCart).
+   */
   async verify(merchantId: string, items: VerifyPriceItemDto[]): Promise<{ verified: boolean; discrepancies: PriceDiscrepancy[] }> {
     const catalog = new Map(
       (
@@ -159,13 +171,33 @@ export class PricingService {
         )
       ).map((p) => [p.id, p]),
     );
+    const sellable = (id: string) => {
+      const product = catalog.get(id);
+      return product && product.active && !product.archivedAt ? product : undefined;
+    };
+    const conversions = new Map<string, CartConversion>();
+    for (const currency of new Set(items.map((i) => i.currency))) {
+      const toConvert = [
+        ...new Set(items.filter((i) => i.currency === currency).map((i) => sellable(i.productId))),
+      ].filter((p): p is Product => p !== undefined && needsConversion(p, currency));
+      conversions.set(currency, await this.fx.planCart(merchantId, currency, toConvert));
+    }
     const discrepancies: PriceDiscrepancy[] = [];
     for (const item of items) {
-      const product = catalog.get(item.productId);
-      const expected = product && product.active && !product.archivedAt ? priceIn(product, item.currency) : undefined;
+      const product = sellable(item.productId);
+      const native = product ? priceIn(product, item.currency) : undefined;
+      const expected =
+        product && native === undefined && needsConversion(product, item.currency)
+          ? conversions.get(item.currency)?.tryConvert(product)
+          : native;
       if (expected !== item.price)
         discrepancies.push({ productId: item.productId, expectedPrice: expected ?? null, providedPrice: item.price });
     }
     return { verified: discrepancies.length === 0, discrepancies };
   }
+}
+
+/** A product sold in a currency it has no price in, which its merchant allows to convert. */
+function needsConversion(product: Product, currency: string): boolean {
+  return product.allowConversion && priceIn(product, currency) === undefined;
 }

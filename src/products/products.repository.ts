@@ -6,7 +6,8 @@ import { Product, ProductFields, ProductRow, toProduct } from './products.types'
 
 const SELECT_PRODUCT = `
   SELECT p.merchant_id, p.id, p.name, p.description, p.billing_type, p.billing_interval, p.type, p.active,
-         p.archived_at, p.stripe_product_id, p.segpay_package_id, p.segpay_price_point_id, p.metadata,
+         p.archived_at, p.stripe_product_id, p.segpay_package_id, p.segpay_price_point_id, p.allow_conversion,
+         p.metadata,
          p.created_at, p.updated_at,
          coalesce((SELECT json_agg(json_build_object('currency', pp.currency, 'amount', pp.amount,
                                                      'stripe_price_id', pp.stripe_price_id)
@@ -93,8 +94,8 @@ export class ProductsRepository {
     await executor.query(
       `INSERT INTO products
               (merchant_id, id, name, description, billing_type, billing_interval, type, active,
-               stripe_product_id, segpay_package_id, segpay_price_point_id, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+               stripe_product_id, segpay_package_id, segpay_price_point_id, metadata, allow_conversion)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         merchantId,
         id,
@@ -108,6 +109,7 @@ export class ProductsRepository {
         fields.segpayPackageId,
         fields.segpayPricePointId,
         fields.metadata,
+        fields.allowConversion,
       ],
     );
     await this.replacePrices(merchantId, id, fields.prices, executor);
@@ -126,6 +128,7 @@ export class ProductsRepository {
               segpay_package_id = $10,
               segpay_price_point_id = $11,
               metadata = $12,
+              allow_conversion = $13,
               updated_at = now()
         WHERE merchant_id = $1
           AND id = $2`,
@@ -142,6 +145,7 @@ export class ProductsRepository {
         fields.segpayPackageId,
         fields.segpayPricePointId,
         fields.metadata,
+        fields.allowConversion,
       ],
     );
     await this.replacePrices(merchantId, id, fields.prices, executor);

@@ -109,6 +109,7 @@ export class ProductsService {
       stripeProductId: dto.stripeProductId ?? null,
       segpayPackageId: dto.segpayPackageId ?? null,
       segpayPricePointId: dto.segpayPricePointId ?? null,
+      allowConversion: dto.allowConversion ?? false,
       metadata: dto.metadata ?? {},
     });
     const id = newId('prod');
@@ -135,6 +136,7 @@ export class ProductsService {
         stripeProductId: dto.stripeProductId ?? current.stripeProductId,
         segpayPackageId: dto.segpayPackageId ?? current.segpayPackageId,
         segpayPricePointId: dto.segpayPricePointId ?? current.segpayPricePointId,
+        allowConversion: dto.allowConversion ?? current.allowConversion,
         metadata: dto.metadata ?? current.metadata,
       });
       await this.products.update(merchantId, id, fields, tx);

@@ -24,6 +24,7 @@ export interface ProductRow {
   stripe_product_id: string | null;
   segpay_package_id: string | null;
   segpay_price_point_id: string | null;
+  allow_conversion: boolean;
   metadata: Record<string, string>;
   created_at: Date;
   updated_at: Date;
@@ -43,6 +44,11 @@ export interface Product {
   stripeProductId: string | null;
   segpayPackageId: string | null;
   segpayPricePointId: string | null;
+  /**
+   * The merchant allows selling it in a currency it has no price in, converted from one of its prices
+   * through a stored rate (src/fx). Off by default.
+   */
+  allowConversion: boolean;
   metadata: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;
@@ -65,6 +71,7 @@ export function toProduct(row: ProductRow): Product {
     stripeProductId: row.stripe_product_id,
     segpayPackageId: row.segpay_package_id,
     segpayPricePointId: row.segpay_price_point_id,
+    allowConversion: row.allow_conversion,
     metadata: row.metadata,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -122,6 +122,7 @@ export class CheckoutService {
           checkoutSessionId: sessionId,
           lines: cart.lines,
           discount: cart.discount,
+          fx: cart.fx ?? null,
           idempotencyKey: null,
           retryOf: null,
           metadata: dto.metadata ?? {},

@@ -94,6 +94,14 @@ export class CreateProductDto {
   @MaxLength(64)
   segpayPricePointId?: string;
 
+  /**
+   * Allow selling it in a currency it has no price in, converted from one of its prices through the
+   * merchant's stored rate (PUT /admin/fx-rates/:pair). Default false.
+   */
+  @IsOptional()
+  @IsBoolean()
+  allowConversion?: boolean;
+
   /** Free-form string pairs kept with the product. */
   @IsOptionalNotNull()
   @IsObject()
