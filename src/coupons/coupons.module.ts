@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RateLimitRepository } from '../common/rate-limit/rate-limit.repository';
+import { FxModule } from '../fx/fx.module';
 import { ProductsModule } from '../products/products.module';
 import { AdminCouponsController } from './admin-coupons.controller';
 import { CouponsAdminService } from './coupons-admin.service';
@@ -14,7 +15,7 @@ import { CouponsService } from './coupons.service';
  * the guessing limit every route that takes a coupon code applies (CouponGuessingLimit).
  */
 @Module({
-  imports: [ProductsModule],
+  imports: [ProductsModule, FxModule],
   controllers: [CouponsController, AdminCouponsController],
   // RateLimitRepository: the guessing limit's counters (stateless, so its own instance is the same table).
   providers: [CouponsRepository, CouponsService, CouponsAdminService, RateLimitRepository, CouponGuessingLimit],

@@ -9,7 +9,7 @@ import { DomainError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
 import type { Executor } from '../database/database.types';
 import { ProductsService } from '../products/products.service';
-import { priceIn } from '../products/products.types';
+import { FxService } from '../fx/fx.service';
 import { computeDiscount, DiscountLineInput } from './coupon-discount';
 import { CouponsRepository } from './coupons.repository';
 import { Coupon, CouponRedemption, CouponType, normalizeCouponCode, RedemptionReference } from './coupons.types';
@@ -60,6 +60,7 @@ export class CouponsService {
   constructor(
     private readonly coupons: CouponsRepository,
     private readonly products: ProductsService,
+    private readonly fx: FxService,
     private readonly bus: CacheBus,
     config: ConfigService<Env, true>,
   ) {
@@ -74,6 +75,8 @@ export class CouponsService {
     const catalog = new Map(
       (await this.products.findManyFresh(merchantId, [...new Set(dto.items.map((i) => i.productId))])).map((p) => [p.id, p]),
     );
+    // Priced as checkout prices it: a product's own price, or converted through a stored rate (src/fx).
+    const prices = await this.fx.planCart(merchantId, dto.currency, [...catalog.values()]);
     const lines = dto.items.map((item, i) => {
       const product = catalog.get(item.productId);
       const param = `items[${i}].productId`;
@@ -90,7 +93,7 @@ export class CouponsService {
           },
         );
       }
-      const unitAmount = priceIn(product, dto.currency);
+      const unitAmount = prices.unitPrice(product, param)?.unitAmount;
       if (unitAmount === undefined) {
         throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${dto.currency} price.`, { param });
       }

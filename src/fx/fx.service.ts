@@ -12,11 +12,22 @@ import { ConvertedFrom, FxRate, FxSnapshot, toSnapshot } from './fx.types';
 /** How far ahead of our clock a rate's asOf may be (the source's clock may run a little ahead). */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-/** What conversion needs to know of a product: its id and its prices. */
+/** What pricing needs to know of a product: its prices, and whether its merchant allows converting them. */
 export interface PricedProduct {
-  id: string;
   prices: Array<{ currency: string; amount: number }>;
+  allowConversion: boolean;
 }
+
+/** A unit price in the cart's currency: the product's own, or converted (then with what it was converted from). */
+export interface UnitPrice {
+  unitAmount: number;
+  convertedFrom?: ConvertedFrom;
+}
+
+const nativePrice = (product: PricedProduct, currency: string) => product.prices.find((p) => p.currency === currency)?.amount;
+
+/** Sold in a currency it has no price in, and its merchant allows converting it. */
+const needsConversion = (product: PricedProduct, currency: string) => product.allowConversion && nativePrice(product, currency) === undefined;
 
 /** A rate as the API shows it: the stored rate and when it stops being usable. */
 export type FxRateView = FxRate & { expiresAt: Date };
@@ -36,8 +47,27 @@ export class CartConversion {
     private readonly refusal: ((param: string) => DomainError) | null,
   ) {}
 
-  /** The product's unit price in the cart's currency, converted (half-up); throws the 422 that refuses it. */
-  convert(product: PricedProduct, param: string): { unitAmount: number; from: ConvertedFrom } {
+  /**
+   * The product's unit price in the cart's currency: its own price there; else, when its merchant allows
+   * it, converted (half-up) or the 422 that refuses the conversion; else undefined (no price).
+   */
+  unitPrice(product: PricedProduct, param: string): UnitPrice | undefined {
+    const native = nativePrice(product, this.quote);
+    if (native !== undefined) return { unitAmount: native };
+    return product.allowConversion ? this.convert(product, param) : undefined;
+  }
+
+  /** unitPrice(), or undefined where it would refuse (verify-prices: "no expected price"). */
+  tryUnitPrice(product: PricedProduct): number | undefined {
+    try {
+      return this.unitPrice(product, '')?.unitAmount;
+    } catch (err) {
+      if (err instanceof DomainError) return undefined;
+      throw err;
+    }
+  }
+
+  private convert(product: PricedProduct, param: string): UnitPrice {
     if (this.refusal || !this.rate) throw (this.refusal ?? noRate)(param);
     const from = product.prices.find((p) => p.currency === this.rate?.base);
     if (!from) throw noRate(param);
@@ -46,17 +76,7 @@ export class CartConversion {
       throw new DomainError('unprocessable', 'amount_too_large', `The converted price exceeds ${MAX_AMOUNT} minor units.`, { param });
     }
     this.used = true;
-    return { unitAmount: Number(converted), from: { currency: from.currency, unitAmount: from.amount } };
-  }
-
-  /** convert(), or undefined where it would refuse (verify-prices: "no expected price"). */
-  tryConvert(product: PricedProduct): number | undefined {
-    try {
-      return this.convert(product, '').unitAmount;
-    } catch (err) {
-      if (err instanceof DomainError) return undefined;
-      throw err;
-    }
+    return { unitAmount: Number(converted), convertedFrom: { currency: from.currency, unitAmount: from.amount } };
   }
 
   /** The rate the cart was priced with, once a line was converted; null otherwise. */
@@ -105,13 +125,14 @@ export class FxService {
   }
 
   /**
-   * How a cart in `quote` converts the products that have no price in it (the caller passes only those
-   * whose merchant allows conversion). One rate for the whole cart: among the currencies every such
-   * product has a price in, the one whose stored rate into `quote` is the freshest (ties: by pair). That
-   * rate older than FX_MAX_AGE_HOURS: refused (422 fx_rate_stale); none: 422 fx_rate_unavailable. No
-   * product to convert: no query.
+   * How the products of a cart in `quote` are priced (the function cart pricing calls): a product with a
+   * price in `quote` keeps it; those without one whose merchant allows conversion are converted through
+   * ONE rate for the whole cart: among the currencies every such product has a price in, the one whose
+   * stored rate into `quote` is the freshest (ties: by pair). That rate older than FX_MAX_AGE_HOURS:
+   * refused (422 fx_rate_stale); none: 422 fx_rate_unavailable. Nothing to convert: no query.
    */
-  async planCart(merchantId: string, quote: string, products: PricedProduct[]): Promise<CartConversion> {
+  async planCart(merchantId: string, quote: string, cart: PricedProduct[]): Promise<CartConversion> {
+    const products = cart.filter((p) => needsConversion(p, quote));
     if (products.length === 0) return new CartConversion(quote, null, null);
     const common = products
       .map((p) => new Set(p.prices.map((price) => price.currency)))

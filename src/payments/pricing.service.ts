@@ -3,7 +3,6 @@ import type { KeyKind } from '../auth/auth.types';
 import { DomainError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
 import { ProductsService } from '../products/products.service';
-import { priceIn, type Product } from '../products/products.types';
 import type { CheckoutItemDto, VerifyPriceItemDto } from './dto/checkout.dto';
 import { CouponsService } from '../coupons/coupons.service';
 import type { Transaction } from '../database/database.types';
@@ -43,7 +42,7 @@ export class PricingService {
   async price(merchantId: string, items: CheckoutItemDto[], currency: string, callerKind: KeyKind): Promise<PricedCart> {
     const ids = [...new Set(items.filter((i) => i.productId).map((i) => i.productId as string))];
     const catalog = new Map((await this.products.findMany(merchantId, ids)).map((p) => [p.id, p]));
-    const conversion = await this.fx.planCart(merchantId, currency, [...catalog.values()].filter((p) => needsConversion(p, currency)));
+    const prices = await this.fx.planCart(merchantId, currency, [...catalog.values()]);
     const lines = items.map((item, i): Line => {
       if (item.productId) {
         if (item.name !== undefined || item.amount !== undefined) {
@@ -67,14 +66,13 @@ export class PricingService {
             },
           );
         }
-        const native = priceIn(product, currency);
-        if (native === undefined && !product.allowConversion) {
+        const price = prices.unitPrice(product, `items[${i}].productId`);
+        if (price === undefined) {
           throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${currency} price.`, {
             param: `items[${i}].productId`,
           });
         }
-        const converted = native === undefined ? conversion.convert(product, `items[${i}].productId`) : null;
-        const unitAmount = converted?.unitAmount ?? (native as number);
+        const { unitAmount, convertedFrom } = price;
         return {
           productId: product.id,
           name: product.name,
@@ -83,7 +81,7 @@ export class PricingService {
           amount: unitAmount * item.quantity,
           productType: product.type,
           image: item.image ?? null,
-          ...(converted && { convertedFrom: converted.from }),
+          ...(convertedFrom && { convertedFrom }),
         };
       }
       if (item.name === undefined || item.amount === undefined) {
@@ -111,7 +109,7 @@ export class PricingService {
       throw new DomainError('unprocessable', 'amount_too_large', `The total exceeds ${MAX_AMOUNT} minor units.`, { param: 'items' });
     }
     if (subtotal === 0) throw new DomainError('unprocessable', 'amount_too_small', 'The total must be above zero.', { param: 'items' });
-    return { lines, subtotal, fx: conversion.snapshot() };
+    return { lines, subtotal, fx: prices.snapshot() };
   }
 
   /**
@@ -175,29 +173,19 @@ export class PricingService {
       const product = catalog.get(id);
       return product && product.active && !product.archivedAt ? product : undefined;
     };
-    const conversions = new Map<string, CartConversion>();
+    // Each currency's items priced as one cart in that currency would be.
+    const carts = new Map<string, CartConversion>();
     for (const currency of new Set(items.map((i) => i.currency))) {
-      const toConvert = [
-        ...new Set(items.filter((i) => i.currency === currency).map((i) => sellable(i.productId))),
-      ].filter((p): p is Product => p !== undefined && needsConversion(p, currency));
-      conversions.set(currency, await this.fx.planCart(merchantId, currency, toConvert));
+      const products = items.filter((i) => i.currency === currency).map((i) => sellable(i.productId));
+      carts.set(currency, await this.fx.planCart(merchantId, currency, [...new Set(products)].filter((p) => p !== undefined)));
     }
     const discrepancies: PriceDiscrepancy[] = [];
     for (const item of items) {
       const product = sellable(item.productId);
-      const native = product ? priceIn(product, item.currency) : undefined;
-      const expected =
-        product && native === undefined && needsConversion(product, item.currency)
-          ? conversions.get(item.currency)?.tryConvert(product)
-          : native;
+      const expected = product ? carts.get(item.currency)?.tryUnitPrice(product) : undefined;
       if (expected !== item.price)
         discrepancies.push({ productId: item.productId, expectedPrice: expected ?? null, providedPrice: item.price });
     }
     return { verified: discrepancies.length === 0, discrepancies };
   }
-}
-
-/** A product sold in a currency it has no price in, which its merchant allows to convert. */
-function needsConversion(product: Product, currency: string): boolean {
-  return product.allowConversion && priceIn(product, currency) === undefined;
 }

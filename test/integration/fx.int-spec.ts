@@ -186,6 +186,17 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
       expect(native.body).toMatchObject({ amount: 14990, fx: null });
     });
 
+    it('a coupon discounts the converted lines: validate and process agree', async () => {
+      await setRate('USD-PLN', '4.0321'); // 1999 × 4.0321 = 8060.1679 → 8060
+      const code = `FX${Date.now()}`;
+      await api.http().post('/admin/coupons').set('X-Api-Key', admin).send({ code, type: 'PERCENTAGE', percentOff: 10 }).expect(201);
+      const items = [{ productId: usdOnly, quantity: 1 }];
+      const validated = await api.http().post('/coupons/validate').set('X-Api-Key', pk).send({ code, items, currency: 'PLN' });
+      expect(validated.body).toMatchObject({ currency: 'PLN', subtotal: 8060, discount: 806, total: 7254 });
+      const paid = await processPayment(api, sk, { ...processBody(usdOnly, 'tok_visa'), items, currency: 'PLN', couponCode: code });
+      expect(paid.body).toMatchObject({ status: 'succeeded', amount: 7254, discount: 806, fx: { pair: 'USD-PLN', rate: '4.0321' } });
+    });
+
     it('the freshest usable rate among the currencies the product has prices in is the one used', async () => {
       const both = await createProduct(api, admin, {
         prices: [
