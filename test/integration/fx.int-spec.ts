@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { createCheckout, createProduct, ledgerTotals, processBody, processPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -210,6 +212,22 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
       const res = await process('CAD', [{ productId: both.id, quantity: 1 }]);
       expect(res.body).toMatchObject({ amount: 1350, fx: { pair: 'EUR-CAD', rate: '1.5' } });
     });
+  });
+
+  it("rates are the merchant's own: another merchant neither sees them nor converts through them", async () => {
+    await setRate('USD-BRL', '5.4321');
+    const other = `mer_${randomBytes(6).toString('hex')}`;
+    await api.db.query(`INSERT INTO merchants (id, name) VALUES ($1, 'Other')`, [other]);
+    const keys = api.app.get(ApiKeysService);
+    const [otherAdmin, otherSecret] = [(await keys.create(other, 'admin')).secret, (await keys.create(other, 'secret')).secret];
+    expect((await api.http().get('/admin/fx-rates/USD-BRL').set('X-Api-Key', otherAdmin)).status).toBe(404);
+    expect((await api.http().get('/admin/fx-rates').set('X-Api-Key', otherAdmin)).body.data).toEqual([]);
+    const product = await createProduct(api, otherAdmin, { prices: [{ currency: 'USD', amount: 1999 }], allowConversion: true });
+    const res = await process('BRL', [{ productId: product.id, quantity: 1 }], otherSecret);
+    expect(res.body.error).toMatchObject({ code: 'fx_rate_unavailable' });
+    await api.http().put('/admin/fx-rates/USD-BRL').set('X-Api-Key', otherAdmin).send({ rate: '5', source: 'manual' }).expect(200);
+    expect((await process('BRL', [{ productId: product.id, quantity: 1 }], otherSecret)).body).toMatchObject({ amount: 9995 });
+    expect((await api.http().get('/admin/fx-rates/USD-BRL').set('X-Api-Key', admin)).body.rate).toBe('5.4321');
   });
 
   describe('refusals: 422, nothing written', () => {
