@@ -76,7 +76,11 @@ export class CouponsService {
       (await this.products.findManyFresh(merchantId, [...new Set(dto.items.map((i) => i.productId))])).map((p) => [p.id, p]),
     );
     // Priced as checkout prices it: a product's own price, or converted through a stored rate (src/fx).
-    const prices = await this.fx.planCart(merchantId, dto.currency, [...catalog.values()]);
+    const prices = await this.fx.planCart(
+      merchantId,
+      dto.currency,
+      [...catalog.values()].filter((p) => p.active && !p.archivedAt),
+    );
     const lines = dto.items.map((item, i) => {
       const product = catalog.get(item.productId);
       const param = `items[${i}].productId`;

@@ -40,7 +40,7 @@ describe('fx conversion (BigInt, minor units to minor units, half-up)', () => {
   it('has no float error and no overflow at the largest amounts and rates', () => {
     // 0.1 + 0.2 style: 0.29 × 3 as floats is 0.8699999…; here exact.
     expect(convertMinor(29, 'USD', 'EUR', '3')).toBe(87n);
-    expect(convertMinor(99_999_999_999, 'USD', 'JPY', '999999999999.999999999999')).toBe(999_999_999_990_000_000_000n) // 999999999989999999999.999…;
+    expect(convertMinor(99_999_999_999, 'USD', 'JPY', '999999999999.999999999999')).toBe(999_999_999_990_000_000_000n); // 999999999989999999999.999…;
   });
 
   it('refuses negative or fractional amounts and malformed rates', () => {

@@ -27,7 +27,8 @@ export interface UnitPrice {
 const nativePrice = (product: PricedProduct, currency: string) => product.prices.find((p) => p.currency === currency)?.amount;
 
 /** Sold in a currency it has no price in, and its merchant allows converting it. */
-const needsConversion = (product: PricedProduct, currency: string) => product.allowConversion && nativePrice(product, currency) === undefined;
+const needsConversion = (product: PricedProduct, currency: string) =>
+  product.allowConversion && nativePrice(product, currency) === undefined;
 
 /** A rate as the API shows it: the stored rate and when it stops being usable. */
 export type FxRateView = FxRate & { expiresAt: Date };

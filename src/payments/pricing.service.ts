@@ -3,6 +3,7 @@ import type { KeyKind } from '../auth/auth.types';
 import { DomainError } from '../common/errors/domain-errors';
 import { MAX_AMOUNT } from '../common/money';
 import { ProductsService } from '../products/products.service';
+import type { Product } from '../products/products.types';
 import type { CheckoutItemDto, VerifyPriceItemDto } from './dto/checkout.dto';
 import { CouponsService } from '../coupons/coupons.service';
 import type { Transaction } from '../database/database.types';
@@ -42,7 +43,8 @@ export class PricingService {
   async price(merchantId: string, items: CheckoutItemDto[], currency: string, callerKind: KeyKind): Promise<PricedCart> {
     const ids = [...new Set(items.filter((i) => i.productId).map((i) => i.productId as string))];
     const catalog = new Map((await this.products.findMany(merchantId, ids)).map((p) => [p.id, p]));
-    const prices = await this.fx.planCart(merchantId, currency, [...catalog.values()]);
+    // How each product is priced in this currency (its own price, or converted through one stored rate).
+    const prices = await this.fx.planCart(merchantId, currency, [...catalog.values()].filter(isSellable));
     const lines = items.map((item, i): Line => {
       if (item.productId) {
         if (item.name !== undefined || item.amount !== undefined) {
@@ -171,13 +173,14 @@ export class PricingService {
     );
     const sellable = (id: string) => {
       const product = catalog.get(id);
-      return product && product.active && !product.archivedAt ? product : undefined;
+      return product && isSellable(product) ? product : undefined;
     };
     // Each currency's items priced as one cart in that currency would be.
     const carts = new Map<string, CartConversion>();
     for (const currency of new Set(items.map((i) => i.currency))) {
-      const products = items.filter((i) => i.currency === currency).map((i) => sellable(i.productId));
-      carts.set(currency, await this.fx.planCart(merchantId, currency, [...new Set(products)].filter((p) => p !== undefined)));
+      const inCurrency = new Set(items.filter((i) => i.currency === currency).map((i) => sellable(i.productId)));
+      const products = [...inCurrency].filter((p) => p !== undefined);
+      carts.set(currency, await this.fx.planCart(merchantId, currency, products));
     }
     const discrepancies: PriceDiscrepancy[] = [];
     for (const item of items) {
@@ -189,3 +192,5 @@ export class PricingService {
     return { verified: discrepancies.length === 0, discrepancies };
   }
 }
+
+const isSellable = (product: Product) => product.active && !product.archivedAt;

@@ -121,7 +121,13 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
       const fx = { pair: 'USD-BRL', rate: '5.4321', source: 'ecb', asOf };
       expect(res.body).toMatchObject({ status: 'succeeded', currency: 'BRL', amount: 21718, fx });
       expect(res.body.lines).toEqual([
-        expect.objectContaining({ productId: usdOnly, unitAmount: 10859, quantity: 2, amount: 21718, convertedFrom: { currency: 'USD', unitAmount: 1999 } }),
+        expect.objectContaining({
+          productId: usdOnly,
+          unitAmount: 10859,
+          quantity: 2,
+          amount: 21718,
+          convertedFrom: { currency: 'USD', unitAmount: 1999 },
+        }),
       ]);
       const stored = await api.db.query('SELECT amount, currency, fx FROM payments WHERE id = $1', [res.body.id]);
       expect(stored.rows[0]).toEqual({ amount: 21718, currency: 'BRL', fx });
@@ -231,7 +237,12 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
   });
 
   describe('refusals: 422, nothing written', () => {
-    async function refused(currency: string, items: Array<{ productId: string; quantity: number }>, code: string, param = 'items[0].productId') {
+    async function refused(
+      currency: string,
+      items: Array<{ productId: string; quantity: number }>,
+      code: string,
+      param = 'items[0].productId',
+    ) {
       const before = await counts();
       const res = await process(currency, items);
       expect(res.status).toBe(422);
