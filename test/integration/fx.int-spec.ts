@@ -20,7 +20,8 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl, { FX_MAX_AGE_HOURS: '24' });
+    // 6 hours, not the default 24: the stale case below (7 hours) passes only if the setting is read.
+    api = await startTestApp(dbUrl, { FX_MAX_AGE_HOURS: '6' });
     [admin, sk, pk] = await Promise.all([api.key('admin'), api.key('secret'), api.key('publishable')]);
     const usd = [{ currency: 'USD', amount: 1999 }];
     [usdOnly, usdOnlyNotAllowed, usdAndBrl] = (
@@ -59,7 +60,7 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
       const res = await putRate('GBP-EUR', { rate: '01.16500', source: 'ecb', asOf });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ pair: 'GBP-EUR', base: 'GBP', quote: 'EUR', rate: '1.165', source: 'ecb', asOf });
-      expect(new Date(res.body.expiresAt).getTime() - new Date(asOf).getTime()).toBe(24 * 3_600_000);
+      expect(new Date(res.body.expiresAt).getTime() - new Date(asOf).getTime()).toBe(6 * 3_600_000);
       const stored = await api.db.query(`SELECT rate::text AS rate FROM fx_rates WHERE base_currency = 'GBP' AND quote_currency = 'EUR'`);
       expect(stored.rows).toEqual([{ rate: '1.165' }]);
 
@@ -252,7 +253,7 @@ describe('currency conversion through stored rates (real PostgreSQL)', () => {
     }
 
     it('a rate older than FX_MAX_AGE_HOURS: fx_rate_stale (process, checkout; verify-prices expects nothing)', async () => {
-      await setRate('USD-CHF', '0.88', hoursAgo(25));
+      await setRate('USD-CHF', '0.88', hoursAgo(7));
       expect(await refused('CHF', [{ productId: usdOnly, quantity: 1 }], 'fx_rate_stale')).toContain('USD-CHF');
       const before = await counts();
       const session = await createCheckout(api, pk, {
