@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './common/cache/cache.module';
+import { ClockModule } from './common/clock/clock.module';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { pinoParams } from './common/logging';
@@ -39,6 +40,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         DatabaseModule,
         CacheModule,
+        ClockModule,
         MetricsModule,
         AuthModule,
         IdempotencyModule,

@@ -23,6 +23,8 @@ export interface Line {
   image?: string | null;
   /** The coupon's share of this line (minor units). */
   discount?: number;
+  /** A subscription product's billing interval: the line starts (or renews) a subscription. */
+  interval?: 'month' | 'year';
 }
 
 export interface NextAction {

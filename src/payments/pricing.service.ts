@@ -51,16 +51,6 @@ export class PricingService {
             param: `items[${i}].productId`,
           });
         }
-        if (product.billingType === 'SUBSCRIPTION') {
-          throw new DomainError(
-            'unprocessable',
-            'subscription_not_supported',
-            'Subscription products cannot be bought through this route yet.',
-            {
-              param: `items[${i}].productId`,
-            },
-          );
-        }
         const unitAmount = priceIn(product, currency);
         if (unitAmount === undefined) {
           throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${currency} price.`, {
@@ -75,6 +65,7 @@ export class PricingService {
           amount: unitAmount * item.quantity,
           productType: product.type,
           image: item.image ?? null,
+          ...(product.billingType === 'SUBSCRIPTION' && product.interval ? { interval: product.interval } : {}),
         };
       }
       if (item.name === undefined || item.amount === undefined) {

@@ -6,7 +6,8 @@ import type { IdempotencyContext } from '../../common/idempotency/idempotency.de
 import { errorResponse } from '../../common/idempotency/idempotency.interceptor';
 import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
-import { normalizeEmail } from '../../customers/customers.types';
+import { Customer, normalizeEmail } from '../../customers/customers.types';
+import type { Transaction } from '../../database/database.types';
 import { DatabaseService } from '../../database/database.service';
 import { FraudService, FraudVerdict } from '../../fraud/fraud.service';
 import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
@@ -15,7 +16,9 @@ import type { ProcessPaymentDto } from '../dto/checkout.dto';
 import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from '../payment-errors';
 import { PaymentOutcomes, PaymentRef } from '../outcomes/payment-outcomes';
 import { PaymentsRepository } from '../payments.repository';
+import { PaymentHooks } from '../payment-hooks';
 import { PaymentsService } from '../payments.service';
+import { SavedMethods, savedRef } from '../saved-methods';
 import type { Attempt, Line, Payment } from '../payments.types';
 import { DiscountedCart, PricingService } from '../pricing.service';
 import {
@@ -24,18 +27,22 @@ import {
   ProviderPayment,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
+  SavedMethodRef,
 } from '../providers/payment-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderRouter } from '../routing/provider-router';
 import { ChargeSettlement, paymentResponse } from './charge-settlement';
+import { planMethods } from './charge-plan';
 
 /** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
-interface PlannedMethod {
+export interface PlannedMethod {
   provider: ProviderId;
+  /** A one-time token, or our saved method's id (`pm_…`) with `saved`. */
   token: string;
+  saved?: SavedMethodRef;
 }
 
-type NewAttempt = Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>;
+export type NewAttempt = Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>;
 
 /** The record of a direct charge (POST /payments/process) as phase 1 inserts it, processing. */
 function directPayment(merchantId: string, id: string, dto: ProcessPaymentDto, cart: DiscountedCart, key: string, clientIp: string | null) {
@@ -87,6 +94,8 @@ export class ChargesService {
     private readonly breaker: CircuitBreakerService,
     private readonly fraud: FraudService,
     private readonly holds: GiftCardHolds,
+    private readonly savedMethods: SavedMethods,
+    private readonly hooks: PaymentHooks,
   ) {}
 
   async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext, clientIp: string | null): Promise<Payment> {
@@ -97,7 +106,16 @@ export class ChargesService {
     // A gift card pays first; a provider only for the rest (nothing, when the card covers it all).
     const card = dto.giftCardCode ? await this.holds.quote(merchantId, dto.giftCardCode, cart.total, dto.currency) : null;
     const providerAmount = cart.total - (card?.amount ?? 0);
-    const routed = providerAmount > 0 ? this.plan(dto) : [];
+    let known: Customer | null = null;
+    let routed: PlannedMethod[] = [];
+    if (dto.paymentMethodId) {
+      known = await this.customers.findByEmail(merchantId, dto.customer.email);
+      const pm = await this.savedMethods.get(merchantId, dto.paymentMethodId, known?.id ?? 'none');
+      routed = [{ provider: pm.provider as ProviderId, token: pm.id, saved: savedRef(pm) }];
+    } else if (providerAmount > 0) routed = planMethods(dto, this.router);
+    const saving = cart.lines.some((l) => l.interval) || dto.savePaymentMethod === true;
+    this.hooks.check(merchantId, cart, routed[0]?.provider ?? null);
+    if (saving && routed.length > 0 && !routed[0].saved) this.savedMethods.vaulting(routed[0].provider);
     const verdict = await this.fraud.assess({
       merchantId,
       ip: clientIp,
@@ -110,7 +128,13 @@ export class ChargesService {
     if (providerAmount > 0 && first === undefined) {
       throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
     }
-    const plan = routed.slice(first ?? 0);
+    let plan = routed.slice(first ?? 0);
+    if (saving && plan.length > 0 && !plan[0].saved) {
+      // Saved first (under a key derived from the request's), then charged as a saved method: one provider, no failover.
+      known = await this.db.transaction((tx) => this.customers.upsertByEmail(tx, merchantId, dto.customer));
+      const pm = await this.savedMethods.save(merchantId, known, plan[0].provider, plan[0].token, `${op.key}_save`);
+      plan = [{ provider: pm.provider as ProviderId, token: pm.id, saved: savedRef(pm) }];
+    }
     const paymentId = newId('pay');
     const attempt = plan.length ? this.newAttempt(paymentId, plan[0], 1) : null;
 
@@ -132,6 +156,18 @@ export class ChargesService {
       tx.later(inserted);
       this.pricing.reserveCoupon(tx, merchantId, cart, { paymentId, customerEmail: record.customer.email, currency: dto.currency });
       if (card) tx.later(this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId));
+      if (known && attempt) {
+        const paymentMethodId = plan[0].saved ? plan[0].token : null;
+        this.hooks.recorded(tx, {
+          merchantId,
+          paymentId,
+          customerId: known.id,
+          provider: attempt.provider,
+          paymentMethodId,
+          cart,
+          currency: dto.currency,
+        });
+      }
       // Not awaited here: awaiting it would hold COMMIT back until its answer came.
       return { inserted };
     });
@@ -213,7 +249,7 @@ export class ChargesService {
       // proves nothing. The payment stays processing; the client's retry or the recovery job asks again.
       if (!rechargeIfMissing) throw new OutcomeUnknownError();
       if (op.live && attempt.paymentMethod) {
-        const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
+        const plan = [await this.methodOf(payment.merchantId, attempt)];
         return this.charge(op, payment, payment.lines ?? [], plan, attempt, payment.returnUrl ?? undefined);
       }
       return this.settlement.failed(op, payment, attempt, {
@@ -279,7 +315,7 @@ export class ChargesService {
   }
 
   /** Phase 2 and 3: call the providers of the plan in turn (failover on unavailability only). */
-  private async charge(
+  async charge(
     op: PhasedOperation,
     payment: PaymentRef,
     lines: Line[],
@@ -297,7 +333,8 @@ export class ChargesService {
           reference: payment.id,
           amount: payment.amount - (payment.giftCardAmount ?? 0),
           currency: payment.currency,
-          token: method.token,
+          token: method.saved?.providerMethodRef ?? method.token,
+          saved: method.saved,
           customer: { email: payment.customer.email },
           description: lines
             .map((l) => `${l.quantity} × ${l.name}`)
@@ -342,6 +379,14 @@ export class ChargesService {
     }
   }
 
+  /** The method an attempt was made with: a token, or a saved method (`pm_…`) and its references. */
+  async methodOf(merchantId: string, attempt: Pick<Attempt, 'provider' | 'paymentMethod'>): Promise<PlannedMethod> {
+    const token = attempt.paymentMethod as string;
+    if (!token.startsWith('pm_')) return { provider: attempt.provider, token };
+    const pm = await this.savedMethods.get(merchantId, token);
+    return { provider: attempt.provider, token, saved: savedRef(pm) };
+  }
+
   /** The attempt at an unavailable provider failed (nothing happened there); the next one is recorded. */
   private async failOver(payment: PaymentRef, failed: NewAttempt, next: NewAttempt): Promise<NewAttempt> {
     await this.db.transaction(async (tx) => {
@@ -362,29 +407,7 @@ export class ChargesService {
     return undefined;
   }
 
-  private newAttempt(paymentId: string, method: PlannedMethod, n: number): NewAttempt {
+  newAttempt(paymentId: string, method: PlannedMethod, n: number): NewAttempt {
     return { id: newId('att'), provider: method.provider, providerKey: `${paymentId}_${n}`, paymentMethod: method.token };
-  }
-
-  /**
-   * The providers to try, in routing order, among those the request gave a token for. A request that
-   * names a provider (body `provider`) gets only that one.
-   */
-  private plan(dto: ProcessPaymentDto): PlannedMethod[] {
-    const methods = [...(dto.paymentMethod ? [dto.paymentMethod] : []), ...(dto.paymentMethods ?? [])];
-    if (methods.length === 0)
-      throw new DomainError('invalid_request', 'parameter_missing', 'Give paymentMethod (or paymentMethods).', { param: 'paymentMethod' });
-    const tokens = new Map(methods.map((m) => [m.provider, m.token]));
-    const routed = dto.provider ? this.router.candidates(dto.currency, dto.provider) : this.router.candidates(dto.currency);
-    const plan = routed.filter((p) => tokens.has(p)).map((provider) => ({ provider, token: tokens.get(provider) as string }));
-    if (plan.length === 0) {
-      throw new DomainError(
-        'unprocessable',
-        'provider_not_available',
-        `No payment method given for a provider that takes ${dto.currency} (${routed.join(', ')}).`,
-        { param: 'paymentMethod.provider' },
-      );
-    }
-    return plan;
   }
 }

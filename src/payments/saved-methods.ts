@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/errors/domain-errors';
+import { newId } from '../common/ids';
+import type { Customer, PaymentMethod } from '../customers/customers.types';
+import { PaymentMethodsRepository } from '../customers/payment-methods.repository';
+import { CardDeclinedError, ProvidersUnavailableError } from './payment-errors';
+import {
+  PaymentProvider,
+  ProviderDeclineError,
+  ProviderId,
+  ProviderUnavailableError,
+  ProviderUnknownOutcomeError,
+  SavedMethodRef,
+} from './providers/payment-provider';
+import { ProviderRegistry } from './providers/provider-registry';
+
+/** A provider that can both save and detach a method (else deleting could not stop its charges). */
+type Vaulting = PaymentProvider & Required<Pick<PaymentProvider, 'saveMethod' | 'detachMethod'>>;
+
+/**
+ * Payment methods saved at their provider for later charges without the customer (renewals, one-click):
+ * the provider keeps the card; we keep its references, brand, last four digits and expiry.
+ */
+@Injectable()
+export class SavedMethods {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly methods: PaymentMethodsRepository,
+  ) {}
+
+  /** 422 payment_method_not_supported unless the provider can save and detach methods. */
+  vaulting(provider: ProviderId): Vaulting {
+    const adapter = this.registry.has(provider) ? this.registry.get(provider) : null;
+    if (!adapter?.saveMethod || !adapter.detachMethod) {
+      throw new DomainError('unprocessable', 'payment_method_not_supported', `Payment methods cannot be saved at ${provider}.`, {
+        param: 'provider',
+      });
+    }
+    return adapter as Vaulting;
+  }
+
+  /**
+   * Saves `token` at the provider for this customer (under a key derived from the caller's, so a retry
+   * saves nothing twice) and records it. A decline is 402, an unavailable provider 503.
+   */
+  async save(merchantId: string, customer: Customer, provider: ProviderId, token: string, idempotencyKey: string): Promise<PaymentMethod> {
+    const adapter = this.vaulting(provider);
+    const providerCustomerRef = await this.methods.providerCustomerRef(merchantId, customer.id, provider);
+    let saved;
+    try {
+      saved = await adapter.saveMethod({ merchantId, customer, providerCustomerRef, token, idempotencyKey });
+    } catch (err) {
+      if (err instanceof ProviderDeclineError) throw new CardDeclinedError(err.declineCode);
+      if (err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError) throw new ProvidersUnavailableError();
+      throw err;
+    }
+    return this.methods.insert(merchantId, { id: newId('pm'), customerId: customer.id, provider, ...saved });
+  }
+
+  /** Detaches the method at its provider, then forgets it here. */
+  async detach(merchantId: string, pm: PaymentMethod): Promise<void> {
+    try {
+      await this.vaulting(pm.provider as ProviderId).detachMethod({
+        providerCustomerRef: pm.providerCustomerRef,
+        providerMethodRef: pm.providerMethodRef,
+      });
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError) throw new ProvidersUnavailableError();
+      throw err;
+    }
+    await this.methods.markDetached(merchantId, pm.id);
+  }
+
+  /** The customer's saved method `id` (not detached), or 4xx. */
+  async get(merchantId: string, id: string, customerId?: string): Promise<PaymentMethod> {
+    const pm = await this.methods.findActive(merchantId, id, customerId);
+    if (!pm) throw new DomainError('not_found', 'resource_missing', `No such payment method: '${id}'`, { param: 'paymentMethodId' });
+    return pm;
+  }
+}
+
+export function savedRef(pm: Pick<PaymentMethod, 'providerCustomerRef' | 'providerMethodRef'>): SavedMethodRef {
+  return { providerCustomerRef: pm.providerCustomerRef, providerMethodRef: pm.providerMethodRef };
+}
