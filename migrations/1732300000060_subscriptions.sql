@@ -95,7 +95,7 @@ CREATE TABLE invoices (
   subscription_id    text NOT NULL,
   kind               text NOT NULL CHECK (kind IN ('first', 'renewal', 'proration')),
   status             text NOT NULL CHECK (status IN ('open', 'paid', 'void', 'uncollectible')),
-  amount             bigint NOT NULL CHECK (amount > 0),
+  amount             bigint NOT NULL CHECK (amount >= 0),
   discount           bigint NOT NULL DEFAULT 0,
   currency           text NOT NULL,
   period_start       timestamptz NOT NULL,

@@ -16,6 +16,8 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProductsModule } from './products/products.module';
 import { CustomersModule } from './customers/customers.module';
+import { CustomersApiModule } from './customers/customers-api.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { DisputesModule } from './disputes/disputes.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { EventsModule } from './events/events.module';
@@ -59,6 +61,8 @@ export class AppModule {
         RateLimitModule,
         CouponsModule,
         GiftCardsModule,
+        CustomersApiModule,
+        SubscriptionsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -74,6 +74,15 @@ export class PaymentMethodsRepository {
     return rows[0] ?? null;
   }
 
+  /** A method of this merchant, detached or not (what an earlier charge was made with). */
+  async findAny(merchantId: string, id: string, executor: Executor = this.db): Promise<PaymentMethod | null> {
+    const { rows } = await executor.query<PaymentMethod>(`SELECT ${COLUMNS} FROM payment_methods WHERE merchant_id = $1 AND id = $2`, [
+      merchantId,
+      id,
+    ]);
+    return rows[0] ?? null;
+  }
+
   async listForCustomer(merchantId: string, customerId: string, executor: Executor = this.db): Promise<PaymentMethod[]> {
     const { rows } = await executor.query<PaymentMethod>(
       `SELECT ${COLUMNS}

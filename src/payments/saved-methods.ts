@@ -71,6 +71,16 @@ export class SavedMethods {
     await this.methods.markDetached(merchantId, pm.id);
   }
 
+  /**
+   * The provider's references of a method an attempt was made with, detached or not: a charge on a
+   * detached method goes to the provider, which declines it (its references no longer charge).
+   */
+  async refOf(merchantId: string, id: string): Promise<SavedMethodRef> {
+    const pm = await this.methods.findAny(merchantId, id);
+    if (!pm) throw new Error(`payment method ${id} of ${merchantId} is not recorded`);
+    return savedRef(pm);
+  }
+
   /** The customer's saved method `id` (not detached), or 4xx. */
   async get(merchantId: string, id: string, customerId?: string): Promise<PaymentMethod> {
     const pm = await this.methods.findActive(merchantId, id, customerId);

@@ -7,7 +7,6 @@ import { errorResponse } from '../../common/idempotency/idempotency.interceptor'
 import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
 import { Customer, normalizeEmail } from '../../customers/customers.types';
-import type { Transaction } from '../../database/database.types';
 import { DatabaseService } from '../../database/database.service';
 import { FraudService, FraudVerdict } from '../../fraud/fraud.service';
 import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
@@ -383,8 +382,7 @@ export class ChargesService {
   async methodOf(merchantId: string, attempt: Pick<Attempt, 'provider' | 'paymentMethod'>): Promise<PlannedMethod> {
     const token = attempt.paymentMethod as string;
     if (!token.startsWith('pm_')) return { provider: attempt.provider, token };
-    const pm = await this.savedMethods.get(merchantId, token);
-    return { provider: attempt.provider, token, saved: savedRef(pm) };
+    return { provider: attempt.provider, token, saved: await this.savedMethods.refOf(merchantId, token) };
   }
 
   /** The attempt at an unavailable provider failed (nothing happened there); the next one is recorded. */
