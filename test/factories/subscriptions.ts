@@ -26,7 +26,12 @@ export async function subscribe(api: TestApp, sk: string, productId: string, tok
 
 /** POST /admin/test-clock/advance. */
 export async function advance(api: TestApp, admin: string, days: number, seconds = 0) {
-  const res = await api.http().post('/admin/test-clock/advance').set('X-Api-Key', admin).set('Idempotency-Key', newKey()).send({ days, seconds });
+  const res = await api
+    .http()
+    .post('/admin/test-clock/advance')
+    .set('X-Api-Key', admin)
+    .set('Idempotency-Key', newKey())
+    .send({ days, seconds });
   if (res.status !== 200) throw new Error(`advance failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { now: string; ran: { renewals: number; retries: number; canceled: number; expired: number } };
 }

@@ -27,9 +27,10 @@ describe('subscriptions: purchase and renewals (test clock, simulator)', () => {
 
   const paymentsOf = async (merchantId: string) =>
     (
-      await api.db.query<{ status: string; amount: number }>(`SELECT status, amount FROM payments WHERE merchant_id = $1 ORDER BY created_at`, [
-        merchantId,
-      ])
+      await api.db.query<{ status: string; amount: number }>(
+        `SELECT status, amount FROM payments WHERE merchant_id = $1 ORDER BY created_at`,
+        [merchantId],
+      )
     ).rows;
 
   it('a monthly plan: active after the first payment, three paid renewals over three periods, ledger balanced', async () => {
