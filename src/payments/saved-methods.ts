@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-errors';
 import { newId } from '../common/ids';
-import type { Customer, PaymentMethod } from '../customers/customers.types';
+import { CustomersRepository } from '../customers/customers.repository';
+import type { Customer, CustomerInput, PaymentMethod } from '../customers/customers.types';
+import { DatabaseService } from '../database/database.service';
 import { PaymentMethodsRepository } from '../customers/payment-methods.repository';
 import { CardDeclinedError, ProvidersUnavailableError } from './payment-errors';
 import {
@@ -26,7 +28,28 @@ export class SavedMethods {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly methods: PaymentMethodsRepository,
+    private readonly customers: CustomersRepository,
+    private readonly db: DatabaseService,
   ) {}
+
+  /** POST /payments/process with `paymentMethodId`: the method, which must be this customer's (else 404). */
+  async chosen(merchantId: string, email: string, paymentMethodId: string): Promise<{ customer: Customer | null; method: ChargeMethod }> {
+    const customer = await this.customers.findByEmail(merchantId, email);
+    const pm = await this.get(merchantId, paymentMethodId, customer?.id ?? 'none');
+    return { customer, method: chargeMethod(pm) };
+  }
+
+  /** Saves a one-time token for the customer of this email (created if new): the saved method to charge instead. */
+  async saveForCharge(
+    merchantId: string,
+    input: CustomerInput,
+    method: { provider: ProviderId; token: string },
+    idempotencyKey: string,
+  ): Promise<{ customer: Customer; method: ChargeMethod }> {
+    const customer = await this.db.transaction((tx) => this.customers.upsertByEmail(tx, merchantId, input));
+    const pm = await this.save(merchantId, customer, method.provider, method.token, idempotencyKey);
+    return { customer, method: chargeMethod(pm) };
+  }
 
   /** 422 payment_method_not_supported unless the provider can save and detach methods. */
   vaulting(provider: ProviderId): Vaulting {
@@ -91,4 +114,15 @@ export class SavedMethods {
 
 export function savedRef(pm: Pick<PaymentMethod, 'providerCustomerRef' | 'providerMethodRef'>): SavedMethodRef {
   return { providerCustomerRef: pm.providerCustomerRef, providerMethodRef: pm.providerMethodRef };
+}
+
+/** A saved method as a charge plans it: our id as the token, the provider's references beside it. */
+export interface ChargeMethod {
+  provider: ProviderId;
+  token: string;
+  saved: SavedMethodRef;
+}
+
+function chargeMethod(pm: PaymentMethod): ChargeMethod {
+  return { provider: pm.provider as ProviderId, token: pm.id, saved: savedRef(pm) };
 }

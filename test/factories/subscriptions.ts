@@ -3,6 +3,28 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { createProduct, newKey, processBody, processPayment, uniqueEmail } from './payments';
 import type { TestApp } from './test-app';
 
+/** What the API answers (JSON: dates are strings). */
+export interface SubscriptionBody {
+  id: string;
+  status: string;
+  customer: { id: string; email: string };
+  currentPeriodStart: string;
+  currentPeriodEnd: string;
+  [field: string]: unknown;
+}
+
+export interface InvoiceBody {
+  id: string;
+  kind: string;
+  status: string;
+  amount: number;
+  discount: number;
+  attempts: number;
+  periodStart: string;
+  periodEnd: string;
+  [field: string]: unknown;
+}
+
 /** A merchant of its own (its own test clock), with its secret and admin keys. */
 export async function newMerchant(api: TestApp): Promise<{ id: string; sk: string; admin: string }> {
   const id = `mer_${randomBytes(6).toString('hex')}`;
@@ -21,7 +43,7 @@ export async function subscribe(api: TestApp, sk: string, productId: string, tok
   const email = uniqueEmail();
   const res = await processPayment(api, sk, processBody(productId, token, { customer: { email, name: 'Sub Scriber' }, ...overrides }));
   const subs = await api.http().get('/subscriptions').query({ customerEmail: email }).set('X-Api-Key', sk);
-  return { res, email, subscriptions: subs.body.data as Array<Record<string, any>> };
+  return { res, email, subscriptions: subs.body.data as SubscriptionBody[] };
 }
 
 /** POST /admin/test-clock/advance. */
@@ -40,7 +62,7 @@ export async function getSubscription(api: TestApp, sk: string, id: string) {
   return (await api.http().get(`/subscriptions/${id}`).set('X-Api-Key', sk)).body;
 }
 
-export async function invoicesOf(api: TestApp, sk: string, id: string): Promise<Array<Record<string, any>>> {
+export async function invoicesOf(api: TestApp, sk: string, id: string): Promise<InvoiceBody[]> {
   return (await api.http().get(`/subscriptions/${id}/invoices`).set('X-Api-Key', sk)).body.data;
 }
 

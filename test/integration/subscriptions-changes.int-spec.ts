@@ -1,5 +1,6 @@
 import { createProduct, newKey, processBody, processPayment } from '../factories/payments';
 import {
+  InvoiceBody,
   advance,
   createPlan,
   getSubscription,
@@ -46,7 +47,7 @@ describe('subscriptions: changes and bad input (test clock, simulator)', () => {
     const res = await subscriptionAction(api, m.sk, sub.id, 'change', { productId: pro.id });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ productId: pro.id, amount: 3000, status: 'active', currentPeriodEnd: sub.currentPeriodEnd });
-    const proration = (await invoicesOf(api, m.sk, sub.id)).find((i) => i.kind === 'proration') as Record<string, any>;
+    const proration = (await invoicesOf(api, m.sk, sub.id)).find((i) => i.kind === 'proration') as InvoiceBody;
     const end = Date.parse(sub.currentPeriodEnd);
     const period = Math.floor((end - Date.parse(sub.currentPeriodStart)) / 1000);
     const remaining = Math.floor((end - Date.parse(proration.periodStart)) / 1000);

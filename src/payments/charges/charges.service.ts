@@ -6,7 +6,7 @@ import type { IdempotencyContext } from '../../common/idempotency/idempotency.de
 import { errorResponse } from '../../common/idempotency/idempotency.interceptor';
 import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
-import { Customer, normalizeEmail } from '../../customers/customers.types';
+import type { Customer } from '../../customers/customers.types';
 import { DatabaseService } from '../../database/database.service';
 import { FraudService, FraudVerdict } from '../../fraud/fraud.service';
 import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
@@ -17,50 +17,19 @@ import { PaymentOutcomes, PaymentRef } from '../outcomes/payment-outcomes';
 import { PaymentsRepository } from '../payments.repository';
 import { PaymentHooks } from '../payment-hooks';
 import { PaymentsService } from '../payments.service';
-import { SavedMethods, savedRef } from '../saved-methods';
+import { SavedMethods } from '../saved-methods';
 import type { Attempt, Line, Payment } from '../payments.types';
 import { DiscountedCart, PricingService } from '../pricing.service';
 import {
   ProviderDeclineError,
-  ProviderId,
   ProviderPayment,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
-  SavedMethodRef,
 } from '../providers/payment-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderRouter } from '../routing/provider-router';
 import { ChargeSettlement, paymentResponse } from './charge-settlement';
-import { planMethods } from './charge-plan';
-
-/** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
-export interface PlannedMethod {
-  provider: ProviderId;
-  /** A one-time token, or our saved method's id (`pm_…`) with `saved`. */
-  token: string;
-  saved?: SavedMethodRef;
-}
-
-export type NewAttempt = Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>;
-
-/** The record of a direct charge (POST /payments/process) as phase 1 inserts it, processing. */
-function directPayment(merchantId: string, id: string, dto: ProcessPaymentDto, cart: DiscountedCart, key: string, clientIp: string | null) {
-  return {
-    merchantId,
-    id,
-    status: 'processing' as const,
-    amount: cart.total,
-    currency: dto.currency,
-    customer: { email: normalizeEmail(dto.customer.email) },
-    checkoutSessionId: null,
-    lines: cart.lines,
-    discount: cart.discount,
-    idempotencyKey: key,
-    retryOf: null,
-    metadata: dto.metadata ?? {},
-    clientIp,
-  };
-}
+import { directPayment, NewAttempt, PlannedMethod, planMethods } from './charge-plan';
 
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
 const PAYMENT_CREATED = 'payment_created';
@@ -107,11 +76,9 @@ export class ChargesService {
     const providerAmount = cart.total - (card?.amount ?? 0);
     let known: Customer | null = null;
     let routed: PlannedMethod[] = [];
-    if (dto.paymentMethodId) {
-      known = await this.customers.findByEmail(merchantId, dto.customer.email);
-      const pm = await this.savedMethods.get(merchantId, dto.paymentMethodId, known?.id ?? 'none');
-      routed = [{ provider: pm.provider as ProviderId, token: pm.id, saved: savedRef(pm) }];
-    } else if (providerAmount > 0) routed = planMethods(dto, this.router);
+    if (dto.paymentMethodId)
+      ({ customer: known, method: routed[0] } = await this.savedMethods.chosen(merchantId, dto.customer.email, dto.paymentMethodId));
+    else if (providerAmount > 0) routed = planMethods(dto, this.router);
     const saving = cart.lines.some((l) => l.interval) || dto.savePaymentMethod === true;
     this.hooks.check(merchantId, cart, routed[0]?.provider ?? null);
     if (saving && routed.length > 0 && !routed[0].saved) this.savedMethods.vaulting(routed[0].provider);
@@ -130,9 +97,9 @@ export class ChargesService {
     let plan = routed.slice(first ?? 0);
     if (saving && plan.length > 0 && !plan[0].saved) {
       // Saved first (under a key derived from the request's), then charged as a saved method: one provider, no failover.
-      known = await this.db.transaction((tx) => this.customers.upsertByEmail(tx, merchantId, dto.customer));
-      const pm = await this.savedMethods.save(merchantId, known, plan[0].provider, plan[0].token, `${op.key}_save`);
-      plan = [{ provider: pm.provider as ProviderId, token: pm.id, saved: savedRef(pm) }];
+      const saved = await this.savedMethods.saveForCharge(merchantId, dto.customer, plan[0], `${op.key}_save`);
+      known = saved.customer;
+      plan = [saved.method];
     }
     const paymentId = newId('pay');
     const attempt = plan.length ? this.newAttempt(paymentId, plan[0], 1) : null;
