@@ -123,4 +123,27 @@ describe('subscriptions: dunning (test clock, simulator)', () => {
       await other.close();
     }
   });
+
+  it('a provider that is down is not a decline: still active, tried again an hour later, no past_due', async () => {
+    const m = await newMerchant(api);
+    const plan = await createPlan(api, m.admin, 1500);
+    const sub = (await subscribe(api, m.sk, plan.id)).subscriptions[0];
+    // An instance that finds the simulator down runs the renewal.
+    const down = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true', SIMULATOR_OUTAGE: 'true', JOBS_ENABLED: 'false' });
+    try {
+      expect((await advance(down, m.admin, 32)).ran.renewals).toBe(1);
+    } finally {
+      await down.close();
+    }
+    const failed = await api.db.query(`SELECT failure_code FROM payments WHERE merchant_id = $1 AND status = 'failed'`, [m.id]);
+    expect(failed.rows).toEqual([{ failure_code: 'provider_unavailable' }]);
+    expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'active' });
+    const [, open] = await invoicesOf(api, m.sk, sub.id);
+    expect(open).toMatchObject({ status: 'open', attempts: 1 });
+    expect((await advance(api, m.admin, 0, 60)).ran.retries).toBe(0); // not yet: an hour later
+    expect((await advance(api, m.admin, 0, 3600)).ran.retries).toBe(1);
+    expect((await invoicesOf(api, m.sk, sub.id))[1]).toMatchObject({ status: 'paid', attempts: 2 });
+    expect(await paymentStatuses(m.id)).toEqual(['succeeded', 'failed', 'succeeded']);
+    expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.renewed']);
+  });
 });
