@@ -90,6 +90,10 @@ export class SubscriptionsService {
    */
   async change(merchantId: string, id: string, productId: string, idem: IdempotencyContext): Promise<SubscriptionView> {
     const sub = await this.row(merchantId, id);
+    const idempotencyKey = `change:${sub.id}:${idem.key}`;
+    // A retry of a request that died after recording its payment charges that payment (same provider key).
+    const recorded = await this.savedCharges.findByKey(merchantId, idempotencyKey);
+    if (recorded) return this.settleChange(merchantId, id, recorded.id);
     if (sub.status !== 'active') throw new DomainError('unprocessable', 'subscription_not_active', `The subscription is ${sub.status}.`);
     const [product] = await this.products.findMany(merchantId, [productId]);
     if (!product || !product.active || product.archivedAt) {
@@ -168,11 +172,15 @@ export class SubscriptionsService {
           },
         ],
         discount: 0,
-        idempotencyKey: `change:${sub.id}:${idem.key}`,
+        idempotencyKey,
         paymentMethodId: sub.payment_method_id as string,
         provider: sub.provider as ProviderId,
       });
     });
+    return this.settleChange(merchantId, id, paymentId);
+  }
+
+  private async settleChange(merchantId: string, id: string, paymentId: string): Promise<SubscriptionView> {
     const payment = await this.savedCharges.chargeSaved(merchantId, paymentId);
     if (payment?.status === 'failed') throw errorForFailedPayment(payment.failureCode, payment.declineCode);
     return this.get(merchantId, id);

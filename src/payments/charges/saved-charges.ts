@@ -36,6 +36,11 @@ export class SavedCharges {
     private readonly phases: Phases,
   ) {}
 
+  /** The payment recorded under this idempotency key, if any (a request retried after a crash resumes it). */
+  async findByKey(merchantId: string, idempotencyKey: string): Promise<Payment | null> {
+    return this.payments.findByIdempotencyKey(merchantId, idempotencyKey);
+  }
+
   /** Phase 1 of a saved-method charge (SavedCharge), in the caller's transaction: the payment (processing) and its attempt. */
   recordSavedCharge(tx: Transaction, charge: SavedCharge): void {
     const method = { provider: charge.provider, token: charge.paymentMethodId };
