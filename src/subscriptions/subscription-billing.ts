@@ -101,7 +101,10 @@ export class SubscriptionBilling implements OnModuleInit {
     // Only payments with subscription lines (a purchase, a renewal, a proration) concern subscriptions.
     if (!payment.lines?.some((l) => l.interval)) return;
     if (outcome === 'succeeded') {
-      const activated = await this.subscriptions.activateByFirstPayment(payment.merchantId, payment.id, await this.now(payment, tx), tx);
+      const start = await this.now(payment, tx);
+      // Periods are calendar months or years from now (addMonths: the one rule renewals use too).
+      const period = { start, monthEnd: addMonths(start, 1), yearEnd: addMonths(start, 12) };
+      const activated = await this.subscriptions.activateByFirstPayment(payment.merchantId, payment.id, period, tx);
       if (activated.length > 0) {
         await this.invoices.paidFirst(payment.merchantId, payment.id, tx);
         for (const { id } of activated) await this.activated(tx, payment.merchantId, id);

@@ -11,9 +11,6 @@ const VIEW = `s.merchant_id, s.id, s.customer_id, c.email AS customer_email, s.p
 const FROM = `subscriptions s
               JOIN customers c ON c.merchant_id = s.merchant_id AND c.id = s.customer_id
               LEFT JOIN invoices i ON i.merchant_id = s.merchant_id AND i.id = s.latest_invoice_id`;
-/** The end of a period that starts at $n, for the subscription's interval. */
-const periodEnd = (start: string) =>
-  `${start}::timestamptz + CASE s.interval WHEN 'year' THEN interval '1 year' ELSE interval '1 month' END`;
 
 export interface NewSubscription {
   merchantId: string;
@@ -77,17 +74,22 @@ export class SubscriptionsRepository {
   }
 
   /** The first payment succeeded: its subscriptions become active, their first period starting `now`. */
-  async activateByFirstPayment(merchantId: string, paymentId: string, now: Date, tx: Executor): Promise<{ id: string }[]> {
+  async activateByFirstPayment(
+    merchantId: string,
+    paymentId: string,
+    period: { start: Date; monthEnd: Date; yearEnd: Date },
+    tx: Executor,
+  ): Promise<{ id: string }[]> {
     const { rows } = await tx.query<{ id: string }>(
       `UPDATE subscriptions s
           SET status = 'active',
               current_period_start = $3,
-              current_period_end = ${periodEnd('$3')},
-              next_due_at = ${periodEnd('$3')},
+              current_period_end = CASE s.interval WHEN 'year' THEN $5::timestamptz ELSE $4::timestamptz END,
+              next_due_at = CASE s.interval WHEN 'year' THEN $5::timestamptz ELSE $4::timestamptz END,
               updated_at = now()
         WHERE s.merchant_id = $1 AND s.first_payment_id = $2 AND s.status = 'incomplete'
         RETURNING s.id`,
-      [merchantId, paymentId, now],
+      [merchantId, paymentId, period.start, period.monthEnd, period.yearEnd],
     );
     return rows;
   }
