@@ -4,6 +4,7 @@
 const { randomUUID } = require('node:crypto');
 const autocannon = require('autocannon');
 const { eventsRelay } = require('./events-relay');
+const { subscriptionsRenew } = require('./subscriptions-renew');
 
 const BASE = process.env.PAYBRIDGE_URL ?? 'http://127.0.0.1:3000';
 const ADMIN_KEY = process.env.BENCH_ADMIN_KEY;
@@ -115,7 +116,7 @@ async function main() {
   });
   if (first.status !== 201) throw new Error(`first payment failed: ${first.status} ${await first.text()}`);
   const keys = { admin: ADMIN_KEY, publishable, secret, productId, replayKey };
-  // events:relay is not an HTTP load: it runs only when named (it needs DATABASE_URL; bench/README.md).
+  // events:relay and subscriptions:renew are not HTTP loads: they run only when named (it needs DATABASE_URL; bench/README.md).
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
   console.log(
     `Paybridge bench: ${BASE}, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per scenario` +
@@ -127,7 +128,12 @@ async function main() {
       console.table([await eventsRelay({ base: BASE, adminKey: ADMIN_KEY, databaseUrl: DATABASE_URL, api })]);
       continue;
     }
-    if (!SCENARIOS[name]) throw new Error(`Unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}, events:relay`);
+    if (name === 'subscriptions:renew') {
+      console.table([await subscriptionsRenew({ base: BASE, adminKey: ADMIN_KEY, databaseUrl: DATABASE_URL, api })]);
+      continue;
+    }
+    if (!SCENARIOS[name])
+      throw new Error(`Unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}, events:relay, subscriptions:renew`);
     if (WARMUP > 0) await run(name, SCENARIOS[name](keys), WARMUP);
     await analyze();
     const { result } = await run(name, SCENARIOS[name](keys));

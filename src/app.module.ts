@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './common/cache/cache.module';
+import { ClockModule } from './common/clock/clock.module';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { pinoParams } from './common/logging';
@@ -15,6 +16,8 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProductsModule } from './products/products.module';
 import { CustomersModule } from './customers/customers.module';
+import { CustomersApiModule } from './customers/customers-api.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { DisputesModule } from './disputes/disputes.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { EventsModule } from './events/events.module';
@@ -40,6 +43,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         DatabaseModule,
         CacheModule,
+        ClockModule,
         MetricsModule,
         AuthModule,
         IdempotencyModule,
@@ -59,6 +63,8 @@ export class AppModule {
         RateLimitModule,
         CouponsModule,
         GiftCardsModule,
+        CustomersApiModule,
+        SubscriptionsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

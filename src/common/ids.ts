@@ -45,7 +45,9 @@ export type IdPrefix =
   | 'dp'
   | 'rr'
   | 'dsc'
-  | 'mer';
+  | 'mer'
+  | 'pm'
+  | 'in';
 
 /** Prefixed, non-sequential ids: `prod_3hK9…`. */
 export function newId(prefix: IdPrefix): string {

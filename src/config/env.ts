@@ -324,6 +324,37 @@ export class Env {
   @Min(0)
   GIFT_CARD_VOTE_MULTIPLIER: number = 10;
 
+  // ---- Subscriptions and dunning ----
+  /** Days after a renewal's first failure on which it is retried (comma-separated, ascending). */
+  @Matches(/^\d{1,3}(,\d{1,3})*$/, { message: 'DUNNING_RETRY_DAYS must be comma-separated whole days, such as 1,3,7' })
+  DUNNING_RETRY_DAYS: string = '1,3,7';
+
+  /** Days after a renewal's first failure during which the subscription keeps its service (past_due). */
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  DUNNING_GRACE_DAYS: number = 7;
+
+  /** What a subscription becomes when retries and grace are spent. */
+  @IsIn(['unpaid', 'cancel'])
+  DUNNING_FINAL_ACTION: 'unpaid' | 'cancel' = 'unpaid';
+
+  /** How often each instance's renewal job looks for due subscriptions. */
+  @IsInt()
+  @Min(1000)
+  SUBSCRIPTION_RENEWAL_INTERVAL_MS: number = 60_000;
+
+  /** Subscriptions claimed per statement by the renewal job. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  SUBSCRIPTION_RENEWAL_BATCH: number = 50;
+
+  /** The test clock: billing time per merchant moved forward by POST /admin/test-clock/advance. Never in production. */
+  @IsBoolean()
+  @Transform(toBoolean)
+  TEST_CLOCK_ENABLED: boolean = false;
+
   // ---- Outgoing events (the outbox relay and its sinks) ----
   /** How often an idle relay looks for due deliveries (it goes on at once while it finds work). */
   @IsInt()

@@ -55,6 +55,8 @@ export class CouponsAdminService {
       expiresAt: toDate(dto.expiresAt),
       active: dto.active ?? true,
       metadata: dto.metadata ?? {},
+      duration: dto.duration ?? 'once',
+      durationInMonths: dto.durationInMonths ?? null,
     });
     return this.db.transaction(async (tx) => {
       if (!(await this.coupons.insert(merchantId, code, fields, tx))) {
@@ -88,6 +90,13 @@ export class CouponsAdminService {
           expiresAt: dto.expiresAt !== undefined ? toDate(dto.expiresAt) : current.expiresAt,
           active: dto.active ?? current.active,
           metadata: dto.metadata ?? current.metadata,
+          duration: dto.duration ?? current.duration,
+          durationInMonths:
+            dto.durationInMonths !== undefined
+              ? dto.durationInMonths
+              : (dto.duration ?? current.duration) === 'repeating'
+                ? current.durationInMonths
+                : null,
         },
         tx,
       );
@@ -129,6 +138,9 @@ export class CouponsAdminService {
       }
       if (fields.amountOff !== null) throw new ValidationFailedError('amountOff is only for FLAT coupons', 'amountOff');
       if (fields.currency !== null) throw new ValidationFailedError('currency is only for FLAT coupons', 'currency');
+    }
+    if ((fields.duration === 'repeating') !== (fields.durationInMonths !== null)) {
+      throw new ValidationFailedError('durationInMonths is required with duration repeating, and only with it', 'durationInMonths');
     }
     if (fields.startsAt && fields.expiresAt && fields.expiresAt <= fields.startsAt) {
       throw new ValidationFailedError('expiresAt must be after startsAt', 'expiresAt');

@@ -40,7 +40,7 @@ function couponColumns(minutes: number): string {
   return `
   c.merchant_id, c.code, c.type, c.amount_off, c.currency, c.percent_off, c.product_ids, c.max_redemptions,
   c.per_customer_limit, c.starts_at, c.expires_at, c.active, ${liveReservedCount(minutes)} AS reserved_count,
-  c.redeemed_count, c.metadata, c.created_at, c.updated_at`;
+  c.redeemed_count, c.metadata, c.duration, c.duration_in_months, c.created_at, c.updated_at`;
 }
 
 const REDEMPTION_COLUMNS = `
@@ -141,8 +141,8 @@ export class CouponsRepository {
     const { rowCount } = await executor.query(
       `INSERT INTO coupons
               (merchant_id, code, type, amount_off, currency, percent_off, product_ids, max_redemptions,
-               per_customer_limit, starts_at, expires_at, active, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13)
+               per_customer_limit, starts_at, expires_at, active, metadata, duration, duration_in_months)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13, $14, $15)
        ON CONFLICT (merchant_id, code) DO NOTHING`,
       [
         merchantId,
@@ -158,6 +158,8 @@ export class CouponsRepository {
         fields.expiresAt,
         fields.active,
         fields.metadata,
+        fields.duration,
+        fields.durationInMonths,
       ],
     );
     return rowCount === 1;
@@ -177,6 +179,8 @@ export class CouponsRepository {
               expires_at = $11,
               active = $12,
               metadata = $13,
+              duration = $14,
+              duration_in_months = $15,
               updated_at = now()
         WHERE merchant_id = $1
           AND code = $2`,
@@ -194,6 +198,8 @@ export class CouponsRepository {
         fields.expiresAt,
         fields.active,
         fields.metadata,
+        fields.duration,
+        fields.durationInMonths,
       ],
     );
   }

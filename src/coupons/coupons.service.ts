@@ -263,6 +263,12 @@ export class CouponsService {
     return released;
   }
 
+  /** How long the coupon discounts a subscription bought with it (API.md, coupons' `duration`). */
+  async durationOf(merchantId: string, code: string): Promise<Pick<Coupon, 'duration' | 'durationInMonths'>> {
+    const coupon = await this.coupons.findByCode(merchantId, code);
+    return { duration: coupon?.duration ?? 'once', durationInMonths: coupon?.durationInMonths ?? null };
+  }
+
   private async cached(merchantId: string, code: string): Promise<Coupon | null> {
     try {
       return await this.cache.getOrLoad(`${merchantId}:${code}`, async () => {

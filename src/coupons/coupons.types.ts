@@ -29,9 +29,15 @@ export interface CouponRow {
   reserved_count: number;
   redeemed_count: number;
   metadata: Record<string, string>;
+  duration: CouponDuration;
+  duration_in_months: number | null;
   created_at: Date;
   updated_at: Date;
 }
+
+/** How long a coupon discounts a subscription: its first invoice, its first months, or every invoice. */
+export const COUPON_DURATIONS = ['once', 'repeating', 'forever'] as const;
+export type CouponDuration = (typeof COUPON_DURATIONS)[number];
 
 export interface Coupon {
   code: string;
@@ -53,6 +59,9 @@ export interface Coupon {
   /** Uses whose payment succeeded. */
   timesRedeemed: number;
   metadata: Record<string, string>;
+  /** On subscriptions: once (the first invoice), repeating (durationInMonths), forever. */
+  duration: CouponDuration;
+  durationInMonths: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -76,6 +85,8 @@ export function toCoupon(row: CouponRow): Coupon {
     timesReserved: row.reserved_count,
     timesRedeemed: row.redeemed_count,
     metadata: row.metadata,
+    duration: row.duration,
+    durationInMonths: row.duration_in_months,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -1,10 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
-import type { Transaction } from '../database/database.types';
-import { Customer, CustomerInput, normalizeEmail } from './customers.types';
+import { DatabaseService } from '../database/database.service';
+import type { Executor, Transaction } from '../database/database.types';
+import { Customer, CustomerInput, CustomerView, normalizeEmail } from './customers.types';
+
+const VIEW = `id, email, name, country, created_at AS "createdAt"`;
 
 @Injectable()
 export class CustomersRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<CustomerView | null> {
+    const { rows } = await executor.query<CustomerView>(`SELECT ${VIEW} FROM customers WHERE merchant_id = $1 AND id = $2`, [
+      merchantId,
+      id,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  async findByEmail(merchantId: string, email: string, executor: Executor = this.db): Promise<CustomerView | null> {
+    const { rows } = await executor.query<CustomerView>(`SELECT ${VIEW} FROM customers WHERE merchant_id = $1 AND email = $2`, [
+      merchantId,
+      normalizeEmail(email),
+    ]);
+    return rows[0] ?? null;
+  }
+
   /**
    * Makes sure the customer with this email exists, with name and country filled in when given: its
    * writes are handed over to the transaction, so that the statement that needs the customer (found by

@@ -22,6 +22,11 @@ import { PaymentsSearchRepository } from './payments-search.repository';
 import { ChargeEvents } from './charges/charge-events';
 import { ChargeSettlement } from './charges/charge-settlement';
 import { ChargesService } from './charges/charges.service';
+import { SavedCharges } from './charges/saved-charges';
+import { PaymentHooks } from './payment-hooks';
+import { SavedMethods } from './saved-methods';
+import { SimulatorVault } from './providers/simulator/simulator-vault';
+import { SimulatorVaultRepository } from './providers/simulator/simulator-vault.repository';
 import { PaymentsService } from './payments.service';
 import { PricingService } from './pricing.service';
 import { ProviderEventMatcher } from './provider-event-matcher';
@@ -63,7 +68,12 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     CircuitBreakerRepository,
     CircuitBreakerService,
     SimulatorRepository,
+    SimulatorVaultRepository,
+    SimulatorVault,
     SimulatorDisputesRepository,
+    PaymentHooks,
+    SavedMethods,
+    SavedCharges,
     SimulatorProvider,
     StripeProvider,
     MercadoPagoProvider,
@@ -90,7 +100,20 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     DisputesRepository,
     DisputeEvents,
   ],
-  exports: [DisputesRepository, ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
+  exports: [
+    PaymentHooks,
+    SavedMethods,
+    SavedCharges,
+    PricingService,
+    ProviderRouter,
+    DisputesRepository,
+    ProviderRegistry,
+    ProviderEventsHandler,
+    PaymentsService,
+    CheckoutService,
+    CheckoutEvents,
+    PaymentJobs,
+  ],
 })
 export class PaymentsModule implements OnModuleInit {
   constructor(

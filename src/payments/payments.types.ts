@@ -26,6 +26,8 @@ export interface Line {
   discount?: number;
   /** A converted line: its product's price it was converted from (the rate is the payment's `fx`). */
   convertedFrom?: ConvertedFrom;
+  /** A subscription product's billing interval: the line starts (or renews) a subscription. */
+  interval?: 'month' | 'year';
 }
 
 export interface NextAction {

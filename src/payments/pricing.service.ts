@@ -58,16 +58,6 @@ export class PricingService {
             param: `items[${i}].productId`,
           });
         }
-        if (product.billingType === 'SUBSCRIPTION') {
-          throw new DomainError(
-            'unprocessable',
-            'subscription_not_supported',
-            'Subscription products cannot be bought through this route yet.',
-            {
-              param: `items[${i}].productId`,
-            },
-          );
-        }
         const price = prices.unitPrice(product, `items[${i}].productId`);
         if (price === undefined) {
           throw new DomainError('unprocessable', 'price_unavailable', `Product '${item.productId}' has no ${currency} price.`, {
@@ -84,6 +74,7 @@ export class PricingService {
           productType: product.type,
           image: item.image ?? null,
           ...(convertedFrom && { convertedFrom }),
+          ...(product.billingType === 'SUBSCRIPTION' && product.interval ? { interval: product.interval } : {}),
         };
       }
       if (item.name === undefined || item.amount === undefined) {

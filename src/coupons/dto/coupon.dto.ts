@@ -17,7 +17,7 @@ import {
 } from 'class-validator';
 import { IsCurrencyCode, MAX_AMOUNT } from '../../common/money';
 import { ListQueryDto } from '../../common/pagination';
-import { COUPON_TYPES, type CouponType } from '../coupons.types';
+import { COUPON_DURATIONS, COUPON_TYPES, type CouponDuration, type CouponType } from '../coupons.types';
 import { IsOptionalNotNull } from '../../common/validation';
 
 export class CreateCouponDto {
@@ -92,6 +92,18 @@ export class CreateCouponDto {
   @IsOptionalNotNull()
   @IsObject()
   metadata?: Record<string, string>;
+
+  /** On subscriptions: `once` (the first invoice; default), `repeating` (durationInMonths), `forever`. */
+  @IsOptionalNotNull()
+  @IsIn(COUPON_DURATIONS)
+  duration?: CouponDuration;
+
+  /** With duration `repeating`: the months whose invoices are discounted (1..120). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(120)
+  durationInMonths?: number | null;
 }
 
 /**

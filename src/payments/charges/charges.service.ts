@@ -6,7 +6,7 @@ import type { IdempotencyContext } from '../../common/idempotency/idempotency.de
 import { errorResponse } from '../../common/idempotency/idempotency.interceptor';
 import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
-import { normalizeEmail } from '../../customers/customers.types';
+import type { Customer } from '../../customers/customers.types';
 import { DatabaseService } from '../../database/database.service';
 import { FraudService, FraudVerdict } from '../../fraud/fraud.service';
 import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
@@ -15,12 +15,13 @@ import type { ProcessPaymentDto } from '../dto/checkout.dto';
 import { errorForFailedPayment, OutcomeUnknownError, ProvidersUnavailableError } from '../payment-errors';
 import { PaymentOutcomes, PaymentRef } from '../outcomes/payment-outcomes';
 import { PaymentsRepository } from '../payments.repository';
+import { PaymentHooks } from '../payment-hooks';
 import { PaymentsService } from '../payments.service';
+import { SavedMethods } from '../saved-methods';
 import type { Attempt, Line, Payment } from '../payments.types';
 import { DiscountedCart, PricingService } from '../pricing.service';
 import {
   ProviderDeclineError,
-  ProviderId,
   ProviderPayment,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
@@ -28,34 +29,7 @@ import {
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderRouter } from '../routing/provider-router';
 import { ChargeSettlement, paymentResponse } from './charge-settlement';
-
-/** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
-interface PlannedMethod {
-  provider: ProviderId;
-  token: string;
-}
-
-type NewAttempt = Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>;
-
-/** The record of a direct charge (POST /payments/process) as phase 1 inserts it, processing. */
-function directPayment(merchantId: string, id: string, dto: ProcessPaymentDto, cart: DiscountedCart, key: string, clientIp: string | null) {
-  return {
-    merchantId,
-    id,
-    status: 'processing' as const,
-    amount: cart.total,
-    currency: dto.currency,
-    customer: { email: normalizeEmail(dto.customer.email) },
-    checkoutSessionId: null,
-    lines: cart.lines,
-    discount: cart.discount,
-    fx: cart.fx ?? null,
-    idempotencyKey: key,
-    retryOf: null,
-    metadata: dto.metadata ?? {},
-    clientIp,
-  };
-}
+import { directPayment, NewAttempt, PlannedMethod, planMethods } from './charge-plan';
 
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
 const PAYMENT_CREATED = 'payment_created';
@@ -88,6 +62,8 @@ export class ChargesService {
     private readonly breaker: CircuitBreakerService,
     private readonly fraud: FraudService,
     private readonly holds: GiftCardHolds,
+    private readonly savedMethods: SavedMethods,
+    private readonly hooks: PaymentHooks,
   ) {}
 
   async process(caller: AuthContext, dto: ProcessPaymentDto, idem: IdempotencyContext, clientIp: string | null): Promise<Payment> {
@@ -98,7 +74,14 @@ export class ChargesService {
     // A gift card pays first; a provider only for the rest (nothing, when the card covers it all).
     const card = dto.giftCardCode ? await this.holds.quote(merchantId, dto.giftCardCode, cart.total, dto.currency) : null;
     const providerAmount = cart.total - (card?.amount ?? 0);
-    const routed = providerAmount > 0 ? this.plan(dto) : [];
+    let known: Customer | null = null;
+    let routed: PlannedMethod[] = [];
+    if (dto.paymentMethodId)
+      ({ customer: known, method: routed[0] } = await this.savedMethods.chosen(merchantId, dto.customer.email, dto.paymentMethodId));
+    else if (providerAmount > 0) routed = planMethods(dto, this.router);
+    const saving = cart.lines.some((l) => l.interval) || dto.savePaymentMethod === true;
+    this.hooks.check(merchantId, cart, routed[0]?.provider ?? null);
+    if (saving && routed.length > 0 && !routed[0].saved) this.savedMethods.vaulting(routed[0].provider);
     const verdict = await this.fraud.assess({
       merchantId,
       ip: clientIp,
@@ -111,7 +94,13 @@ export class ChargesService {
     if (providerAmount > 0 && first === undefined) {
       throw new ProvidersUnavailableError('Every provider for this payment is unavailable (circuit open); nothing was charged.');
     }
-    const plan = routed.slice(first ?? 0);
+    let plan = routed.slice(first ?? 0);
+    if (saving && plan.length > 0 && !plan[0].saved) {
+      // Saved first (under a key derived from the request's), then charged as a saved method: one provider, no failover.
+      const saved = await this.savedMethods.saveForCharge(merchantId, dto.customer, plan[0], `${op.key}_save`);
+      known = saved.customer;
+      plan = [saved.method];
+    }
     const paymentId = newId('pay');
     const attempt = plan.length ? this.newAttempt(paymentId, plan[0], 1) : null;
 
@@ -133,6 +122,18 @@ export class ChargesService {
       tx.later(inserted);
       this.pricing.reserveCoupon(tx, merchantId, cart, { paymentId, customerEmail: record.customer.email, currency: dto.currency });
       if (card) tx.later(this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, paymentId));
+      if (known && attempt) {
+        const paymentMethodId = plan[0].saved ? plan[0].token : null;
+        this.hooks.recorded(tx, {
+          merchantId,
+          paymentId,
+          customerId: known.id,
+          provider: attempt.provider,
+          paymentMethodId,
+          cart,
+          currency: dto.currency,
+        });
+      }
       // Not awaited here: awaiting it would hold COMMIT back until its answer came.
       return { inserted };
     });
@@ -215,7 +216,7 @@ export class ChargesService {
       // proves nothing. The payment stays processing; the client's retry or the recovery job asks again.
       if (!rechargeIfMissing) throw new OutcomeUnknownError();
       if (op.live && attempt.paymentMethod) {
-        const plan = [{ provider: attempt.provider, token: attempt.paymentMethod }];
+        const plan = [await this.methodOf(payment.merchantId, attempt)];
         return this.charge(op, payment, payment.lines ?? [], plan, attempt, payment.returnUrl ?? undefined);
       }
       return this.settlement.failed(op, payment, attempt, {
@@ -281,7 +282,7 @@ export class ChargesService {
   }
 
   /** Phase 2 and 3: call the providers of the plan in turn (failover on unavailability only). */
-  private async charge(
+  async charge(
     op: PhasedOperation,
     payment: PaymentRef,
     lines: Line[],
@@ -299,7 +300,8 @@ export class ChargesService {
           reference: payment.id,
           amount: payment.amount - (payment.giftCardAmount ?? 0),
           currency: payment.currency,
-          token: method.token,
+          token: method.saved?.providerMethodRef ?? method.token,
+          saved: method.saved,
           customer: { email: payment.customer.email },
           description: lines
             .map((l) => `${l.quantity} × ${l.name}`)
@@ -344,6 +346,13 @@ export class ChargesService {
     }
   }
 
+  /** The method an attempt was made with: a token, or a saved method (`pm_…`) and its references. */
+  async methodOf(merchantId: string, attempt: Pick<Attempt, 'provider' | 'paymentMethod'>): Promise<PlannedMethod> {
+    const token = attempt.paymentMethod as string;
+    if (!token.startsWith('pm_')) return { provider: attempt.provider, token };
+    return { provider: attempt.provider, token, saved: await this.savedMethods.refOf(merchantId, token) };
+  }
+
   /** The attempt at an unavailable provider failed (nothing happened there); the next one is recorded. */
   private async failOver(payment: PaymentRef, failed: NewAttempt, next: NewAttempt): Promise<NewAttempt> {
     await this.db.transaction(async (tx) => {
@@ -364,29 +373,7 @@ export class ChargesService {
     return undefined;
   }
 
-  private newAttempt(paymentId: string, method: PlannedMethod, n: number): NewAttempt {
+  newAttempt(paymentId: string, method: PlannedMethod, n: number): NewAttempt {
     return { id: newId('att'), provider: method.provider, providerKey: `${paymentId}_${n}`, paymentMethod: method.token };
-  }
-
-  /**
-   * The providers to try, in routing order, among those the request gave a token for. A request that
-   * names a provider (body `provider`) gets only that one.
-   */
-  private plan(dto: ProcessPaymentDto): PlannedMethod[] {
-    const methods = [...(dto.paymentMethod ? [dto.paymentMethod] : []), ...(dto.paymentMethods ?? [])];
-    if (methods.length === 0)
-      throw new DomainError('invalid_request', 'parameter_missing', 'Give paymentMethod (or paymentMethods).', { param: 'paymentMethod' });
-    const tokens = new Map(methods.map((m) => [m.provider, m.token]));
-    const routed = dto.provider ? this.router.candidates(dto.currency, dto.provider) : this.router.candidates(dto.currency);
-    const plan = routed.filter((p) => tokens.has(p)).map((provider) => ({ provider, token: tokens.get(provider) as string }));
-    if (plan.length === 0) {
-      throw new DomainError(
-        'unprocessable',
-        'provider_not_available',
-        `No payment method given for a provider that takes ${dto.currency} (${routed.join(', ')}).`,
-        { param: 'paymentMethod.provider' },
-      );
-    }
-    return plan;
   }
 }

@@ -93,6 +93,12 @@ export class CheckoutService {
           dto.customer.email,
         )
       : await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
+    if (cart.lines.some((l) => l.interval)) {
+      // Hosted pages cannot save the card for renewals yet: subscriptions are bought through /payments/process.
+      throw new DomainError('unprocessable', 'subscription_not_supported', 'Subscriptions are bought through POST /payments/process.', {
+        param: 'items',
+      });
+    }
     // A gift card pays first (held with the session); the hosted page charges the rest.
     const card = dto.giftCardCode ? await this.holds.quote(merchantId, dto.giftCardCode, cart.total, dto.currency) : null;
     if (card && card.amount === cart.total) {

@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
+  IsBoolean,
   IsEmail,
   IsIn,
   IsInt,
@@ -143,6 +144,17 @@ export class ProcessPaymentDto extends CartDto {
   @Type(() => PaymentMethodDto)
   @ArrayMaxSize(4)
   paymentMethods?: PaymentMethodDto[];
+
+  /** The customer's saved method (`pm_…`, POST /customers/:id/payment-methods) instead of a token. */
+  @IsOptionalNotNull()
+  @IsString()
+  @Matches(/^pm_[A-Za-z0-9]{1,40}$/)
+  paymentMethodId?: string;
+
+  /** Saves the method at its provider for later charges (a cart with subscriptions saves it by itself). */
+  @IsOptionalNotNull()
+  @IsBoolean()
+  savePaymentMethod?: boolean;
 
   /** Where the customer returns after a 3-D Secure challenge. */
   @IsOptional()

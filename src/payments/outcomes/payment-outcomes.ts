@@ -7,6 +7,7 @@ import { OutboxRepository } from '../../events/outbox.repository';
 import { LedgerService } from '../../ledger/ledger.service';
 import { ACCOUNTS, type LedgerLine } from '../../ledger/ledger.types';
 import { MetricsService } from '../../metrics/metrics.service';
+import { PaymentHooks } from '../payment-hooks';
 import { PaymentsRepository } from '../payments.repository';
 import type { AttemptResult, NextAction, Payment } from '../payments.types';
 import type { ProviderId } from '../providers/payment-provider';
@@ -63,6 +64,7 @@ export class PaymentOutcomes {
     private readonly outbox: OutboxRepository,
     private readonly coupons: CouponsService,
     private readonly holds: GiftCardHolds,
+    private readonly hooks: PaymentHooks,
     metrics: MetricsService,
   ) {
     this.outcomes = metrics.counter('payments_outcomes_total', 'Payments reaching an outcome, by provider', ['provider', 'outcome']);
@@ -106,6 +108,7 @@ export class PaymentOutcomes {
       );
     }
     tx.later(this.outbox.insert([this.event(payment, 'payment.succeeded', { provider, providerRef })], tx));
+    await this.hooks.outcomeReached(tx, moved.payment, 'succeeded');
     this.outcomes.inc({ provider: provider ?? 'gift_card', outcome: 'succeeded' });
     return moved.payment;
   }
@@ -163,6 +166,7 @@ export class PaymentOutcomes {
         tx,
       ),
     );
+    await this.hooks.outcomeReached(tx, moved.payment, 'failed');
     this.outcomes.inc({
       provider: moved.payment.provider ?? 'none',
       outcome: failure.code === 'card_declined' ? 'declined' : 'failed',

@@ -6,12 +6,13 @@ import { SimulatorInsecureSecretError, simulatorSecretRefused } from './simulato
 import { SimulatorProvider } from './simulator.provider';
 import type { SimulatorRepository } from './simulator.repository';
 import type { SimulatorDisputesRepository } from './simulator-disputes.repository';
+import type { SimulatorVault } from './simulator-vault';
 
 /** The simulator as configured by these variables (its books and URL are not used by what is tested here). */
 function simulator(env: Partial<Env>): SimulatorProvider {
   const values: Partial<Env> = { SIMULATOR_LATENCY_MS: 0, SIMULATOR_OUTAGE: false, SIMULATOR_REFUND_SETTLE_SECONDS: 30, ...env };
   const config = { get: (name: keyof Env) => values[name] } as unknown as ConfigService<Env, true>;
-  return new SimulatorProvider({} as SimulatorRepository, {} as SimulatorDisputesRepository, {} as PublicUrl, config);
+  return new SimulatorProvider({} as SimulatorRepository, {} as SimulatorDisputesRepository, {} as PublicUrl, {} as SimulatorVault, config);
 }
 
 describe('the simulator and its built-in development secret', () => {

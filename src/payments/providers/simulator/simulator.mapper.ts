@@ -15,7 +15,7 @@ import type { SimulatorCharge, SimulatorChargeListing } from './simulator.reposi
 export type TokenOutcome =
   | { status: 'succeeded'; refundsSettleLater?: true }
   | { status: 'requires_action' }
-  | { status: 'declined'; declineCode: string }
+  | { status: 'declined'; declineCode: string; saveable?: true }
   | { status: 'processing_error' };
 
 export const TEST_TOKENS: Readonly<Record<string, TokenOutcome>> = {
@@ -28,8 +28,24 @@ export const TEST_TOKENS: Readonly<Record<string, TokenOutcome>> = {
   tok_insufficientFunds: { status: 'declined', declineCode: 'insufficient_funds' },
   tok_expiredCard: { status: 'declined', declineCode: 'expired_card' },
   tok_threeDSecure: { status: 'requires_action' },
+  // Saving it succeeds; every charge on it declines (Stripe's pm_card_chargeCustomerFail): dunning tests.
+  tok_chargeCustomerFail: { status: 'declined', declineCode: 'generic_decline', saveable: true },
+  // Saving it succeeds; every charge on it is a hard decline (a card reported stolen since).
+  tok_chargeCustomerFailStolen: { status: 'declined', declineCode: 'stolen_card', saveable: true },
   tok_processingError: { status: 'processing_error' },
 };
+
+/** Whether the simulator's vault accepts the token: a card that charges, or one that only fails later. */
+export function saveable(outcome: TokenOutcome): boolean {
+  return outcome.status === 'succeeded' || (outcome.status === 'declined' && outcome.saveable === true);
+}
+
+/** What a saved card shows: the test cards' brand and last four digits, as the simulator's pages show them. */
+export function cardOf(token: string): { brand: string; last4: string } {
+  if (token === 'tok_mastercard') return { brand: 'mastercard', last4: '4444' };
+  if (token.startsWith('tok_chargeCustomerFail')) return { brand: 'visa', last4: '0341' };
+  return { brand: 'visa', last4: '4242' };
+}
 
 export function outcomeOf(token: string): TokenOutcome {
   return TEST_TOKENS[token] ?? { status: 'declined', declineCode: 'invalid_payment_method' };

@@ -18,6 +18,9 @@ import {
   ProviderUnavailableError,
   ProviderWebhookEvent,
   RefundInput,
+  SavedMethodRef,
+  SaveMethodInput,
+  ProviderSavedMethod,
   TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
@@ -36,6 +39,7 @@ import {
 import { listSimulatorTransactions } from './simulator-listing';
 import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
 import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-disputes.repository';
+import { SimulatorVault } from './simulator-vault';
 
 /** The simulator's dispute fee, in minor units of the charge's currency (as a processor charges one). */
 const DISPUTE_FEE = 1500;
@@ -73,6 +77,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     private readonly records: SimulatorRepository,
     private readonly disputeRecords: SimulatorDisputesRepository,
     private readonly publicUrl: PublicUrl,
+    private readonly vault: SimulatorVault,
     config: ConfigService<Env, true>,
   ) {
     this.latencyMs = config.get('SIMULATOR_LATENCY_MS', { infer: true });
@@ -119,16 +124,29 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     return { providerSessionId: session.id, url: `${this.publicUrl.base()}/simulator/checkout/${session.id}` };
   }
 
+  async saveMethod(input: SaveMethodInput): Promise<ProviderSavedMethod> {
+    this.assertUp();
+    const saved = await this.vault.save(input);
+    await this.networkDelay();
+    return saved;
+  }
+
+  async detachMethod(ref: SavedMethodRef): Promise<void> {
+    this.assertUp();
+    await this.vault.detach(ref);
+  }
+
   async charge(input: ChargeInput): Promise<ProviderPayment> {
     this.assertUp();
-    const outcome = outcomeOf(input.token);
+    const token = input.saved ? await this.vault.tokenOf(input.saved) : input.token;
+    const outcome = outcomeOf(token);
     if (outcome.status === 'processing_error')
       throw new ProviderUnavailableError(this.id, 'Simulated processing error', { testToken: true });
     const charge = await this.records.recordCharge({
       id: `sim_ch_${randomBase62(20)}`,
       merchantId: input.merchantId,
       idempotencyKey: input.idempotencyKey,
-      token: input.token,
+      token,
       amount: input.amount,
       currency: input.currency,
       status: outcome.status,
@@ -375,4 +393,3 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 }
-

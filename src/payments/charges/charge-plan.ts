@@ -1,0 +1,66 @@
+import { DomainError } from '../../common/errors/domain-errors';
+import type { ProcessPaymentDto } from '../dto/checkout.dto';
+import type { ProviderRouter } from '../routing/provider-router';
+import { normalizeEmail } from '../../customers/customers.types';
+import type { DiscountedCart } from '../pricing.service';
+import type { Attempt } from '../payments.types';
+import type { ProviderId, SavedMethodRef } from '../providers/payment-provider';
+
+/** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
+export interface PlannedMethod {
+  provider: ProviderId;
+  /** A one-time token, or our saved method's id (`pm_…`) with `saved`. */
+  token: string;
+  saved?: SavedMethodRef;
+}
+
+export type NewAttempt = Pick<Attempt, 'id' | 'provider' | 'providerKey' | 'paymentMethod'>;
+
+/** The record of a direct charge (POST /payments/process) as phase 1 inserts it, processing. */
+export function directPayment(
+  merchantId: string,
+  id: string,
+  dto: ProcessPaymentDto,
+  cart: DiscountedCart,
+  key: string,
+  clientIp: string | null,
+) {
+  return {
+    merchantId,
+    id,
+    status: 'processing' as const,
+    amount: cart.total,
+    currency: dto.currency,
+    customer: { email: normalizeEmail(dto.customer.email) },
+    checkoutSessionId: null,
+    lines: cart.lines,
+    discount: cart.discount,
+    fx: cart.fx ?? null,
+    idempotencyKey: key,
+    retryOf: null,
+    metadata: dto.metadata ?? {},
+    clientIp,
+  };
+}
+
+/**
+ * The providers to try, in routing order, among those the request gave a token for. A request that
+ * names a provider (body `provider`) gets only that one.
+ */
+export function planMethods(dto: ProcessPaymentDto, router: ProviderRouter): PlannedMethod[] {
+  const methods = [...(dto.paymentMethod ? [dto.paymentMethod] : []), ...(dto.paymentMethods ?? [])];
+  if (methods.length === 0)
+    throw new DomainError('invalid_request', 'parameter_missing', 'Give paymentMethod (or paymentMethods).', { param: 'paymentMethod' });
+  const tokens = new Map(methods.map((m) => [m.provider, m.token]));
+  const routed = dto.provider ? router.candidates(dto.currency, dto.provider) : router.candidates(dto.currency);
+  const plan = routed.filter((p) => tokens.has(p)).map((provider) => ({ provider, token: tokens.get(provider) as string }));
+  if (plan.length === 0) {
+    throw new DomainError(
+      'unprocessable',
+      'provider_not_available',
+      `No payment method given for a provider that takes ${dto.currency} (${routed.join(', ')}).`,
+      { param: 'paymentMethod.provider' },
+    );
+  }
+  return plan;
+}
