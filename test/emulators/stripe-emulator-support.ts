@@ -177,6 +177,8 @@ export interface TestCard {
   code?: string;
   declineCode?: string;
   message?: string;
+  /** A declining card that can still be attached to a Customer (Stripe's pm_card_chargeCustomerFail). */
+  attachable?: boolean;
 }
 
 /** Stripe's documented test PaymentMethods (https://docs.stripe.com/testing). */
@@ -238,6 +240,17 @@ export const TEST_PAYMENT_METHODS: Record<string, TestCard> = {
     code: 'incorrect_cvc',
     declineCode: 'incorrect_cvc',
     message: "Your card's security code is incorrect.",
+  },
+  // Attaching it to a Customer succeeds; every charge on it then declines (4000000000000341).
+  pm_card_chargeCustomerFail: {
+    brand: 'visa',
+    last4: '0341',
+    funding: 'credit',
+    outcome: 'decline',
+    code: 'card_declined',
+    declineCode: 'generic_decline',
+    message: 'Your card was declined.',
+    attachable: true,
   },
   pm_card_authenticationRequired: { brand: 'visa', last4: '3184', funding: 'credit', outcome: 'authenticate' },
   pm_card_threeDSecure2Required: { brand: 'visa', last4: '3220', funding: 'credit', outcome: 'authenticate' },
@@ -419,4 +432,27 @@ export function addInterval(start: number, interval: string, count: number): num
   else if (interval === 'year') date.setUTCFullYear(date.getUTCFullYear() + count);
   else date.setUTCMonth(date.getUTCMonth() + count);
   return Math.floor(date.getTime() / 1000);
+}
+
+/** Stripe's refusal of a PaymentMethod that was used once without a Customer, or detached. */
+export const PAYMENT_METHOD_SPENT =
+  'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.';
+
+/** The card error of an off-session charge on a card that needs the customer to authenticate. */
+export function offSessionAuthentication(card: TestCard): TestCard {
+  return {
+    ...card,
+    outcome: 'decline',
+    code: 'authentication_required',
+    declineCode: 'authentication_required',
+    message: 'Your card was declined. This transaction requires authentication.',
+  };
+}
+
+/** `off_session`: a boolean, or (older API versions) `one_off` / `recurring`. */
+export function offSessionParam(p: Params): boolean {
+  const value = p.str('off_session');
+  if (value === undefined || value === 'false') return false;
+  if (['true', 'one_off', 'recurring'].includes(value)) return true;
+  throw invalid(`Invalid off_session: must be a boolean, one_off or recurring`, 'off_session');
 }

@@ -38,11 +38,21 @@ import {
   StripePrice,
   StripeRefund,
   StripeRequestError,
+  offSessionAuthentication,
+  offSessionParam,
+  PAYMENT_METHOD_SPENT,
   TEST_PAYMENT_METHODS,
   TestCard,
 } from './stripe-emulator-support';
 
-export type { PaymentIntentStatus, StripeCharge, StripeCheckoutSession, StripeEvent, StripePaymentIntent, StripeRefund } from './stripe-emulator-support';
+export type {
+  PaymentIntentStatus,
+  StripeCharge,
+  StripeCheckoutSession,
+  StripeEvent,
+  StripePaymentIntent,
+  StripeRefund,
+} from './stripe-emulator-support';
 
 /**
  * Stripe emulator: PaymentIntents, Refunds, Checkout Sessions (payment and subscription mode), and the
@@ -62,9 +72,7 @@ export interface StripeEmulatorOptions {
   apiVersion?: string;
 }
 
-
 const DEFAULT_API_VERSION = '2026-10-28.endive';
-
 
 interface IdempotencyEntry {
   fingerprint: string;
@@ -95,6 +103,8 @@ export class StripeEmulator extends EmulatorServer {
   private readonly sessionExtras = new Map<string, { paymentIntentData: Params | undefined; subscriptionMetadata: Metadata }>();
   private readonly paymentMethods = new Map<string, Json>();
   private readonly paymentMethodCards = new Map<string, TestCard>();
+  /** PaymentMethods used once without a Customer, or detached: Stripe refuses them from then on. */
+  private readonly spentMethods = new Set<string>();
   private readonly customerMap = new Map<string, Json>();
   private readonly productMap = new Map<string, Json>();
   private readonly priceMap = new Map<string, StripePrice>();
@@ -123,6 +133,8 @@ export class StripeEmulator extends EmulatorServer {
     this.post('/v1/payment_intents/:id/capture', (req, p) => this.capturePaymentIntent(req, p), money);
     this.post('/v1/payment_intents/:id/cancel', (req, p) => this.cancelPaymentIntent(req, p), api);
     this.get('/v1/payment_methods/:id', (req, p) => this.retrieve(req, p, this.getPaymentMethod(req.params.id)));
+    this.post('/v1/payment_methods/:id/attach', (req, p) => this.attachPaymentMethod(req, p), api);
+    this.post('/v1/payment_methods/:id/detach', (req, p) => this.detachPaymentMethod(req, p), api);
     this.get('/v1/charges', (req, p) => this.list(req, p, '/v1/charges', this.filterCharges(p)));
     this.get('/v1/charges/:id', (req, p) => this.retrieve(req, p, this.getCharge(req.params.id)));
     this.post('/v1/refunds', (req, p) => this.createRefund(req, p), money);
@@ -137,6 +149,9 @@ export class StripeEmulator extends EmulatorServer {
     this.post('/v1/checkout/sessions/:id/expire', (req) => this.expireSessionRoute(req), api);
     this.post('/v1/customers', (req, p) => this.createCustomer(req, p), api);
     this.get('/v1/customers/:id', (req, p) => this.retrieve(req, p, this.getCustomer(req.params.id)));
+    this.get('/v1/customers/:id/payment_methods', (req, p) =>
+      this.list(req, p, `/v1/customers/${req.params.id}/payment_methods`, this.customerPaymentMethods(req.params.id, p)),
+    );
     this.post('/v1/products', (req, p) => this.createProduct(req, p), api);
     this.get('/v1/products/:id', (req, p) => this.retrieve(req, p, this.getProduct(req.params.id)));
     this.post('/v1/prices', (req, p) => this.createPrice(req, p), api);
@@ -807,6 +822,8 @@ export class StripeEmulator extends EmulatorServer {
     const pmParam = p.str('payment_method');
     const returnUrl = p.str('return_url');
     if (returnUrl && !confirm) throw invalid('You can only pass in `return_url` when `confirm` is true.', 'return_url');
+    const offSession = offSessionParam(p);
+    if (offSession && !confirm) throw invalid('You can only pass in `off_session` when `confirm` is true.', 'off_session');
     const captureMethod = p.str('capture_method') ?? 'automatic_async';
     if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod))
       throw invalid(`Invalid capture_method: ${captureMethod}`, 'capture_method');
@@ -830,7 +847,7 @@ export class StripeEmulator extends EmulatorServer {
       pi.status = 'requires_confirmation';
     }
     if (!confirm) return json(200, clone(pi), this.commonHeaders(req));
-    return this.confirm(req, pi, returnUrl).response;
+    return this.confirm(req, pi, returnUrl, offSession).response;
   }
 
   private updatePaymentIntent(req: EmulatorRequest, p: Params): EmulatorResponse {
@@ -872,10 +889,10 @@ export class StripeEmulator extends EmulatorServer {
     }
     const pmParam = p.str('payment_method');
     if (pmParam) pi.payment_method = String(this.resolvePaymentMethod(pmParam).id);
-    return this.confirm(req, pi, p.str('return_url')).response;
+    return this.confirm(req, pi, p.str('return_url'), offSessionParam(p)).response;
   }
 
-  private confirm(req: EmulatorRequest, pi: StripePaymentIntent, returnUrl: string | undefined): ConfirmOutcome {
+  private confirm(req: EmulatorRequest, pi: StripePaymentIntent, returnUrl: string | undefined, offSession = false): ConfirmOutcome {
     if (!pi.payment_method) {
       throw invalid(
         "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with cus_xxx, specify a payment method attached to this customer along with the customer ID.",
@@ -883,7 +900,8 @@ export class StripeEmulator extends EmulatorServer {
         'payment_intent_unexpected_state',
       );
     }
-    if (pi.automatic_payment_methods?.enabled && pi.automatic_payment_methods.allow_redirects !== 'never' && !returnUrl) {
+    // Off-session charges never redirect (the customer is not there): no return_url needed.
+    if (!offSession && pi.automatic_payment_methods?.enabled && pi.automatic_payment_methods.allow_redirects !== 'never' && !returnUrl) {
       throw invalid(
         'This PaymentIntent is configured to accept payment methods enabled in your Dashboard, some of which may require a full page redirect to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
         'return_url',
@@ -893,7 +911,15 @@ export class StripeEmulator extends EmulatorServer {
     const pm = this.paymentMethods.get(pi.payment_method) ?? {};
     const card = this.paymentMethodCards.get(pi.payment_method);
     if (!card) throw noSuch('PaymentMethod', pi.payment_method, 'payment_method');
-    const result = this.charge(pi, pm, card, returnUrl ?? null);
+    this.checkUsable(pm, pi.customer);
+    // Off session, a card that wants 3-D Secure cannot ask for it: Stripe declines with authentication_required.
+    const result = this.charge(
+      pi,
+      pm,
+      offSession && card.outcome === 'authenticate' ? offSessionAuthentication(card) : card,
+      returnUrl ?? null,
+    );
+    if (!pm.customer && (pi.status === 'succeeded' || pi.status === 'requires_capture')) this.spentMethods.add(String(pm.id));
     if (pi.status === 'requires_payment_method') {
       // A decline: 402 with the card error, the PaymentIntent inside it.
       const error = { ...(pi.last_payment_error ?? {}), payment_intent: clone(pi) };
@@ -1173,6 +1199,67 @@ export class StripeEmulator extends EmulatorServer {
     const pm = this.paymentMethods.get(id);
     if (!pm) throw noSuch('PaymentMethod', id);
     return pm;
+  }
+
+  /**
+   * Stripe's rules for charging a PaymentMethod: one spent (used without a Customer, or detached) never
+   * again; one attached to a Customer only on a PaymentIntent for that Customer.
+   */
+  private checkUsable(pm: Json, customer: string | null): void {
+    if (this.spentMethods.has(String(pm.id))) throw invalid(PAYMENT_METHOD_SPENT, 'payment_method');
+    if (pm.customer && pm.customer !== customer) {
+      throw invalid(
+        customer
+          ? `The provided PaymentMethod belongs to a different Customer (${String(pm.customer)}) than the one on this PaymentIntent (${customer}).`
+          : `The provided PaymentMethod is attached to a Customer (${String(pm.customer)}). Pass that Customer's id in \`customer\` to use it.`,
+        'payment_method',
+      );
+    }
+  }
+
+  /**
+   * Attaches a PaymentMethod (or a test token, which creates one) to a Customer. As at Stripe: one spent
+   * or already attached is refused, and attaching runs a card check, so a card that declines cannot be
+   * attached (except pm_card_chargeCustomerFail, whose charges decline later).
+   */
+  private attachPaymentMethod(req: EmulatorRequest, p: Params): EmulatorResponse {
+    const customerId = p.requiredStr('customer');
+    if (!this.customerMap.has(customerId)) throw noSuch('customer', customerId, 'customer');
+    const id = req.params.id;
+    const pm = TEST_PAYMENT_METHODS[id] ? this.createPaymentMethodFromAlias(id) : this.getPaymentMethod(id);
+    if (this.spentMethods.has(String(pm.id))) throw invalid(PAYMENT_METHOD_SPENT);
+    if (pm.customer) throw invalid('The payment method you provided has already been attached to a customer.');
+    const card = this.paymentMethodCards.get(String(pm.id));
+    if (card && card.outcome === 'decline' && !card.attachable) {
+      throw new StripeRequestError(
+        402,
+        { type: 'card_error', code: card.code, decline_code: card.declineCode, message: card.message, param: '' },
+        true,
+      );
+    }
+    pm.customer = customerId;
+    this.emit('payment_method.attached', pm);
+    return json(200, this.expand(clone(pm), p.strings('expand')), this.commonHeaders(req));
+  }
+
+  /** Detaches a PaymentMethod from its Customer: it can no longer be used (Stripe's rule), nor attached again. */
+  private detachPaymentMethod(req: EmulatorRequest, p: Params): EmulatorResponse {
+    const pm = this.getPaymentMethod(req.params.id);
+    if (!pm.customer) throw invalid('The payment method you provided is not attached to a customer so detachment is impossible.');
+    const previous = { customer: pm.customer };
+    pm.customer = null;
+    this.spentMethods.add(String(pm.id));
+    this.emit('payment_method.detached', pm, previous);
+    return json(200, this.expand(clone(pm), p.strings('expand')), this.commonHeaders(req));
+  }
+
+  private customerPaymentMethods(customerId: string, p: Params): { id: string; created?: number }[] {
+    this.getCustomer(customerId);
+    const type = p.str('type');
+    return [...this.paymentMethods.values()].reverse().filter((pm) => pm.customer === customerId && (!type || pm.type === type)) as {
+      id: string;
+      created?: number;
+    }[];
   }
 
   // ================================================================ refunds

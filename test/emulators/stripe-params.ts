@@ -97,6 +97,8 @@ export const STRIPE_PARAMS: Record<string, Spec> = {
   ),
   'POST /v1/payment_intents/:id/cancel': any('cancellation_reason', 'expand'),
   'GET /v1/payment_methods/:id': RETRIEVE,
+  'POST /v1/payment_methods/:id/attach': any('customer', 'expand'),
+  'POST /v1/payment_methods/:id/detach': any('expand'),
   'GET /v1/charges': { ...LIST, ...any('customer', 'payment_intent', 'transfer_group') },
   'GET /v1/charges/:id': RETRIEVE,
   'POST /v1/refunds': any(
@@ -212,6 +214,7 @@ export const STRIPE_PARAMS: Record<string, Spec> = {
     'test_clock',
   ),
   'GET /v1/customers/:id': RETRIEVE,
+  'GET /v1/customers/:id/payment_methods': { ...LIST, ...any('allow_redisplay', 'type') },
   'POST /v1/products': any(
     'active',
     'default_price_data',
