@@ -44,6 +44,7 @@ import {
   TEST_PAYMENT_METHODS,
   TestCard,
 } from './stripe-emulator-support';
+import { BillingOptions, StripeBilling } from './stripe-emulator-billing';
 
 export type {
   PaymentIntentStatus,
@@ -70,6 +71,8 @@ export interface StripeEmulatorOptions {
   apiKey?: string;
   /** `api_version` written into events (default: the version the SDK in node_modules pins). */
   apiVersion?: string;
+  /** Stripe Billing's retry schedule and final action (stripe-emulator-billing.ts). */
+  billing?: BillingOptions;
 }
 
 const DEFAULT_API_VERSION = '2026-10-28.endive';
@@ -115,6 +118,8 @@ export class StripeEmulator extends EmulatorServer {
   private readonly eventPayloads = new Map<string, { payload: string; signature: string }>();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
   private refundsToHold = 0;
+  /** Subscriptions, invoices and test clocks (stripe-emulator-billing.ts). */
+  private readonly billing: StripeBilling;
 
   constructor(options: StripeEmulatorOptions) {
     super('Stripe');
@@ -125,6 +130,28 @@ export class StripeEmulator extends EmulatorServer {
 
     const api = { auth: true };
     const money = { auth: true, money: true };
+    this.billing = new StripeBilling(
+      {
+        customers: this.customerMap,
+        subscriptions: this.subscriptionMap,
+        invoices: this.invoiceMap,
+        price: (id, param) => {
+          const price = this.priceMap.get(id);
+          if (!price) throw noSuch('price', id, param);
+          return price;
+        },
+        attachedMethod: (customer, pmId, param) => this.attachedMethod(customer, pmId, param),
+        chargeOffSession: (input) => this.chargeOffSession(input),
+        emit: (type, object, previous) => this.emit(type, object, previous),
+        get: (pattern, handler) => this.get(pattern, handler),
+        post: (pattern, handler, options) => this.post(pattern, handler, options),
+        delete: (pattern, handler) => this.delete(pattern, handler),
+        postAsync: (pattern, handler) => this.postAsync(pattern, handler),
+        respond: (req, body, expand = []) => json(200, this.expand(clone(body), expand), this.commonHeaders(req)),
+        list: (req, p, url, items) => this.list(req, p, url, items),
+      },
+      options.billing,
+    );
     this.post('/v1/payment_intents', (req, p) => this.createPaymentIntent(req, p), money);
     this.get('/v1/payment_intents', (req, p) => this.list(req, p, '/v1/payment_intents', this.filterIntents(p)));
     this.get('/v1/payment_intents/:id', (req, p) => this.retrieve(req, p, this.getIntent(req.params.id)));
@@ -645,6 +672,24 @@ export class StripeEmulator extends EmulatorServer {
           rejectUnknownParams('DELETE', pattern, { ...req.query, ...formBody(req) });
           return json(200, handler(req), this.commonHeaders(req));
         }),
+      { auth: true },
+    );
+  }
+
+  /** A POST that does slow work (a clock advance): parameters checked, errors as Stripe's, no idempotency replay. */
+  private postAsync(pattern: string, handler: (req: EmulatorRequest, p: Params) => Promise<EmulatorResponse>): void {
+    this.route(
+      'POST',
+      pattern,
+      async (req) => {
+        try {
+          rejectUnknownParams('POST', pattern, formBody(req));
+          return await handler(req, new Params(formBody(req)));
+        } catch (error) {
+          if (error instanceof StripeRequestError) return this.errorResponse(req, error.status, error.error);
+          throw error;
+        }
+      },
       { auth: true },
     );
   }
@@ -1217,6 +1262,42 @@ export class StripeEmulator extends EmulatorServer {
     }
   }
 
+  /** Billing's rule for a default_payment_method: a PaymentMethod attached to this customer. */
+  private attachedMethod(customerId: string, pmId: string, param: string): Json {
+    const pm = this.paymentMethods.get(pmId);
+    if (!pm) throw noSuch('PaymentMethod', pmId, param);
+    if (pm.customer !== customerId)
+      throw invalid(
+        `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
+        param,
+      );
+    return pm;
+  }
+
+  /**
+   * What an invoice payment is: a PaymentIntent for the customer, confirmed off session with the
+   * PaymentMethod. A method no longer usable (detached since) fails as Stripe's attempt would.
+   */
+  private chargeOffSession(input: { amount: number; currency: string; customer: string; paymentMethod: string; description: string }): {
+    intent: StripePaymentIntent;
+    error: Json | null;
+  } {
+    const pi = this.newPaymentIntent({ ...input, metadata: {}, automatic: false });
+    const pm = this.paymentMethods.get(input.paymentMethod);
+    const card = this.paymentMethodCards.get(input.paymentMethod);
+    try {
+      if (!pm || !card) throw noSuch('PaymentMethod', input.paymentMethod, 'payment_method');
+      this.checkUsable(pm, input.customer);
+    } catch (error) {
+      if (!(error instanceof StripeRequestError)) throw error;
+      pi.last_payment_error = { ...error.error };
+      return { intent: clone(pi), error: { ...error.error } };
+    }
+    this.charge(pi, pm, card.outcome === 'authenticate' ? offSessionAuthentication(card) : card, null);
+    const paid = pi.status === 'succeeded';
+    return { intent: clone(pi), error: paid ? null : { ...(pi.last_payment_error ?? { type: 'card_error', code: 'card_declined' }) } };
+  }
+
   /**
    * Attaches a PaymentMethod (or a test token, which creates one) to a Customer. As at Stripe: one spent
    * or already attached is refused, and attaching runs a card check, so a card that declines cannot be
@@ -1545,11 +1626,17 @@ export class StripeEmulator extends EmulatorServer {
   // ================================================================ customers, products, prices, subscriptions, invoices
 
   private createCustomer(req: EmulatorRequest, p: Params): EmulatorResponse {
-    const customer = this.newCustomer({ email: p.str('email') ?? null, name: p.str('name') ?? null, metadata: p.metadata() });
+    const clock = p.str('test_clock');
+    const customer = this.newCustomer({
+      email: p.str('email') ?? null,
+      name: p.str('name') ?? null,
+      metadata: p.metadata(),
+      testClock: clock ? this.billing.clocks.requireClock(clock, 'test_clock') : null,
+    });
     return json(200, clone(customer), this.commonHeaders(req));
   }
 
-  private newCustomer(input: { email: string | null; name: string | null; metadata: Metadata }): Json {
+  private newCustomer(input: { email: string | null; name: string | null; metadata: Metadata; testClock?: string | null }): Json {
     const customer: Json = {
       id: `cus_${randomId(14)}`,
       object: 'customer',
@@ -1558,6 +1645,7 @@ export class StripeEmulator extends EmulatorServer {
       name: input.name,
       livemode: false,
       metadata: input.metadata,
+      test_clock: input.testClock ?? null,
     };
     this.customerMap.set(String(customer.id), customer);
     return customer;
@@ -1643,28 +1731,7 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   private newInvoice(sub: Json, billingReason: string, status: 'paid' | 'open'): Json {
-    const items = (sub.items as { data: Json[] }).data;
-    const amount = items.reduce((sum, item) => sum + (item.price as StripePrice).unit_amount * Number(item.quantity), 0);
-    const invoice: Json = {
-      id: `in_${randomId(24)}`,
-      object: 'invoice',
-      amount_due: amount,
-      amount_paid: status === 'paid' ? amount : 0,
-      amount_remaining: status === 'paid' ? 0 : amount,
-      billing_reason: billingReason,
-      created: now(),
-      currency: sub.currency,
-      customer: sub.customer,
-      livemode: false,
-      parent: { type: 'subscription_details', subscription_details: { metadata: sub.metadata, subscription: sub.id } },
-      period_start: items[0]?.current_period_start ?? now(),
-      period_end: items[0]?.current_period_end ?? now(),
-      status,
-      total: amount,
-    };
-    this.invoiceMap.set(String(invoice.id), invoice);
-    sub.latest_invoice = invoice.id;
-    return invoice;
+    return this.billing.newInvoice(sub, billingReason, status);
   }
 
   private newPaidInvoice(sub: Json, billingReason: string, paymentMethodId: string, card: TestCard): Json {

@@ -260,6 +260,21 @@ export const STRIPE_PARAMS: Record<string, Spec> = {
   'GET /v1/subscriptions/:id': RETRIEVE,
   'DELETE /v1/subscriptions/:id': any('cancellation_details', 'expand', 'invoice_now', 'prorate'),
   'GET /v1/invoices/:id': RETRIEVE,
+  // Billing (stripe-emulator-billing.ts): only what the emulator models; trials, coupons, proration and
+  // item changes are refused as unknown rather than silently ignored.
+  'POST /v1/subscriptions': {
+    ...any('cancel_at_period_end', 'collection_method', 'customer', 'default_payment_method', 'description', 'expand', 'metadata'),
+    ...any('off_session', 'payment_behavior'),
+    items: any('metadata', 'price', 'quantity'),
+  },
+  'GET /v1/subscriptions': { ...LIST, ...any('customer', 'status') },
+  'POST /v1/subscriptions/:id': any('cancel_at_period_end', 'default_payment_method', 'description', 'expand', 'metadata'),
+  'GET /v1/invoices': { ...LIST, ...any('customer', 'status', 'subscription') },
+  'POST /v1/invoices/:id/pay': any('expand', 'off_session'),
+  'POST /v1/test_helpers/test_clocks': any('expand', 'frozen_time', 'name'),
+  'GET /v1/test_helpers/test_clocks/:id': RETRIEVE,
+  'POST /v1/test_helpers/test_clocks/:id/advance': any('expand', 'frozen_time'),
+  'DELETE /v1/test_helpers/test_clocks/:id': {},
   'GET /v1/events': { ...LIST, ...any('delivery_success', 'type', 'types') },
   'GET /v1/events/:id': RETRIEVE,
 };
