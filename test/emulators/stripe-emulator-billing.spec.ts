@@ -219,6 +219,32 @@ describe('StripeEmulator: Customers, PaymentMethods and Billing (stripe SDK)', (
       expect((await refusal(advance(clock.id, start - DAY))).param).toBe('frozen_time');
     });
 
+    it('a customer created with payment_method and invoice_settings: its invoices charge that default; no method at all is refused', async () => {
+      const customer = await stripe.customers.create({
+        email: 'inv@example.com',
+        payment_method: 'pm_card_visa',
+        invoice_settings: { default_payment_method: 'pm_card_visa' },
+      });
+      const pmId = String(customer.invoice_settings.default_payment_method);
+      expect(pmId).toMatch(/^pm_/);
+      const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: monthly.id }] });
+      expect(sub).toMatchObject({ status: 'active', default_payment_method: null });
+      expect(
+        emulator
+          .paymentIntents()
+          .filter((pi) => pi.customer === customer.id)
+          .map((pi) => pi.payment_method),
+      ).toEqual([pmId]);
+      const bare = await stripe.customers.create({ email: 'bare@example.com' });
+      expect((await refusal(stripe.subscriptions.create({ customer: bare.id, items: [{ price: monthly.id }] }))).param).toBe(
+        'default_payment_method',
+      );
+      expect(
+        (await refusal(stripe.customers.create({ email: 'x@example.com', invoice_settings: { default_payment_method: 'pm_card_visa' } })))
+          .param,
+      ).toBe('invoice_settings[default_payment_method]');
+    });
+
     it('payment_behavior error_if_incomplete: a declining first charge is a card error and no subscription; allow_incomplete: incomplete', async () => {
       const { customer, method } = await customerWith('pm_card_chargeCustomerFail');
       const before = emulator.subscriptions().length;

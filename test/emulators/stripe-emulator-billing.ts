@@ -147,8 +147,10 @@ export class StripeBilling {
     if (intervals.size > 1)
       throw invalid('All prices on a subscription must have the same `recurring.interval` and `recurring.interval_count`.', 'items');
     const pmId = p.str('default_payment_method');
-    if (!pmId) throw invalid('This customer has no attached payment source or default payment method.', 'default_payment_method');
-    this.host.attachedMethod(customerId, pmId, 'default_payment_method');
+    const customerDefault = (this.host.customers.get(customerId)?.invoice_settings as Json | undefined)?.default_payment_method;
+    if (!pmId && !customerDefault)
+      throw invalid('This customer has no attached payment source or default payment method.', 'default_payment_method');
+    if (pmId) this.host.attachedMethod(customerId, pmId, 'default_payment_method');
     const behavior = p.str('payment_behavior') ?? 'allow_incomplete';
     if (!['allow_incomplete', 'error_if_incomplete'].includes(behavior))
       throw invalid(
@@ -172,7 +174,7 @@ export class StripeBilling {
       created: at,
       currency: items[0].price.currency,
       customer: customerId,
-      default_payment_method: pmId,
+      default_payment_method: pmId ?? null,
       description: p.str('description') ?? null,
       ended_at: null,
       items: {
@@ -262,7 +264,11 @@ export class StripeBilling {
       amount: Number(invoice.amount_due),
       currency: String(invoice.currency),
       customer: String(sub.customer),
-      paymentMethod: String(sub.default_payment_method),
+      // The subscription's method, else the customer's invoice default (as Stripe chooses).
+      paymentMethod: String(
+        sub.default_payment_method ??
+          (this.host.customers.get(String(sub.customer))?.invoice_settings as Json | undefined)?.default_payment_method,
+      ),
       description: invoice.billing_reason === 'subscription_create' ? 'Subscription creation' : 'Subscription update',
     });
     (invoice.payments as { data: Json[] }).data.push({

@@ -1240,9 +1240,9 @@ export class StripeEmulator extends EmulatorServer {
     return pm;
   }
 
-  private getPaymentMethod(id: string): Json {
+  private getPaymentMethod(id: string, param?: string): Json {
     const pm = this.paymentMethods.get(id);
-    if (!pm) throw noSuch('PaymentMethod', id);
+    if (!pm) throw noSuch('PaymentMethod', id, param);
     return pm;
   }
 
@@ -1306,9 +1306,13 @@ export class StripeEmulator extends EmulatorServer {
   private attachPaymentMethod(req: EmulatorRequest, p: Params): EmulatorResponse {
     const customerId = p.requiredStr('customer');
     if (!this.customerMap.has(customerId)) throw noSuch('customer', customerId, 'customer');
-    const id = req.params.id;
-    const pm = TEST_PAYMENT_METHODS[id] ? this.createPaymentMethodFromAlias(id) : this.getPaymentMethod(id);
-    if (this.spentMethods.has(String(pm.id))) throw invalid(PAYMENT_METHOD_SPENT);
+    const pm = this.attach(req.params.id, customerId);
+    return json(200, this.expand(clone(pm), p.strings('expand')), this.commonHeaders(req));
+  }
+
+  private attach(id: string, customerId: string, param?: string): Json {
+    const pm = TEST_PAYMENT_METHODS[id] ? this.createPaymentMethodFromAlias(id) : this.getPaymentMethod(id, param);
+    if (this.spentMethods.has(String(pm.id))) throw invalid(PAYMENT_METHOD_SPENT, param);
     if (pm.customer) throw invalid('The payment method you provided has already been attached to a customer.');
     const card = this.paymentMethodCards.get(String(pm.id));
     if (card && card.outcome === 'decline' && !card.attachable) {
@@ -1320,7 +1324,7 @@ export class StripeEmulator extends EmulatorServer {
     }
     pm.customer = customerId;
     this.emit('payment_method.attached', pm);
-    return json(200, this.expand(clone(pm), p.strings('expand')), this.commonHeaders(req));
+    return pm;
   }
 
   /** Detaches a PaymentMethod from its Customer: it can no longer be used (Stripe's rule), nor attached again. */
@@ -1627,12 +1631,29 @@ export class StripeEmulator extends EmulatorServer {
 
   private createCustomer(req: EmulatorRequest, p: Params): EmulatorResponse {
     const clock = p.str('test_clock');
+    const pmId = p.str('payment_method');
+    const invoiceDefault = p.obj('invoice_settings')?.str('default_payment_method');
+    // At creation the only method the customer can have is the one attached with it.
+    if (invoiceDefault && invoiceDefault !== pmId)
+      throw invalid(
+        `The customer does not have a payment method with the ID ${invoiceDefault}. The payment method must be attached to the customer.`,
+        'invoice_settings[default_payment_method]',
+      );
     const customer = this.newCustomer({
       email: p.str('email') ?? null,
       name: p.str('name') ?? null,
       metadata: p.metadata(),
       testClock: clock ? this.billing.clocks.requireClock(clock, 'test_clock') : null,
     });
+    if (pmId) {
+      try {
+        const pm = this.attach(pmId, String(customer.id), 'payment_method');
+        if (invoiceDefault) customer.invoice_settings = { default_payment_method: pm.id };
+      } catch (error) {
+        this.customerMap.delete(String(customer.id));
+        throw error;
+      }
+    }
     return json(200, clone(customer), this.commonHeaders(req));
   }
 
@@ -1645,6 +1666,7 @@ export class StripeEmulator extends EmulatorServer {
       name: input.name,
       livemode: false,
       metadata: input.metadata,
+      invoice_settings: { default_payment_method: null },
       test_clock: input.testClock ?? null,
     };
     this.customerMap.set(String(customer.id), customer);
