@@ -106,6 +106,13 @@ describe('Mercado Pago saved cards (MercadoPagoProvider, mercadopago SDK, Mercad
     expect(emulator.customers().filter((c) => c.email === email)).toHaveLength(1);
   });
 
+  it('two saves racing for a new email end on one customer (the second create is refused with cause 101 and finds it)', async () => {
+    const email = uniqueEmail();
+    const [a, b] = await Promise.all([save('APRO', email), save('APRO', email)]);
+    expect(a.providerCustomerRef).toBe(b.providerCustomerRef);
+    expect(emulator.customers().filter((c) => c.email === email)).toHaveLength(1);
+  });
+
   it('a saved card that declines (FUND): saving succeeds, the charge is a decline with Mercado Pago’s status_detail', async () => {
     const saved = await save('FUND');
     const err = await declineOf(chargeSaved(saved));

@@ -1,4 +1,4 @@
-import { CardToken, Customer, CustomerCard, MercadoPagoConfig, MPNotFoundError } from 'mercadopago';
+import { CardToken, Customer, CustomerCard, MercadoPagoConfig, MercadoPagoError, MPNotFoundError } from 'mercadopago';
 import { ProviderDeclineError, ProviderSavedMethod, SavedMethodRef, SaveMethodInput } from '../payment-provider';
 import { parseChargeToken } from './mercadopago.mapper';
 
@@ -87,20 +87,35 @@ export class MercadoPagoSavedCards {
     }
   }
 
-  /** Mercado Pago keeps one customer per email: the one it has, or a new one. */
+  /**
+   * Mercado Pago keeps one customer per email: the one it has, or a new one. Two saves racing for a new
+   * email: the second create is refused (cause 101, "the customer already exist") and finds the first's.
+   */
   private async customerFor(input: SaveMethodInput): Promise<string> {
     const email = input.customer.email;
-    const found = await this.call('read', () => new Customer(this.client()).search({ options: { email } }));
-    const existing = found.results?.find((c) => c.email === email)?.id;
+    const existing = await this.findCustomer(email);
     if (existing) return existing;
     const [firstName, ...rest] = (input.customer.name ?? '').trim().split(/\s+/);
-    const customer = await this.call('read', () =>
-      new Customer(this.client(`${input.idempotencyKey}:customer`)).create({
-        body: { email, ...(firstName ? { first_name: firstName } : {}), ...(rest.length > 0 ? { last_name: rest.join(' ') } : {}) },
-      }),
-    );
+    let customer;
+    try {
+      customer = await this.call('read', () =>
+        new Customer(this.client(`${input.idempotencyKey}:customer`)).create({
+          body: { email, ...(firstName ? { first_name: firstName } : {}), ...(rest.length > 0 ? { last_name: rest.join(' ') } : {}) },
+        }),
+      );
+    } catch (err) {
+      const causes = ((err as { cause?: unknown }).cause as MercadoPagoError | undefined)?.causes ?? [];
+      const raced = causes.some((c) => String((c as { code?: unknown }).code) === '101') ? await this.findCustomer(email) : undefined;
+      if (raced) return raced;
+      throw err;
+    }
     if (!customer.id)
       throw new ProviderDeclineError('mercadopago', 'invalid_request', undefined, 'Mercado Pago created a customer without id');
     return customer.id;
+  }
+
+  private async findCustomer(email: string): Promise<string | undefined> {
+    const found = await this.call('read', () => new Customer(this.client()).search({ options: { email } }));
+    return found.results?.find((c) => c.email === email)?.id;
   }
 }
