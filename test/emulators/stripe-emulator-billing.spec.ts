@@ -190,6 +190,23 @@ describe('StripeEmulator: Customers, PaymentMethods and Billing (stripe SDK)', (
       expect(eventsFor(sub.id).filter((e) => e.type === 'customer.subscription.deleted')).toHaveLength(1);
     });
 
+    it('without a clock, the renew control route bills the next period with the saved method; a decline leaves an invoice to pay', async () => {
+      const customer = await stripe.customers.create({ email: 'realtime@example.com' });
+      const method = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+      const sub = await subscribe(customer.id, method.id);
+      const renew = () => fetch(`${emulator.url}/_emulator/subscriptions/${sub.id}/renew`, { method: 'POST' }).then((r) => r.json());
+      await expect(renew()).resolves.toMatchObject({ status: 'active' });
+      const failing = await stripe.paymentMethods.attach('pm_card_chargeCustomerFail', { customer: customer.id });
+      await stripe.subscriptions.update(sub.id, { default_payment_method: failing.id });
+      await expect(renew()).resolves.toMatchObject({ status: 'past_due' });
+      const open = (await stripe.invoices.list({ subscription: sub.id, status: 'open' })).data[0];
+      expect((await refusal(stripe.invoices.pay(open.id))).type).toBe('StripeCardError');
+      await stripe.subscriptions.update(sub.id, { default_payment_method: method.id });
+      await expect(stripe.invoices.pay(open.id)).resolves.toMatchObject({ status: 'paid', attempt_count: 3 });
+      expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
+      expect((await stripe.invoices.list({ subscription: sub.id })).data.map((i) => i.status)).toEqual(['paid', 'paid', 'paid']);
+    });
+
     it('cancel_at_period_end: ends at the period end without another invoice', async () => {
       const { clock, customer, method } = await customerWith('pm_card_visa');
       const sub = await subscribe(customer.id, method.id);

@@ -319,11 +319,9 @@ export class StripeBilling {
 
   /** After an invoice was paid: the subscription is active again, with its events. */
   async settled(sub: Json, invoice: Json): Promise<void> {
+    const previous = sub.status === 'active' ? null : { status: sub.status };
+    sub.status = 'active';
     await this.host.emit('invoice.paid', invoice);
-    if (sub.status !== 'active') {
-      const previous = { status: sub.status };
-      sub.status = 'active';
-      await this.host.emit('customer.subscription.updated', sub, previous);
-    }
+    if (previous) await this.host.emit('customer.subscription.updated', sub, previous);
   }
 }

@@ -116,7 +116,8 @@ export class StripeTestClocks {
     return best;
   }
 
-  private async renew(sub: Json, at: number): Promise<void> {
+  /** Bills the next period (from `at`, the period end): a new invoice charged off session, with its events. */
+  async renew(sub: Json, at: number): Promise<void> {
     const previous: Json = { status: sub.status };
     for (const item of (sub.items as { data: Json[] }).data) {
       const price = item.price as StripePrice;

@@ -377,13 +377,21 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   /**
-   * Bills the next period of an active subscription: a charge and `invoice.paid` (billing_reason
-   * subscription_cycle), or with a declining test PaymentMethod `invoice.payment_failed` and status past_due.
+   * Bills the next period of an active subscription now, whatever the time: a charge and `invoice.paid`
+   * (billing_reason subscription_cycle), or with a declining test PaymentMethod `invoice.payment_failed`
+   * and status past_due. A subscription whose default PaymentMethod is attached to its customer (made by
+   * `POST /v1/subscriptions`) and no `paymentMethod` given: renewed as a test clock renews it (that method
+   * charged off session, the retry scheduled on failure; pay it with `POST /v1/invoices/:id/pay`).
    */
   async renewSubscription(id: string, options: { paymentMethod?: string } = {}): Promise<Json> {
     const sub = this.subscriptionMap.get(id);
     if (!sub) throw new Error(`No such subscription: '${id}'`);
     if (sub.status === 'canceled') throw new Error(`Subscription ${id} is canceled`);
+    const saved = typeof sub.default_payment_method === 'string' ? this.paymentMethods.get(sub.default_payment_method) : undefined;
+    if (!options.paymentMethod && saved?.customer === sub.customer) {
+      await this.billing.clocks.renew(sub, Number((sub.items as { data: Json[] }).data[0]?.current_period_end));
+      return clone(sub);
+    }
     const pmAlias = options.paymentMethod ?? 'pm_card_visa';
     const card = TEST_PAYMENT_METHODS[pmAlias];
     if (!card) throw new Error(`Unknown test payment method ${pmAlias}`);
