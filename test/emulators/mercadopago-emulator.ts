@@ -16,6 +16,19 @@ import {
   json,
   redirect,
 } from './emulator-server';
+import {
+  badRequest,
+  CARD_METHODS,
+  CARDHOLDER_OUTCOMES,
+  CardToken,
+  clone,
+  fromCents,
+  isoNow,
+  mpError,
+  MpRequestError,
+  toCents,
+} from './mercadopago-emulator-support';
+import { MercadoPagoCustomers } from './mercadopago-emulator-customers';
 
 /**
  * Mercado Pago emulator: card tokens, payments (cards by test cardholder name, Pix), refunds, payment
@@ -38,7 +51,7 @@ export interface MercadoPagoEmulatorOptions {
   signatureTimestampUnit?: 's' | 'ms';
 }
 
-type Json = Record<string, unknown>;
+import type { Json } from './mercadopago-emulator-support';
 
 export type MercadoPagoPaymentStatus = 'approved' | 'pending' | 'in_process' | 'rejected' | 'refunded' | 'cancelled' | 'charged_back';
 
@@ -135,83 +148,6 @@ export interface MercadoPagoNotification {
   signature: string;
 }
 
-interface CardToken {
-  id: string;
-  cardholderName: string;
-  firstSix: string;
-  lastFour: string;
-  expirationMonth: number;
-  expirationYear: number;
-  used: boolean;
-  body: Json;
-}
-
-/** Outcome by test cardholder name (https://www.mercadopago.com.br/developers/en/docs/checkout-api/integration-test/test-cards). */
-const CARDHOLDER_OUTCOMES: Record<string, { status: MercadoPagoPaymentStatus; detail: string }> = {
-  APRO: { status: 'approved', detail: 'accredited' },
-  CONT: { status: 'in_process', detail: 'pending_contingency' },
-  OTHE: { status: 'rejected', detail: 'cc_rejected_other_reason' },
-  CALL: { status: 'rejected', detail: 'cc_rejected_call_for_authorize' },
-  FUND: { status: 'rejected', detail: 'cc_rejected_insufficient_amount' },
-  SECU: { status: 'rejected', detail: 'cc_rejected_bad_filled_security_code' },
-  EXPI: { status: 'rejected', detail: 'cc_rejected_bad_filled_date' },
-  FORM: { status: 'rejected', detail: 'cc_rejected_bad_filled_other' },
-  DUPL: { status: 'rejected', detail: 'cc_rejected_duplicated_payment' },
-  LOCK: { status: 'rejected', detail: 'cc_rejected_card_disabled' },
-  BLAC: { status: 'rejected', detail: 'cc_rejected_blacklist' },
-  INST: { status: 'rejected', detail: 'cc_rejected_invalid_installments' },
-};
-
-const CARD_METHODS: Record<string, string> = {
-  visa: 'credit_card',
-  master: 'credit_card',
-  amex: 'credit_card',
-  elo: 'credit_card',
-  hipercard: 'credit_card',
-  cabal: 'credit_card',
-  naranja: 'credit_card',
-  debvisa: 'debit_card',
-  debmaster: 'debit_card',
-  debelo: 'debit_card',
-};
-
-/** Mercado Pago's error object: `{message, error, status, cause: [{code, description, data}]}`. */
-function mpError(
-  status: number,
-  error: string,
-  message: string,
-  cause: { code: number | string; description: string }[] = [],
-): EmulatorResponse {
-  return json(status, { message, error, status, cause: cause.map((c) => ({ ...c, data: null })) });
-}
-
-class MpRequestError extends Error {
-  constructor(readonly response: EmulatorResponse) {
-    super('Mercado Pago request error');
-  }
-}
-
-function badRequest(message: string, code: number | string): MpRequestError {
-  return new MpRequestError(mpError(400, 'bad_request', message, [{ code, description: message }]));
-}
-
-function isoNow(): string {
-  // Mercado Pago answers local times with an offset (e.g. 2026-11-23T10:20:30.123-04:00); UTC here.
-  return new Date().toISOString().replace('Z', '+00:00');
-}
-
-function toCents(amount: number): number {
-  return Math.round(amount * 100);
-}
-
-function fromCents(cents: number): number {
-  return cents / 100;
-}
-
-function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
 export class MercadoPagoEmulator extends EmulatorServer {
   webhookUrl?: string;
   readonly webhookSecret: string;
@@ -219,6 +155,8 @@ export class MercadoPagoEmulator extends EmulatorServer {
   readonly collectorId: number;
   private readonly accessToken?: string;
   private readonly timestampUnit: 's' | 'ms';
+  /** Customers and their saved cards (mercadopago-emulator-customers.ts). */
+  private readonly customerApi: MercadoPagoCustomers;
 
   private readonly tokens = new Map<string, CardToken>();
   private readonly paymentMap = new Map<number, MercadoPagoPayment>();
@@ -244,6 +182,30 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
     const api = { auth: true };
     const money = { auth: true, money: true };
+    this.customerApi = new MercadoPagoCustomers(this.collectorId);
+    const customers = this.customerApi;
+    this.route('POST', '/v1/customers', (req) => this.idempotent(req, () => json(201, customers.create(asRecord(req.body) ?? {}))), api);
+    this.route('GET', '/v1/customers/search', (req) => this.run(() => json(200, customers.search(req.query))), api);
+    this.route('GET', '/v1/customers/:id', (req) => this.run(() => json(200, customers.get(req.params.id))), api);
+    this.route(
+      'POST',
+      '/v1/customers/:id/cards',
+      (req) => this.idempotent(req, () => json(201, customers.addCard(req.params.id, asRecord(req.body) ?? {}, this.tokens))),
+      api,
+    );
+    this.route('GET', '/v1/customers/:id/cards', (req) => this.run(() => json(200, customers.listCards(req.params.id))), api);
+    this.route(
+      'GET',
+      '/v1/customers/:id/cards/:cardId',
+      (req) => this.run(() => json(200, customers.getCard(req.params.id, req.params.cardId))),
+      api,
+    );
+    this.route(
+      'DELETE',
+      '/v1/customers/:id/cards/:cardId',
+      (req) => this.run(() => json(200, customers.deleteCard(req.params.id, req.params.cardId))),
+      api,
+    );
     this.route('POST', '/v1/card_tokens', (req) => this.idempotent(req, () => this.createCardToken(req)), api);
     this.route('GET', '/v1/card_tokens/:id', (req) => this.run(() => this.getCardToken(req.params.id)), api);
     this.route('POST', '/v1/payments', (req) => this.idempotent(req, () => this.createPayment(req), true), money);
@@ -278,6 +240,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
   }
 
   // ================================================================ accessors
+
+  /** Customers, with their saved cards. */
+  customers(): Json[] {
+    return this.customerApi.customers().map((c) => this.customerApi.get(String(c.id)));
+  }
 
   payments(): MercadoPagoPayment[] {
     return [...this.paymentMap.values()].map(clone);
@@ -624,6 +591,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
   private createCardToken(req: EmulatorRequest): EmulatorResponse {
     const body = asRecord(req.body) ?? {};
+    if (body.card_id !== undefined) return this.savedCardToken(body);
     const number = (asString(body.card_number) ?? '').replace(/\s/g, '');
     if (!/^\d{13,19}$/.test(number)) throw badRequest('invalid parameter card_number', 'E205');
     const month = Number(asString(body.expiration_month));
@@ -669,6 +637,36 @@ export class MercadoPagoEmulator extends EmulatorServer {
     return json(201, clone(token.body));
   }
 
+  /** A token for a saved card (`card_id`): the card's data, one use, for its customer only. */
+  private savedCardToken(body: Json): EmulatorResponse {
+    const saved = this.customerApi.tokenForCard(body);
+    const id = randomBytes(16).toString('hex');
+    const created = isoNow();
+    const token: CardToken = {
+      ...saved,
+      id,
+      body: {
+        id,
+        card_id: saved.cardId,
+        public_key: null,
+        first_six_digits: saved.firstSix,
+        last_four_digits: saved.lastFour,
+        expiration_month: saved.expirationMonth,
+        expiration_year: saved.expirationYear,
+        cardholder: { name: saved.cardholderName },
+        status: 'active',
+        date_created: created,
+        date_last_updated: created,
+        date_due: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+        luhn_validation: true,
+        live_mode: false,
+        require_esc: false,
+      },
+    };
+    this.tokens.set(id, token);
+    return json(201, clone(token.body));
+  }
+
   private getCardToken(id: string): EmulatorResponse {
     const token = this.tokens.get(id);
     if (!token) return mpError(404, 'not_found', 'Card Token not found', [{ code: 2006, description: 'Card Token not found' }]);
@@ -686,7 +684,8 @@ export class MercadoPagoEmulator extends EmulatorServer {
     if (Math.abs(toCents(amount) - amount * 100) > 1e-6) throw badRequest('transaction_amount must have at most two decimals', 4037);
     const paymentMethodId = asString(body.payment_method_id);
     if (!paymentMethodId) throw badRequest("payment_method_id attribute can't be null", 4033);
-    const payer = asRecord(body.payer) ?? {};
+    // A saved card's token pays only for its customer (payer.type customer); the customer's email is the payer's.
+    const payer = this.customerApi.payerFor(asRecord(body.payer) ?? {}, this.tokens.get(asString(body.token) ?? ''));
     const email = asString(payer.email);
     if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw badRequest('payer.email must be a valid email', 4050);
     const installments = body.installments === undefined ? 1 : Number(body.installments);

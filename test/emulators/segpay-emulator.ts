@@ -68,6 +68,9 @@ export interface SegpayTransaction {
   ip: string;
   custom: Record<string, string>;
   createdAt: Date;
+  /** A one-click sale: the merchant's reference (RefID), unique per merchant, and the purchase (OCToken) it reused. */
+  refId?: string;
+  oneClickOf?: string;
 }
 
 export interface SegpayMembership {
@@ -82,6 +85,17 @@ export interface SegpayMembership {
   cancelReason: string | null;
   billEmail: string | null;
   custom: Record<string, string>;
+  /** The card the buyer paid with, kept by Segpay for rebills and one-click sales on this purchase. */
+  card: SegpayCard;
+}
+
+export interface SegpayCard {
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+  /** Every later charge on it (rebills, one-click sales) declines (setCardDeclines; an expired or closed card). */
+  declines: boolean;
 }
 
 export interface SegpayPostback {
@@ -113,6 +127,9 @@ const PREFILL_TO_POSTBACK: Record<string, string> = {
   'x-billcntry': 'billcntry',
   'x-username': 'username',
 };
+
+/** The card every emulated purchase is paid with, unless a test gives another (completePurchase's `card`). */
+const TEST_CARD = { brand: 'visa', last4: '1111', expMonth: 12, declines: false } as const;
 
 function formatPrice(cents: number): string {
   return (cents / 100).toFixed(2);
@@ -164,9 +181,16 @@ export class SegpayEmulator extends EmulatorServer {
     this.route('GET', '/srs/memberships/:purchaseId', (req) => this.lookupMembership(req), srs);
     this.route('POST', '/srs/memberships/:purchaseId/cancel', (req) => this.cancelRoute(req), srs);
     this.route('GET', '/srs/postback-ips', () => json(200, { ips: ['127.0.0.1'] }), srs);
+    this.route('POST', '/srs/oneclick', (req) => this.oneClickRoute(req), { auth: true, money: true });
 
     this.route('POST', '/_emulator/memberships/:purchaseId/rebill', (req) => this.rebillRoute(req));
     this.route('POST', '/_emulator/transactions/:tranId/chargeback', (req) => this.chargebackRoute(req));
+    this.route('POST', '/_emulator/memberships/:purchaseId/card', (req) =>
+      this.control(async () => {
+        this.setCardDeclines(req.params.purchaseId, asString(asRecord(req.body)?.declines) !== 'false');
+        return this.publicMembership(this.membershipMap.get(req.params.purchaseId) as SegpayMembership);
+      }),
+    );
     this.route('POST', '/_emulator/postbacks/forge', (req) => this.forgeRoute(req));
     this.route('POST', '/_emulator/postbacks/:id/replay', (req) => this.replayRoute(req));
     this.route('POST', '/_emulator/price-points', (req) => this.addPricePointRoute(req));
@@ -221,16 +245,20 @@ export class SegpayEmulator extends EmulatorServer {
    * approved, the membership/purchase), sends the postback, and returns where the browser goes next.
    * `page` is a payment page URL or its query string. Resolves after the postback was delivered.
    */
-  async completePurchase(page: string | URLSearchParams, options: { approve?: boolean; ip?: string } = {}): Promise<PurchaseResult> {
+  async completePurchase(
+    page: string | URLSearchParams,
+    options: { approve?: boolean; ip?: string; card?: Partial<SegpayCard> } = {},
+  ): Promise<PurchaseResult> {
     const query = typeof page === 'string' ? new URL(page, 'http://segpay.invalid').searchParams : page;
-    const result = this.purchase(query, options.approve !== false, options.ip ?? '127.0.0.1');
+    const result = this.purchase(query, options.approve !== false, options.ip ?? '127.0.0.1', options.card);
     if ('error' in result) throw new Error(result.error);
     return { ...result, postback: await result.postback };
   }
 
   /**
    * Bills the next period of a recurring membership: stage `Conversion` for the first rebill,
-   * `Rebill` after. `approve: false` records a declined rebill. Sends the postback.
+   * `Rebill` after. `approve: false` (or a card that declines) records a declined rebill, and the
+   * membership stays due. Sends the postback (confirmed through SRS like any other) and resolves after it.
    */
   async rebill(purchaseId: string, options: { approve?: boolean } = {}): Promise<SegpayTransaction> {
     const membership = this.membershipMap.get(purchaseId);
@@ -239,7 +267,7 @@ export class SegpayEmulator extends EmulatorServer {
       throw new Error(`Purchase ${purchaseId} is not an active recurring membership`);
     const pp = this.pricePointMap.get(membership.eticketId);
     if (!pp?.recurringPrice) throw new Error(`Price point ${membership.eticketId} has no recurring price`);
-    const approved = options.approve !== false;
+    const approved = options.approve !== false && !membership.card.declines;
     const initial = this.transactionMap.get(membership.initialTranId);
     const transaction = this.newTransaction({
       purchaseId,
@@ -261,6 +289,13 @@ export class SegpayEmulator extends EmulatorServer {
     }
     await this.postback(this.transactionFields(transaction, 'Auth'));
     return { ...transaction };
+  }
+
+  /** From now on every charge on this purchase's card declines (or, with false, succeeds again). */
+  setCardDeclines(purchaseId: string, declines = true): void {
+    const membership = this.membershipMap.get(purchaseId);
+    if (!membership) throw new Error(`No purchase ${purchaseId}`);
+    membership.card.declines = declines;
   }
 
   /** A chargeback on a sale: a `charge` transaction and a Void postback. */
@@ -399,6 +434,7 @@ export class SegpayEmulator extends EmulatorServer {
     query: URLSearchParams,
     approve: boolean,
     ip: string,
+    card: Partial<SegpayCard> = {},
   ):
     | { error: string }
     | {
@@ -444,6 +480,7 @@ export class SegpayEmulator extends EmulatorServer {
         cancelReason: null,
         billEmail,
         custom,
+        card: { ...TEST_CARD, expYear: new Date().getUTCFullYear() + 3, ...card },
       };
       this.membershipMap.set(purchaseId, membership);
     }
@@ -551,6 +588,8 @@ export class SegpayEmulator extends EmulatorServer {
       refundedAmount: formatPrice(t.refundedCents),
       relatedTranId: t.relatedTranId,
       billEmail: t.billEmail,
+      refId: t.refId ?? null,
+      oneClickOf: t.oneClickOf ?? null,
       createdAt: t.createdAt.toISOString(),
     };
   }
@@ -566,6 +605,8 @@ export class SegpayEmulator extends EmulatorServer {
       nextBillDate: m.nextBillDate?.toISOString() ?? null,
       cancelledAt: m.cancelledAt?.toISOString() ?? null,
       cancelReason: m.cancelReason,
+      billEmail: m.billEmail,
+      card: { brand: m.card.brand, last4: m.card.last4, expMonth: m.card.expMonth, expYear: m.card.expYear },
     };
   }
 
@@ -582,9 +623,10 @@ export class SegpayEmulator extends EmulatorServer {
     if (start === null || end === null) return srsError(400, 'StartDate and EndDate are required (ISO 8601 or YYYY-MM-DD)');
     const purchaseId = params.get('PurchaseID');
     const type = params.get('Type');
+    const refId = params.get('RefID');
     const transactions = [...this.transactionMap.values()]
       .filter((t) => t.createdAt.getTime() >= start && t.createdAt.getTime() <= end)
-      .filter((t) => (!purchaseId || t.purchaseId === purchaseId) && (!type || t.type === type))
+      .filter((t) => (!purchaseId || t.purchaseId === purchaseId) && (!type || t.type === type) && (!refId || t.refId === refId))
       .map((t) => this.publicTransaction(t));
     return json(200, { count: transactions.length, transactions });
   }
@@ -626,6 +668,83 @@ export class SegpayEmulator extends EmulatorServer {
     sale.status = sale.refundedCents >= sale.amountCents ? 'refunded' : 'partially_refunded';
     await this.postback(this.transactionFields(credit, 'Void'));
     return json(200, { result: 'Successful', refund: this.publicTransaction(credit), transaction: this.publicTransaction(sale) });
+  }
+
+  /**
+   * A one-click sale (our JSON approximation of Segpay's one-click service): charges the card kept on a
+   * previous purchase (`OCToken`, its purchase id) for `Amount` on price point `EticketID`, without the
+   * buyer, as a new one-off purchase. Strict: the purchase must exist, be ours and not charged back; the
+   * price point must exist and its currency be `CurrencyCode`. `RefID` (the merchant's reference) is
+   * unique: the same RefID again answers the transaction it made (nothing is charged twice); with other
+   * parameters it is refused. Answers 200 with the transaction, approved or declined, and sends its
+   * postback (stage Initial) before answering.
+   */
+  private async oneClickRoute(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const params = this.params(req);
+    const token = params.get('OCToken') ?? '';
+    const eticketId = params.get('EticketID') ?? '';
+    const refId = params.get('RefID') ?? '';
+    const amount = Number(params.get('Amount'));
+    const currency = (params.get('CurrencyCode') ?? '').toUpperCase();
+    if (!refId) return srsError(400, 'RefID is required');
+    if (!Number.isFinite(amount) || amount <= 0 || !/^\d+(\.\d{1,2})?$/.test(params.get('Amount') ?? ''))
+      return srsError(400, 'Amount must be a positive amount with at most two decimals');
+    const earlier = [...this.transactionMap.values()].find((t) => t.refId === refId);
+    if (earlier) {
+      if (earlier.oneClickOf !== token || earlier.amountCents !== toCents(amount) || earlier.eticketId !== eticketId)
+        return srsError(409, `RefID ${refId} was used for another one-click sale`);
+      return json(200, {
+        result: earlier.approved ? 'Successful' : 'Declined',
+        replayed: true,
+        transaction: this.publicTransaction(earlier),
+      });
+    }
+    const membership = this.membershipMap.get(token);
+    if (!membership) return srsError(404, `Purchase ${token} not found`);
+    const initial = this.transactionMap.get(membership.initialTranId);
+    if (!initial?.approved || initial.status === 'charged_back')
+      return srsError(409, `Purchase ${token} cannot be used for one-click sales`);
+    const pp = this.pricePointMap.get(eticketId);
+    if (!pp) return srsError(400, `Invalid eticket ${eticketId}`);
+    if ((pp.currencyCode ?? 'USD') !== currency)
+      return srsError(400, `Price point ${eticketId} is in ${pp.currencyCode ?? 'USD'}, not ${currency}`);
+    const approved = !membership.card.declines;
+    const purchaseId = approved ? String(this.nextPurchaseId++) : null;
+    const transaction = this.newTransaction({
+      purchaseId,
+      eticketId,
+      type: 'sale',
+      stage: 'Initial',
+      approved,
+      amountCents: toCents(amount),
+      currencyCode: currency,
+      relatedTranId: null,
+      billEmail: membership.billEmail,
+      billName: initial.billName,
+      ip: initial.ip,
+      // Custom parameters belong to the request that sent them: the one-click call's own are echoed.
+      custom: oneClickCustom(params),
+    });
+    transaction.refId = refId;
+    transaction.oneClickOf = token;
+    if (purchaseId) {
+      this.membershipMap.set(purchaseId, {
+        ...membership,
+        purchaseId,
+        eticketId,
+        recurring: false,
+        status: 'active',
+        initialTranId: transaction.tranId,
+        rebills: 0,
+        nextBillDate: null,
+        cancelledAt: null,
+        cancelReason: null,
+        custom: {},
+        card: membership.card,
+      });
+    }
+    await this.postback(this.transactionFields(transaction, 'Auth'));
+    return json(200, { result: approved ? 'Successful' : 'Declined', replayed: false, transaction: this.publicTransaction(transaction) });
   }
 
   private lookupMembership(req: EmulatorRequest): EmulatorResponse {
@@ -730,4 +849,13 @@ export function parsePricePointSpec(spec: string): SegpayPricePoint {
     recurringDays: days ? Number(days) : undefined,
     initialDays: days ? Number(days) : undefined,
   };
+}
+
+const ONE_CLICK_PARAMS = new Set(['MerchantID', 'UserID', 'UserAccessKey', 'OCToken', 'EticketID', 'Amount', 'CurrencyCode', 'RefID']);
+
+/** A one-click call's parameters that Segpay does not interpret: passed through and echoed in its postback. */
+function oneClickCustom(params: URLSearchParams): Record<string, string> {
+  const custom: Record<string, string> = {};
+  for (const [k, v] of params.entries()) if (!ONE_CLICK_PARAMS.has(k) && !k.startsWith('x-')) custom[k] = v;
+  return custom;
 }

@@ -10,15 +10,50 @@ import {
   EmulatorResponse,
   EmulatorServer,
   escapeHtml,
-  FormObject,
-  FormValue,
   headerValue,
   html,
   json,
   randomId,
   redirect,
 } from './emulator-server';
-import { STRIPE_PARAMS, unknownParam } from './stripe-params';
+import {
+  addInterval,
+  clone,
+  formatAmount,
+  formBody,
+  invalid,
+  Json,
+  LineItem,
+  Metadata,
+  MINIMUM_AMOUNTS,
+  missingParam,
+  noSuch,
+  now,
+  Params,
+  rejectUnknownParams,
+  StripeCharge,
+  StripeCheckoutSession,
+  StripeEvent,
+  StripePaymentIntent,
+  StripePrice,
+  StripeRefund,
+  StripeRequestError,
+  offSessionAuthentication,
+  offSessionParam,
+  PAYMENT_METHOD_SPENT,
+  TEST_PAYMENT_METHODS,
+  TestCard,
+} from './stripe-emulator-support';
+import { BillingOptions, StripeBilling } from './stripe-emulator-billing';
+
+export type {
+  PaymentIntentStatus,
+  StripeCharge,
+  StripeCheckoutSession,
+  StripeEvent,
+  StripePaymentIntent,
+  StripeRefund,
+} from './stripe-emulator-support';
 
 /**
  * Stripe emulator: PaymentIntents, Refunds, Checkout Sessions (payment and subscription mode), and the
@@ -36,412 +71,11 @@ export interface StripeEmulatorOptions {
   apiKey?: string;
   /** `api_version` written into events (default: the version the SDK in node_modules pins). */
   apiVersion?: string;
+  /** Stripe Billing's retry schedule and final action (stripe-emulator-billing.ts). */
+  billing?: BillingOptions;
 }
-
-type Metadata = Record<string, string>;
-type Json = Record<string, unknown>;
-
-export type PaymentIntentStatus =
-  | 'requires_payment_method'
-  | 'requires_confirmation'
-  | 'requires_action'
-  | 'processing'
-  | 'requires_capture'
-  | 'canceled'
-  | 'succeeded';
-
-export interface StripePaymentIntent {
-  id: string;
-  object: 'payment_intent';
-  allowed_payment_method_types: string[] | null;
-  amount: number;
-  amount_capturable: number;
-  amount_received: number;
-  automatic_payment_methods: { enabled: boolean; allow_redirects: string } | null;
-  canceled_at: number | null;
-  cancellation_reason: string | null;
-  capture_method: string;
-  client_secret: string;
-  confirmation_method: string;
-  created: number;
-  currency: string;
-  customer: string | null;
-  customer_account: string | null;
-  description: string | null;
-  excluded_payment_method_types: string[] | null;
-  last_payment_error: Json | null;
-  latest_charge: string | null;
-  livemode: false;
-  metadata: Metadata;
-  next_action: Json | null;
-  on_behalf_of: string | null;
-  payment_method: string | null;
-  payment_method_options: Json | null;
-  payment_method_types: string[];
-  processing: Json | null;
-  receipt_email: string | null;
-  review: string | null;
-  setup_future_usage: string | null;
-  shipping: Json | null;
-  statement_descriptor: string | null;
-  statement_descriptor_suffix: string | null;
-  status: PaymentIntentStatus;
-  transfer_group: string | null;
-}
-
-export interface StripeCharge {
-  id: string;
-  object: 'charge';
-  amount: number;
-  amount_captured: number;
-  amount_refunded: number;
-  balance_transaction: string | null;
-  captured: boolean;
-  created: number;
-  currency: string;
-  customer: string | null;
-  description: string | null;
-  failure_code: string | null;
-  failure_message: string | null;
-  livemode: false;
-  metadata: Metadata;
-  outcome: Json;
-  paid: boolean;
-  payment_intent: string | null;
-  payment_method: string;
-  payment_method_details: Json;
-  refunded: boolean;
-  status: 'succeeded' | 'pending' | 'failed';
-}
-
-export interface StripeRefund {
-  id: string;
-  object: 'refund';
-  amount: number;
-  balance_transaction: string;
-  charge: string;
-  created: number;
-  currency: string;
-  customer: string | null;
-  destination_details: Json;
-  metadata: Metadata;
-  payment_intent: string | null;
-  payment_method: string;
-  reason: string | null;
-  receipt_number: string | null;
-  source_transfer_reversal: string | null;
-  /** `pending` only when a test held it (holdNextRefunds), until settleRefund(). */
-  status: 'pending' | 'succeeded' | 'failed';
-  failure_reason?: string;
-  transfer_reversal: string | null;
-}
-
-export interface StripeCheckoutSession {
-  id: string;
-  object: 'checkout.session';
-  amount_subtotal: number;
-  amount_total: number;
-  cancel_url: string | null;
-  client_reference_id: string | null;
-  created: number;
-  currency: string;
-  customer: string | null;
-  customer_details: Json | null;
-  customer_email: string | null;
-  expires_at: number;
-  invoice: string | null;
-  livemode: false;
-  metadata: Metadata;
-  mode: 'payment' | 'subscription';
-  payment_intent: string | null;
-  payment_method_types: string[];
-  payment_status: 'paid' | 'unpaid' | 'no_payment_required';
-  status: 'open' | 'complete' | 'expired';
-  subscription: string | null;
-  success_url: string | null;
-  total_details: Json;
-  ui_mode: 'hosted';
-  url: string | null;
-}
-
-export interface StripeEvent {
-  id: string;
-  object: 'event';
-  api_version: string;
-  created: number;
-  data: { object: unknown; previous_attributes?: Json };
-  livemode: false;
-  pending_webhooks: number;
-  request: { id: string | null; idempotency_key: string | null };
-  type: string;
-}
-
-interface StripePrice {
-  id: string;
-  object: 'price';
-  active: boolean;
-  created: number;
-  currency: string;
-  livemode: false;
-  lookup_key: string | null;
-  metadata: Metadata;
-  nickname: string | null;
-  product: string;
-  recurring: { interval: string; interval_count: number } | null;
-  type: 'one_time' | 'recurring';
-  unit_amount: number;
-}
-
-interface LineItem {
-  id: string;
-  object: 'item';
-  amount_subtotal: number;
-  amount_total: number;
-  currency: string;
-  description: string;
-  price: StripePrice;
-  quantity: number;
-}
-
-interface TestCard {
-  brand: string;
-  last4: string;
-  funding: string;
-  outcome: 'succeed' | 'decline' | 'authenticate';
-  code?: string;
-  declineCode?: string;
-  message?: string;
-}
-
-/** Stripe's documented test PaymentMethods (https://docs.stripe.com/testing). */
-const TEST_PAYMENT_METHODS: Record<string, TestCard> = {
-  pm_card_visa: { brand: 'visa', last4: '4242', funding: 'credit', outcome: 'succeed' },
-  pm_card_visa_debit: { brand: 'visa', last4: '5556', funding: 'debit', outcome: 'succeed' },
-  pm_card_mastercard: { brand: 'mastercard', last4: '4444', funding: 'credit', outcome: 'succeed' },
-  pm_card_amex: { brand: 'amex', last4: '8431', funding: 'credit', outcome: 'succeed' },
-  pm_card_chargeDeclined: {
-    brand: 'visa',
-    last4: '0002',
-    funding: 'credit',
-    outcome: 'decline',
-    code: 'card_declined',
-    declineCode: 'generic_decline',
-    message: 'Your card was declined.',
-  },
-  pm_card_chargeDeclinedInsufficientFunds: {
-    brand: 'visa',
-    last4: '9995',
-    funding: 'credit',
-    outcome: 'decline',
-    code: 'card_declined',
-    declineCode: 'insufficient_funds',
-    message: 'Your card has insufficient funds.',
-  },
-  pm_card_chargeDeclinedLostCard: {
-    brand: 'visa',
-    last4: '9987',
-    funding: 'credit',
-    outcome: 'decline',
-    code: 'card_declined',
-    declineCode: 'lost_card',
-    message: 'Your card was declined.',
-  },
-  pm_card_chargeDeclinedFraudulent: {
-    brand: 'visa',
-    last4: '0019',
-    funding: 'credit',
-    outcome: 'decline',
-    code: 'card_declined',
-    declineCode: 'fraudulent',
-    message: 'Your card was declined.',
-  },
-  pm_card_chargeDeclinedExpiredCard: {
-    brand: 'visa',
-    last4: '0069',
-    funding: 'credit',
-    outcome: 'decline',
-    code: 'expired_card',
-    declineCode: 'expired_card',
-    message: 'Your card has expired.',
-  },
-  pm_card_chargeDeclinedIncorrectCvc: {
-    brand: 'visa',
-    last4: '0127',
-    funding: 'credit',
-    outcome: 'decline',
-    code: 'incorrect_cvc',
-    declineCode: 'incorrect_cvc',
-    message: "Your card's security code is incorrect.",
-  },
-  pm_card_authenticationRequired: { brand: 'visa', last4: '3184', funding: 'credit', outcome: 'authenticate' },
-  pm_card_threeDSecure2Required: { brand: 'visa', last4: '3220', funding: 'credit', outcome: 'authenticate' },
-};
-
-/** Stripe's minimum charge amounts (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts), a subset. */
-const MINIMUM_AMOUNTS: Record<string, number> = { usd: 50, eur: 50, gbp: 30, brl: 50, cad: 50, aud: 50, mxn: 1000, jpy: 50 };
-const ZERO_DECIMAL = new Set([
-  'jpy',
-  'krw',
-  'clp',
-  'vnd',
-  'xaf',
-  'xof',
-  'bif',
-  'djf',
-  'gnf',
-  'kmf',
-  'mga',
-  'pyg',
-  'rwf',
-  'ugx',
-  'vuv',
-  'xpf',
-]);
 
 const DEFAULT_API_VERSION = '2026-10-28.endive';
-
-/** A Stripe request error; thrown by parameter validation and turned into Stripe's error object. */
-class StripeRequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: Json,
-    /** Results of requests that failed validation are not stored under the idempotency key (as at Stripe). */
-    readonly store = false,
-  ) {
-    super(String(error.message));
-  }
-}
-
-function invalid(message: string, param?: string, code?: string): StripeRequestError {
-  return new StripeRequestError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
-}
-
-/** Stripe refuses a parameter the endpoint does not take (not stored under the idempotency key: a validation error). */
-function rejectUnknownParams(method: string, pattern: string, values: FormObject): void {
-  const spec = STRIPE_PARAMS[`${method} ${pattern}`];
-  if (!spec) throw new Error(`stripe-params.ts has no parameters for ${method} ${pattern}`);
-  const param = unknownParam(spec, values);
-  if (param) {
-    throw new StripeRequestError(400, {
-      type: 'invalid_request_error',
-      code: 'parameter_unknown',
-      doc_url: 'https://stripe.com/docs/error-codes/parameter-unknown',
-      message: `Received unknown parameter: ${param}`,
-      param,
-    });
-  }
-}
-
-function missingParam(param: string): StripeRequestError {
-  return invalid(`Missing required param: ${param}.`, param, 'parameter_missing');
-}
-
-/** A missing object: 404 when it is the object addressed by the URL, 400 when a parameter names it (as at Stripe). */
-function noSuch(kind: string, id: string, param?: string): StripeRequestError {
-  return new StripeRequestError(param ? 400 : 404, {
-    type: 'invalid_request_error',
-    code: 'resource_missing',
-    message: `No such ${kind}: '${id}'`,
-    ...(param ? { param } : {}),
-  });
-}
-
-function now(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
-function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
-function formatAmount(amount: number, currency: string): string {
-  const symbol = currency === 'usd' ? '$' : '';
-  const value = ZERO_DECIMAL.has(currency) ? String(amount) : (amount / 100).toFixed(2);
-  return symbol ? `${symbol}${value}` : `${value} ${currency.toUpperCase()}`;
-}
-
-/** Reads Stripe form parameters with Stripe's validation messages. */
-class Params {
-  constructor(
-    private readonly values: FormObject,
-    private readonly prefix = '',
-  ) {}
-
-  private name(key: string): string {
-    return this.prefix ? `${this.prefix}[${key}]` : key;
-  }
-
-  has(key: string): boolean {
-    return this.values[key] !== undefined;
-  }
-
-  str(key: string): string | undefined {
-    const value = this.values[key];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw invalid(`Invalid string: ${this.name(key)}`, this.name(key));
-    return value;
-  }
-
-  requiredStr(key: string): string {
-    const value = this.str(key);
-    if (value === undefined || value === '') throw missingParam(this.name(key));
-    return value;
-  }
-
-  int(key: string): number | undefined {
-    const value = this.str(key);
-    if (value === undefined) return undefined;
-    if (!/^-?\d+$/.test(value)) throw invalid(`Invalid integer: ${value}`, this.name(key), 'parameter_invalid_integer');
-    return Number(value);
-  }
-
-  bool(key: string): boolean | undefined {
-    const value = this.str(key);
-    if (value === undefined) return undefined;
-    if (value !== 'true' && value !== 'false') throw invalid(`Invalid boolean: ${value}`, this.name(key));
-    return value === 'true';
-  }
-
-  obj(key: string): Params | undefined {
-    const value = this.values[key];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`Invalid hash: ${this.name(key)}`, this.name(key));
-    return new Params(value, this.name(key));
-  }
-
-  list(key: string): Params[] {
-    const value = this.values[key];
-    if (value === undefined) return [];
-    if (!Array.isArray(value)) throw invalid(`Invalid array: ${this.name(key)}`, this.name(key));
-    return value.map((item, i) => {
-      if (typeof item !== 'object' || Array.isArray(item))
-        throw invalid(`Invalid hash: ${this.name(key)}[${i}]`, `${this.name(key)}[${i}]`);
-      return new Params(item, `${this.name(key)}[${i}]`);
-    });
-  }
-
-  strings(key: string): string[] {
-    const value = this.values[key];
-    if (value === undefined) return [];
-    const items = Array.isArray(value) ? value : [value];
-    return items.map((v) => {
-      if (typeof v !== 'string') throw invalid(`Invalid array: ${this.name(key)}`, this.name(key));
-      return v;
-    });
-  }
-
-  metadata(key = 'metadata'): Metadata {
-    const value = this.values[key];
-    if (value === undefined || value === '') return {};
-    if (typeof value !== 'object' || Array.isArray(value)) throw invalid('Invalid hash', this.name(key));
-    const out: Metadata = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v !== 'string') throw invalid(`Invalid metadata value for ${k}`, `${this.name(key)}[${k}]`);
-      if (v !== '') out[k] = v;
-    }
-    return out;
-  }
-}
 
 interface IdempotencyEntry {
   fingerprint: string;
@@ -472,6 +106,8 @@ export class StripeEmulator extends EmulatorServer {
   private readonly sessionExtras = new Map<string, { paymentIntentData: Params | undefined; subscriptionMetadata: Metadata }>();
   private readonly paymentMethods = new Map<string, Json>();
   private readonly paymentMethodCards = new Map<string, TestCard>();
+  /** PaymentMethods used once without a Customer, or detached: Stripe refuses them from then on. */
+  private readonly spentMethods = new Set<string>();
   private readonly customerMap = new Map<string, Json>();
   private readonly productMap = new Map<string, Json>();
   private readonly priceMap = new Map<string, StripePrice>();
@@ -482,6 +118,8 @@ export class StripeEmulator extends EmulatorServer {
   private readonly eventPayloads = new Map<string, { payload: string; signature: string }>();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
   private refundsToHold = 0;
+  /** Subscriptions, invoices and test clocks (stripe-emulator-billing.ts). */
+  private readonly billing: StripeBilling;
 
   constructor(options: StripeEmulatorOptions) {
     super('Stripe');
@@ -492,6 +130,28 @@ export class StripeEmulator extends EmulatorServer {
 
     const api = { auth: true };
     const money = { auth: true, money: true };
+    this.billing = new StripeBilling(
+      {
+        customers: this.customerMap,
+        subscriptions: this.subscriptionMap,
+        invoices: this.invoiceMap,
+        price: (id, param) => {
+          const price = this.priceMap.get(id);
+          if (!price) throw noSuch('price', id, param);
+          return price;
+        },
+        attachedMethod: (customer, pmId, param) => this.attachedMethod(customer, pmId, param),
+        chargeOffSession: (input) => this.chargeOffSession(input),
+        emit: (type, object, previous) => this.emit(type, object, previous),
+        get: (pattern, handler) => this.get(pattern, handler),
+        post: (pattern, handler, options) => this.post(pattern, handler, options),
+        delete: (pattern, handler) => this.delete(pattern, handler),
+        postAsync: (pattern, handler) => this.postAsync(pattern, handler),
+        respond: (req, body, expand = []) => json(200, this.expand(clone(body), expand), this.commonHeaders(req)),
+        list: (req, p, url, items) => this.list(req, p, url, items),
+      },
+      options.billing,
+    );
     this.post('/v1/payment_intents', (req, p) => this.createPaymentIntent(req, p), money);
     this.get('/v1/payment_intents', (req, p) => this.list(req, p, '/v1/payment_intents', this.filterIntents(p)));
     this.get('/v1/payment_intents/:id', (req, p) => this.retrieve(req, p, this.getIntent(req.params.id)));
@@ -500,6 +160,8 @@ export class StripeEmulator extends EmulatorServer {
     this.post('/v1/payment_intents/:id/capture', (req, p) => this.capturePaymentIntent(req, p), money);
     this.post('/v1/payment_intents/:id/cancel', (req, p) => this.cancelPaymentIntent(req, p), api);
     this.get('/v1/payment_methods/:id', (req, p) => this.retrieve(req, p, this.getPaymentMethod(req.params.id)));
+    this.post('/v1/payment_methods/:id/attach', (req, p) => this.attachPaymentMethod(req, p), api);
+    this.post('/v1/payment_methods/:id/detach', (req, p) => this.detachPaymentMethod(req, p), api);
     this.get('/v1/charges', (req, p) => this.list(req, p, '/v1/charges', this.filterCharges(p)));
     this.get('/v1/charges/:id', (req, p) => this.retrieve(req, p, this.getCharge(req.params.id)));
     this.post('/v1/refunds', (req, p) => this.createRefund(req, p), money);
@@ -514,6 +176,9 @@ export class StripeEmulator extends EmulatorServer {
     this.post('/v1/checkout/sessions/:id/expire', (req) => this.expireSessionRoute(req), api);
     this.post('/v1/customers', (req, p) => this.createCustomer(req, p), api);
     this.get('/v1/customers/:id', (req, p) => this.retrieve(req, p, this.getCustomer(req.params.id)));
+    this.get('/v1/customers/:id/payment_methods', (req, p) =>
+      this.list(req, p, `/v1/customers/${req.params.id}/payment_methods`, this.customerPaymentMethods(req.params.id, p)),
+    );
     this.post('/v1/products', (req, p) => this.createProduct(req, p), api);
     this.get('/v1/products/:id', (req, p) => this.retrieve(req, p, this.getProduct(req.params.id)));
     this.post('/v1/prices', (req, p) => this.createPrice(req, p), api);
@@ -712,13 +377,21 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   /**
-   * Bills the next period of an active subscription: a charge and `invoice.paid` (billing_reason
-   * subscription_cycle), or with a declining test PaymentMethod `invoice.payment_failed` and status past_due.
+   * Bills the next period of an active subscription now, whatever the time: a charge and `invoice.paid`
+   * (billing_reason subscription_cycle), or with a declining test PaymentMethod `invoice.payment_failed`
+   * and status past_due. A subscription whose default PaymentMethod is attached to its customer (made by
+   * `POST /v1/subscriptions`) and no `paymentMethod` given: renewed as a test clock renews it (that method
+   * charged off session, the retry scheduled on failure; pay it with `POST /v1/invoices/:id/pay`).
    */
   async renewSubscription(id: string, options: { paymentMethod?: string } = {}): Promise<Json> {
     const sub = this.subscriptionMap.get(id);
     if (!sub) throw new Error(`No such subscription: '${id}'`);
     if (sub.status === 'canceled') throw new Error(`Subscription ${id} is canceled`);
+    const saved = typeof sub.default_payment_method === 'string' ? this.paymentMethods.get(sub.default_payment_method) : undefined;
+    if (!options.paymentMethod && saved?.customer === sub.customer) {
+      await this.billing.clocks.renew(sub, Number((sub.items as { data: Json[] }).data[0]?.current_period_end));
+      return clone(sub);
+    }
     const pmAlias = options.paymentMethod ?? 'pm_card_visa';
     const card = TEST_PAYMENT_METHODS[pmAlias];
     if (!card) throw new Error(`Unknown test payment method ${pmAlias}`);
@@ -1011,6 +684,24 @@ export class StripeEmulator extends EmulatorServer {
     );
   }
 
+  /** A POST that does slow work (a clock advance): parameters checked, errors as Stripe's, no idempotency replay. */
+  private postAsync(pattern: string, handler: (req: EmulatorRequest, p: Params) => Promise<EmulatorResponse>): void {
+    this.route(
+      'POST',
+      pattern,
+      async (req) => {
+        try {
+          rejectUnknownParams('POST', pattern, formBody(req));
+          return await handler(req, new Params(formBody(req)));
+        } catch (error) {
+          if (error instanceof StripeRequestError) return this.errorResponse(req, error.status, error.error);
+          throw error;
+        }
+      },
+      { auth: true },
+    );
+  }
+
   /** POST routes run behind Stripe's idempotency layer. */
   private post(
     pattern: string,
@@ -1184,6 +875,8 @@ export class StripeEmulator extends EmulatorServer {
     const pmParam = p.str('payment_method');
     const returnUrl = p.str('return_url');
     if (returnUrl && !confirm) throw invalid('You can only pass in `return_url` when `confirm` is true.', 'return_url');
+    const offSession = offSessionParam(p);
+    if (offSession && !confirm) throw invalid('You can only pass in `off_session` when `confirm` is true.', 'off_session');
     const captureMethod = p.str('capture_method') ?? 'automatic_async';
     if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod))
       throw invalid(`Invalid capture_method: ${captureMethod}`, 'capture_method');
@@ -1207,7 +900,7 @@ export class StripeEmulator extends EmulatorServer {
       pi.status = 'requires_confirmation';
     }
     if (!confirm) return json(200, clone(pi), this.commonHeaders(req));
-    return this.confirm(req, pi, returnUrl).response;
+    return this.confirm(req, pi, returnUrl, offSession).response;
   }
 
   private updatePaymentIntent(req: EmulatorRequest, p: Params): EmulatorResponse {
@@ -1249,10 +942,10 @@ export class StripeEmulator extends EmulatorServer {
     }
     const pmParam = p.str('payment_method');
     if (pmParam) pi.payment_method = String(this.resolvePaymentMethod(pmParam).id);
-    return this.confirm(req, pi, p.str('return_url')).response;
+    return this.confirm(req, pi, p.str('return_url'), offSessionParam(p)).response;
   }
 
-  private confirm(req: EmulatorRequest, pi: StripePaymentIntent, returnUrl: string | undefined): ConfirmOutcome {
+  private confirm(req: EmulatorRequest, pi: StripePaymentIntent, returnUrl: string | undefined, offSession = false): ConfirmOutcome {
     if (!pi.payment_method) {
       throw invalid(
         "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with cus_xxx, specify a payment method attached to this customer along with the customer ID.",
@@ -1260,7 +953,8 @@ export class StripeEmulator extends EmulatorServer {
         'payment_intent_unexpected_state',
       );
     }
-    if (pi.automatic_payment_methods?.enabled && pi.automatic_payment_methods.allow_redirects !== 'never' && !returnUrl) {
+    // Off-session charges never redirect (the customer is not there): no return_url needed.
+    if (!offSession && pi.automatic_payment_methods?.enabled && pi.automatic_payment_methods.allow_redirects !== 'never' && !returnUrl) {
       throw invalid(
         'This PaymentIntent is configured to accept payment methods enabled in your Dashboard, some of which may require a full page redirect to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
         'return_url',
@@ -1270,7 +964,15 @@ export class StripeEmulator extends EmulatorServer {
     const pm = this.paymentMethods.get(pi.payment_method) ?? {};
     const card = this.paymentMethodCards.get(pi.payment_method);
     if (!card) throw noSuch('PaymentMethod', pi.payment_method, 'payment_method');
-    const result = this.charge(pi, pm, card, returnUrl ?? null);
+    this.checkUsable(pm, pi.customer);
+    // Off session, a card that wants 3-D Secure cannot ask for it: Stripe declines with authentication_required.
+    const result = this.charge(
+      pi,
+      pm,
+      offSession && card.outcome === 'authenticate' ? offSessionAuthentication(card) : card,
+      returnUrl ?? null,
+    );
+    if (!pm.customer && (pi.status === 'succeeded' || pi.status === 'requires_capture')) this.spentMethods.add(String(pm.id));
     if (pi.status === 'requires_payment_method') {
       // A decline: 402 with the card error, the PaymentIntent inside it.
       const error = { ...(pi.last_payment_error ?? {}), payment_intent: clone(pi) };
@@ -1546,10 +1248,111 @@ export class StripeEmulator extends EmulatorServer {
     return pm;
   }
 
-  private getPaymentMethod(id: string): Json {
+  private getPaymentMethod(id: string, param?: string): Json {
     const pm = this.paymentMethods.get(id);
-    if (!pm) throw noSuch('PaymentMethod', id);
+    if (!pm) throw noSuch('PaymentMethod', id, param);
     return pm;
+  }
+
+  /**
+   * Stripe's rules for charging a PaymentMethod: one spent (used without a Customer, or detached) never
+   * again; one attached to a Customer only on a PaymentIntent for that Customer.
+   */
+  private checkUsable(pm: Json, customer: string | null): void {
+    if (this.spentMethods.has(String(pm.id))) throw invalid(PAYMENT_METHOD_SPENT, 'payment_method');
+    if (pm.customer && pm.customer !== customer) {
+      throw invalid(
+        customer
+          ? `The provided PaymentMethod belongs to a different Customer (${String(pm.customer)}) than the one on this PaymentIntent (${customer}).`
+          : `The provided PaymentMethod is attached to a Customer (${String(pm.customer)}). Pass that Customer's id in \`customer\` to use it.`,
+        'payment_method',
+      );
+    }
+  }
+
+  /** Billing's rule for a default_payment_method: a PaymentMethod attached to this customer. */
+  private attachedMethod(customerId: string, pmId: string, param: string): Json {
+    const pm = this.paymentMethods.get(pmId);
+    if (!pm) throw noSuch('PaymentMethod', pmId, param);
+    if (pm.customer !== customerId)
+      throw invalid(
+        `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
+        param,
+      );
+    return pm;
+  }
+
+  /**
+   * What an invoice payment is: a PaymentIntent for the customer, confirmed off session with the
+   * PaymentMethod. A method no longer usable (detached since) fails as Stripe's attempt would.
+   */
+  private chargeOffSession(input: { amount: number; currency: string; customer: string; paymentMethod: string; description: string }): {
+    intent: StripePaymentIntent;
+    error: Json | null;
+  } {
+    const pi = this.newPaymentIntent({ ...input, metadata: {}, automatic: false });
+    const pm = this.paymentMethods.get(input.paymentMethod);
+    const card = this.paymentMethodCards.get(input.paymentMethod);
+    try {
+      if (!pm || !card) throw noSuch('PaymentMethod', input.paymentMethod, 'payment_method');
+      this.checkUsable(pm, input.customer);
+    } catch (error) {
+      if (!(error instanceof StripeRequestError)) throw error;
+      pi.last_payment_error = { ...error.error };
+      return { intent: clone(pi), error: { ...error.error } };
+    }
+    this.charge(pi, pm, card.outcome === 'authenticate' ? offSessionAuthentication(card) : card, null);
+    const paid = pi.status === 'succeeded';
+    return { intent: clone(pi), error: paid ? null : { ...(pi.last_payment_error ?? { type: 'card_error', code: 'card_declined' }) } };
+  }
+
+  /**
+   * Attaches a PaymentMethod (or a test token, which creates one) to a Customer. As at Stripe: one spent
+   * or already attached is refused, and attaching runs a card check, so a card that declines cannot be
+   * attached (except pm_card_chargeCustomerFail, whose charges decline later).
+   */
+  private attachPaymentMethod(req: EmulatorRequest, p: Params): EmulatorResponse {
+    const customerId = p.requiredStr('customer');
+    if (!this.customerMap.has(customerId)) throw noSuch('customer', customerId, 'customer');
+    const pm = this.attach(req.params.id, customerId);
+    return json(200, this.expand(clone(pm), p.strings('expand')), this.commonHeaders(req));
+  }
+
+  private attach(id: string, customerId: string, param?: string): Json {
+    const pm = TEST_PAYMENT_METHODS[id] ? this.createPaymentMethodFromAlias(id) : this.getPaymentMethod(id, param);
+    if (this.spentMethods.has(String(pm.id))) throw invalid(PAYMENT_METHOD_SPENT, param);
+    if (pm.customer) throw invalid('The payment method you provided has already been attached to a customer.');
+    const card = this.paymentMethodCards.get(String(pm.id));
+    if (card && card.outcome === 'decline' && !card.attachable) {
+      throw new StripeRequestError(
+        402,
+        { type: 'card_error', code: card.code, decline_code: card.declineCode, message: card.message, param: '' },
+        true,
+      );
+    }
+    pm.customer = customerId;
+    this.emit('payment_method.attached', pm);
+    return pm;
+  }
+
+  /** Detaches a PaymentMethod from its Customer: it can no longer be used (Stripe's rule), nor attached again. */
+  private detachPaymentMethod(req: EmulatorRequest, p: Params): EmulatorResponse {
+    const pm = this.getPaymentMethod(req.params.id);
+    if (!pm.customer) throw invalid('The payment method you provided is not attached to a customer so detachment is impossible.');
+    const previous = { customer: pm.customer };
+    pm.customer = null;
+    this.spentMethods.add(String(pm.id));
+    this.emit('payment_method.detached', pm, previous);
+    return json(200, this.expand(clone(pm), p.strings('expand')), this.commonHeaders(req));
+  }
+
+  private customerPaymentMethods(customerId: string, p: Params): { id: string; created?: number }[] {
+    this.getCustomer(customerId);
+    const type = p.str('type');
+    return [...this.paymentMethods.values()].reverse().filter((pm) => pm.customer === customerId && (!type || pm.type === type)) as {
+      id: string;
+      created?: number;
+    }[];
   }
 
   // ================================================================ refunds
@@ -1835,11 +1638,34 @@ export class StripeEmulator extends EmulatorServer {
   // ================================================================ customers, products, prices, subscriptions, invoices
 
   private createCustomer(req: EmulatorRequest, p: Params): EmulatorResponse {
-    const customer = this.newCustomer({ email: p.str('email') ?? null, name: p.str('name') ?? null, metadata: p.metadata() });
+    const clock = p.str('test_clock');
+    const pmId = p.str('payment_method');
+    const invoiceDefault = p.obj('invoice_settings')?.str('default_payment_method');
+    // At creation the only method the customer can have is the one attached with it.
+    if (invoiceDefault && invoiceDefault !== pmId)
+      throw invalid(
+        `The customer does not have a payment method with the ID ${invoiceDefault}. The payment method must be attached to the customer.`,
+        'invoice_settings[default_payment_method]',
+      );
+    const customer = this.newCustomer({
+      email: p.str('email') ?? null,
+      name: p.str('name') ?? null,
+      metadata: p.metadata(),
+      testClock: clock ? this.billing.clocks.requireClock(clock, 'test_clock') : null,
+    });
+    if (pmId) {
+      try {
+        const pm = this.attach(pmId, String(customer.id), 'payment_method');
+        if (invoiceDefault) customer.invoice_settings = { default_payment_method: pm.id };
+      } catch (error) {
+        this.customerMap.delete(String(customer.id));
+        throw error;
+      }
+    }
     return json(200, clone(customer), this.commonHeaders(req));
   }
 
-  private newCustomer(input: { email: string | null; name: string | null; metadata: Metadata }): Json {
+  private newCustomer(input: { email: string | null; name: string | null; metadata: Metadata; testClock?: string | null }): Json {
     const customer: Json = {
       id: `cus_${randomId(14)}`,
       object: 'customer',
@@ -1848,6 +1674,8 @@ export class StripeEmulator extends EmulatorServer {
       name: input.name,
       livemode: false,
       metadata: input.metadata,
+      invoice_settings: { default_payment_method: null },
+      test_clock: input.testClock ?? null,
     };
     this.customerMap.set(String(customer.id), customer);
     return customer;
@@ -1933,28 +1761,7 @@ export class StripeEmulator extends EmulatorServer {
   }
 
   private newInvoice(sub: Json, billingReason: string, status: 'paid' | 'open'): Json {
-    const items = (sub.items as { data: Json[] }).data;
-    const amount = items.reduce((sum, item) => sum + (item.price as StripePrice).unit_amount * Number(item.quantity), 0);
-    const invoice: Json = {
-      id: `in_${randomId(24)}`,
-      object: 'invoice',
-      amount_due: amount,
-      amount_paid: status === 'paid' ? amount : 0,
-      amount_remaining: status === 'paid' ? 0 : amount,
-      billing_reason: billingReason,
-      created: now(),
-      currency: sub.currency,
-      customer: sub.customer,
-      livemode: false,
-      parent: { type: 'subscription_details', subscription_details: { metadata: sub.metadata, subscription: sub.id } },
-      period_start: items[0]?.current_period_start ?? now(),
-      period_end: items[0]?.current_period_end ?? now(),
-      status,
-      total: amount,
-    };
-    this.invoiceMap.set(String(invoice.id), invoice);
-    sub.latest_invoice = invoice.id;
-    return invoice;
+    return this.billing.newInvoice(sub, billingReason, status);
   }
 
   private newPaidInvoice(sub: Json, billingReason: string, paymentMethodId: string, card: TestCard): Json {
@@ -2190,18 +1997,4 @@ export class StripeEmulator extends EmulatorServer {
     if (!type) return json(400, { error: 'type is required' });
     return json(200, await this.sendEvent(type, body.object ?? {}));
   }
-}
-
-function formBody(req: EmulatorRequest): FormObject {
-  const body = asRecord(req.body) ?? {};
-  return body as { [key: string]: FormValue };
-}
-
-function addInterval(start: number, interval: string, count: number): number {
-  const date = new Date(start * 1000);
-  if (interval === 'day') date.setUTCDate(date.getUTCDate() + count);
-  else if (interval === 'week') date.setUTCDate(date.getUTCDate() + 7 * count);
-  else if (interval === 'year') date.setUTCFullYear(date.getUTCFullYear() + count);
-  else date.setUTCMonth(date.getUTCMonth() + count);
-  return Math.floor(date.getTime() / 1000);
 }

@@ -2,6 +2,7 @@ import { fromMajorString, toMajorString } from '../../../common/money';
 import {
   ProviderUnknownOutcomeError,
   mapStatus,
+  type CreateCheckoutInput,
   type DisputeStatus,
   type ProviderEventKind,
   type ProviderPayment,
@@ -280,4 +281,27 @@ export function toConfirmedChargeback(
       fee: 0,
     },
   };
+}
+
+/** Line items as Mercado Pago's unit prices; one summary line when the lines do not add up to the amount (a discount). */
+export function preferenceItems(input: CreateCheckoutInput) {
+  const sum = input.lines.reduce((total, line) => total + line.unitAmount * line.quantity, 0);
+  if (sum !== input.amount || input.lines.some((l) => l.unitAmount <= 0)) {
+    return [
+      {
+        id: input.reference,
+        title: `Order ${input.reference}`,
+        quantity: 1,
+        unit_price: toMercadoPagoAmount(input.amount, input.currency),
+        currency_id: input.currency,
+      },
+    ];
+  }
+  return input.lines.map((line, i) => ({
+    id: `${input.reference}_${i + 1}`,
+    title: line.name.slice(0, 256),
+    quantity: line.quantity,
+    unit_price: toMercadoPagoAmount(line.unitAmount, input.currency),
+    currency_id: input.currency,
+  }));
 }

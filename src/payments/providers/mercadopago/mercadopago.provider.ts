@@ -32,7 +32,10 @@ import {
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
+  ProviderSavedMethod,
   RefundInput,
+  SavedMethodRef,
+  SaveMethodInput,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -42,6 +45,7 @@ import {
   MercadoPagoNotification,
   MercadoPagoPaymentPayload,
   parseChargeToken,
+  preferenceItems,
   referenceFromAttemptKey,
   signatureTimestampMs,
   toConfirmedChargeback,
@@ -50,6 +54,7 @@ import {
   refundStatusOf,
   toProviderPayment,
 } from './mercadopago.mapper';
+import { MercadoPagoSavedCards } from './mercadopago-saved-cards';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** Errors of a connection that never reached the server: nothing was sent, nothing happened. */
@@ -80,6 +85,10 @@ export class MercadoPagoProvider implements PaymentProvider {
   private readonly apiBase?: string;
   private readonly timeoutMs: number;
   private readonly notificationUrl?: string;
+  private readonly cards = new MercadoPagoSavedCards(
+    (key) => this.client(key),
+    (operation, fn, passNotFound) => this.call(operation, fn, passNotFound),
+  );
 
   constructor(config: ConfigService<Env, true>) {
     this.accessToken = config.get('MERCADOPAGO_ACCESS_TOKEN', { infer: true }) ?? '';
@@ -97,7 +106,7 @@ export class MercadoPagoProvider implements PaymentProvider {
     const preference = await this.call('checkout', () =>
       new Preference(this.client(input.idempotencyKey)).create({
         body: {
-          items: this.items(input),
+          items: preferenceItems(input),
           payer: { email: input.customer.email, ...(input.customer.name ? { name: input.customer.name } : {}) },
           external_reference: input.reference,
           metadata: { merchant_id: input.merchantId, reference: input.reference },
@@ -114,8 +123,17 @@ export class MercadoPagoProvider implements PaymentProvider {
     return { providerSessionId: preference.id, url };
   }
 
+  /**
+   * A card token (`<payment_method_id>:<token>`), or with `saved` a saved card: a token made from it and
+   * the payment made for its Mercado Pago customer (MercadoPagoSavedCards).
+   */
   async charge(input: ChargeInput): Promise<ProviderPayment> {
-    const { paymentMethodId, cardToken } = parseChargeToken(input.token);
+    const { paymentMethodId, cardToken } = input.saved
+      ? await this.cards
+          .tokenFor(input.saved, input.idempotencyKey)
+          .then((t) => ({ paymentMethodId: t.paymentMethodId, cardToken: t.token }))
+      : parseChargeToken(input.token);
+    const payer = input.saved ? { type: 'customer', id: input.saved.providerCustomerRef } : { email: input.customer.email };
     const payment = await this.call('charge', () =>
       new Payment(this.client(input.idempotencyKey)).create({
         body: {
@@ -123,7 +141,7 @@ export class MercadoPagoProvider implements PaymentProvider {
           token: cardToken,
           ...(paymentMethodId ? { payment_method_id: paymentMethodId } : {}),
           installments: 1,
-          payer: { email: input.customer.email },
+          payer,
           description: input.description,
           external_reference: input.reference,
           metadata: { merchant_id: input.merchantId, reference: input.reference, attempt_key: input.idempotencyKey },
@@ -189,6 +207,15 @@ export class MercadoPagoProvider implements PaymentProvider {
         throw err;
       // Mercado Pago cancels only payments still pending or in process: this one is past that.
     }
+  }
+
+  /** Saves the card of a card token on the customer's Mercado Pago customer (MercadoPagoSavedCards). */
+  saveMethod(input: SaveMethodInput): Promise<ProviderSavedMethod> {
+    return this.cards.save(input);
+  }
+
+  detachMethod(ref: SavedMethodRef): Promise<void> {
+    return this.cards.detach(ref);
   }
 
   /**
@@ -296,29 +323,6 @@ export class MercadoPagoProvider implements PaymentProvider {
       if (err instanceof MPNotFoundError) return null;
       throw err;
     }
-  }
-
-  /** Line items as Mercado Pago's unit prices; one summary line when the lines do not add up to the amount (a discount). */
-  private items(input: CreateCheckoutInput) {
-    const sum = input.lines.reduce((total, line) => total + line.unitAmount * line.quantity, 0);
-    if (sum !== input.amount || input.lines.some((l) => l.unitAmount <= 0)) {
-      return [
-        {
-          id: input.reference,
-          title: `Order ${input.reference}`,
-          quantity: 1,
-          unit_price: toMercadoPagoAmount(input.amount, input.currency),
-          currency_id: input.currency,
-        },
-      ];
-    }
-    return input.lines.map((line, i) => ({
-      id: `${input.reference}_${i + 1}`,
-      title: line.name.slice(0, 256),
-      quantity: line.quantity,
-      unit_price: toMercadoPagoAmount(line.unitAmount, input.currency),
-      currency_id: input.currency,
-    }));
   }
 
   /**

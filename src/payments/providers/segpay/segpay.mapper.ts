@@ -31,6 +31,8 @@ export const CUSTOM = {
   amount: 'paybridge_amount',
   currency: 'paybridge_currency',
   signature: 'paybridge_sig',
+  /** Set on our one-click sales (SegpayOneClick): their postbacks are direct charges, confirmed by SRS's RefID. */
+  oneClick: 'paybridge_oneclick',
 } as const;
 
 /** What our checkout expects Segpay to charge, as carried (signed) in the custom parameters. */
@@ -206,7 +208,12 @@ export function toWebhookEvent(fields: SegpayPostbackFields): ProviderWebhookEve
   return {
     eventId: postbackEventId(fields),
     type,
-    kind: POSTBACK_KINDS[type],
+    kind:
+      fields[CUSTOM.oneClick] && type.startsWith('sale.')
+        ? type === 'sale.approved'
+          ? 'payment.succeeded'
+          : 'payment.failed'
+        : POSTBACK_KINDS[type],
     merchantId: fields[CUSTOM.merchant] || undefined,
     reference: fields[CUSTOM.session] || undefined,
     providerSessionId: fields[CUSTOM.session] || undefined,
@@ -238,6 +245,8 @@ export interface SrsTransaction {
   currencyCode: string;
   refundedAmount: string;
   relatedTranId: string | null;
+  /** One-click sales: the merchant's reference (our idempotency key). */
+  refId?: string | null;
   createdAt: string;
 }
 
@@ -245,6 +254,10 @@ export interface SrsMembership {
   purchaseId: string;
   eticketId: string;
   status: 'active' | 'cancelled';
+  initialTranId?: string;
+  billEmail?: string | null;
+  /** The card Segpay keeps for rebills and one-click sales. */
+  card?: { brand: string; last4: string; expMonth: number; expYear: number };
 }
 
 /**

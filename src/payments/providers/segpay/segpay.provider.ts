@@ -16,7 +16,9 @@ import {
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
+  ProviderSavedMethod,
   RefundInput,
+  SaveMethodInput,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -40,14 +42,10 @@ import {
   verifiedCheckoutClaim,
 } from './segpay.mapper';
 import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
+import { errorText, oneClickEvent, SegpayOneClick, SrsAnswer } from './segpay-one-click';
 
 /** Connection errors raised before a request could be sent: nothing reached Segpay. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-interface SrsAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 /**
  * Segpay: no SDK and no payment API. Money is taken only on Segpay's hosted payment page; Segpay tells
@@ -73,6 +71,7 @@ export class SegpayProvider implements PaymentProvider {
   private readonly allowList: BlockList | null;
   private readonly timeoutMs: number;
   private readonly signingKey: Buffer | null;
+  private readonly oneClick: SegpayOneClick;
 
   constructor(
     config: ConfigService<Env, true>,
@@ -91,6 +90,14 @@ export class SegpayProvider implements PaymentProvider {
     this.allowList = parseAllowList(config.get('SEGPAY_POSTBACK_IPS', { infer: true }));
     this.timeoutMs = config.get('PROVIDER_TIMEOUT_MS', { infer: true });
     this.signingKey = this.accessKey ? checkoutSigningKey(this.accessKey) : null;
+    this.oneClick = new SegpayOneClick(
+      {
+        srs: (method, path, options) => this.srs(method, path, options),
+        findMembership: (id) => this.findMembership(id),
+        findTransaction: (id) => this.findTransaction(id),
+      },
+      this.eticketId,
+    );
   }
 
   /**
@@ -128,8 +135,12 @@ export class SegpayProvider implements PaymentProvider {
     return { providerSessionId: input.reference, url };
   }
 
-  /** Segpay takes card details only on its own page: there is no token charge to send. */
-  async charge(_input: ChargeInput): Promise<ProviderPayment> {
+  /**
+   * Segpay takes card details only on its own page: no token charge. A saved method (a purchase id) is
+   * charged by a one-click sale (SegpayOneClick).
+   */
+  async charge(input: ChargeInput): Promise<ProviderPayment> {
+    if (input.saved) return this.oneClick.charge({ ...input, saved: input.saved });
     throw new ProviderDeclineError(
       this.id,
       'not_supported',
@@ -138,12 +149,17 @@ export class SegpayProvider implements PaymentProvider {
     );
   }
 
-  /** No direct charges (above), so none waits on a customer to be canceled. */
+  /** Keeps a purchase id for one-click sales, once SRS shows it is this customer's and chargeable. No detach: nothing to revoke at Segpay. */
+  saveMethod(input: SaveMethodInput): Promise<ProviderSavedMethod> {
+    return this.oneClick.save(input);
+  }
+
+  /** One-click sales never wait on the customer, so none is canceled. */
   async cancel(_providerRef: string): Promise<void> {}
 
-  /** SRS transaction lookup by Segpay's transaction id. Segpay knows nothing of our keys: no ref, no lookup. */
+  /** SRS transaction lookup by Segpay's transaction id; without one, the one-click sale whose RefID is our key. */
   async retrieve(lookup: { providerRef?: string | null; idempotencyKey: string }): Promise<ProviderPayment | null> {
-    if (!lookup.providerRef) return null;
+    if (!lookup.providerRef) return this.oneClick.findByKey(lookup.idempotencyKey);
     const transaction = await this.findTransaction(lookup.providerRef);
     return transaction ? toProviderPayment(transaction) : null;
   }
@@ -242,7 +258,7 @@ export class SegpayProvider implements PaymentProvider {
   /**
    * Nothing in a postback is trusted until SRS confirms it: the transaction exists and matches the
    * postback field for field; for a first sale, it is also what our checkout asked for (the signed
-   * custom parameters). Returns the event with SRS's amount and currency; throws
+   * custom parameters); a one-click sale is a direct charge's outcome (oneClickEvent). Returns the event with SRS's amount and currency; throws
    * WebhookVerificationError when SRS does not confirm (the event is then ignored), and a provider
    * error when SRS cannot answer (the worker retries).
    */
@@ -262,6 +278,11 @@ export class SegpayProvider implements PaymentProvider {
     const problems = confirmationProblems(fields, transaction);
     if (problems.length > 0) throw new WebhookVerificationError(`SRS does not confirm postback ${event.eventId}: ${problems.join('; ')}`);
 
+    if (event.kind === 'payment.succeeded' || event.kind === 'payment.failed') {
+      const oneClick = oneClickEvent(event, transaction);
+      if (!oneClick) throw new WebhookVerificationError(`SRS shows ${transaction.tranId} as no one-click sale of ours`);
+      return { ...oneClick, ...this.amountOf(transaction) };
+    }
     if (event.kind === 'checkout.completed' || event.kind === 'checkout.attempt_failed') {
       if (!claim) throw new WebhookVerificationError(`Postback ${event.eventId} does not carry a valid Paybridge checkout signature`);
       const mismatch = claimProblems(claim, transaction);
@@ -371,10 +392,6 @@ export class SegpayProvider implements PaymentProvider {
 function sameSecret(given: string, expected: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(given), digest(expected));
-}
-
-function errorText(answer: SrsAnswer): string {
-  return typeof answer.body.error === 'string' ? answer.body.error : `HTTP ${answer.status}`;
 }
 
 function describe(err: unknown): string {

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { type DisputeObject, disputeEvent } from './stripe-dispute.mapper';
 import { eventAmount, type Expandable, fromStripeAmount, idOf, toStripeAmount } from './stripe-amounts';
+import { savedChargeParams } from './stripe-saved-methods.mapper';
 
 export { fromStripeAmount, toStripeAmount } from './stripe-amounts';
 export { isDisputeEventType, toProviderDispute } from './stripe-dispute.mapper';
@@ -61,9 +62,12 @@ export function checkoutSessionParams(input: CreateCheckoutInput): Stripe.Checko
  * A PaymentIntent confirmed at once with the given PaymentMethod. `return_url` makes Stripe answer a
  * 3-D Secure challenge with `next_action.redirect_to_url` (a URL we can hand to the client) instead of
  * `use_stripe_sdk`, and is required by automatic payment methods. `paybridge_key` lets retrieve() find
- * the intent when the answer to this request was lost.
+ * the intent when the answer to this request was lost. With `saved`: an off-session charge of the saved
+ * method (savedChargeParams).
  */
 export function paymentIntentParams(input: ChargeInput, returnUrl: string): Stripe.PaymentIntentCreateParams {
+  const metadata = { [METADATA.merchantId]: input.merchantId, [METADATA.reference]: input.reference, [METADATA.key]: input.idempotencyKey };
+  if (input.saved) return savedChargeParams({ ...input, saved: input.saved }, metadata);
   return {
     amount: toStripeAmount(input.amount, input.currency),
     currency: input.currency.toLowerCase(),
@@ -71,7 +75,7 @@ export function paymentIntentParams(input: ChargeInput, returnUrl: string): Stri
     confirm: true,
     return_url: returnUrl,
     ...(input.description ? { description: input.description } : {}),
-    metadata: { [METADATA.merchantId]: input.merchantId, [METADATA.reference]: input.reference, [METADATA.key]: input.idempotencyKey },
+    metadata,
   };
 }
 

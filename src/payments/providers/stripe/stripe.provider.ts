@@ -15,7 +15,10 @@ import {
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
   ProviderWebhookEvent,
+  ProviderSavedMethod,
   RefundInput,
+  SavedMethodRef,
+  SaveMethodInput,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -32,6 +35,7 @@ import {
   toStripeAmount,
   toWebhookEvent,
 } from './stripe.mapper';
+import { customerParams, toSavedMethod } from './stripe-saved-methods.mapper';
 
 /** Stripe's default, and what the webhook endpoint allows between signing and receipt. */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -56,7 +60,8 @@ export const DEFAULT_RETURN_PATH = '/stripe/return';
 
 /**
  * Stripe through its official SDK: hosted checkout (Checkout Sessions), direct charges (PaymentIntents
- * confirmed with a PaymentMethod id), refunds, lookups for recovery, and verified webhooks.
+ * confirmed with a PaymentMethod id), saved methods (PaymentMethods attached to a Stripe Customer, charged
+ * off session), refunds, lookups for recovery, and verified webhooks.
  *
  * The SDK is set to `maxNetworkRetries: 0`: failover, the circuit breaker and recovery by retrieve()
  * decide what a failure means, and an SDK retry would double the time a caller waits before they can.
@@ -183,6 +188,42 @@ export class StripeProvider implements PaymentProvider {
         if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
         const session = await stripe.checkout.sessions.retrieve(providerSessionId);
         if (sessionIsOpen(session.status)) throw err;
+      }
+    });
+  }
+
+  /**
+   * Attaches the PaymentMethod to the customer's Stripe Customer (created with our customer id in its
+   * metadata when we hold none yet). Each call carries its own key derived from ours. A card Stripe
+   * refuses to attach (its card check declines, a PaymentMethod spent or attached elsewhere) is a
+   * ProviderDeclineError; a lost answer is ProviderUnknownOutcomeError (retry with the same key).
+   */
+  async saveMethod(input: SaveMethodInput): Promise<ProviderSavedMethod> {
+    const customerRef =
+      input.providerCustomerRef ??
+      (
+        await this.send('read', `${input.idempotencyKey}:customer`, (stripe) =>
+          stripe.customers.create(customerParams(input), { idempotencyKey: `${input.idempotencyKey}:customer` }),
+        )
+      ).id;
+    const pm = await this.send('money', `${input.idempotencyKey}:attach`, (stripe) =>
+      stripe.paymentMethods.attach(input.token, { customer: customerRef }, { idempotencyKey: `${input.idempotencyKey}:attach` }),
+    );
+    const saved = toSavedMethod(customerRef, pm);
+    if (!saved) throw new ProviderDeclineError(this.id, 'invalid_payment_method', undefined, `Stripe PaymentMethod ${pm.id} is not a card`);
+    return saved;
+  }
+
+  /** Detaches it at Stripe; one already detached (or unknown to Stripe) stays so. */
+  async detachMethod(ref: SavedMethodRef): Promise<void> {
+    await this.send('read', null, async (stripe) => {
+      try {
+        await stripe.paymentMethods.detach(ref.providerMethodRef);
+      } catch (err) {
+        if (isMissingResource(err)) return;
+        if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
+        const pm = await stripe.paymentMethods.retrieve(ref.providerMethodRef);
+        if (pm.customer) throw err;
       }
     });
   }
