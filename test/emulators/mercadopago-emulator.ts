@@ -330,6 +330,16 @@ export class MercadoPagoEmulator extends EmulatorServer {
     return clone(payment);
   }
 
+  /** While true, notifications are lost on the way (a webhook that never comes): nothing is sent. */
+  notificationsLost = false;
+
+  /** Changes a payment's amount in Mercado Pago's records (a discrepancy planted for reconciliation). */
+  setTransactionAmount(paymentId: number, amount: number): void {
+    const payment = this.paymentMap.get(paymentId);
+    if (!payment) throw new Error(`Payment ${paymentId} not found`);
+    payment.transaction_amount = amount;
+  }
+
   /**
    * Resolves a pending/in_process payment (CONT, Pix) to approved or rejected and sends `payment.updated`.
    */
@@ -572,7 +582,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
   private notifyChargeback(id: string, payment: MercadoPagoPayment): Promise<DeliveryRecord | undefined> {
     const target = payment.notification_url ?? this.webhookUrl;
-    if (!target) return Promise.resolve(undefined);
+    if (!target || this.notificationsLost) return Promise.resolve(undefined);
     const url = new URL(target);
     url.searchParams.set('data.id', id);
     url.searchParams.set('type', 'chargebacks');
@@ -593,7 +603,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
   private notify(payment: MercadoPagoPayment, action: string, secret?: string): Promise<DeliveryRecord | undefined> {
     const target = payment.notification_url ?? this.webhookUrl;
-    if (!target) return Promise.resolve(undefined);
+    if (!target || this.notificationsLost) return Promise.resolve(undefined);
     const url = new URL(target);
     url.searchParams.set('data.id', String(payment.id));
     url.searchParams.set('type', 'payment');
@@ -840,15 +850,29 @@ export class MercadoPagoEmulator extends EmulatorServer {
     return json(200, clone(payment));
   }
 
+  /**
+   * `GET /v1/payments/search`: filters (external_reference, status, id), a date range on `range`
+   * (begin_date and end_date, both inclusive, ISO or NOW-relative), `sort` and `criteria`, and offset
+   * paging: `limit` 1..1000 and offset + limit at most SEARCH_MAX_DEPTH, as deep as the search pages.
+   */
   private searchPayments(req: EmulatorRequest): EmulatorResponse {
     const q = req.search;
-    const limit = Math.min(Number(q.get('limit') ?? 30) || 30, 1000);
-    const offset = Number(q.get('offset') ?? 0) || 0;
+    const limit = q.has('limit') ? Number(q.get('limit')) : 30;
+    const offset = q.has('offset') ? Number(q.get('offset')) : 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit must be an integer between 1 and 1000', 400);
+    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a positive integer', 400);
+    if (offset + limit > SEARCH_MAX_DEPTH)
+      throw badRequest(`offset + limit must not exceed ${SEARCH_MAX_DEPTH}; narrow the date range`, 400);
     const range = q.get('range') ?? 'date_created';
+    if (!SEARCH_DATE_FIELDS.includes(range)) throw badRequest(`range must be one of ${SEARCH_DATE_FIELDS.join(', ')}`, 400);
     const begin = parseSearchDate(q.get('begin_date'));
     const end = parseSearchDate(q.get('end_date'));
-    const rangeField =
-      range === 'date_approved' || range === 'date_last_updated' || range === 'money_release_date' ? range : 'date_created';
+    if ((q.get('begin_date') && begin === undefined) || (q.get('end_date') && end === undefined))
+      throw badRequest('begin_date and end_date must be ISO 8601 dates or NOW-relative', 400);
+    const sort = q.get('sort') ?? 'date_created';
+    if (!SEARCH_DATE_FIELDS.includes(sort)) throw badRequest(`sort must be one of ${SEARCH_DATE_FIELDS.join(', ')}`, 400);
+    const rangeField = range as 'date_created';
+    const sortField = sort as 'date_created';
     let results = [...this.paymentMap.values()].filter((p) => {
       if (q.get('external_reference') && p.external_reference !== q.get('external_reference')) return false;
       if (q.get('status') && p.status !== q.get('status')) return false;
@@ -859,7 +883,8 @@ export class MercadoPagoEmulator extends EmulatorServer {
       return (!begin || time >= begin) && (!end || time <= end);
     });
     const criteria = q.get('criteria') === 'asc' ? 1 : -1;
-    results = results.sort((a, b) => criteria * (a.id - b.id));
+    const at = (p: MercadoPagoPayment) => (p[sortField] ? Date.parse(p[sortField]) : 0);
+    results = results.sort((a, b) => criteria * (at(a) - at(b) || a.id - b.id));
     return json(200, { paging: { total: results.length, limit, offset }, results: results.slice(offset, offset + limit).map(clone) });
   }
 
@@ -1063,6 +1088,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
     }
   }
 }
+
+/** The date fields the payments search ranges and sorts on. */
+const SEARCH_DATE_FIELDS = ['date_created', 'date_approved', 'date_last_updated', 'money_release_date'];
+/** How deep the payments search pages: offset + limit. */
+export const SEARCH_MAX_DEPTH = 10_000;
 
 function resourceIdOf(body: unknown): string | undefined {
   const id = asRecord(body)?.id;

@@ -31,8 +31,10 @@ import {
   ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
+  ProviderTransaction,
   ProviderWebhookEvent,
   RefundInput,
+  TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -50,6 +52,7 @@ import {
   refundStatusOf,
   toProviderPayment,
 } from './mercadopago.mapper';
+import { listMercadoPagoTransactions, type SearchPage } from './mercadopago-listing';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** Errors of a connection that never reached the server: nothing was sent, nothing happened. */
@@ -251,6 +254,14 @@ export class MercadoPagoProvider implements PaymentProvider {
     const payment = await this.findPayment(event.providerRef);
     if (!payment) throw new WebhookVerificationError(`Mercado Pago has no payment ${event.providerRef}`);
     return toConfirmedEvent(event, payment);
+  }
+
+  /** Payments created in the window and their refunds, by the payments search (mercadopago-listing.ts). */
+  listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+    return listMercadoPagoTransactions(
+      (options) => this.call('read', () => new Payment(this.client()).search({ options }) as Promise<SearchPage>),
+      window,
+    );
   }
 
   // ---- SDK plumbing ----

@@ -1,0 +1,115 @@
+import { PLATFORM_MERCHANT_ID } from '../../../auth/auth.types';
+import type { ProviderTransaction, TransactionWindow } from '../payment-provider';
+import { fromMajorString } from '../../../common/money';
+import { type MercadoPagoPaymentPayload, refundStatusOf, toProviderPayment } from './mercadopago.mapper';
+
+/** Results per search page. */
+export const SEARCH_PAGE_SIZE = 1000;
+/**
+ * How deep offset paging goes in one search (offset + limit): past it, the search starts again from
+ * the last date_created seen, so that a window of any size is listed.
+ */
+export const SEARCH_MAX_DEPTH = 10_000;
+
+/** A payment as the search answers it, with the refunds it lists. */
+export type SearchedPayment = MercadoPagoPaymentPayload & {
+  refunds?: Array<{ id?: number | string; amount?: number; status?: string; date_created?: string }>;
+};
+
+export interface SearchPage {
+  results?: SearchedPayment[];
+}
+
+/** One call of the payments search API (`Payment.search` of the SDK). */
+export type PaymentSearch = (options: {
+  range: 'date_created';
+  begin_date: string;
+  end_date: string;
+  sort: 'date_created';
+  criteria: 'asc';
+  limit: number;
+  offset: number;
+}) => Promise<SearchPage>;
+
+/** The merchant our metadata names; a payment without it (made behind Paybridge's back) is the platform's. */
+function merchantOf(payment: SearchedPayment): string | null {
+  const id = payment.metadata?.merchant_id;
+  return typeof id === 'string' && id ? id : null;
+}
+
+/** A payment and its refunds as the provider's records (null when it is another merchant's). */
+function toTransactions(payment: SearchedPayment, window: TransactionWindow): ProviderTransaction[] {
+  const merchantId = merchantOf(payment);
+  if (window.merchantId && (merchantId ?? PLATFORM_MERCHANT_ID) !== window.merchantId) return [];
+  const mapped = toProviderPayment(payment);
+  const createdAt = new Date(payment.date_created ?? 0);
+  const charge: ProviderTransaction = {
+    providerRef: mapped.providerRef,
+    kind: 'charge',
+    status: mapped.status,
+    amount: mapped.amount,
+    amountRefunded: mapped.amountRefunded,
+    currency: mapped.currency,
+    reference: payment.external_reference || null,
+    merchantId,
+    createdAt,
+  };
+  const refunds = (payment.refunds ?? []).map(
+    (refund): ProviderTransaction => ({
+      providerRef: String(refund.id),
+      kind: 'refund',
+      status: refundStatusOf(refund),
+      amount: fromMajorString(refund.amount ?? 0, mapped.currency),
+      currency: mapped.currency,
+      reference: mapped.providerRef,
+      merchantId,
+      createdAt: refund.date_created ? new Date(refund.date_created) : createdAt,
+    }),
+  );
+  return [charge, ...refunds];
+}
+
+/**
+ * What Mercado Pago holds for a window: the payments search by date_created (`begin_date` inclusive,
+ * `end_date`: the last millisecond before the window's end), oldest first, paged with offset and
+ * limit; each payment with the refunds it carries. Offset paging stops at SEARCH_MAX_DEPTH: the search
+ * then begins again at the last date_created seen, skipping the payments already listed at that instant.
+ */
+export async function* listMercadoPagoTransactions(search: PaymentSearch, window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+  const end = new Date(window.to.getTime() - 1).toISOString();
+  let begin = window.from.toISOString();
+  let offset = 0;
+  /** Payments listed at the latest date_created seen: a restarted search lists them again. */
+  let atLast = new Set<string>();
+  let last = '';
+  for (;;) {
+    const page = await search({
+      range: 'date_created',
+      begin_date: begin,
+      end_date: end,
+      sort: 'date_created',
+      criteria: 'asc',
+      limit: SEARCH_PAGE_SIZE,
+      offset,
+    });
+    const results = page.results ?? [];
+    const fresh = results.filter((p) => !(p.date_created === last && atLast.has(String(p.id))));
+    for (const p of fresh) {
+      if (p.date_created !== last) {
+        last = p.date_created ?? '';
+        atLast = new Set();
+      }
+      atLast.add(String(p.id));
+    }
+    const transactions = fresh.flatMap((p) => toTransactions(p, window));
+    if (transactions.length > 0) yield transactions;
+    if (results.length < SEARCH_PAGE_SIZE) return;
+    offset += SEARCH_PAGE_SIZE;
+    if (offset + SEARCH_PAGE_SIZE > SEARCH_MAX_DEPTH) {
+      const next = new Date(last).toISOString();
+      if (next === begin) throw new Error('Mercado Pago shows more payments at one instant than its search can page');
+      begin = next;
+      offset = 0;
+    }
+  }
+}
