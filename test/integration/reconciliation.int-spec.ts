@@ -3,7 +3,16 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { SimulatorDisputesRepository } from '../../src/payments/providers/simulator/simulator-disputes.repository';
 import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import { checkoutBody, createCheckout, createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
+import {
+  checkoutBody,
+  createCheckout,
+  createProduct,
+  eventually,
+  getPayment,
+  processBody,
+  processPayment,
+  refundPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 interface Run {
@@ -74,6 +83,16 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     return res.body.balanced as boolean;
   };
 
+  /** The suspense lines of the charge a discrepancy found that no payment accounts for. */
+  const suspenseOf = async (discrepancyId: string) =>
+    (
+      await api.db.query<{ account: string; direction: string; amount: string }>(
+        `SELECT account, direction, amount::int AS amount FROM ledger_entries
+          WHERE kind = 'unmatched_charge' AND posting_id LIKE 'unmatched_charge:' || $1 || ':%' AND account = 'suspense'`,
+        [discrepancyId],
+      )
+    ).rows;
+
   let cleanTo: Date;
 
   it('a clean window yields zero discrepancies', async () => {
@@ -95,7 +114,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect(await discrepancies(`runId=${run.id}`)).toEqual([]);
   });
 
-  it('finds each planted discrepancy once, heals only the lost success webhook, and keeps the ledger balanced', async () => {
+  it('finds each planted discrepancy once, heals only the lost success and refund webhooks, books the stray charge to suspense once, and keeps the ledger balanced', async () => {
     const sim = api.app.get(SimulatorRepository);
     const from = cleanTo;
     await pay('tok_visa'); // a payment that matches
@@ -144,7 +163,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     const ledgerBalancedBefore = await balanced();
 
     const run = await reconcile(from, to);
-    expect(run).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 2, discrepancies: 6, healed: 1 } });
+    expect(run).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 2, discrepancies: 6, healed: 2 } });
     const found = await discrepancies(`runId=${run.id}`);
     const byKind = Object.fromEntries(found.map((d) => [d.kind, d]));
     expect(Object.keys(byKind).sort()).toEqual([
@@ -162,11 +181,22 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       expected: { status: 'requires_action', amount: 8000, currency: 'USD' },
       actual: { status: 'succeeded', amount: 8000 },
     });
-    expect(byKind.missing_locally).toMatchObject({ status: 'open', paymentId: null, providerRef: stray, expected: {}, actual: { amount: 4200 } });
-    expect(byKind.amount_mismatch).toMatchObject({ status: 'open', paymentId: changed.id, expected: { amount: 8000 }, actual: { amount: 8100 } });
+    expect(byKind.missing_locally).toMatchObject({
+      status: 'open',
+      paymentId: null,
+      providerRef: stray,
+      expected: {},
+      actual: { amount: 4200 },
+    });
+    expect(byKind.amount_mismatch).toMatchObject({
+      status: 'open',
+      paymentId: changed.id,
+      expected: { amount: 8000 },
+      actual: { amount: 8100 },
+    });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, actual: {} });
     expect(byKind.refund_mismatch).toMatchObject({
-      status: 'open',
+      status: 'healed',
       paymentId: refundedThere.id,
       expected: { amountRefunded: 0 },
       actual: { amountRefunded: 3000 },
@@ -184,6 +214,10 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect(timeline.data).toContainEqual(
       expect.objectContaining({ kind: 'note', detail: expect.objectContaining({ note: 'healed by reconciliation' }) }),
     );
+    // The lost refund webhook healed as its report would have: the refund made there is booked here.
+    expect(await getPayment(api, sk, refundedThere.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 3000 });
+    // The stray charge is money held for nobody: in suspense, once.
+    expect(await suspenseOf(byKind.missing_locally.id)).toEqual([{ account: 'suspense', direction: 'credit', amount: 4200 }]);
     // A mismatch is never healed: the payment stays as it was.
     expect(await getPayment(api, sk, changed.id)).toMatchObject({ status: 'succeeded', amount: 8000 });
     // Each discrepancy went to the outbox.
@@ -196,9 +230,10 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
 
     // A second run of the window finds nothing new (the healed payment now matches).
     const again = await reconcile(from, to);
-    expect(again).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 3, discrepancies: 0, healed: 0 } });
+    expect(again).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 4, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${again.id}`)).toEqual([]);
-    expect(await discrepancies('status=open')).toHaveLength(5);
+    expect(await suspenseOf(byKind.missing_locally.id)).toHaveLength(1);
+    expect(await discrepancies('status=open')).toHaveLength(4);
 
     // Filters, and another merchant sees none of it.
     expect((await discrepancies('kind=missing_locally')).map((d) => d.providerRef)).toEqual([stray]);
@@ -218,8 +253,13 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect((await resolve(byKind.status_mismatch.id, { note: 'healed already' })).status).toBe(409);
     expect((await resolve('dsc_nothing', { note: 'x' })).status).toBe(404);
     expect(
-      (await api.http().post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`).set('X-Api-Key', otherAdmin).send({ note: 'x' }))
-        .status,
+      (
+        await api
+          .http()
+          .post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`)
+          .set('X-Api-Key', otherAdmin)
+          .send({ note: 'x' })
+      ).status,
     ).toBe(404);
   });
 

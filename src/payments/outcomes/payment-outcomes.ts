@@ -39,7 +39,7 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
  * booked it to suspense, and each release from it, named by the total released with it. The releases
  * share a prefix, by which LedgerService.suspenseOf sums them.
  */
-function suspensePostingIds(payment: PaymentRef, provider: ProviderId, providerRef: string) {
+function suspensePostingIds(payment: Pick<PaymentRef, 'id'>, provider: ProviderId, providerRef: string) {
   const charge = `${payment.id}:${provider}:${providerRef}`;
   const releasedPrefix = `suspense_refund:${charge}:`;
   return { held: `unmatched_charge:${charge}`, releasedPrefix, release: (total: number) => `${releasedPrefix}${total}` };
@@ -199,6 +199,35 @@ export class PaymentOutcomes {
     );
     if (booked) this.outcomes.inc({ provider, outcome: 'unmatched_charge' });
     return booked;
+  }
+
+  /**
+   * A provider charge that no payment of ours accounts for at all (reconciliation's `missing_locally`,
+   * held under the discrepancy `holderId` that found it): booked to suspense like unmatchedCharge, with no
+   * payment. The caller books it once, in the transaction that records the discrepancy (one per provider
+   * charge, ever).
+   */
+  async strayCharge(
+    tx: Transaction,
+    merchantId: string,
+    holderId: string,
+    provider: ProviderId,
+    charge: { providerRef: string; amount: number; currency: string },
+  ): Promise<void> {
+    await this.ledger.post(
+      {
+        merchantId,
+        postingId: suspensePostingIds({ id: holderId }, provider, charge.providerRef).held,
+        kind: 'unmatched_charge',
+        currency: charge.currency,
+        lines: [
+          { account: ACCOUNTS.receivable(provider), direction: 'debit', amount: charge.amount },
+          { account: ACCOUNTS.suspense, direction: 'credit', amount: charge.amount },
+        ],
+      },
+      tx,
+    );
+    this.outcomes.inc({ provider, outcome: 'unmatched_charge' });
   }
 
   /**
