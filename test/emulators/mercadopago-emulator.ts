@@ -333,6 +333,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
   /** While true, notifications are lost on the way (a webhook that never comes): nothing is sent. */
   notificationsLost = false;
 
+  /** Mercado Pago loses a payment (one of ours that the provider does not know). */
+  forgetPayment(paymentId: number): void {
+    if (!this.paymentMap.delete(paymentId)) throw new Error(`Payment ${paymentId} not found`);
+  }
+
   /** Changes a payment's amount in Mercado Pago's records (a discrepancy planted for reconciliation). */
   setTransactionAmount(paymentId: number, amount: number): void {
     const payment = this.paymentMap.get(paymentId);

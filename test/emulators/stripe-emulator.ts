@@ -572,6 +572,13 @@ export class StripeEmulator extends EmulatorServer {
     for (const charge of this.chargeMap.values()) if (charge.payment_intent === id) charge.amount = amount;
   }
 
+  /** Stripe loses a PaymentIntent and its charges (a payment of ours that the provider does not know). */
+  forgetPaymentIntent(id: string): void {
+    this.getIntent(id);
+    this.intents.delete(id);
+    for (const [chargeId, charge] of this.chargeMap) if (charge.payment_intent === id) this.chargeMap.delete(chargeId);
+  }
+
   /** Charges that the card issuer declined (Stripe keeps them as `status: failed`). */
   failedCharges(): StripeCharge[] {
     return [...this.chargeMap.values()].filter((c) => c.status === 'failed').map(clone);
