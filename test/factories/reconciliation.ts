@@ -53,7 +53,10 @@ export async function ledgerBalanced(api: TestApp, admin: string, currency: stri
 }
 
 /** The suspense lines booked for the charge a discrepancy found that no payment accounts for. */
-export async function strayChargeSuspense(api: TestApp, discrepancyId: string): Promise<Array<{ direction: string; amount: number; currency: string }>> {
+export async function strayChargeSuspense(
+  api: TestApp,
+  discrepancyId: string,
+): Promise<Array<{ direction: string; amount: number; currency: string }>> {
   const { rows } = await api.db.query<{ direction: string; amount: number; currency: string }>(
     `SELECT direction, amount::int AS amount, currency FROM ledger_entries
       WHERE kind = 'unmatched_charge' AND posting_id LIKE 'unmatched_charge:' || $1 || ':%' AND account = 'suspense'`,

@@ -95,7 +95,13 @@ describe('reconciliation against Stripe (stripe SDK against StripeEmulator, real
     await webhooksLost(() => dashboard.refunds.create({ payment_intent: refundedThere.providerRef, amount: 3000 }));
     // A charge made at Stripe that no payment here accounts for.
     const stray = await webhooksLost(() =>
-      dashboard.paymentIntents.create({ amount: 4200, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, payment_method_types: ['card'] }),
+      dashboard.paymentIntents.create({
+        amount: 4200,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+        payment_method_types: ['card'],
+      }),
     );
     expect(stray.status).toBe('succeeded');
     // An amount changed at Stripe.
@@ -135,8 +141,18 @@ describe('reconciliation against Stripe (stripe SDK against StripeEmulator, real
       expected: { amountRefunded: 0 },
       actual: { amountRefunded: 3000 },
     });
-    expect(byKind.missing_locally).toMatchObject({ status: 'open', paymentId: null, providerRef: stray.id, actual: { amount: 4200, currency: 'USD' } });
-    expect(byKind.amount_mismatch).toMatchObject({ status: 'open', paymentId: changed.id, expected: { amount: 8000 }, actual: { amount: 8100 } });
+    expect(byKind.missing_locally).toMatchObject({
+      status: 'open',
+      paymentId: null,
+      providerRef: stray.id,
+      actual: { amount: 4200, currency: 'USD' },
+    });
+    expect(byKind.amount_mismatch).toMatchObject({
+      status: 'open',
+      paymentId: changed.id,
+      expected: { amount: 8000 },
+      actual: { amount: 8100 },
+    });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, providerRef: unknown.providerRef });
     expect(byKind.dispute_unrecorded).toMatchObject({
       status: 'open',
