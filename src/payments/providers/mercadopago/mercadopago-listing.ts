@@ -75,7 +75,12 @@ function toTransactions(payment: SearchedPayment, window: TransactionWindow): Pr
  * limit; each payment with the refunds it carries. Offset paging stops at SEARCH_MAX_DEPTH: the search
  * then begins again at the last date_created seen, skipping the payments already listed at that instant.
  */
-export async function* listMercadoPagoTransactions(search: PaymentSearch, window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+export async function* listMercadoPagoTransactions(
+  search: PaymentSearch,
+  window: TransactionWindow,
+  paging = { pageSize: SEARCH_PAGE_SIZE, maxDepth: SEARCH_MAX_DEPTH },
+): AsyncIterable<ProviderTransaction[]> {
+  const { pageSize, maxDepth } = paging;
   const end = new Date(window.to.getTime() - 1).toISOString();
   let begin = window.from.toISOString();
   let offset = 0;
@@ -89,7 +94,7 @@ export async function* listMercadoPagoTransactions(search: PaymentSearch, window
       end_date: end,
       sort: 'date_created',
       criteria: 'asc',
-      limit: SEARCH_PAGE_SIZE,
+      limit: pageSize,
       offset,
     });
     const results = page.results ?? [];
@@ -103,9 +108,9 @@ export async function* listMercadoPagoTransactions(search: PaymentSearch, window
     }
     const transactions = fresh.flatMap((p) => toTransactions(p, window));
     if (transactions.length > 0) yield transactions;
-    if (results.length < SEARCH_PAGE_SIZE) return;
-    offset += SEARCH_PAGE_SIZE;
-    if (offset + SEARCH_PAGE_SIZE > SEARCH_MAX_DEPTH) {
+    if (results.length < pageSize) return;
+    offset += pageSize;
+    if (offset + pageSize > maxDepth) {
       const next = new Date(last).toISOString();
       if (next === begin) throw new Error('Mercado Pago shows more payments at one instant than its search can page');
       begin = next;
