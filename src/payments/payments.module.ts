@@ -18,6 +18,7 @@ import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentsSearchRepository } from './payments-search.repository';
+import { TransactionsSearchRepository } from './transactions-search.repository';
 import { ChargeEvents } from './charges/charge-events';
 import { ChargeSettlement } from './charges/charge-settlement';
 import { ChargesService } from './charges/charges.service';
@@ -70,6 +71,7 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     SegpayRefundClaimsRepository,
     PaymentsRepository,
     PaymentsSearchRepository,
+    TransactionsSearchRepository,
     CheckoutSessionsRepository,
     RefundsRepository,
     PricingService,

@@ -61,6 +61,8 @@ export interface PaymentRow {
 }
 
 export interface Payment {
+  /** What GET /transactions lists beside disputes (`kind: "dispute"`). */
+  kind: 'payment';
   id: string;
   merchantId: string;
   status: PaymentStatus;
@@ -92,6 +94,7 @@ export interface Payment {
 
 export function toPayment(row: PaymentRow): Payment {
   return {
+    kind: 'payment',
     id: row.id,
     merchantId: row.merchant_id,
     status: row.status,
