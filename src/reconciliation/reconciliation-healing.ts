@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Transaction } from '../database/database.types';
+import { CheckoutEvents } from '../payments/checkout/checkout-events';
 import { PaymentOutcomes } from '../payments/outcomes/payment-outcomes';
 import { PaymentJobs } from '../payments/payment-jobs';
 import { PaymentsRepository } from '../payments/payments.repository';
@@ -16,7 +17,8 @@ type Run = Pick<ReconciliationRun, 'id' | 'merchantId' | 'provider'>;
 /**
  * What a run does about what it found, through the paths the provider's own webhooks take:
  *   status_mismatch  succeeded there, open here (a lost success webhook): completed through the payment's
- *                    outcomes, as the recovery job resolves a payment.
+ *                    outcomes, as the recovery job resolves a payment; a hosted checkout's payment as its
+ *                    completion webhook completes it.
  *   refund_mismatch  more refunded there than here (a lost refund webhook, a dashboard refund): booked as a
  *                    refund report is, the provider asked again first (ProviderRefunds.applyProviderEvent).
  *   missing_locally  money the provider holds that no payment accounts for: booked to suspense, once per
@@ -33,6 +35,7 @@ export class ReconciliationHealing {
     private readonly payments: PaymentsRepository,
     private readonly outcomes: PaymentOutcomes,
     private readonly refunds: ProviderRefunds,
+    private readonly checkoutEvents: CheckoutEvents,
   ) {}
 
   /**
@@ -79,11 +82,36 @@ export class ReconciliationHealing {
     return healed;
   }
 
+  /**
+   * A hosted checkout's payment (no attempt of ours to resolve) completes as its completion webhook would
+   * complete it: the provider's record names the charge, with the amount and currency the matching found equal.
+   */
+  private async completeCheckout(run: Run, d: Discrepancy, note: Record<string, unknown>): Promise<boolean> {
+    const payment = await this.payments.findById(run.merchantId, d.paymentId as string);
+    if (!payment?.checkoutSessionId) return false;
+    await this.checkoutEvents.applyEvent(run.provider, {
+      eventId: `reconciliation:${d.id}`,
+      type: 'reconciliation.status_mismatch',
+      kind: 'checkout.completed',
+      merchantId: run.merchantId,
+      reference: payment.checkoutSessionId,
+      providerRef: d.providerRef,
+      amount: Number(d.actual.amount),
+      currency: String(d.actual.currency),
+      payload: null,
+    });
+    const after = await this.payments.findByProviderRef(run.merchantId, run.provider, d.providerRef);
+    if (!after || after.status !== 'succeeded') return false;
+    await this.payments.addTimelineEntry(run.merchantId, after.id, 'note', note);
+    return true;
+  }
+
   private async healOne(run: Run, d: Discrepancy): Promise<boolean> {
     if (!d.paymentId) return false;
     const note = { note: HEALED_NOTE, discrepancyId: d.id, runId: run.id, provider: run.provider, providerRef: d.providerRef };
     if (d.kind === 'status_mismatch' && d.actual.status === 'succeeded' && HEALABLE_STATUSES.includes(String(d.expected.status))) {
-      return this.jobs.resolveFromProvider(run.merchantId, d.paymentId, note);
+      if (await this.jobs.resolveFromProvider(run.merchantId, d.paymentId, note)) return true;
+      return this.completeCheckout(run, d, note);
     }
     const refundedThere = Number(d.actual.amountRefunded ?? 0);
     if (d.kind === 'refund_mismatch' && refundedThere > Number(d.expected.amountRefunded ?? 0)) {

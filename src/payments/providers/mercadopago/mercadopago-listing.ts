@@ -1,5 +1,5 @@
-import { PLATFORM_MERCHANT_ID } from '../../../auth/auth.types';
 import type { ProviderTransaction, TransactionWindow } from '../payment-provider';
+import { belongsTo } from '../provider-listing';
 import { fromMajorString } from '../../../common/money';
 import { type MercadoPagoPaymentPayload, refundStatusOf, toProviderPayment } from './mercadopago.mapper';
 
@@ -31,7 +31,7 @@ export type PaymentSearch = (options: {
   offset: number;
 }) => Promise<SearchPage>;
 
-/** The merchant our metadata names; a payment without it (made behind Paybridge's back) is the platform's. */
+/** The merchant our metadata names (none: a payment made behind Paybridge's back). */
 function merchantOf(payment: SearchedPayment): string | null {
   const id = payment.metadata?.merchant_id;
   return typeof id === 'string' && id ? id : null;
@@ -40,7 +40,7 @@ function merchantOf(payment: SearchedPayment): string | null {
 /** A payment and its refunds as the provider's records (null when it is another merchant's). */
 function toTransactions(payment: SearchedPayment, window: TransactionWindow): ProviderTransaction[] {
   const merchantId = merchantOf(payment);
-  if (window.merchantId && (merchantId ?? PLATFORM_MERCHANT_ID) !== window.merchantId) return [];
+  if (!belongsTo(window, merchantId)) return [];
   const mapped = toProviderPayment(payment);
   const createdAt = new Date(payment.date_created ?? 0);
   const charge: ProviderTransaction = {

@@ -239,6 +239,8 @@ export interface SrsTransaction {
   refundedAmount: string;
   relatedTranId: string | null;
   createdAt: string;
+  /** The custom parameters of the payment page link, as the transactions report echoes them (ours are signed). */
+  custom?: Record<string, string>;
 }
 
 export interface SrsMembership {

@@ -1,19 +1,12 @@
 import type Stripe from 'stripe';
-import { PLATFORM_MERCHANT_ID } from '../../../auth/auth.types';
 import type { ProviderTransaction, TransactionWindow } from '../payment-provider';
+import { belongsTo } from '../provider-listing';
 import { fromStripeAmount, idOf } from './stripe-amounts';
 import { toProviderDispute } from './stripe-dispute.mapper';
 import { METADATA, refundStatusOf, toProviderPayment } from './stripe.mapper';
 
 /** Stripe's largest list page: the SDK's auto-pagination fetches the next one as the last is consumed. */
 const PAGE_SIZE = 100;
-
-/**
- * Whose record it is: the merchant our metadata names; a record without it (made at Stripe behind
- * Paybridge's back) is the platform's, so that only one merchant's run reports it.
- */
-const belongsTo = (window: TransactionWindow, merchantId: string | null | undefined): boolean =>
-  !window.merchantId || (merchantId || PLATFORM_MERCHANT_ID) === window.merchantId;
 
 /** Items of an auto-paginating list, in pages of PAGE_SIZE (memory stays one page). */
 async function* pages<T>(items: AsyncIterable<T>, map: (item: T) => ProviderTransaction | null): AsyncIterable<ProviderTransaction[]> {
