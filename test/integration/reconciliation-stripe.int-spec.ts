@@ -187,6 +187,56 @@ describe('reconciliation against Stripe (stripe SDK against StripeEmulator, real
       'missing_locally',
     ]);
     expect(await ledgerBalanced(api, admin, 'USD')).toBe(true);
+
+    // An admin gives the stray charge back (refunded at Stripe, released from suspense), then resolves it.
+    const giveBack = () =>
+      api
+        .http()
+        .post(`/admin/transactions/${byKind.missing_locally.id}/refund-unmatched-charge`)
+        .set('X-Api-Key', admin)
+        .set('Idempotency-Key', `give-back-${byKind.missing_locally.id}`)
+        .send({ provider: 'stripe', providerRef: stray.id });
+    const given = await giveBack();
+    expect(given.status).toBe(200);
+    expect(given.body).toMatchObject({
+      paymentId: null,
+      discrepancyId: byKind.missing_locally.id,
+      provider: 'stripe',
+      providerRef: stray.id,
+      held: 4200,
+      released: 4200,
+      currency: 'USD',
+      status: 'released',
+    });
+    expect((await giveBack()).body).toEqual(given.body); // a retry replays: Stripe refunded once
+    expect(
+      emulator
+        .refunds()
+        .filter((r) => r.payment_intent === stray.id)
+        .map((r) => r.amount),
+    ).toEqual([4200]);
+    const released = await api.db.query<{ direction: string; amount: number }>(
+      `SELECT direction, amount::int AS amount FROM ledger_entries WHERE account = 'suspense' AND posting_id LIKE '%' || $1 || '%' ORDER BY id`,
+      [byKind.missing_locally.id],
+    );
+    expect(released.rows).toEqual([
+      { direction: 'credit', amount: 4200 },
+      { direction: 'debit', amount: 4200 },
+    ]);
+    const unknownHolder = await api
+      .http()
+      .post(`/admin/transactions/dsc_nothing/refund-unmatched-charge`)
+      .set('X-Api-Key', admin)
+      .set('Idempotency-Key', 'give-back-nothing')
+      .send({ provider: 'stripe', providerRef: stray.id });
+    expect(unknownHolder.status).toBe(404);
+    const resolved = await api
+      .http()
+      .post(`/admin/reconciliation/discrepancies/${byKind.missing_locally.id}/resolve`)
+      .set('X-Api-Key', admin)
+      .send({ note: 'Given back to the cardholder.' });
+    expect(resolved.body).toMatchObject({ status: 'resolved' });
+    expect(await ledgerBalanced(api, admin, 'USD')).toBe(true);
   });
 
   it('the default run covers every configured provider that can list: the simulator and Stripe', async () => {
