@@ -7,7 +7,6 @@ import { OutcomeUnknownError, ProvidersUnavailableError } from '../payment-error
 import { PaymentOutcomes, type SuspenseHolder } from '../outcomes/payment-outcomes';
 import { SETTLED } from '../outcomes/payment-state';
 import { PaymentsRepository } from '../payments.repository';
-import type { Payment } from '../payments.types';
 import {
   ProviderDeclineError,
   ProviderId,
