@@ -35,8 +35,8 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
         amount,
         currency: 'usd',
         payment_method: 'pm_card_visa',
-        payment_method_types: ['card'],
         confirm: true,
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
         ...(merchantId ? { metadata: { merchant_id: merchantId, reference: `pay_${amount}` } } : {}),
       });
 

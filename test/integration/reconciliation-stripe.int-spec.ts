@@ -1,7 +1,8 @@
 import Stripe from 'stripe';
 import { apiBase } from '../../src/payments/providers/stripe/stripe.provider';
+import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
 import { StripeEmulator } from '../emulators/stripe-emulator';
-import { createProduct, getPayment, newKey, processBody, processPayment, refundPayment } from '../factories/payments';
+import { createProduct, getPayment, newKey, processBody, processPayment, refundPayment, runJob } from '../factories/payments';
 import { dbNow, discrepancies, finished, ledgerBalanced, reconcile, strayChargeSuspense } from '../factories/reconciliation';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { drainWebhooks } from '../factories/webhooks';
@@ -100,7 +101,7 @@ describe('reconciliation against Stripe (stripe SDK against StripeEmulator, real
         currency: 'usd',
         payment_method: 'pm_card_visa',
         confirm: true,
-        payment_method_types: ['card'],
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
       }),
     );
     expect(stray.status).toBe('succeeded');
@@ -236,6 +237,53 @@ describe('reconciliation against Stripe (stripe SDK against StripeEmulator, real
       .set('X-Api-Key', admin)
       .send({ note: 'Given back to the cardholder.' });
     expect(resolved.body).toMatchObject({ status: 'resolved' });
+    expect(await ledgerBalanced(api, admin, 'USD')).toBe(true);
+  });
+
+  it('a run that fails mid-way (Stripe answers 500 after its first page) ends failed with nothing half-written; the next nightly run completes the window', async () => {
+    const service = api.app.get(ReconciliationService);
+    // Nightly at 03:00 tomorrow: its window is today, where all of this file's payments are.
+    const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
+    const window = previousUtcDay(tomorrow);
+    const stray = await webhooksLost(() =>
+      dashboard.paymentIntents.create({
+        amount: 1300,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      }),
+    );
+    const strayFound = async () => (await discrepancies(api, admin, 'kind=missing_locally')).filter((d) => d.providerRef === stray.id);
+    emulator.passNext(1, 'any').failNext(1, 500, 'any'); // the PaymentIntents page is listed, the refunds' is not
+    const first = await runJob(async () => (await service.runNightly(tomorrow))?.length);
+    expect(first).toBe(2); // the simulator's run and Stripe's
+    expect(
+      emulator
+        .requestLog()
+        .filter((r) => r.fault === 'fail')
+        .at(-1),
+    ).toMatchObject({ method: 'GET', path: '/v1/refunds' });
+    const stripeRuns = async () =>
+      (
+        await api.db.query<{ id: string; status: string; error: string | null }>(
+          `SELECT id, status, error FROM reconciliation_runs WHERE provider = 'stripe' AND window_from = $1 AND window_to = $2 ORDER BY started_at`,
+          [window.from, window.to],
+        )
+      ).rows;
+    const [failed] = await stripeRuns();
+    expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/./) });
+    expect((await api.db.query(`SELECT 1 FROM reconciliation_staging WHERE run_id = $1`, [failed.id])).rows).toEqual([]);
+    expect(await strayFound()).toEqual([]);
+
+    // The next nightly run does Stripe's window again (the simulator's is done) and completes it.
+    const second = await runJob(async () => (await service.runNightly(tomorrow))?.length);
+    expect(second).toBe(1);
+    expect((await stripeRuns()).map((r) => r.status)).toEqual(['failed', 'completed']);
+    const [found] = await strayFound();
+    expect(found).toMatchObject({ status: 'open', actual: { amount: 1300 } });
+    expect(await strayChargeSuspense(api, found.id)).toEqual([{ direction: 'credit', amount: 1300, currency: 'USD' }]);
+    expect(await runJob(async () => (await service.runNightly(tomorrow))?.length)).toBe(0); // nothing left to run
     expect(await ledgerBalanced(api, admin, 'USD')).toBe(true);
   });
 
