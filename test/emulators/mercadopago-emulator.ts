@@ -266,6 +266,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
     });
     this.route('POST', '/_emulator/payments/:id/refunds/:refundId/settle', (req) => this.settleRefundRoute(req));
     this.route('POST', '/_emulator/notifications/:id/resend', (req) => this.resendRoute(req));
+    this.route('GET', '/v1/chargebacks/search', (req) => this.run(() => this.searchChargebacks(req)), api);
     this.route('GET', '/v1/chargebacks/:id', (req) => this.run(() => json(200, clone(this.getChargeback(req.params.id)))), api);
     this.route('POST', '/_emulator/payments/:id/chargeback', async (req) => json(200, await this.createChargeback(req.params.id)));
     this.route('POST', '/_emulator/chargebacks/:id/close', async (req) =>
@@ -560,6 +561,10 @@ export class MercadoPagoEmulator extends EmulatorServer {
       date_documentation_deadline: new Date(Date.now() + 7 * 86_400_000).toISOString(),
     };
     this.chargebackMap.set(chargeback.id, chargeback);
+    // Mercado Pago marks the payment: charged back, under dispute until the bank decides.
+    payment.status = 'charged_back';
+    payment.status_detail = 'in_process';
+    payment.date_last_updated = isoNow();
     await this.notifyChargeback(chargeback.id, payment);
     return clone(chargeback);
   }
@@ -569,7 +574,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
     const chargeback = this.getChargeback(id);
     chargeback.status = outcome;
     chargeback.last_modified = isoNow();
-    await this.notifyChargeback(id, this.getPayment(String(chargeback.payment_id)));
+    const payment = this.getPayment(String(chargeback.payment_id));
+    // Won: the amount goes back to the seller (reimbursed); lost: it stays with the buyer (settled).
+    payment.status_detail = outcome === 'won' ? 'reimbursed' : 'settled';
+    payment.date_last_updated = isoNow();
+    await this.notifyChargeback(id, payment);
     return clone(chargeback);
   }
 
@@ -577,6 +586,21 @@ export class MercadoPagoEmulator extends EmulatorServer {
   resendChargeback(id: string): Promise<DeliveryRecord | undefined> {
     const chargeback = this.getChargeback(id);
     return this.notifyChargeback(id, this.getPayment(String(chargeback.payment_id)));
+  }
+
+  /** `GET /v1/chargebacks/search`: by `payment_id` (required; there is no date range), `status`, offset paging (limit 1..100). */
+  private searchChargebacks(req: EmulatorRequest): EmulatorResponse {
+    const q = req.search;
+    const paymentId = q.get('payment_id');
+    if (!paymentId) throw badRequest('payment_id is required', 400);
+    const limit = q.has('limit') ? Number(q.get('limit')) : 30;
+    const offset = q.has('offset') ? Number(q.get('offset')) : 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be an integer between 1 and 100', 400);
+    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a positive integer', 400);
+    const results = [...this.chargebackMap.values()].filter(
+      (c) => String(c.payment_id) === paymentId && (!q.get('status') || c.status === q.get('status')),
+    );
+    return json(200, { paging: { total: results.length, limit, offset }, results: results.slice(offset, offset + limit).map(clone) });
   }
 
   private getChargeback(id: string): Record<string, unknown> {

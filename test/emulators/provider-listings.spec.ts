@@ -1,4 +1,5 @@
-import { MercadoPagoConfig, MPBadRequestError, Payment } from 'mercadopago';
+import { Chargeback, MercadoPagoConfig, MPBadRequestError, Payment } from 'mercadopago';
+import type { MercadoPagoChargebackPayload } from '../../src/payments/providers/mercadopago/mercadopago.mapper';
 import Stripe from 'stripe';
 import { listMercadoPagoTransactions } from '../../src/payments/providers/mercadopago/mercadopago-listing';
 import type { ProviderTransaction, TransactionWindow } from '../../src/payments/providers/payment-provider';
@@ -126,6 +127,9 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
         },
       });
     const search = (options: object) => new Payment(config).search({ options: options as Record<string, string> });
+    const chargebacks = async (paymentId: string) =>
+      ((await new Chargeback(config).search({ options: { payment_id: Number(paymentId) } })).results ??
+        []) as MercadoPagoChargebackPayload[];
 
     it('searches by date, oldest first, and starts again past its paging depth without listing a payment twice', async () => {
       const from = new Date();
@@ -134,7 +138,7 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
       const stray = await payment(null, 42);
       const window: TransactionWindow = { from, to: new Date(Date.now() + 1), merchantId: 'mer_a' };
       // Pages of 10, at most 30 deep: the search begins again from the last date_created seen, twice.
-      const { all } = await collect(listMercadoPagoTransactions(search, window, { pageSize: 10, maxDepth: 30 }));
+      const { all } = await collect(listMercadoPagoTransactions(search, chargebacks, window, { pageSize: 10, maxDepth: 30 }));
       expect(all.map((t) => t.providerRef)).toEqual(ours);
       expect(all[0]).toMatchObject({
         kind: 'charge',
@@ -144,7 +148,7 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
         reference: 'pay_10',
         merchantId: 'mer_a',
       });
-      const platform = await collect(listMercadoPagoTransactions(search, { ...window, merchantId: 'mer_default' }));
+      const platform = await collect(listMercadoPagoTransactions(search, chargebacks, { ...window, merchantId: 'mer_default' }));
       expect(platform.all.map((t) => t.providerRef)).toEqual([String(stray.id)]);
     });
 
@@ -156,7 +160,9 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
         headers: { Authorization: `Bearer ${ACCESS_TOKEN}`, 'Content-Type': 'application/json', 'X-Idempotency-Key': `r-${paid.id}` },
         body: JSON.stringify({ amount: 12.5 }),
       });
-      const { all } = await collect(listMercadoPagoTransactions(search, { from, to: new Date(Date.now() + 1), merchantId: 'mer_r' }));
+      const { all } = await collect(
+        listMercadoPagoTransactions(search, chargebacks, { from, to: new Date(Date.now() + 1), merchantId: 'mer_r' }),
+      );
       expect(all).toEqual([
         expect.objectContaining({ kind: 'charge', amount: 5000, amountRefunded: 1250 }),
         expect.objectContaining({ kind: 'refund', status: 'succeeded', amount: 1250, reference: String(paid.id) }),
@@ -168,6 +174,9 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
       await expect(search({ limit: 1000, offset: 9001 })).rejects.toBeInstanceOf(MPBadRequestError);
       await expect(search({ begin_date: 'yesterday', end_date: 'NOW' })).rejects.toBeInstanceOf(MPBadRequestError);
       await expect(search({ range: 'date_of_birth' })).rejects.toBeInstanceOf(MPBadRequestError);
+      // Chargebacks are searched by payment only, 100 at most a page.
+      await expect(new Chargeback(config).search({ options: {} })).rejects.toBeInstanceOf(MPBadRequestError);
+      await expect(new Chargeback(config).search({ options: { payment_id: 1, limit: 101 } })).rejects.toBeInstanceOf(MPBadRequestError);
     });
   });
 });

@@ -99,7 +99,7 @@ describe('reconciliation against Mercado Pago (mercadopago SDK against its emula
     });
   });
 
-  it('finds every planted discrepancy once, heals only the lost success and refund notifications, books the stray payment to suspense; a second run finds nothing new', async () => {
+  it('finds every planted discrepancy once (the chargeback through its search by payment), heals only the lost success and refund notifications, books the stray payment to suspense; a second run finds nothing new', async () => {
     const from = cleanTo;
     await pay(); // one that matches
     // A lost success notification: under review at Mercado Pago (CONT), approved later, never notified.
@@ -130,21 +130,31 @@ describe('reconciliation against Mercado Pago (mercadopago SDK against its emula
     // A payment that Mercado Pago does not know.
     const unknown = await pay();
     emulator.forgetPayment(Number(unknown.providerRef));
+    // A chargeback whose notification never came.
+    const disputed = await pay();
+    const chargeback = await notificationsLost(() => emulator.createChargeback(disputed.providerRef));
     await emulator.idle();
     const to = await dbNow(api);
     expect(await ledgerBalanced(api, admin, 'BRL')).toBe(true);
 
     const run = await reconcile(api, admin, 'mercadopago', from, to);
-    expect(run).toMatchObject({ status: 'completed', counts: { checked: 5, matched: 1, discrepancies: 5, healed: 2 } });
+    expect(run).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 2, discrepancies: 6, healed: 2 } });
     const found = await discrepancies(api, admin, `runId=${run.id}`);
     const byKind = Object.fromEntries(found.map((d) => [d.kind, d]));
     expect(Object.keys(byKind).sort()).toEqual([
       'amount_mismatch',
+      'dispute_unrecorded',
       'missing_at_provider',
       'missing_locally',
       'refund_mismatch',
       'status_mismatch',
     ]);
+    expect(byKind.dispute_unrecorded).toMatchObject({
+      status: 'open',
+      paymentId: disputed.id,
+      providerRef: String(chargeback.id),
+      actual: { chargeRef: disputed.providerRef, amount: 8000, currency: 'BRL', status: 'needs_response' },
+    });
     expect(byKind.status_mismatch).toMatchObject({
       status: 'healed',
       paymentId: lost.id,
@@ -179,7 +189,7 @@ describe('reconciliation against Mercado Pago (mercadopago SDK against its emula
     expect(await ledgerBalanced(api, admin, 'BRL')).toBe(true);
 
     const again = await reconcile(api, admin, 'mercadopago', from, to);
-    expect(again).toMatchObject({ status: 'completed', counts: { checked: 5, matched: 3, discrepancies: 0, healed: 0 } });
+    expect(again).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 4, discrepancies: 0, healed: 0 } });
     expect(await strayChargeSuspense(api, byKind.missing_locally.id)).toHaveLength(1);
     expect(await ledgerBalanced(api, admin, 'BRL')).toBe(true);
   });

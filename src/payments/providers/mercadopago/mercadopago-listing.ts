@@ -1,7 +1,13 @@
 import type { ProviderTransaction, TransactionWindow } from '../payment-provider';
 import { belongsTo } from '../provider-listing';
 import { fromMajorString } from '../../../common/money';
-import { type MercadoPagoPaymentPayload, refundStatusOf, toProviderPayment } from './mercadopago.mapper';
+import {
+  type MercadoPagoChargebackPayload,
+  type MercadoPagoPaymentPayload,
+  refundStatusOf,
+  toChargebackDispute,
+  toProviderPayment,
+} from './mercadopago.mapper';
 
 /** Results per search page. */
 export const SEARCH_PAGE_SIZE = 1000;
@@ -31,14 +37,24 @@ export type PaymentSearch = (options: {
   offset: number;
 }) => Promise<SearchPage>;
 
+/** The chargebacks on one payment (`Chargeback.search` by payment_id: Mercado Pago lists none by date). */
+export type ChargebackSearch = (paymentId: string) => Promise<MercadoPagoChargebackPayload[]>;
+
+/** Statuses of a payment with a chargeback on it (in_mediation: a dispute opened; charged_back: a chargeback). */
+const DISPUTED = ['in_mediation', 'charged_back'];
+
 /** The merchant our metadata names (none: a payment made behind Paybridge's back). */
 function merchantOf(payment: SearchedPayment): string | null {
   const id = payment.metadata?.merchant_id;
   return typeof id === 'string' && id ? id : null;
 }
 
-/** A payment and its refunds as the provider's records (null when it is another merchant's). */
-function toTransactions(payment: SearchedPayment, window: TransactionWindow): ProviderTransaction[] {
+/** A payment, its refunds and its chargebacks as the provider's records (none when it is another merchant's). */
+async function toTransactions(
+  payment: SearchedPayment,
+  window: TransactionWindow,
+  chargebacks: ChargebackSearch,
+): Promise<ProviderTransaction[]> {
   const merchantId = merchantOf(payment);
   if (!belongsTo(window, merchantId)) return [];
   const mapped = toProviderPayment(payment);
@@ -66,17 +82,34 @@ function toTransactions(payment: SearchedPayment, window: TransactionWindow): Pr
       createdAt: refund.date_created ? new Date(refund.date_created) : createdAt,
     }),
   );
-  return [charge, ...refunds];
+  const disputes = DISPUTED.includes(payment.status ?? '')
+    ? (await chargebacks(mapped.providerRef)).map((chargeback): ProviderTransaction => {
+        const dispute = toChargebackDispute(chargeback, payment);
+        return {
+          providerRef: dispute.providerDisputeId,
+          kind: 'dispute',
+          status: dispute.status,
+          amount: dispute.amount,
+          currency: dispute.currency,
+          reference: mapped.providerRef,
+          merchantId,
+          createdAt: chargeback.date_created ? new Date(chargeback.date_created) : createdAt,
+        };
+      })
+    : [];
+  return [charge, ...refunds, ...disputes];
 }
 
 /**
  * What Mercado Pago holds for a window: the payments search by date_created (`begin_date` inclusive,
  * `end_date`: the last millisecond before the window's end), oldest first, paged with offset and
- * limit; each payment with the refunds it carries. Offset paging stops at SEARCH_MAX_DEPTH: the search
+ * limit; each payment with the refunds it carries, and a disputed one (in_mediation, charged_back) with its
+ * chargebacks (searched by payment). Offset paging stops at SEARCH_MAX_DEPTH: the search
  * then begins again at the last date_created seen, skipping the payments already listed at that instant.
  */
 export async function* listMercadoPagoTransactions(
   search: PaymentSearch,
+  chargebacks: ChargebackSearch,
   window: TransactionWindow,
   paging = { pageSize: SEARCH_PAGE_SIZE, maxDepth: SEARCH_MAX_DEPTH },
 ): AsyncIterable<ProviderTransaction[]> {
@@ -106,7 +139,8 @@ export async function* listMercadoPagoTransactions(
       }
       atLast.add(String(p.id));
     }
-    const transactions = fresh.flatMap((p) => toTransactions(p, window));
+    const transactions: ProviderTransaction[] = [];
+    for (const p of fresh) transactions.push(...(await toTransactions(p, window, chargebacks)));
     if (transactions.length > 0) yield transactions;
     if (results.length < pageSize) return;
     offset += pageSize;

@@ -256,10 +256,16 @@ export class MercadoPagoProvider implements PaymentProvider {
     return toConfirmedEvent(event, payment);
   }
 
-  /** Payments created in the window and their refunds, by the payments search (mercadopago-listing.ts). */
+  /** Payments created in the window, their refunds and chargebacks, by the searches (mercadopago-listing.ts). */
   listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
     return listMercadoPagoTransactions(
       (options) => this.call('read', () => new Payment(this.client()).search({ options }) as Promise<SearchPage>),
+      async (paymentId) => {
+        const page = await this.call('read', () =>
+          new Chargeback(this.client()).search({ options: { payment_id: Number(paymentId), limit: 100 } }),
+        );
+        return (page.results ?? []) as MercadoPagoChargebackPayload[];
+      },
       window,
     );
   }
