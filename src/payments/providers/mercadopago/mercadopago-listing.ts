@@ -1,3 +1,4 @@
+import { Chargeback, type MercadoPagoConfig, Payment } from 'mercadopago';
 import type { ProviderTransaction, TransactionWindow } from '../payment-provider';
 import { belongsTo } from '../provider-listing';
 import { fromMajorString } from '../../../common/money';
@@ -42,6 +43,16 @@ export type ChargebackSearch = (paymentId: string) => Promise<MercadoPagoChargeb
 
 /** Statuses of a payment with a chargeback on it (in_mediation: a dispute opened; charged_back: a chargeback). */
 const DISPUTED = ['in_mediation', 'charged_back'];
+
+/** Both searches through the SDK: `client` the configured SDK client, `read` the provider's error mapping. */
+export function sdkSearches(client: () => MercadoPagoConfig, read: <T>(fn: () => Promise<T>) => Promise<T>) {
+  const payments: PaymentSearch = (options) => read(() => new Payment(client()).search({ options }) as Promise<SearchPage>);
+  const chargebacks: ChargebackSearch = async (paymentId) => {
+    const page = await read(() => new Chargeback(client()).search({ options: { payment_id: Number(paymentId), limit: 100 } }));
+    return (page.results ?? []) as MercadoPagoChargebackPayload[];
+  };
+  return { payments, chargebacks };
+}
 
 /** The merchant our metadata names (none: a payment made behind Paybridge's back). */
 function merchantOf(payment: SearchedPayment): string | null {

@@ -52,7 +52,7 @@ import {
   refundStatusOf,
   toProviderPayment,
 } from './mercadopago.mapper';
-import { listMercadoPagoTransactions, type SearchPage } from './mercadopago-listing';
+import { listMercadoPagoTransactions, sdkSearches } from './mercadopago-listing';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** Errors of a connection that never reached the server: nothing was sent, nothing happened. */
@@ -258,16 +258,11 @@ export class MercadoPagoProvider implements PaymentProvider {
 
   /** Payments created in the window, their refunds and chargebacks, by the searches (mercadopago-listing.ts). */
   listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
-    return listMercadoPagoTransactions(
-      (options) => this.call('read', () => new Payment(this.client()).search({ options }) as Promise<SearchPage>),
-      async (paymentId) => {
-        const page = await this.call('read', () =>
-          new Chargeback(this.client()).search({ options: { payment_id: Number(paymentId), limit: 100 } }),
-        );
-        return (page.results ?? []) as MercadoPagoChargebackPayload[];
-      },
-      window,
+    const searches = sdkSearches(
+      () => this.client(),
+      (fn) => this.call('read', fn),
     );
+    return listMercadoPagoTransactions(searches.payments, searches.chargebacks, window);
   }
 
   // ---- SDK plumbing ----

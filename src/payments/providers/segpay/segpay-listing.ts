@@ -1,13 +1,23 @@
 import { fromMajorString } from '../../../common/money';
-import type { ProviderTransaction, TransactionWindow } from '../payment-provider';
+import { ProviderUnavailableError, type ProviderTransaction, type TransactionWindow } from '../payment-provider';
 import { belongsTo } from '../provider-listing';
 import { creditStatusOf, type SrsTransaction, toProviderPayment } from './segpay.mapper';
 
 /** Rows per page of the SRS transactions report (its largest `Limit`). */
 export const REPORT_PAGE_SIZE = 1000;
 
-/** One page of the SRS transactions report: oldest first, after the `StartAfter` transaction. */
-export type SrsReport = (params: Record<string, string>) => Promise<{ transactions: SrsTransaction[]; hasMore: boolean }>;
+/** One call of the SRS transactions report (oldest first, after the `StartAfter` transaction), as SRS answers it. */
+export type SrsReport = (params: Record<string, string>) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+/** A page of the report, or ProviderUnavailableError when SRS does not answer one. */
+async function reportPage(report: SrsReport, params: Record<string, string>) {
+  const answer = await report(params);
+  if (answer.status !== 200 || !Array.isArray(answer.body.transactions)) {
+    const error = typeof answer.body.error === 'string' ? answer.body.error : `HTTP ${answer.status}`;
+    throw new ProviderUnavailableError('segpay', `SRS transactions report answered HTTP ${answer.status}: ${error}`);
+  }
+  return { transactions: answer.body.transactions as SrsTransaction[], hasMore: answer.body.hasMore === true };
+}
 
 /** A report row in our terms: a sale is a charge, a credit a refund, a chargeback a dispute (of the sale it reverses). */
 function toTransaction(t: SrsTransaction, merchantId: string | null): ProviderTransaction {
@@ -51,7 +61,7 @@ export async function* listSegpayTransactions(
   };
   let after: string | null = null;
   for (;;) {
-    const page = await report({ ...range, ...(after ? { StartAfter: after } : {}) });
+    const page = await reportPage(report, { ...range, ...(after ? { StartAfter: after } : {}) });
     const mapped = page.transactions.flatMap((t): ProviderTransaction[] => {
       const claim = owner(t);
       if (!belongsTo(window, claim?.merchant)) return [];

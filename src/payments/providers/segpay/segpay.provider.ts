@@ -42,7 +42,7 @@ import {
   verifiedCheckoutClaim,
 } from './segpay.mapper';
 import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
-import { listSegpayTransactions, type SrsReport } from './segpay-listing';
+import { listSegpayTransactions } from './segpay-listing';
 
 /** Connection errors raised before a request could be sent: nothing reached Segpay. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -288,16 +288,9 @@ export class SegpayProvider implements PaymentProvider {
 
   /** Sales, credits and chargebacks of the window, from the SRS transactions report (segpay-listing.ts). */
   listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
-    const report: SrsReport = async (params) => {
-      const answer = await this.srs('GET', '/srs/transactions', { params });
-      if (answer.status !== 200 || !Array.isArray(answer.body.transactions))
-        throw new ProviderUnavailableError(this.id, `SRS transactions report answered HTTP ${answer.status}: ${errorText(answer)}`);
-      return { transactions: answer.body.transactions as SrsTransaction[], hasMore: answer.body.hasMore === true };
-    };
     const key = this.signingKey;
-    return listSegpayTransactions(report, window, (t) =>
-      key ? verifiedCheckoutClaim({ ...t.custom, eticketid: t.eticketId }, key) : null,
-    );
+    const owner = (t: SrsTransaction) => (key ? verifiedCheckoutClaim({ ...t.custom, eticketid: t.eticketId }, key) : null);
+    return listSegpayTransactions((params) => this.srs('GET', '/srs/transactions', { params }), window, owner);
   }
 
   // ---------------------------------------------------------------- SRS
