@@ -3,9 +3,12 @@ import type { MercadoPagoChargebackPayload } from '../../src/payments/providers/
 import Stripe from 'stripe';
 import { listMercadoPagoTransactions } from '../../src/payments/providers/mercadopago/mercadopago-listing';
 import type { ProviderTransaction, TransactionWindow } from '../../src/payments/providers/payment-provider';
+import { listSegpayTransactions } from '../../src/payments/providers/segpay/segpay-listing';
+import type { SrsTransaction } from '../../src/payments/providers/segpay/segpay.mapper';
 import { listStripeTransactions } from '../../src/payments/providers/stripe/stripe-listing';
 import { apiBase } from '../../src/payments/providers/stripe/stripe.provider';
 import { MercadoPagoEmulator, pointMercadoPagoSdkAt } from './mercadopago-emulator';
+import { SegpayEmulator } from './segpay-emulator';
 import { StripeEmulator } from './stripe-emulator';
 
 /** Every page of a listing, and the page sizes. */
@@ -177,6 +180,67 @@ describe('provider listings for reconciliation (real SDKs against the emulators)
       // Chargebacks are searched by payment only, 100 at most a page.
       await expect(new Chargeback(config).search({ options: {} })).rejects.toBeInstanceOf(MPBadRequestError);
       await expect(new Chargeback(config).search({ options: { payment_id: 1, limit: 101 } })).rejects.toBeInstanceOf(MPBadRequestError);
+    });
+  });
+
+  describe('Segpay', () => {
+    const SRS = { MerchantID: 'seg-listing', UserID: 'seg-user', UserAccessKey: 'seg-key' };
+    const emulator = new SegpayEmulator({ merchantId: SRS.MerchantID, userId: SRS.UserID, userAccessKey: SRS.UserAccessKey });
+    const report = async (params: Record<string, string>) => {
+      const url = new URL(`${emulator.url}/srs/transactions`);
+      for (const [k, v] of Object.entries({ ...SRS, ...params })) url.searchParams.set(k, v);
+      const res = await fetch(url);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    /** The merchant named in the custom fields (the provider verifies their signature; this test does not). */
+    const owner = (t: SrsTransaction) =>
+      t.custom?.paybridge_merchant ? { merchant: t.custom.paybridge_merchant, session: 'cs_listing' } : null;
+
+    beforeAll(async () => {
+      await emulator.start();
+      emulator.addPricePoint({ packageId: '197001', pricePointId: '26001', initialPrice: 29.99 });
+    });
+    afterAll(() => emulator.stop());
+
+    it('pages through the SRS report after the last transaction seen: sales, credits and chargebacks, one merchant at a time', async () => {
+      const from = new Date();
+      const page = (merchant?: string) =>
+        `${emulator.url}/billing/poset.cgi?x-eticketid=197001:26001${merchant ? `&paybridge_merchant=${merchant}` : ''}`;
+      const sales: string[] = [];
+      for (let i = 0; i < 23; i++) sales.push((await emulator.completePurchase(page('mer_s'))).transaction.tranId);
+      const stray = (await emulator.completePurchase(page())).transaction.tranId;
+      const refund = new URL(`${emulator.url}/srs/transactions/${sales[0]}/refund`);
+      for (const [k, v] of Object.entries({ ...SRS, Amount: '9.99' })) refund.searchParams.set(k, v);
+      expect((await fetch(refund, { method: 'POST' })).status).toBe(200);
+      const chargeback = await emulator.chargeback(sales[1]);
+      const window: TransactionWindow = { from, to: new Date(Date.now() + 1), merchantId: 'mer_s' };
+
+      const { all, sizes } = await collect(listSegpayTransactions(report, window, owner, 10));
+      expect(sizes).toEqual([10, 10, 5]);
+      expect(all.filter((t) => t.kind === 'charge').map((t) => t.providerRef)).toEqual(sales);
+      expect(all.find((t) => t.providerRef === sales[0])).toMatchObject({
+        kind: 'charge',
+        status: 'succeeded',
+        amount: 2999,
+        amountRefunded: 999,
+        currency: 'USD',
+        reference: 'cs_listing',
+        merchantId: 'mer_s',
+      });
+      expect(all.filter((t) => t.kind !== 'charge')).toEqual([
+        expect.objectContaining({ kind: 'refund', status: 'succeeded', amount: 999, reference: sales[0] }),
+        expect.objectContaining({ kind: 'dispute', providerRef: chargeback.tranId, status: 'lost', amount: 2999, reference: sales[1] }),
+      ]);
+      const platform = await collect(listSegpayTransactions(report, { ...window, merchantId: 'mer_default' }, owner));
+      expect(platform.all.map((t) => t.providerRef)).toEqual([stray]);
+    });
+
+    it('refuses a report past its limits', async () => {
+      const range = { StartDate: '2026-01-01', EndDate: '2026-01-02' };
+      expect((await report({ ...range, Limit: '1001' })).status).toBe(400);
+      expect((await report({ ...range, StartAfter: 'nosuchtran' })).status).toBe(400);
+      expect((await report({ StartDate: '2026-01-02', EndDate: '2026-01-01' })).status).toBe(400);
+      expect((await report({ ...range, Type: 'refund' })).status).toBe(400);
     });
   });
 });

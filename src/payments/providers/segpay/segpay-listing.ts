@@ -53,11 +53,12 @@ export async function* listSegpayTransactions(
   report: SrsReport,
   window: TransactionWindow,
   owner: (t: SrsTransaction) => { merchant: string; session: string } | null,
+  pageSize = REPORT_PAGE_SIZE,
 ): AsyncIterable<ProviderTransaction[]> {
   const range = {
     StartDate: window.from.toISOString(),
     EndDate: new Date(window.to.getTime() - 1).toISOString(),
-    Limit: String(REPORT_PAGE_SIZE),
+    Limit: String(pageSize),
   };
   let after: string | null = null;
   for (;;) {
