@@ -33,6 +33,15 @@ export class DisputesRepository {
     return rows[0] ?? null;
   }
 
+  async findByIds(merchantId: string, ids: string[], executor: Executor = this.db): Promise<Dispute[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await executor.query<Dispute>(`SELECT ${COLUMNS} FROM disputes WHERE merchant_id = $1 AND id = ANY($2)`, [
+      merchantId,
+      ids,
+    ]);
+    return rows;
+  }
+
   async insert(
     dispute: { id: string; merchantId: string; paymentId: string; provider: ProviderId },
     shown: ProviderDispute,

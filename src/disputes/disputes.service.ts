@@ -4,13 +4,9 @@ import { paginate, type Page, type PageRequest } from '../common/pagination';
 import { ProviderError } from '../payments/providers/payment-provider';
 import { ProviderRegistry } from '../payments/providers/provider-registry';
 import { DisputesRepository, type DisputeFilter } from './disputes.repository';
-import { isClosed, type Dispute } from './disputes.types';
+import { disputeView, isClosed } from './disputes.types';
 
-/** What the API shows of a dispute (its merchant and evidence text stay inside). */
-function view(dispute: Dispute) {
-  const { merchantId: _merchantId, ...shown } = dispute;
-  return shown;
-}
+const view = disputeView;
 
 @Injectable()
 export class DisputesService {

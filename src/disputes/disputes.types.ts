@@ -25,3 +25,9 @@ export interface Dispute {
 }
 
 export const isClosed = (status: DisputeStatus): boolean => status === 'won' || status === 'lost';
+
+/** What the API shows of a dispute (its merchant and evidence text stay inside); `kind` as GET /transactions lists it. */
+export function disputeView(dispute: Dispute) {
+  const { merchantId: _merchantId, ...shown } = dispute;
+  return { kind: 'dispute' as const, ...shown };
+}

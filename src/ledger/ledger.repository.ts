@@ -50,20 +50,30 @@ export class LedgerRepository {
    */
   async suspenseOf(
     merchantId: string,
-    paymentId: string,
+    paymentId: string | null,
     heldPosting: string,
     releasedPrefix: string,
     executor: Executor,
   ): Promise<{ held: number; released: number; currency: string | null }> {
+    // A charge no payment names (paymentId null) is found by its posting ids (ledger_entries_suspense_idx).
     const { rows } = await executor.query<{ held: number; released: number; currency: string | null }>(
       `SELECT coalesce(sum(amount) FILTER (WHERE posting_id = $3 AND direction = 'credit'), 0)::bigint AS held,
               coalesce(sum(amount) FILTER (WHERE left(posting_id, length($4)) = $4 AND direction = 'debit'), 0)::bigint AS released,
               max(currency) FILTER (WHERE posting_id = $3) AS currency
          FROM ledger_entries
-        WHERE merchant_id = $1 AND payment_id = $2 AND account = $5`,
+        WHERE merchant_id = $1 AND account = $5
+          AND ${paymentId === null ? `payment_id IS NULL AND $2::text IS NULL AND (posting_id = $3 OR left(posting_id, length($4)) = $4)` : `payment_id = $2`}`,
       [merchantId, paymentId, heldPosting, releasedPrefix, ACCOUNTS.suspense],
     );
     return rows[0];
+  }
+
+  /** Locks the suspense line of a charge no payment names (FOR UPDATE: it is never updated) until the transaction ends. */
+  async lockStraySuspense(merchantId: string, heldPosting: string, tx: Executor): Promise<void> {
+    await tx.query(
+      `SELECT id FROM ledger_entries WHERE merchant_id = $1 AND posting_id = $2 AND account = $3 AND payment_id IS NULL FOR UPDATE`,
+      [merchantId, heldPosting, ACCOUNTS.suspense],
+    );
   }
 
   async balances(merchantId: string, currency: string, executor: Executor = this.db): Promise<AccountBalance[]> {

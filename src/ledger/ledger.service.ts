@@ -68,8 +68,12 @@ export class LedgerService {
 
   /** Per-account totals for one currency; a report, on the report pool. */
   /** What a payment's suspense postings hold and released (PaymentOutcomes); the ledger is read and written only here. */
-  suspenseOf(merchantId: string, paymentId: string, heldPosting: string, releasedPrefix: string, executor: Executor) {
+  suspenseOf(merchantId: string, paymentId: string | null, heldPosting: string, releasedPrefix: string, executor: Executor) {
     return this.ledger.suspenseOf(merchantId, paymentId, heldPosting, releasedPrefix, executor);
+  }
+
+  lockStraySuspense(merchantId: string, heldPosting: string, tx: Executor): Promise<void> {
+    return this.ledger.lockStraySuspense(merchantId, heldPosting, tx);
   }
 
   async balance(merchantId: string, currency: string): Promise<LedgerBalance> {

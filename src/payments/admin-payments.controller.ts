@@ -30,8 +30,13 @@ export class AdminPaymentsController {
   @NonCritical()
   @ApiErrors(400, 401, 403, 503)
   list(@Caller() caller: AuthContext, @Query() query: ListTransactionsDto) {
-    const { status, provider, customerEmail, from, to } = query;
-    return this.payments.list(caller.merchantId, { status, provider, customerEmail, from, to }, toPageRequest(query), this.db.reports);
+    const { kind, status, provider, customerEmail, from, to } = query;
+    return this.payments.listTransactions(
+      caller.merchantId,
+      { kind, status, provider, customerEmail, from, to },
+      toPageRequest(query),
+      this.db.reports,
+    );
   }
 
   @Get('failed-payments')

@@ -19,6 +19,7 @@ import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentsSearchRepository } from './payments-search.repository';
+import { TransactionsSearchRepository } from './transactions-search.repository';
 import { ChargeEvents } from './charges/charge-events';
 import { ChargeSettlement } from './charges/charge-settlement';
 import { ChargesService } from './charges/charges.service';
@@ -81,6 +82,7 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     SegpayRefundClaimsRepository,
     PaymentsRepository,
     PaymentsSearchRepository,
+    TransactionsSearchRepository,
     CheckoutSessionsRepository,
     RefundsRepository,
     PricingService,
@@ -113,6 +115,9 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     CheckoutService,
     CheckoutEvents,
     PaymentJobs,
+    PaymentsRepository,
+    PaymentOutcomes,
+    ProviderRefunds,
   ],
 })
 export class PaymentsModule implements OnModuleInit {

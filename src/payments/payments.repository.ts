@@ -235,6 +235,12 @@ export class PaymentsRepository {
     return this.addTimelineEntry(merchantId, paymentId, 'note', { ...about, reconcile: why }, tx);
   }
 
+  async findByIds(merchantId: string, ids: string[], executor: Executor = this.db): Promise<Payment[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = ANY($2)`, [merchantId, ids]);
+    return rows.map(toPayment);
+  }
+
   async findById(merchantId: string, id: string, executor: Executor = this.db): Promise<Payment | null> {
     const { rows } = await executor.query<PaymentRow>(`${SELECT_PAYMENT} WHERE p.merchant_id = $1 AND p.id = $2`, [merchantId, id]);
     return rows[0] ? toPayment(rows[0]) : null;

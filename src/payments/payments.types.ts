@@ -67,6 +67,8 @@ export interface PaymentRow {
 }
 
 export interface Payment {
+  /** What GET /transactions lists beside disputes (`kind: "dispute"`). */
+  kind: 'payment';
   id: string;
   merchantId: string;
   status: PaymentStatus;
@@ -100,6 +102,7 @@ export interface Payment {
 
 export function toPayment(row: PaymentRow): Payment {
   return {
+    kind: 'payment',
     id: row.id,
     merchantId: row.merchant_id,
     status: row.status,

@@ -19,13 +19,13 @@ export class TransactionsController {
     private readonly refunds: RefundsService,
   ) {}
 
-  /** Payments, newest first, filtered by status, provider, customer email and creation time. */
+  /** Payments (`kind: "payment"`) and disputes (`kind: "dispute"`), newest first, filtered by kind, status, provider, customer email and creation time. */
   @Get()
   @AllowKeys('secret')
   @ApiErrors(400, 401, 403)
   list(@Caller() caller: AuthContext, @Query() query: ListTransactionsDto) {
-    const { status, provider, customerEmail, from, to } = query;
-    return this.payments.list(caller.merchantId, { status, provider, customerEmail, from, to }, toPageRequest(query));
+    const { kind, status, provider, customerEmail, from, to } = query;
+    return this.payments.listTransactions(caller.merchantId, { kind, status, provider, customerEmail, from, to }, toPageRequest(query));
   }
 
   @Get(':id')

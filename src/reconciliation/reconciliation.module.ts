@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
 import { PaymentsModule } from '../payments/payments.module';
+import { ReconciliationHealing } from './reconciliation-healing';
 import { ReconciliationController } from './reconciliation.controller';
 import { ReconciliationRepository } from './reconciliation.repository';
 import { ReconciliationService } from './reconciliation.service';
@@ -9,6 +10,6 @@ import { ReconciliationService } from './reconciliation.service';
 @Module({
   imports: [PaymentsModule, EventsModule],
   controllers: [ReconciliationController],
-  providers: [ReconciliationService, ReconciliationRepository],
+  providers: [ReconciliationService, ReconciliationRepository, ReconciliationHealing],
 })
 export class ReconciliationModule {}

@@ -8,16 +8,13 @@ import { newId } from '../common/ids';
 import { toPage, type Page, type PageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import { OutboxRepository } from '../events/outbox.repository';
-import { PaymentJobs } from '../payments/payment-jobs';
 import type { ProviderId } from '../payments/providers/payment-provider';
 import { ProviderRegistry } from '../payments/providers/provider-registry';
+import { ReconciliationHealing } from './reconciliation-healing';
 import { ReconciliationRepository, type DiscrepancyFilter } from './reconciliation.repository';
 import type { Discrepancy, ReconciliationRun } from './reconciliation.types';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Open here, succeeded there: what a lost success webhook leaves, and what a webhook would complete. */
-const HEALABLE_STATUSES = ['processing', 'requires_action', 'pending'];
-export const HEALED_NOTE = 'healed by reconciliation';
 
 /** What the API shows (the merchant stays inside). */
 function view<T extends { merchantId: string }>(row: T): Omit<T, 'merchantId'> {
@@ -34,8 +31,8 @@ export function previousUtcDay(now: Date): { from: Date; to: Date } {
 /**
  * Reconciliation runs: what a provider holds for a window is staged page by page, matched to our
  * payments in SQL (ReconciliationRepository.match), and every new discrepancy is recorded with
- * `reconciliation.discrepancy` in the same transaction. A lost success webhook heals through the
- * payment's own outcomes, as the recovery job resolves a payment; nothing else heals by itself.
+ * `reconciliation.discrepancy` and money no payment accounts for booked to suspense, in the same
+ * transaction; then the safe ones heal (ReconciliationHealing: a lost success or refund webhook).
  * One run per merchant and provider at a time, across instances (advisory lock); the nightly job has
  * one runner across instances and skips windows already completed.
  */
@@ -46,7 +43,7 @@ export class ReconciliationService implements OnModuleInit {
   constructor(
     private readonly runs: ReconciliationRepository,
     private readonly registry: ProviderRegistry,
-    private readonly jobs: PaymentJobs,
+    private readonly healing: ReconciliationHealing,
     private readonly outbox: OutboxRepository,
     private readonly db: DatabaseService,
     private readonly scheduler: SchedulerRegistry,
@@ -191,9 +188,10 @@ export class ReconciliationService implements OnModuleInit {
           })),
           tx,
         );
+        await this.healing.bookToSuspense(tx, run, matched.found);
         return matched;
       });
-      const healed = await this.heal(run, result.found);
+      const healed = await this.healing.heal(run, result.found);
       await this.runs.clearStaging(run.id);
       return await this.runs.finishRun(run.merchantId, run.id, {
         status: 'completed',
@@ -207,21 +205,5 @@ export class ReconciliationService implements OnModuleInit {
       await this.runs.clearStaging(run.id).catch(() => undefined);
       return this.runs.finishRun(run.merchantId, run.id, { status: 'failed', error: (err as Error).message });
     }
-  }
-
-  /** Completes each payment whose success webhook was lost, through its outcomes; how many healed. */
-  private async heal(run: ReconciliationRun, found: Discrepancy[]): Promise<number> {
-    let healed = 0;
-    for (const d of found) {
-      if (d.kind !== 'status_mismatch' || !d.paymentId || d.actual.status !== 'succeeded') continue;
-      if (!HEALABLE_STATUSES.includes(String(d.expected.status))) continue;
-      const note = { note: HEALED_NOTE, discrepancyId: d.id, runId: run.id, provider: run.provider, providerRef: d.providerRef };
-      const settled = await this.jobs.resolveFromProvider(run.merchantId, d.paymentId, note).catch((err: unknown) => {
-        this.logger.warn({ err, discrepancyId: d.id }, 'discrepancy not healed');
-        return false;
-      });
-      if (settled && (await this.runs.setStatus(run.merchantId, d.id, 'open', 'healed', HEALED_NOTE))) healed++;
-    }
-    return healed;
   }
 }

@@ -60,7 +60,8 @@ interface Route {
   options: RouteOptions;
 }
 
-export type FaultKind = 'fail' | 'hang' | 'drop';
+/** `pass`: the call is answered as usual (it only lets the faults queued after it hit later calls). */
+export type FaultKind = 'fail' | 'hang' | 'drop' | 'pass';
 /** 'money' (default): the next money calls; 'any': the next calls to any provider route (also GET). */
 export type FaultScope = 'money' | 'any';
 
@@ -360,6 +361,11 @@ export abstract class EmulatorServer {
     return this.queueFault({ kind: 'fail', status, scope }, count);
   }
 
+  /** The next `count` calls are answered as usual: a fault queued after them hits the call after those (mid-way). */
+  passNext(count: number, scope: FaultScope = 'money'): this {
+    return this.queueFault({ kind: 'pass', status: 0, scope }, count);
+  }
+
   /** The next `count` money calls are never answered and have no effect; the request stays open until stop(). */
   hangNext(count: number, scope: FaultScope = 'money'): this {
     return this.queueFault({ kind: 'hang', status: 0, scope }, count);
@@ -537,7 +543,7 @@ export abstract class EmulatorServer {
     const { route } = match;
 
     const fault = path.startsWith('/_emulator') ? undefined : this.takeFault(route);
-    if (fault) entry.fault = fault.kind;
+    if (fault && fault.kind !== 'pass') entry.fault = fault.kind;
     if (fault?.kind === 'fail') {
       this.send(res, entry, this.faultResponse(fault.status, ereq));
       return;

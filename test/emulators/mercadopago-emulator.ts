@@ -228,6 +228,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
     });
     this.route('POST', '/_emulator/payments/:id/refunds/:refundId/settle', (req) => this.settleRefundRoute(req));
     this.route('POST', '/_emulator/notifications/:id/resend', (req) => this.resendRoute(req));
+    this.route('GET', '/v1/chargebacks/search', (req) => this.run(() => this.searchChargebacks(req)), api);
     this.route('GET', '/v1/chargebacks/:id', (req) => this.run(() => json(200, clone(this.getChargeback(req.params.id)))), api);
     this.route('POST', '/_emulator/payments/:id/chargeback', async (req) => json(200, await this.createChargeback(req.params.id)));
     this.route('POST', '/_emulator/chargebacks/:id/close', async (req) =>
@@ -295,6 +296,21 @@ export class MercadoPagoEmulator extends EmulatorServer {
     payment.order = { type: 'mercadopago', id: this.nextMerchantOrderId++ };
     await this.notify(payment, 'payment.created');
     return clone(payment);
+  }
+
+  /** While true, notifications are lost on the way (a webhook that never comes): nothing is sent. */
+  notificationsLost = false;
+
+  /** Mercado Pago loses a payment (one of ours that the provider does not know). */
+  forgetPayment(paymentId: number): void {
+    if (!this.paymentMap.delete(paymentId)) throw new Error(`Payment ${paymentId} not found`);
+  }
+
+  /** Changes a payment's amount in Mercado Pago's records (a discrepancy planted for reconciliation). */
+  setTransactionAmount(paymentId: number, amount: number): void {
+    const payment = this.paymentMap.get(paymentId);
+    if (!payment) throw new Error(`Payment ${paymentId} not found`);
+    payment.transaction_amount = amount;
   }
 
   /**
@@ -512,6 +528,10 @@ export class MercadoPagoEmulator extends EmulatorServer {
       date_documentation_deadline: new Date(Date.now() + 7 * 86_400_000).toISOString(),
     };
     this.chargebackMap.set(chargeback.id, chargeback);
+    // Mercado Pago marks the payment: charged back, under dispute until the bank decides.
+    payment.status = 'charged_back';
+    payment.status_detail = 'in_process';
+    payment.date_last_updated = isoNow();
     await this.notifyChargeback(chargeback.id, payment);
     return clone(chargeback);
   }
@@ -521,7 +541,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
     const chargeback = this.getChargeback(id);
     chargeback.status = outcome;
     chargeback.last_modified = isoNow();
-    await this.notifyChargeback(id, this.getPayment(String(chargeback.payment_id)));
+    const payment = this.getPayment(String(chargeback.payment_id));
+    // Won: the amount goes back to the seller (reimbursed); lost: it stays with the buyer (settled).
+    payment.status_detail = outcome === 'won' ? 'reimbursed' : 'settled';
+    payment.date_last_updated = isoNow();
+    await this.notifyChargeback(id, payment);
     return clone(chargeback);
   }
 
@@ -529,6 +553,21 @@ export class MercadoPagoEmulator extends EmulatorServer {
   resendChargeback(id: string): Promise<DeliveryRecord | undefined> {
     const chargeback = this.getChargeback(id);
     return this.notifyChargeback(id, this.getPayment(String(chargeback.payment_id)));
+  }
+
+  /** `GET /v1/chargebacks/search`: by `payment_id` (required; there is no date range), `status`, offset paging (limit 1..100). */
+  private searchChargebacks(req: EmulatorRequest): EmulatorResponse {
+    const q = req.search;
+    const paymentId = q.get('payment_id');
+    if (!paymentId) throw badRequest('payment_id is required', 400);
+    const limit = q.has('limit') ? Number(q.get('limit')) : 30;
+    const offset = q.has('offset') ? Number(q.get('offset')) : 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be an integer between 1 and 100', 400);
+    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a positive integer', 400);
+    const results = [...this.chargebackMap.values()].filter(
+      (c) => String(c.payment_id) === paymentId && (!q.get('status') || c.status === q.get('status')),
+    );
+    return json(200, { paging: { total: results.length, limit, offset }, results: results.slice(offset, offset + limit).map(clone) });
   }
 
   private getChargeback(id: string): Record<string, unknown> {
@@ -539,7 +578,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
   private notifyChargeback(id: string, payment: MercadoPagoPayment): Promise<DeliveryRecord | undefined> {
     const target = payment.notification_url ?? this.webhookUrl;
-    if (!target) return Promise.resolve(undefined);
+    if (!target || this.notificationsLost) return Promise.resolve(undefined);
     const url = new URL(target);
     url.searchParams.set('data.id', id);
     url.searchParams.set('type', 'chargebacks');
@@ -560,7 +599,7 @@ export class MercadoPagoEmulator extends EmulatorServer {
 
   private notify(payment: MercadoPagoPayment, action: string, secret?: string): Promise<DeliveryRecord | undefined> {
     const target = payment.notification_url ?? this.webhookUrl;
-    if (!target) return Promise.resolve(undefined);
+    if (!target || this.notificationsLost) return Promise.resolve(undefined);
     const url = new URL(target);
     url.searchParams.set('data.id', String(payment.id));
     url.searchParams.set('type', 'payment');
@@ -839,15 +878,29 @@ export class MercadoPagoEmulator extends EmulatorServer {
     return json(200, clone(payment));
   }
 
+  /**
+   * `GET /v1/payments/search`: filters (external_reference, status, id), a date range on `range`
+   * (begin_date and end_date, both inclusive, ISO or NOW-relative), `sort` and `criteria`, and offset
+   * paging: `limit` 1..1000 and offset + limit at most SEARCH_MAX_DEPTH, as deep as the search pages.
+   */
   private searchPayments(req: EmulatorRequest): EmulatorResponse {
     const q = req.search;
-    const limit = Math.min(Number(q.get('limit') ?? 30) || 30, 1000);
-    const offset = Number(q.get('offset') ?? 0) || 0;
+    const limit = q.has('limit') ? Number(q.get('limit')) : 30;
+    const offset = q.has('offset') ? Number(q.get('offset')) : 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit must be an integer between 1 and 1000', 400);
+    if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset must be a positive integer', 400);
+    if (offset + limit > SEARCH_MAX_DEPTH)
+      throw badRequest(`offset + limit must not exceed ${SEARCH_MAX_DEPTH}; narrow the date range`, 400);
     const range = q.get('range') ?? 'date_created';
+    if (!SEARCH_DATE_FIELDS.includes(range)) throw badRequest(`range must be one of ${SEARCH_DATE_FIELDS.join(', ')}`, 400);
     const begin = parseSearchDate(q.get('begin_date'));
     const end = parseSearchDate(q.get('end_date'));
-    const rangeField =
-      range === 'date_approved' || range === 'date_last_updated' || range === 'money_release_date' ? range : 'date_created';
+    if ((q.get('begin_date') && begin === undefined) || (q.get('end_date') && end === undefined))
+      throw badRequest('begin_date and end_date must be ISO 8601 dates or NOW-relative', 400);
+    const sort = q.get('sort') ?? 'date_created';
+    if (!SEARCH_DATE_FIELDS.includes(sort)) throw badRequest(`sort must be one of ${SEARCH_DATE_FIELDS.join(', ')}`, 400);
+    const rangeField = range as 'date_created';
+    const sortField = sort as 'date_created';
     let results = [...this.paymentMap.values()].filter((p) => {
       if (q.get('external_reference') && p.external_reference !== q.get('external_reference')) return false;
       if (q.get('status') && p.status !== q.get('status')) return false;
@@ -858,7 +911,8 @@ export class MercadoPagoEmulator extends EmulatorServer {
       return (!begin || time >= begin) && (!end || time <= end);
     });
     const criteria = q.get('criteria') === 'asc' ? 1 : -1;
-    results = results.sort((a, b) => criteria * (a.id - b.id));
+    const at = (p: MercadoPagoPayment) => (p[sortField] ? Date.parse(p[sortField]) : 0);
+    results = results.sort((a, b) => criteria * (at(a) - at(b) || a.id - b.id));
     return json(200, { paging: { total: results.length, limit, offset }, results: results.slice(offset, offset + limit).map(clone) });
   }
 
@@ -1062,6 +1116,11 @@ export class MercadoPagoEmulator extends EmulatorServer {
     }
   }
 }
+
+/** The date fields the payments search ranges and sorts on. */
+const SEARCH_DATE_FIELDS = ['date_created', 'date_approved', 'date_last_updated', 'money_release_date'];
+/** How deep the payments search pages: offset + limit. */
+export const SEARCH_MAX_DEPTH = 10_000;
 
 function resourceIdOf(body: unknown): string | undefined {
   const id = asRecord(body)?.id;

@@ -225,6 +225,11 @@ export class SegpayEmulator extends EmulatorServer {
     return url.toString();
   }
 
+  /** Segpay loses a transaction (a payment of ours that the provider does not know). */
+  forgetTransaction(tranId: string): void {
+    if (!this.transactionMap.delete(tranId)) throw new Error(`No transaction ${tranId}`);
+  }
+
   transactions(): SegpayTransaction[] {
     return [...this.transactionMap.values()].map((t) => ({ ...t, custom: { ...t.custom } }));
   }
@@ -591,6 +596,7 @@ export class SegpayEmulator extends EmulatorServer {
       refId: t.refId ?? null,
       oneClickOf: t.oneClickOf ?? null,
       createdAt: t.createdAt.toISOString(),
+      custom: { ...t.custom },
     };
   }
 
@@ -616,19 +622,38 @@ export class SegpayEmulator extends EmulatorServer {
     return json(200, { found: true, transaction: this.publicTransaction(t) });
   }
 
+  /**
+   * The transactions report: StartDate and EndDate (both inclusive; ISO 8601, or YYYY-MM-DD for whole
+   * days), PurchaseID and Type filters, oldest first (createdAt, then tranId), at most `Limit` rows
+   * (1..1000, default 1000) after the `StartAfter` transaction; `hasMore` when more follow.
+   */
   private listTransactions(req: EmulatorRequest): EmulatorResponse {
     const params = this.params(req);
     const start = parseDate(params.get('StartDate'), false);
     const end = parseDate(params.get('EndDate'), true);
     if (start === null || end === null) return srsError(400, 'StartDate and EndDate are required (ISO 8601 or YYYY-MM-DD)');
+    if (end < start) return srsError(400, 'EndDate is before StartDate');
+    const limit = params.has('Limit') ? Number(params.get('Limit')) : REPORT_MAX_ROWS;
+    if (!Number.isInteger(limit) || limit < 1 || limit > REPORT_MAX_ROWS)
+      return srsError(400, `Limit must be between 1 and ${REPORT_MAX_ROWS}`);
     const purchaseId = params.get('PurchaseID');
     const type = params.get('Type');
     const refId = params.get('RefID');
-    const transactions = [...this.transactionMap.values()]
+    if (type && !['sale', 'credit', 'charge'].includes(type)) return srsError(400, 'Type must be sale, credit or charge');
+    const order = (a: SegpayTransaction, b: SegpayTransaction) =>
+      a.createdAt.getTime() - b.createdAt.getTime() || (a.tranId < b.tranId ? -1 : a.tranId > b.tranId ? 1 : 0);
+    let rows = [...this.transactionMap.values()]
       .filter((t) => t.createdAt.getTime() >= start && t.createdAt.getTime() <= end)
       .filter((t) => (!purchaseId || t.purchaseId === purchaseId) && (!type || t.type === type) && (!refId || t.refId === refId))
-      .map((t) => this.publicTransaction(t));
-    return json(200, { count: transactions.length, transactions });
+      .sort(order);
+    const startAfter = params.get('StartAfter');
+    if (startAfter) {
+      const cursor = this.transactionMap.get(startAfter);
+      if (!cursor) return srsError(400, `StartAfter names no transaction: ${startAfter}`);
+      rows = rows.filter((t) => order(t, cursor) > 0);
+    }
+    const transactions = rows.slice(0, limit).map((t) => this.publicTransaction(t));
+    return json(200, { count: transactions.length, transactions, hasMore: rows.length > limit });
   }
 
   /**
@@ -825,6 +850,9 @@ export class SegpayEmulator extends EmulatorServer {
 }
 
 /** ISO 8601, or YYYY-MM-DD (a date-only EndDate covers that whole day). null when missing or invalid. */
+/** The most rows one transactions report answers. */
+const REPORT_MAX_ROWS = 1000;
+
 function parseDate(value: string | null, endOfDay: boolean): number | null {
   if (!value) return null;
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);

@@ -186,6 +186,7 @@ export class StripeEmulator extends EmulatorServer {
     this.get('/v1/subscriptions/:id', (req, p) => this.retrieve(req, p, this.getSubscription(req.params.id)));
     this.delete('/v1/subscriptions/:id', (req) => this.cancelSubscriptionRoute(req));
     this.get('/v1/invoices/:id', (req, p) => this.retrieve(req, p, this.getInvoice(req.params.id)));
+    this.get('/v1/disputes', (req, p) => this.list(req, p, '/v1/disputes', this.filterDisputes(p)));
     this.get('/v1/disputes/:id', (req, p) => this.retrieve(req, p, this.getDispute(req.params.id)));
     this.post('/v1/disputes/:id', (req, p) => this.updateDispute(req, p), api);
     this.get('/v1/events', (req, p) => this.list(req, p, '/v1/events', this.filterEvents(p)));
@@ -226,6 +227,21 @@ export class StripeEmulator extends EmulatorServer {
   /** One entry per card charge that went through (succeeded, or authorized with capture_method=manual); declines are not charges here. */
   charges(): StripeCharge[] {
     return [...this.chargeMap.values()].filter((c) => c.status !== 'failed').map(clone);
+  }
+
+  /** Changes a PaymentIntent's amount (and its charge's) in Stripe's records: a discrepancy planted for reconciliation. */
+  setIntentAmount(id: string, amount: number): void {
+    const intent = this.getIntent(id);
+    intent.amount = amount;
+    intent.amount_received = amount;
+    for (const charge of this.chargeMap.values()) if (charge.payment_intent === id) charge.amount = amount;
+  }
+
+  /** Stripe loses a PaymentIntent and its charges (a payment of ours that the provider does not know). */
+  forgetPaymentIntent(id: string): void {
+    this.getIntent(id);
+    this.intents.delete(id);
+    for (const [chargeId, charge] of this.chargeMap) if (charge.payment_intent === id) this.chargeMap.delete(chargeId);
   }
 
   /** Charges that the card issuer declined (Stripe keeps them as `status: failed`). */
@@ -519,6 +535,15 @@ export class StripeEmulator extends EmulatorServer {
       reporting_category: amount < 0 ? 'dispute' : 'dispute_reversal',
       type: 'adjustment',
     });
+  }
+
+  private filterDisputes(p: Params): { id: string; created?: number }[] {
+    const pi = p.str('payment_intent');
+    const charge = p.str('charge');
+    return [...this.disputeMap.values()]
+      .reverse()
+      .filter((d) => (!pi || d.payment_intent === pi) && (!charge || d.charge === charge))
+      .map((d) => d as Json & { id: string; created: number });
   }
 
   private getDispute(id: string): Json {

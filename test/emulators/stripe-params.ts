@@ -117,6 +117,7 @@ export const STRIPE_PARAMS: Record<string, Spec> = {
   ),
   'GET /v1/refunds': { ...LIST, ...any('charge', 'payment_intent') },
   'GET /v1/refunds/:id': RETRIEVE,
+  'GET /v1/disputes': { ...LIST, ...any('charge', 'payment_intent') },
   'GET /v1/disputes/:id': RETRIEVE,
   'POST /v1/disputes/:id': {
     ...any('expand', 'metadata', 'submit'),

@@ -198,6 +198,50 @@ describe('disputes through the simulator (real PostgreSQL)', () => {
     expect(evidence.status).toBe(404);
   });
 
+  it('GET /transactions lists disputes with kind "dispute" beside payments (kind "payment"), and its filters and cursors take both', async () => {
+    const email = `disputed-${Date.now()}@example.com`;
+    const res = await processPayment(api, secret, processBody(productId, 'tok_visa', { customer: { email, name: 'Disputed Buyer' } }));
+    expect(res.status).toBe(201);
+    const payment = { id: res.body.id as string, chargeId: res.body.providerRef as string };
+    await openDispute(payment.chargeId);
+    const [dispute] = await disputeOf(payment.id);
+    const list = async (query: string, key = secret, path = '/transactions') => {
+      const answer = await api
+        .http()
+        .get(`${path}?customerEmail=${encodeURIComponent(email)}&${query}`)
+        .set('X-Api-Key', key);
+      expect(answer.status).toBe(200);
+      return answer.body as { data: Array<Record<string, unknown>>; total?: number; hasMore: boolean };
+    };
+    // Newest first: the dispute, then its payment; each in its own shape.
+    const all = await list('page=1');
+    expect(all.data).toEqual([
+      expect.objectContaining({ kind: 'dispute', id: dispute.id, paymentId: payment.id, status: 'needs_response', provider: 'simulator' }),
+      expect.objectContaining({ kind: 'payment', id: payment.id, status: 'succeeded', customer: expect.objectContaining({ email }) }),
+    ]);
+    expect(all.total).toBe(2);
+    expect(all.data[0]).not.toHaveProperty('merchantId');
+    expect((await list('kind=dispute')).data.map((t) => t.id)).toEqual([dispute.id]);
+    expect((await list('kind=payment')).data.map((t) => t.id)).toEqual([payment.id]);
+    expect((await list('status=needs_response')).data.map((t) => t.id)).toEqual([dispute.id]);
+    expect((await list('status=succeeded')).data.map((t) => t.id)).toEqual([payment.id]);
+    expect((await list('provider=simulator&kind=dispute')).data.map((t) => t.id)).toEqual([dispute.id]);
+    expect((await list('provider=stripe')).data).toEqual([]);
+    expect((await list('status=won&kind=dispute')).data).toEqual([]);
+    // A cursor may name a dispute; pages of one walk both.
+    const first = await list('limit=1');
+    expect(first).toMatchObject({ hasMore: true, data: [{ id: dispute.id }] });
+    expect((await list(`limit=1&startingAfter=${dispute.id}`)).data.map((t) => t.id)).toEqual([payment.id]);
+    expect((await list('limit=1&page=2')).data.map((t) => t.id)).toEqual([payment.id]);
+    // The admin report list too; another merchant sees neither.
+    expect((await list('', admin, '/admin/transactions')).data.map((t) => t.kind)).toEqual(['dispute', 'payment']);
+    expect((await list('', otherSecret)).data).toEqual([]);
+    for (const query of ['kind=refund', 'status=chargeback']) {
+      const bad = await api.http().get(`/transactions?${query}`).set('X-Api-Key', secret);
+      expect({ query, status: bad.status, param: bad.body.error?.param }).toEqual({ query, status: 400, param: query.split('=')[0] });
+    }
+  });
+
   it('an unknown charge or dispute at the simulator is a 404; a bad outcome a 400', async () => {
     expect((await api.http().post('/simulator/charges/sim_ch_nope/dispute').send({})).status).toBe(404);
     expect((await api.http().post('/simulator/disputes/sim_dp_nope/close').send({ outcome: 'won' })).status).toBe(404);

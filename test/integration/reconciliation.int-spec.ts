@@ -13,23 +13,14 @@ import {
   processPayment,
   refundPayment,
 } from '../factories/payments';
+import {
+  dbNow as dbNowOf,
+  discrepancies as discrepanciesOf,
+  ledgerBalanced,
+  reconcile as reconcileWith,
+  strayChargeSuspense,
+} from '../factories/reconciliation';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
-
-interface Run {
-  id: string;
-  status: string;
-  counts: { checked: number; matched: number; discrepancies: number; healed: number };
-}
-interface Found {
-  id: string;
-  kind: string;
-  status: string;
-  providerRef: string;
-  paymentId: string | null;
-  expected: Record<string, unknown>;
-  actual: Record<string, unknown>;
-  note: string | null;
-}
 
 /** Reconciliation against the simulator's own books, with discrepancies planted in them (real PostgreSQL). */
 describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
@@ -56,32 +47,16 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     await dropDatabase(dbUrl);
   });
 
-  /** The database's clock now: windows are compared with the rows' created_at. */
-  const dbNow = async () => (await api.db.query<{ now: Date }>(`SELECT clock_timestamp() AS now`)).rows[0].now;
   const pay = async (token: string, status = 201) => {
     const res = await processPayment(api, sk, processBody(productId, token));
     expect(res.status).toBe(status);
     return res.body as { id: string; providerRef: string; status: string };
   };
-  /** Starts a run for the window and waits for it to finish (it goes on in the background). */
-  const reconcile = async (from: Date, to: Date): Promise<Run> => {
-    const res = await api.http().post('/admin/reconciliation/run').set('X-Api-Key', admin).send({ provider: 'simulator', from, to });
-    expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ id: expect.stringMatching(/^rr_/), provider: 'simulator' });
-    return eventually(async () => {
-      const run = (await api.http().get(`/admin/reconciliation/runs/${res.body.id}`).set('X-Api-Key', admin)).body as Run;
-      return run.status !== 'running' && run;
-    });
-  };
-  const discrepancies = async (query: string, key = admin): Promise<Found[]> => {
-    const res = await api.http().get(`/admin/reconciliation/discrepancies?${query}`).set('X-Api-Key', key);
-    expect(res.status).toBe(200);
-    return res.body.data;
-  };
-  const balanced = async () => {
-    const res = await api.http().get('/admin/ledger/balance?currency=USD').set('X-Api-Key', admin);
-    return res.body.balanced as boolean;
-  };
+  const dbNow = () => dbNowOf(api);
+  const reconcile = (from: Date, to: Date) => reconcileWith(api, admin, 'simulator', from, to);
+  const discrepancies = (query: string, key = admin) => discrepanciesOf(api, key, query);
+  const balanced = () => ledgerBalanced(api, admin, 'USD');
+  const suspenseOf = (discrepancyId: string) => strayChargeSuspense(api, discrepancyId);
 
   let cleanTo: Date;
 
@@ -104,7 +79,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect(await discrepancies(`runId=${run.id}`)).toEqual([]);
   });
 
-  it('finds each planted discrepancy once, heals only the lost success webhook, and keeps the ledger balanced', async () => {
+  it('finds each planted discrepancy once, heals only the lost success and refund webhooks, books the stray charge to suspense once, and keeps the ledger balanced', async () => {
     const sim = api.app.get(SimulatorRepository);
     const from = cleanTo;
     await pay('tok_visa'); // a payment that matches
@@ -153,7 +128,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     const ledgerBalancedBefore = await balanced();
 
     const run = await reconcile(from, to);
-    expect(run).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 2, discrepancies: 6, healed: 1 } });
+    expect(run).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 2, discrepancies: 6, healed: 2 } });
     const found = await discrepancies(`runId=${run.id}`);
     const byKind = Object.fromEntries(found.map((d) => [d.kind, d]));
     expect(Object.keys(byKind).sort()).toEqual([
@@ -186,7 +161,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, actual: {} });
     expect(byKind.refund_mismatch).toMatchObject({
-      status: 'open',
+      status: 'healed',
       paymentId: refundedThere.id,
       expected: { amountRefunded: 0 },
       actual: { amountRefunded: 3000 },
@@ -204,6 +179,10 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect(timeline.data).toContainEqual(
       expect.objectContaining({ kind: 'note', detail: expect.objectContaining({ note: 'healed by reconciliation' }) }),
     );
+    // The lost refund webhook healed as its report would have: the refund made there is booked here.
+    expect(await getPayment(api, sk, refundedThere.id)).toMatchObject({ status: 'partially_refunded', amountRefunded: 3000 });
+    // The stray charge is money held for nobody: in suspense, once.
+    expect(await suspenseOf(byKind.missing_locally.id)).toEqual([{ direction: 'credit', amount: 4200, currency: 'USD' }]);
     // A mismatch is never healed: the payment stays as it was.
     expect(await getPayment(api, sk, changed.id)).toMatchObject({ status: 'succeeded', amount: 8000 });
     // Each discrepancy went to the outbox.
@@ -216,15 +195,16 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
 
     // A second run of the window finds nothing new (the healed payment now matches).
     const again = await reconcile(from, to);
-    expect(again).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 3, discrepancies: 0, healed: 0 } });
+    expect(again).toMatchObject({ status: 'completed', counts: { checked: 7, matched: 4, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${again.id}`)).toEqual([]);
-    expect(await discrepancies('status=open')).toHaveLength(5);
+    expect(await suspenseOf(byKind.missing_locally.id)).toHaveLength(1);
+    expect(await discrepancies('status=open')).toHaveLength(4);
 
     // Filters, and another merchant sees none of it.
     expect((await discrepancies('kind=missing_locally')).map((d) => d.providerRef)).toEqual([stray]);
     expect(await discrepancies('', otherAdmin)).toEqual([]);
     expect((await api.http().get(`/admin/reconciliation/runs/${run.id}`).set('X-Api-Key', otherAdmin)).status).toBe(404);
-    const runs = (await api.http().get('/admin/reconciliation/runs').set('X-Api-Key', admin)).body.data as Run[];
+    const runs = (await api.http().get('/admin/reconciliation/runs').set('X-Api-Key', admin)).body.data as Array<{ id: string }>;
     expect(runs.map((r) => r.id).slice(0, 2)).toEqual([again.id, run.id]);
 
     // An admin resolves one with a note; it cannot be resolved twice.
@@ -279,6 +259,31 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     ]);
     // Whichever ran it, the runs are there once; the other did nothing (held out, or found them done).
     expect([...(a ?? []), ...(b ?? [])]).toHaveLength(2);
+  });
+
+  it('two instances at 03:00: one run per merchant and provider', async () => {
+    const other = await startTestApp(dbUrl, { CIRCUIT_FAILURE_THRESHOLD: '1000' });
+    try {
+      const now = new Date('2026-04-02T03:00:00Z');
+      const window = previousUtcDay(now);
+      const [a, b] = await Promise.all([
+        api.app.get(ReconciliationService).runNightly(now),
+        other.app.get(ReconciliationService).runNightly(now),
+      ]);
+      const { rows } = await api.db.query<{ merchant_id: string; provider: string; runs: number }>(
+        `SELECT merchant_id, provider, count(*)::int AS runs FROM reconciliation_runs
+          WHERE window_from = $1 AND window_to = $2 GROUP BY merchant_id, provider ORDER BY merchant_id`,
+        [window.from, window.to],
+      );
+      expect(rows).toEqual([
+        { merchant_id: 'mer_default', provider: 'simulator', runs: 1 },
+        { merchant_id: 'mer_other', provider: 'simulator', runs: 1 },
+      ]);
+      // One instance ran them, the other was held out (or found them done).
+      expect([...(a ?? []), ...(b ?? [])].map((r) => r.status)).toEqual(['completed', 'completed']);
+    } finally {
+      await other.close();
+    }
   });
 
   it('a run killed mid-way ends failed, and the next nightly run completes its window', async () => {

@@ -36,11 +36,17 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
 }
 
 /**
+ * Whose suspense a charge is in: a payment (a charge it does not account for), or, `stray`, the
+ * reconciliation discrepancy that found a charge no payment names (its id stands for the payment's).
+ */
+export type SuspenseHolder = Pick<PaymentRef, 'id' | 'merchantId'> & { stray?: boolean };
+
+/**
  * The ids of the suspense postings of one provider charge of a payment, built only here: the one that
  * booked it to suspense, and each release from it, named by the total released with it. The releases
  * share a prefix, by which LedgerService.suspenseOf sums them.
  */
-function suspensePostingIds(payment: PaymentRef, provider: ProviderId, providerRef: string) {
+function suspensePostingIds(payment: Pick<SuspenseHolder, 'id'>, provider: ProviderId, providerRef: string) {
   const charge = `${payment.id}:${provider}:${providerRef}`;
   const releasedPrefix = `suspense_refund:${charge}:`;
   return { held: `unmatched_charge:${charge}`, releasedPrefix, release: (total: number) => `${releasedPrefix}${total}` };
@@ -206,6 +212,35 @@ export class PaymentOutcomes {
   }
 
   /**
+   * A provider charge that no payment of ours accounts for at all (reconciliation's `missing_locally`,
+   * held under the discrepancy `holderId` that found it): booked to suspense like unmatchedCharge, with no
+   * payment. The caller books it once, in the transaction that records the discrepancy (one per provider
+   * charge, ever).
+   */
+  async strayCharge(
+    tx: Transaction,
+    merchantId: string,
+    holderId: string,
+    provider: ProviderId,
+    charge: { providerRef: string; amount: number; currency: string },
+  ): Promise<void> {
+    await this.ledger.post(
+      {
+        merchantId,
+        postingId: suspensePostingIds({ id: holderId }, provider, charge.providerRef).held,
+        kind: 'unmatched_charge',
+        currency: charge.currency,
+        lines: [
+          { account: ACCOUNTS.receivable(provider), direction: 'debit', amount: charge.amount },
+          { account: ACCOUNTS.suspense, direction: 'credit', amount: charge.amount },
+        ],
+      },
+      tx,
+    );
+    this.outcomes.inc({ provider, outcome: 'unmatched_charge' });
+  }
+
+  /**
    * The provider reports `refundedInAll` of a charge booked to suspense (unmatchedCharge) refunded: that
    * much went back to the customer, so it leaves suspense (debit suspense, credit what the provider holds
    * for us), once per reported total, with a timeline note. Answers the charge's suspense as it now is,
@@ -213,7 +248,7 @@ export class PaymentOutcomes {
    */
   async releaseSuspense(
     tx: Transaction,
-    payment: PaymentRef,
+    payment: SuspenseHolder,
     provider: ProviderId,
     providerRef: string,
     refundedInAll: number,
@@ -226,20 +261,22 @@ export class PaymentOutcomes {
       throw new Error(`${provider} reports refunds of ${providerRef} in ${reportedCurrency}, held in suspense in ${currency}: reconcile`);
     const target = Math.min(refundedInAll, held);
     if (target <= released) return { held, released, currency };
-    await this.payments.addTimelineEntry(
-      payment.merchantId,
-      payment.id,
-      'note',
-      { suspense: 'refunded at the provider', providerRef, refunded: refundedInAll },
-      tx,
-    );
+    if (!payment.stray) {
+      await this.payments.addTimelineEntry(
+        payment.merchantId,
+        payment.id,
+        'note',
+        { suspense: 'refunded at the provider', providerRef, refunded: refundedInAll },
+        tx,
+      );
+    }
     await this.ledger.post(
       {
         merchantId: payment.merchantId,
         postingId: ids.release(target),
         kind: 'suspense_refund',
         currency,
-        paymentId: payment.id,
+        paymentId: payment.stray ? undefined : payment.id,
         lines: [
           { account: ACCOUNTS.suspense, direction: 'debit', amount: target - released },
           { account: ACCOUNTS.receivable(provider), direction: 'credit', amount: target - released },
@@ -250,10 +287,15 @@ export class PaymentOutcomes {
     return { held, released: target, currency };
   }
 
-  /** What one provider charge of the payment put in suspense (`held`), and how much of it was released. */
-  suspenseOf(payment: PaymentRef, provider: ProviderId, providerRef: string, executor: Executor) {
+  /** What one provider charge of the payment (or stray charge) put in suspense (`held`), and how much of it was released. */
+  suspenseOf(payment: SuspenseHolder, provider: ProviderId, providerRef: string, executor: Executor) {
     const ids = suspensePostingIds(payment, provider, providerRef);
-    return this.ledger.suspenseOf(payment.merchantId, payment.id, ids.held, ids.releasedPrefix, executor);
+    return this.ledger.suspenseOf(payment.merchantId, payment.stray ? null : payment.id, ids.held, ids.releasedPrefix, executor);
+  }
+
+  /** Serializes the releases of a stray charge's suspense (a payment's are serialized by its row lock). */
+  lockStray(tx: Transaction, holder: SuspenseHolder, provider: ProviderId, providerRef: string): Promise<void> {
+    return this.ledger.lockStraySuspense(holder.merchantId, suspensePostingIds(holder, provider, providerRef).held, tx);
   }
 
   async cancel(tx: Executor, payment: PaymentRef, reason: string): Promise<Payment | null> {

@@ -179,7 +179,10 @@ export interface ProviderTransaction {
 export interface TransactionWindow {
   from: Date;
   to: Date;
-  /** Only this merchant's records, where the provider tells merchants apart (the simulator). */
+  /**
+   * Only this merchant's records: the simulator keeps them apart; the others by the merchant our metadata
+   * names, a record without one being the platform merchant's (provider-listing.ts, belongsTo).
+   */
   merchantId?: string;
 }
 

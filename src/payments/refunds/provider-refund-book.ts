@@ -30,9 +30,9 @@ export class ProviderRefundBook {
   ) {}
 
   /** How much of this charge the provider shows refunded now, ours and any made in its dashboard. */
-  async refundedTotal(provider: ProviderId, providerRef: string, payment: Payment): Promise<{ amount: number; currency: string }> {
+  async refundedTotal(provider: ProviderId, providerRef: string, paymentId?: string): Promise<{ amount: number; currency: string }> {
     // By the charge's reference; a provider that looks charges up by our key finds none under this one.
-    const found = await this.registry.get(provider).retrieve({ providerRef, idempotencyKey: providerRef, reference: payment.id });
+    const found = await this.registry.get(provider).retrieve({ providerRef, idempotencyKey: providerRef, reference: paymentId });
     if (!found) throw new Error(`${provider} shows no charge ${providerRef}`);
     return { amount: found.amountRefunded, currency: found.currency };
   }

@@ -4,10 +4,9 @@ import { DomainError, NotFoundError } from '../../common/errors/domain-errors';
 import { DatabaseService } from '../../database/database.service';
 import type { UnmatchedChargeDto } from '../dto/checkout.dto';
 import { OutcomeUnknownError, ProvidersUnavailableError } from '../payment-errors';
-import { PaymentOutcomes } from '../outcomes/payment-outcomes';
+import { PaymentOutcomes, type SuspenseHolder } from '../outcomes/payment-outcomes';
 import { SETTLED } from '../outcomes/payment-state';
 import { PaymentsRepository } from '../payments.repository';
-import type { Payment } from '../payments.types';
 import {
   ProviderDeclineError,
   ProviderId,
@@ -18,9 +17,14 @@ import {
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderRefundBook } from './provider-refund-book';
 
+/** Whose suspense: a payment, or the reconciliation discrepancy holding a charge no payment names. */
+type Holder = SuspenseHolder;
+
 /** A charge booked to suspense, after an admin asked to give it back: `pending` while the provider has not settled all of it. */
 export interface UnmatchedChargeRefund {
-  paymentId: string;
+  /** The payment holding the charge; null for a charge no payment names (held under `discrepancyId`). */
+  paymentId: string | null;
+  discrepancyId?: string;
   provider: ProviderId;
   providerRef: string;
   held: number;
@@ -60,7 +64,7 @@ export class ProviderRefunds {
     // The payment paid by this charge, or the direct payment it names (a charge it does not account for).
     const payment = await this.payments.findForEvent(merchantId, provider, providerRef, reference);
     if (!payment) throw new Error(`No payment holds ${provider} charge ${providerRef} yet: its refunds wait`);
-    const refundedNow = await this.book.refundedTotal(provider, providerRef, payment);
+    const refundedNow = await this.book.refundedTotal(provider, providerRef, payment.id);
     await this.db.transaction(async (tx) => {
       const current = await this.payments.findByIdForUpdate(merchantId, payment.id, tx);
       if (!current) throw new Error(`Payment ${payment.id} is gone`);
@@ -94,24 +98,22 @@ export class ProviderRefunds {
    */
   async refundUnmatchedCharge(
     caller: AuthContext,
-    paymentId: string,
+    id: string,
     { provider, providerRef }: UnmatchedChargeDto,
   ): Promise<UnmatchedChargeRefund> {
-    const payment = await this.payments.findById(caller.merchantId, paymentId);
-    if (!payment) throw new NotFoundError('payment', paymentId);
+    // A charge no payment names is held under the reconciliation discrepancy that found it (`dsc_…`).
+    const stray = id.startsWith('dsc_');
+    const payment = stray ? null : await this.payments.findById(caller.merchantId, id);
+    if (!stray && !payment) throw new NotFoundError('payment', id);
+    const holder: Holder = payment ?? { id, merchantId: caller.merchantId, stray: true };
     // Asked before the provider is: a charge not in suspense is the caller's mistake, not the provider's.
-    const { held } = await this.outcomes.suspenseOf(payment, provider, providerRef, this.db);
+    const { held } = await this.outcomes.suspenseOf(holder, provider, providerRef, this.db);
     if (held === 0) {
-      throw new DomainError(
-        'not_found',
-        'unmatched_charge_not_found',
-        `${payment.id} holds no ${provider} charge ${providerRef} in suspense.`,
-        {
-          param: 'providerRef',
-        },
-      );
+      throw new DomainError('not_found', 'unmatched_charge_not_found', `${id} holds no ${provider} charge ${providerRef} in suspense.`, {
+        param: 'providerRef',
+      });
     }
-    const before = await this.releaseAsRefunded(payment, provider, providerRef).catch((err) => {
+    const before = await this.releaseAsRefunded(holder, provider, providerRef).catch((err) => {
       throw unreachable(provider, err);
     });
     // One state, read under the lock, gives both the amount and the key.
@@ -123,7 +125,7 @@ export class ProviderRefunds {
           providerRef,
           amount: before.held - base,
           currency: before.currency,
-          idempotencyKey: `${payment.id}:suspense:${providerRef}:${base}`,
+          idempotencyKey: `${id}:suspense:${providerRef}:${base}`,
         });
       } catch (err) {
         if (err instanceof ProviderDeclineError) {
@@ -132,26 +134,36 @@ export class ProviderRefunds {
         throw unreachable(provider, err);
       }
       // Money moved: if the provider cannot be asked now, a retry with the same key asks again.
-      after = await this.releaseAsRefunded(payment, provider, providerRef).catch(() => {
+      after = await this.releaseAsRefunded(holder, provider, providerRef).catch(() => {
         throw new OutcomeUnknownError();
       });
     }
     const status = after.released >= after.held ? 'released' : 'pending';
-    return { paymentId: payment.id, provider, providerRef, held: after.held, released: after.released, currency: after.currency, status };
+    return {
+      paymentId: payment?.id ?? null,
+      ...(stray ? { discrepancyId: id } : {}),
+      provider,
+      providerRef,
+      held: after.held,
+      released: after.released,
+      currency: after.currency,
+      status,
+    };
   }
 
   /**
    * Asks the provider what it shows refunded of a charge held in suspense, and releases that much under
-   * the payment's row lock (once per total, never more than held). Answers the provider's total and the
-   * charge's suspense as it then is.
+   * the payment's row lock (a stray charge's: its suspense line's), once per total, never more than held.
+   * Answers the provider's total and the charge's suspense as it then is.
    */
-  private async releaseAsRefunded(payment: Payment, provider: ProviderId, providerRef: string) {
-    const refundedNow = await this.book.refundedTotal(provider, providerRef, payment);
+  private async releaseAsRefunded(holder: Holder, provider: ProviderId, providerRef: string) {
+    const refundedNow = await this.book.refundedTotal(provider, providerRef, holder.stray ? undefined : holder.id);
     const suspense = await this.db.transaction(async (tx) => {
-      await this.payments.findByIdForUpdate(payment.merchantId, payment.id, tx);
-      return this.outcomes.releaseSuspense(tx, payment, provider, providerRef, refundedNow.amount, refundedNow.currency);
+      if (holder.stray) await this.outcomes.lockStray(tx, holder, provider, providerRef);
+      else await this.payments.findByIdForUpdate(holder.merchantId, holder.id, tx);
+      return this.outcomes.releaseSuspense(tx, holder, provider, providerRef, refundedNow.amount, refundedNow.currency);
     });
-    if (!suspense) throw new Error(`${payment.id} holds no ${provider} charge ${providerRef} in suspense any more`);
+    if (!suspense) throw new Error(`${holder.id} holds no ${provider} charge ${providerRef} in suspense any more`);
     return { ...suspense, refunded: refundedNow.amount };
   }
 }

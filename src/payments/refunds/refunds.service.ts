@@ -140,7 +140,7 @@ export class RefundsService {
         // While held, this refund may have hidden refunds made at the provider (bookRefundsMadeAtProvider):
         // the provider answers, so it is asked what it shows refunded; if it cannot say, its next report does.
         const refundedNow = await this.book
-          .refundedTotal(payment.provider as ProviderId, payment.providerRef as string, payment)
+          .refundedTotal(payment.provider as ProviderId, payment.providerRef as string, payment.id)
           .catch(() => null);
         return this.settle(payment, refund, { status: 'failed', failureCode: 'refund_refused', refundedNow: refundedNow?.amount }, op);
       }
@@ -171,7 +171,7 @@ export class RefundsService {
     // Failed, it may have hidden refunds made at the provider while held: what the provider shows refunded
     // now is looked at again (a provider that cannot say fails this pass; the next one asks again).
     const refundedNow =
-      status === 'failed' ? await this.book.refundedTotal(refund.provider as ProviderId, payment.providerRef as string, payment) : null;
+      status === 'failed' ? await this.book.refundedTotal(refund.provider as ProviderId, payment.providerRef as string, payment.id) : null;
     await this.record(payment, refund, {
       status,
       failureCode: status === 'failed' ? 'refund_failed' : null,

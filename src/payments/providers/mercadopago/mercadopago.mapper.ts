@@ -4,6 +4,7 @@ import {
   mapStatus,
   type CreateCheckoutInput,
   type DisputeStatus,
+  type ProviderDispute,
   type ProviderEventKind,
   type ProviderPayment,
   type ProviderPaymentStatus,
@@ -236,6 +237,7 @@ export interface MercadoPagoChargebackPayload {
   currency_id?: string;
   reason?: string;
   date_documentation_deadline?: string | null;
+  date_created?: string;
 }
 
 const CHARGEBACK_STATUSES: Readonly<Record<string, DisputeStatus>> = {
@@ -256,30 +258,36 @@ export function toConfirmedChargeback(
   payment: MercadoPagoPaymentPayload,
 ): ProviderWebhookEvent {
   const onPayment = toConfirmedEvent(notification, payment);
-  const currency = (chargeback.currency_id || payment.currency_id || 'BRL').toUpperCase();
-  const amount = minor(chargeback.amount, currency);
-  const status = CHARGEBACK_STATUSES[chargeback.status ?? ''] ?? 'under_review';
+  const dispute = toChargebackDispute(chargeback, payment);
   return {
     ...notification,
     kind: 'dispute',
     merchantId: onPayment.merchantId,
     reference: onPayment.reference,
     providerRef: String(payment.id),
+    amount: dispute.amount,
+    currency: dispute.currency,
+    dispute,
+  };
+}
+
+/** A chargeback on a payment, as a dispute in our terms (its notification's, and reconciliation's listing). */
+export function toChargebackDispute(chargeback: MercadoPagoChargebackPayload, payment: MercadoPagoPaymentPayload): ProviderDispute {
+  const currency = (chargeback.currency_id || payment.currency_id || 'BRL').toUpperCase();
+  const amount = minor(chargeback.amount, currency);
+  const status = CHARGEBACK_STATUSES[chargeback.status ?? ''] ?? 'under_review';
+  return {
+    providerDisputeId: String(chargeback.id),
+    chargeRef: String(payment.id),
     amount,
     currency,
-    dispute: {
-      providerDisputeId: String(chargeback.id),
-      chargeRef: String(payment.id),
-      amount,
-      currency,
-      reason: chargeback.reason ?? null,
-      status,
-      providerStatus: chargeback.status ?? 'unknown',
-      evidenceDueBy: chargeback.date_documentation_deadline ? new Date(chargeback.date_documentation_deadline) : null,
-      fundsWithdrawn: true,
-      fundsReinstated: status === 'won',
-      fee: 0,
-    },
+    reason: chargeback.reason ?? null,
+    status,
+    providerStatus: chargeback.status ?? 'unknown',
+    evidenceDueBy: chargeback.date_documentation_deadline ? new Date(chargeback.date_documentation_deadline) : null,
+    fundsWithdrawn: true,
+    fundsReinstated: status === 'won',
+    fee: 0,
   };
 }
 

@@ -31,11 +31,13 @@ import {
   ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
+  ProviderTransaction,
   ProviderWebhookEvent,
   ProviderSavedMethod,
   RefundInput,
   SavedMethodRef,
   SaveMethodInput,
+  TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -55,6 +57,7 @@ import {
   toProviderPayment,
 } from './mercadopago.mapper';
 import { MercadoPagoSavedCards } from './mercadopago-saved-cards';
+import { listMercadoPagoTransactions, sdkSearches } from './mercadopago-listing';
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** Errors of a connection that never reached the server: nothing was sent, nothing happened. */
@@ -278,6 +281,15 @@ export class MercadoPagoProvider implements PaymentProvider {
     const payment = await this.findPayment(event.providerRef);
     if (!payment) throw new WebhookVerificationError(`Mercado Pago has no payment ${event.providerRef}`);
     return toConfirmedEvent(event, payment);
+  }
+
+  /** Payments created in the window, their refunds and chargebacks, by the searches (mercadopago-listing.ts). */
+  listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+    const searches = sdkSearches(
+      () => this.client(),
+      (fn) => this.call('read', fn),
+    );
+    return listMercadoPagoTransactions(searches.payments, searches.chargebacks, window);
   }
 
   // ---- SDK plumbing ----

@@ -248,6 +248,8 @@ export interface SrsTransaction {
   /** One-click sales: the merchant's reference (our idempotency key). */
   refId?: string | null;
   createdAt: string;
+  /** The custom parameters of the payment page link, as the transactions report echoes them (ours are signed). */
+  custom?: Record<string, string>;
 }
 
 export interface SrsMembership {

@@ -15,10 +15,12 @@ import {
   ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
+  ProviderTransaction,
   ProviderWebhookEvent,
   ProviderSavedMethod,
   RefundInput,
   SaveMethodInput,
+  TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
@@ -43,6 +45,7 @@ import {
 } from './segpay.mapper';
 import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
 import { errorText, oneClickEvent, SegpayOneClick, SrsAnswer } from './segpay-one-click';
+import { listSegpayTransactions } from './segpay-listing';
 
 /** Connection errors raised before a request could be sent: nothing reached Segpay. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -302,6 +305,13 @@ export class SegpayProvider implements PaymentProvider {
       return { ...event, ...owner, ...this.amountOf(transaction), dispute: toChargebackDispute(transaction) };
     }
     return { ...event, ...owner, ...this.amountOf(transaction) };
+  }
+
+  /** Sales, credits and chargebacks of the window, from the SRS transactions report (segpay-listing.ts). */
+  listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+    const key = this.signingKey;
+    const owner = (t: SrsTransaction) => (key ? verifiedCheckoutClaim({ ...t.custom, eticketid: t.eticketId }, key) : null);
+    return listSegpayTransactions((params) => this.srs('GET', '/srs/transactions', { params }), window, owner);
   }
 
   // ---------------------------------------------------------------- SRS

@@ -14,15 +14,18 @@ import {
   ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
+  ProviderTransaction,
   ProviderWebhookEvent,
   ProviderSavedMethod,
   RefundInput,
   SavedMethodRef,
   SaveMethodInput,
+  TransactionWindow,
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
 import { isMissingResource, isServerError, StripeOperation, toProviderError } from './stripe-errors';
+import { listStripeTransactions } from './stripe-listing';
 import {
   checkoutSessionParams,
   isDisputeEventType,
@@ -309,6 +312,12 @@ export class StripeProvider implements PaymentProvider {
     await this.send('read', null, (stripe) =>
       stripe.disputes.update(providerDisputeId, { evidence: { uncategorized_text: text }, submit: true }),
     );
+  }
+
+  /** PaymentIntents, refunds and disputes created in the window, a page at a time (stripe-listing.ts). */
+  listTransactions(window: TransactionWindow): AsyncIterable<ProviderTransaction[]> {
+    if (!this.stripe) throw new ProviderUnavailableError(this.id, 'Stripe is not configured (STRIPE_SECRET_KEY).');
+    return listStripeTransactions(this.stripe, window);
   }
 
   // ---- internals ----
