@@ -9,6 +9,7 @@ import {
   saveMethod,
   subscribe,
   subscriptionAction,
+  TEST_CLOCK_ENV,
 } from '../factories/subscriptions';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { prorate } from '../../src/subscriptions/subscriptions.service';
@@ -20,7 +21,7 @@ describe('subscriptions: changes and bad input (test clock, simulator)', () => {
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true' });
+    api = await startTestApp(dbUrl, TEST_CLOCK_ENV);
   });
   afterAll(async () => {
     await api?.close();
