@@ -56,11 +56,14 @@ export class SubscriptionsService {
     return { data: (await this.invoices.listForSubscription(merchantId, id)).map(invoiceView) };
   }
 
-  /** At the period end (default: it stays active until then) or now (subscription.canceled at once). */
+  /**
+   * At the period end (default: it stays active until then) or now (subscription.canceled at once). A
+   * past-due subscription's paid period is already over: it ends now, its open invoice void.
+   */
   async cancel(merchantId: string, id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
-      if (atPeriodEnd && sub.status !== 'incomplete') {
+      if (atPeriodEnd && sub.status === 'active') {
         await this.subscriptions.setCancelAtPeriodEnd(merchantId, id, true, tx);
         return;
       }

@@ -147,4 +147,15 @@ describe('subscriptions: dunning (test clock, simulator)', () => {
     expect(await paymentStatuses(m.id)).toEqual(['succeeded', 'failed', 'succeeded']);
     expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.renewed']);
   });
+
+  it('cancel at period end while past due: its paid period is over, so it ends now, the open invoice void, never charged again', async () => {
+    const { m, sub } = await failingSubscription('tok_chargeCustomerFail');
+    const res = await subscriptionAction(api, m.sk, sub.id, 'cancel', { atPeriodEnd: true });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'canceled' });
+    expect((await invoicesOf(api, m.sk, sub.id))[1]).toMatchObject({ kind: 'renewal', status: 'void' });
+    expect((await advance(api, m.admin, 10)).ran).toEqual({ renewals: 0, retries: 0, canceled: 0, expired: 0 });
+    expect(await paymentStatuses(m.id)).toEqual(['succeeded', 'failed']);
+    expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.past_due', 'subscription.canceled']);
+  });
 });
