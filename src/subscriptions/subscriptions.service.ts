@@ -67,7 +67,8 @@ export class SubscriptionsService {
         await this.subscriptions.setCancelAtPeriodEnd(merchantId, id, true, tx);
         return;
       }
-      if (sub.latest_invoice_id && sub.status === 'past_due') await this.invoices.setStatus(merchantId, sub.latest_invoice_id, 'void', tx);
+      const open = sub.latest_invoice_id ? await this.invoices.findForUpdate(merchantId, sub.latest_invoice_id, tx) : null;
+      if (open?.status === 'open') await this.invoices.setStatus(merchantId, open.id, 'void', tx);
       await this.subscriptions.cancel(merchantId, id, await this.clock.now(merchantId, tx), tx);
       await this.billing.event(tx, sub, 'subscription.canceled', { reason: 'requested' });
     });
