@@ -95,6 +95,18 @@ export class InvoicesRepository {
     return rows[0] ?? null;
   }
 
+  /** The renewal invoice of the period starting at `periodStart`, if still open. */
+  async findOpenRenewal(merchantId: string, subscriptionId: string, periodStart: Date, tx: Executor): Promise<InvoiceRow | null> {
+    const { rows } = await tx.query<InvoiceRow>(
+      `SELECT ${COLUMNS}
+         FROM invoices
+        WHERE merchant_id = $1 AND subscription_id = $2 AND period_start = $3 AND kind = 'renewal' AND status = 'open'
+        FOR UPDATE`,
+      [merchantId, subscriptionId, periodStart],
+    );
+    return rows[0] ?? null;
+  }
+
   async findByPaymentForUpdate(merchantId: string, paymentId: string, tx: Executor): Promise<InvoiceRow | null> {
     const { rows } = await tx.query<InvoiceRow>(`SELECT ${COLUMNS} FROM invoices WHERE merchant_id = $1 AND payment_id = $2 FOR UPDATE`, [
       merchantId,

@@ -100,6 +100,9 @@ export class SubscriptionRenewals {
       if (!sub || !sub.next_due_at || sub.next_due_at > now) return null;
       if (sub.status === 'active' && sub.current_period_end && sub.current_period_end <= now) {
         if (sub.cancel_at_period_end) {
+          // A renewal left open (its provider was down) is not owed: the subscription ends with its period.
+          const open = await this.invoices.findOpenRenewal(merchantId, id, sub.current_period_end, tx);
+          if (open) await this.invoices.setStatus(merchantId, open.id, 'void', tx);
           await this.subscriptions.cancel(merchantId, id, sub.current_period_end, tx);
           await this.billing.event(tx, sub, 'subscription.canceled', { reason: 'period_end' });
           return 'canceled';

@@ -56,15 +56,19 @@ export class SubscriptionsService {
     return { data: (await this.invoices.listForSubscription(merchantId, id)).map(invoiceView) };
   }
 
-  /** At the period end (default: it stays active until then) or now (subscription.canceled at once). */
+  /**
+   * At the period end (default: it stays active until then) or now (subscription.canceled at once). A
+   * past-due subscription's paid period is already over: it ends now, its open invoice void.
+   */
   async cancel(merchantId: string, id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
-      if (atPeriodEnd && sub.status !== 'incomplete') {
+      if (atPeriodEnd && sub.status === 'active') {
         await this.subscriptions.setCancelAtPeriodEnd(merchantId, id, true, tx);
         return;
       }
-      if (sub.latest_invoice_id && sub.status === 'past_due') await this.invoices.setStatus(merchantId, sub.latest_invoice_id, 'void', tx);
+      const open = sub.latest_invoice_id ? await this.invoices.findForUpdate(merchantId, sub.latest_invoice_id, tx) : null;
+      if (open?.status === 'open') await this.invoices.setStatus(merchantId, open.id, 'void', tx);
       await this.subscriptions.cancel(merchantId, id, await this.clock.now(merchantId, tx), tx);
       await this.billing.event(tx, sub, 'subscription.canceled', { reason: 'requested' });
     });

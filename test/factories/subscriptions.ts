@@ -3,6 +3,13 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { createProduct, newKey, processBody, processPayment, uniqueEmail } from './payments';
 import type { TestApp } from './test-app';
 
+/**
+ * A test app's settings for the test clock. The background renewal job waits an hour: an advance then
+ * answers for every renewal that became due (a job of the same instance holding some at that moment
+ * would have them in its own counts).
+ */
+export const TEST_CLOCK_ENV = { TEST_CLOCK_ENABLED: 'true', SUBSCRIPTION_RENEWAL_INTERVAL_MS: '3600000' } as const;
+
 /** What the API answers (JSON: dates are strings). */
 export interface SubscriptionBody {
   id: string;

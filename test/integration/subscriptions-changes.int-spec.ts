@@ -9,6 +9,7 @@ import {
   saveMethod,
   subscribe,
   subscriptionAction,
+  TEST_CLOCK_ENV,
 } from '../factories/subscriptions';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { prorate } from '../../src/subscriptions/subscriptions.service';
@@ -20,7 +21,7 @@ describe('subscriptions: changes and bad input (test clock, simulator)', () => {
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true' });
+    api = await startTestApp(dbUrl, TEST_CLOCK_ENV);
   });
   afterAll(async () => {
     await api?.close();
@@ -182,5 +183,21 @@ describe('subscriptions: changes and bad input (test clock, simulator)', () => {
     expect((await api.http().get(`/customers/${customer.id}/payment-methods`).set('X-Api-Key', m.sk)).body.data).toHaveLength(1);
     const again = await processPayment(api, m.sk, body, newKey());
     expect(again.status).toBe(404);
+  });
+
+  it('the test clock routes answer 404 unless TEST_CLOCK_ENABLED=true', async () => {
+    const m = await newMerchant(api);
+    const plain = await startTestApp(dbUrl, { JOBS_ENABLED: 'false' });
+    try {
+      expect((await plain.http().get('/admin/test-clock').set('X-Api-Key', m.admin)).status).toBe(404);
+      const res = await plain.http().post('/admin/test-clock/advance').set('X-Api-Key', m.admin).send({ days: 1 });
+      expect(res.status).toBe(404);
+      expect(res.body.error).toMatchObject({ type: 'invalid_request_error' });
+    } finally {
+      await plain.close();
+    }
+    expect((await api.db.query('SELECT 1 FROM billing_clocks WHERE merchant_id = $1', [m.id])).rows).toEqual([]);
+    expect((await api.http().get('/admin/test-clock').set('X-Api-Key', m.admin)).body.now).toEqual(expect.any(String));
+    expect((await api.http().get('/admin/test-clock').set('X-Api-Key', m.sk)).status).toBe(403);
   });
 });

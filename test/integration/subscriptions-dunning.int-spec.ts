@@ -8,6 +8,7 @@ import {
   subscribe,
   subscriptionAction,
   subscriptionEvents,
+  TEST_CLOCK_ENV,
 } from '../factories/subscriptions';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -18,7 +19,7 @@ describe('subscriptions: dunning (test clock, simulator)', () => {
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true' });
+    api = await startTestApp(dbUrl, TEST_CLOCK_ENV);
   });
   afterAll(async () => {
     await api?.close();
@@ -106,7 +107,7 @@ describe('subscriptions: dunning (test clock, simulator)', () => {
     const { m, sub } = await failingSubscription('tok_chargeCustomerFail');
     const planned = (await getSubscription(api, m.sk, sub.id)).dunning.nextRetryAt;
     // Another instance with another schedule and final action, on the same database.
-    const other = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true', DUNNING_RETRY_DAYS: '5', DUNNING_FINAL_ACTION: 'cancel' });
+    const other = await startTestApp(dbUrl, { ...TEST_CLOCK_ENV, DUNNING_RETRY_DAYS: '5', DUNNING_FINAL_ACTION: 'cancel' });
     try {
       expect((await advance(other, m.admin, 1)).ran.retries).toBe(1); // day 1, as planned under 1,3,7
       expect((await getSubscription(other, m.sk, sub.id)).dunning.attempt).toBe(2);
@@ -129,7 +130,7 @@ describe('subscriptions: dunning (test clock, simulator)', () => {
     const plan = await createPlan(api, m.admin, 1500);
     const sub = (await subscribe(api, m.sk, plan.id)).subscriptions[0];
     // An instance that finds the simulator down runs the renewal.
-    const down = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true', SIMULATOR_OUTAGE: 'true', JOBS_ENABLED: 'false' });
+    const down = await startTestApp(dbUrl, { ...TEST_CLOCK_ENV, SIMULATOR_OUTAGE: 'true', JOBS_ENABLED: 'false' });
     try {
       expect((await advance(down, m.admin, 32)).ran.renewals).toBe(1);
     } finally {
@@ -145,5 +146,16 @@ describe('subscriptions: dunning (test clock, simulator)', () => {
     expect((await invoicesOf(api, m.sk, sub.id))[1]).toMatchObject({ status: 'paid', attempts: 2 });
     expect(await paymentStatuses(m.id)).toEqual(['succeeded', 'failed', 'succeeded']);
     expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.renewed']);
+  });
+
+  it('cancel at period end while past due: its paid period is over, so it ends now, the open invoice void, never charged again', async () => {
+    const { m, sub } = await failingSubscription('tok_chargeCustomerFail');
+    const res = await subscriptionAction(api, m.sk, sub.id, 'cancel', { atPeriodEnd: true });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'canceled' });
+    expect((await invoicesOf(api, m.sk, sub.id))[1]).toMatchObject({ kind: 'renewal', status: 'void' });
+    expect((await advance(api, m.admin, 10)).ran).toEqual({ renewals: 0, retries: 0, canceled: 0, expired: 0 });
+    expect(await paymentStatuses(m.id)).toEqual(['succeeded', 'failed']);
+    expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.past_due', 'subscription.canceled']);
   });
 });

@@ -1,6 +1,6 @@
 import { BillingClock } from '../../src/common/clock/billing-clock';
 import { SubscriptionRenewals } from '../../src/subscriptions/subscription-renewals';
-import { createPlan, newMerchant, subscribe } from '../factories/subscriptions';
+import { createPlan, newMerchant, subscribe, TEST_CLOCK_ENV } from '../factories/subscriptions';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 const SUBSCRIPTIONS = 400;
@@ -13,7 +13,7 @@ describe('subscriptions: two instances renewing', () => {
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
-    const env = { TEST_CLOCK_ENABLED: 'true', SUBSCRIPTION_RENEWAL_BATCH: '25' };
+    const env = { ...TEST_CLOCK_ENV, SUBSCRIPTION_RENEWAL_BATCH: '25' };
     [a, b] = await Promise.all([startTestApp(dbUrl, env), startTestApp(dbUrl, env)]);
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import {
   subscribe,
   subscriptionAction,
   subscriptionEvents,
+  TEST_CLOCK_ENV,
 } from '../factories/subscriptions';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
@@ -18,7 +19,7 @@ describe('subscriptions: purchase and renewals (test clock, simulator)', () => {
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl, { TEST_CLOCK_ENABLED: 'true' });
+    api = await startTestApp(dbUrl, TEST_CLOCK_ENV);
   });
   afterAll(async () => {
     await api?.close();
