@@ -26,6 +26,7 @@ import { CouponsModule } from './coupons/coupons.module';
 import { FraudModule } from './fraud/fraud.module';
 import { GiftCardsModule } from './gift-cards/gift-cards.module';
 import { GiftCardsStoreModule } from './gift-cards/gift-cards-store.module';
+import { HostedModule } from './hosted/hosted.module';
 
 @Module({})
 export class AppModule {
@@ -57,6 +58,7 @@ export class AppModule {
         RateLimitModule,
         CouponsModule,
         GiftCardsModule,
+        HostedModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

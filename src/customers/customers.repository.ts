@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
-import type { Transaction } from '../database/database.types';
+import type { Executor, Transaction } from '../database/database.types';
 import { Customer, CustomerInput, normalizeEmail } from './customers.types';
 
 @Injectable()
@@ -48,5 +48,16 @@ export class CustomersRepository {
       [merchantId, normalizeEmail(input.email)],
     );
     return rows[0];
+  }
+
+  async findById(executor: Executor, merchantId: string, id: string): Promise<Customer | null> {
+    const { rows } = await executor.query<Customer>(
+      `SELECT id, email, name, country
+         FROM customers
+        WHERE merchant_id = $1
+          AND id = $2`,
+      [merchantId, id],
+    );
+    return rows[0] ?? null;
   }
 }

@@ -89,7 +89,18 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     DisputesRepository,
     DisputeEvents,
   ],
-  exports: [DisputesRepository, ProviderRegistry, ProviderEventsHandler, PaymentsService, CheckoutService, CheckoutEvents, PaymentJobs],
+  exports: [
+    DisputesRepository,
+    ProviderRegistry,
+    ProviderEventsHandler,
+    PaymentsService,
+    CheckoutService,
+    CheckoutEvents,
+    PaymentJobs,
+    ChargesService,
+    PricingService,
+    ProviderRouter,
+  ],
 })
 export class PaymentsModule implements OnModuleInit {
   constructor(

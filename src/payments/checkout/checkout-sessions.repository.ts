@@ -71,6 +71,12 @@ export class CheckoutSessionsRepository {
     return rows[0] ? toCheckoutSession(rows[0]) : null;
   }
 
+  /** The hosted checkout page's lookup: a session id is unique across merchants (and the page's capability). */
+  async findByIdAnyMerchant(id: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
+    const { rows } = await executor.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.id = $1`, [id]);
+    return rows[0] ? toCheckoutSession(rows[0]) : null;
+  }
+
   async findByIdForUpdate(merchantId: string, id: string, tx: Executor): Promise<CheckoutSession | null> {
     const { rows } = await tx.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [
       merchantId,

@@ -36,6 +36,8 @@ export interface CheckoutSession {
   merchantId: string;
   status: CheckoutStatus;
   url: string | null;
+  /** Paybridge's own checkout page for this session (/pay/cs_…), added to every answer. */
+  hostedUrl?: string;
   provider: ProviderId | null;
   providerSessionId: string | null;
   currency: string;
