@@ -87,12 +87,22 @@ function Checkout() {
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
-    request<CheckoutView>('GET', `${base}/session${localeQuery()}`)
-      .then((v) => {
-        setView(v);
-        setProvider(v.provider && v.providers.includes(v.provider) ? v.provider : (v.providers[0] ?? ''));
-      })
-      .catch((err: unknown) => setLoadError(err instanceof RequestFailed && err.error.status === 404 ? t(locale, 'notFound') : describe(locale, err)));
+    // Back from the provider's page: its webhook may land a moment after the customer does, so the
+    // page asks again (a few times) until the attempt's outcome shows.
+    let polls = returned ? 10 : 0;
+    let timer: number | undefined;
+    const load = () =>
+      request<CheckoutView>('GET', `${base}/session${localeQuery()}`)
+        .then((v) => {
+          setView(v);
+          setProvider((current) => current || (v.provider && v.providers.includes(v.provider) ? v.provider : (v.providers[0] ?? '')));
+          if (v.status === 'open' && v.payment?.status !== 'failed' && polls-- > 0) timer = window.setTimeout(load, 1000);
+        })
+        .catch((err: unknown) =>
+          setLoadError(err instanceof RequestFailed && err.error.status === 404 ? t(locale, 'notFound') : describe(locale, err)),
+        );
+    void load();
+    return () => window.clearTimeout(timer);
   }, []);
 
   if (loadError) return <p class="alert" role="alert">{loadError}</p>;

@@ -1,0 +1,286 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { activeGiftCard } from '../factories/gift-cards';
+import { checkoutBody, createCheckout, createProduct, eventually, getPayment, uniqueEmail } from '../factories/payments';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+import { ROOT } from '../helpers/process';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+jest.setTimeout(180_000);
+
+/**
+ * Paybridge's own pages in Chromium against the real app: the hosted checkout (coupon, gift card,
+ * simulator, decline and retry, keyboard only), the admin console (search, partial refund, timeline,
+ * breaker reset, CSRF) and the portal. Every page: no serious or critical axe violation, no Content
+ * Security Policy violation, a screenshot at 1280 and 360 px (test-artifacts/, not committed).
+ */
+describe('hosted checkout, console and portal in Chromium', () => {
+  let dbUrl: string;
+  let api: TestApp;
+  let pk: string;
+  let sk: string;
+  let admin: string;
+  let productId: string;
+  let shop: Server;
+  let shopUrl: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    dbUrl = await createTestDatabase();
+    api = await startTestApp(dbUrl);
+    pk = await api.key('publishable');
+    sk = await api.key('secret');
+    admin = await api.key('admin');
+    productId = (await createProduct(api, admin)).id; // USD 29.99
+    const coupon = await api.http().post('/admin/coupons').set('X-Api-Key', admin).send({ code: 'BROWSER10', type: 'PERCENTAGE', percentOff: 10 });
+    expect(coupon.status).toBe(201);
+    shop = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><html lang="en"><title>Shop</title><h1>Back at the shop: ${req.url === '/success' ? 'paid' : 'not paid'}</h1></html>`);
+    });
+    await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
+    shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (shop) await new Promise((resolve) => shop.close(resolve));
+    await api?.close();
+    if (dbUrl) await dropDatabase(dbUrl);
+  });
+
+  /** A page that records Content Security Policy violations reported on its console. */
+  async function openPage(): Promise<{ page: Page; cspViolations: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const cspViolations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+    return { page, cspViolations };
+  }
+
+  /** axe-core (evaluated over DevTools, which the page's policy does not govern): no serious or critical violation. */
+  async function checkAccessibility(page: Page, name: string): Promise<void> {
+    await page.evaluate(AXE_SOURCE);
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+      const result = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+    });
+    expect({ page: name, violations }).toEqual({ page: name, violations: [] });
+  }
+
+  async function screenshots(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-1280.png`), fullPage: true });
+    await page.setViewportSize({ width: 360, height: 780 });
+    // 360 px wide: nothing sticks out sideways.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-360.png`), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+
+  async function newSession(email = uniqueEmail()) {
+    const res = await createCheckout(
+      api,
+      pk,
+      checkoutBody(productId, { items: [{ productId, quantity: 1 }], customer: { email }, successUrl: `${shopUrl}/success`, cancelUrl: `${shopUrl}/cancel` }),
+    );
+    expect(res.status).toBe(201);
+    return res.body;
+  }
+
+  const sessionIdOf = (url: string) => new URL(url).pathname.split('/')[2];
+
+  it('a customer applies a coupon and a gift card, pays on the simulator and lands on the shop; the API agrees', async () => {
+    const giftCard = await activeGiftCard(api, pk, 1000);
+    const session = await newSession();
+    const { page, cspViolations } = await openPage();
+    try {
+      await page.goto(session.hostedUrl);
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+      await checkAccessibility(page, 'checkout');
+      await screenshots(page, 'checkout');
+
+      await page.getByLabel('Coupon code').fill('WRONG');
+      await page.getByRole('button', { name: 'Apply coupon' }).click();
+      await page.getByRole('alert').filter({ hasText: /coupon/i }).waitFor();
+
+      await page.getByLabel('Coupon code').fill('BROWSER10');
+      await page.getByRole('button', { name: 'Apply coupon' }).click();
+      await page.waitForURL((url) => url.pathname.startsWith('/pay/') && sessionIdOf(url.href) !== session.id);
+      await page.getByText('Discount (BROWSER10)').waitFor();
+
+      const withCoupon = page.url();
+      await page.getByLabel('Gift card code').fill(giftCard);
+      await page.getByRole('button', { name: 'Apply gift card' }).click();
+      await page.waitForURL((url) => url.href !== withCoupon && url.pathname.startsWith('/pay/'));
+      const finalId = sessionIdOf(page.url());
+      // 29.99 - 10% (3.00) - gift card 10.00 = 16.99
+      await expect(page.getByTestId('total').textContent()).resolves.toBe('$16.99');
+      await checkAccessibility(page, 'checkout with discounts');
+
+      await page.getByRole('button', { name: /Continue to payment/ }).click();
+      await page.waitForURL(/\/simulator\/checkout\//);
+      await page.getByRole('button', { name: 'Pay' }).click();
+      await page.waitForURL(`${shopUrl}/success`);
+      expect(cspViolations).toEqual([]);
+
+      const final = (await api.http().get(`/payments/checkout/${finalId}`).set('X-Api-Key', sk)).body;
+      expect(final).toMatchObject({ discount: 300, giftCardApplied: 1000, total: 1699, couponCode: 'BROWSER10' });
+      const payment = await eventually(async () => {
+        const p = await getPayment(api, sk, final.paymentId);
+        return p.status === 'succeeded' ? p : undefined;
+      });
+      expect(payment).toMatchObject({ amount: 2699, provider: 'simulator', checkoutSessionId: finalId });
+      const balance = await api.http().get(`/gift-cards/${giftCard}/balance`).set('X-Api-Key', pk);
+      expect(balance.body).toMatchObject({ balance: 0, currency: 'USD' });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('a declined card comes back to the page with the message; the customer tries again and pays', async () => {
+    const session = await newSession();
+    const { page } = await openPage();
+    try {
+      await page.goto(`${session.hostedUrl}?locale=es`);
+      await page.getByRole('heading', { name: 'Pago' }).waitFor();
+      // Spanish, amounts formatted for es: "29,99 US$"
+      await expect(page.getByTestId('total').textContent()).resolves.toMatch(/29,99/);
+      await page.getByRole('button', { name: /Continuar al pago/ }).click();
+      await page.waitForURL(/\/simulator\/checkout\//);
+      await page.getByRole('button', { name: 'Decline' }).click();
+      await page.waitForURL((url) => url.pathname === `/pay/${session.id}` && url.searchParams.has('returned'));
+      await page.getByRole('alert').filter({ hasText: 'rechazado (generic_decline)' }).waitFor();
+      await screenshots(page, 'checkout-declined');
+      await checkAccessibility(page, 'checkout declined');
+
+      await page.getByRole('button', { name: /Continuar al pago/ }).click();
+      await page.waitForURL(/\/simulator\/checkout\//);
+      await page.getByRole('button', { name: 'Pay' }).click();
+      await page.waitForURL(`${shopUrl}/success`);
+      await eventually(async () => (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', sk)).body.status === 'complete');
+
+      await page.goto(session.hostedUrl);
+      await page.getByRole('status').filter({ hasText: 'This order is paid' }).waitFor();
+      await screenshots(page, 'checkout-complete');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('keyboard only: the customer reaches Continue with Tab and pays with Enter', async () => {
+    const session = await newSession();
+    const { page } = await openPage();
+    try {
+      await page.goto(session.hostedUrl);
+      await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+      let focused = '';
+      for (let i = 0; i < 15 && !focused.startsWith('Continue to payment'); i++) {
+        await page.keyboard.press('Tab');
+        focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+      }
+      expect(focused).toMatch(/^Continue to payment/);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/simulator\/checkout\//);
+      let onPay = false;
+      for (let i = 0; i < 10 && !onPay; i++) {
+        await page.keyboard.press('Tab');
+        onPay = await page.evaluate(() => document.activeElement?.textContent === 'Pay');
+      }
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${shopUrl}/success`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('console: sign in, find the payment by email, refund part of it, see the timeline; reset a breaker; CSRF refused', async () => {
+    const email = uniqueEmail();
+    const session = await newSession(email);
+    const paid = await fetch(`${session.url}/pay`, { method: 'POST', redirect: 'manual' });
+    expect(paid.status).toBe(303);
+    await eventually(async () => (await getPayment(api, sk, session.paymentId)).status === 'succeeded');
+
+    const { page, cspViolations } = await openPage();
+    try {
+      await page.goto(`${api.url}/console`);
+      await page.getByLabel('Admin API key').waitFor();
+      await checkAccessibility(page, 'console sign-in');
+      await screenshots(page, 'console-sign-in');
+      await page.getByLabel('Admin API key').fill(admin);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      expect(page.url()).toBe(`${api.url}/console`); // the key is never in the URL
+      expect(await page.evaluate(() => document.cookie)).toBe(''); // HttpOnly: scripts cannot read the session
+
+      await page.getByLabel('Customer email').fill(email);
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('button', { name: `Open ${session.paymentId}` }).click();
+      await page.getByLabel('Refund amount (minor units; empty: the rest)').fill('500');
+      await page.getByRole('button', { name: 'Refund' }).click();
+      await page.getByRole('list', { name: 'Timeline' }).getByText('refund', { exact: true }).first().waitFor();
+      await eventually(async () => (await getPayment(api, sk, session.paymentId)).amountRefunded === 500);
+      await checkAccessibility(page, 'console transactions');
+      await screenshots(page, 'console-transactions');
+
+      await page.getByRole('button', { name: 'Circuit breakers' }).click();
+      await page.getByRole('button', { name: 'Reset simulator' }).click();
+      await page.getByRole('status').filter({ hasText: 'Reset simulator: done.' }).waitFor();
+      await checkAccessibility(page, 'console breakers');
+      await screenshots(page, 'console-breakers');
+
+      // The session cookie alone does not change anything: a state-changing request needs the CSRF token.
+      const forged = await page.evaluate(async () => (await fetch('/admin/circuit-breaker/reset', { method: 'POST' })).status);
+      expect(forged).toBe(403);
+      expect(cspViolations).toEqual([]);
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Admin API key').waitFor();
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('portal: the customer sees their payments with receipts and looks up a gift card', async () => {
+    const email = uniqueEmail();
+    const session = await newSession(email);
+    await fetch(`${session.url}/pay`, { method: 'POST', redirect: 'manual' });
+    await eventually(async () => (await getPayment(api, sk, session.paymentId)).status === 'succeeded');
+    const giftCard = await activeGiftCard(api, pk, 2500);
+    const portal = await api
+      .http()
+      .post('/portal/sessions')
+      .set('X-Api-Key', sk)
+      .send({ customerId: session.customer.id, returnUrl: `${shopUrl}/account` });
+    expect(portal.status).toBe(201);
+
+    const { page, cspViolations } = await openPage();
+    try {
+      await page.goto(`${portal.body.url}?locale=pt-BR`);
+      await page.getByRole('heading', { name: 'Sua conta' }).waitFor();
+      await page.getByText(/US\$\s?29,99/).first().waitFor();
+      await page.getByLabel('Código do cartão-presente').fill(giftCard);
+      await page.getByRole('button', { name: 'Consultar saldo' }).click();
+      await page.getByRole('status').filter({ hasText: /25,00/ }).waitFor();
+      await checkAccessibility(page, 'portal');
+      await screenshots(page, 'portal');
+      expect(cspViolations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
