@@ -30,7 +30,8 @@ export class ApiKeyGuard implements CanActivate {
     const header = req.headers['x-api-key'];
     const plaintext = typeof header === 'string' ? header : undefined;
     const viaConsole = plaintext ? null : await this.console.authenticate(req);
-    if (!plaintext && !viaConsole) throw new DomainError('unauthenticated', 'api_key_missing', 'Provide an API key in the X-Api-Key header.');
+    if (!plaintext && !viaConsole)
+      throw new DomainError('unauthenticated', 'api_key_missing', 'Provide an API key in the X-Api-Key header.');
     const key = viaConsole ?? (plaintext && plaintext.length <= 200 ? await this.keys.authenticate(plaintext) : null);
     if (!key) throw new DomainError('unauthenticated', 'api_key_invalid', 'The API key is invalid or has been revoked.');
     if (!allowed.includes(key.kind)) {

@@ -19,6 +19,13 @@ import { MerchantSettingsRepository } from './settings/merchant-settings.reposit
 @Module({
   imports: [PaymentsModule, CouponsModule, CustomersModule, GiftCardsModule, GiftCardsStoreModule],
   controllers: [CheckoutPageController, PortalController, ConsolePageController, AllowedOriginsController],
-  providers: [HostedCheckoutService, CheckoutCapabilityGuard, PortalService, PortalSessionsRepository, MerchantSettingsRepository, PublicUrl],
+  providers: [
+    HostedCheckoutService,
+    CheckoutCapabilityGuard,
+    PortalService,
+    PortalSessionsRepository,
+    MerchantSettingsRepository,
+    PublicUrl,
+  ],
 })
 export class HostedModule {}

@@ -14,6 +14,16 @@ const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 jest.setTimeout(180_000);
 
+/** What the page functions below use of the browser's globals (this file compiles without the DOM lib). */
+interface BrowserGlobals {
+  document: { documentElement: { scrollWidth: number }; activeElement: { textContent: string | null } | null; cookie: string };
+  axe: {
+    run: (
+      options: unknown,
+    ) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }>;
+  };
+}
+
 /**
  * Paybridge's own pages in Chromium against the real app: the hosted checkout (coupon, gift card,
  * simulator, decline and retry, keyboard only), the admin console (search, partial refund, timeline,
@@ -40,11 +50,17 @@ describe('hosted checkout, console and portal in Chromium', () => {
     sk = await api.key('secret');
     admin = await api.key('admin');
     productId = (await createProduct(api, admin)).id; // USD 29.99
-    const coupon = await api.http().post('/admin/coupons').set('X-Api-Key', admin).send({ code: 'BROWSER10', type: 'PERCENTAGE', percentOff: 10 });
+    const coupon = await api
+      .http()
+      .post('/admin/coupons')
+      .set('X-Api-Key', admin)
+      .send({ code: 'BROWSER10', type: 'PERCENTAGE', percentOff: 10 });
     expect(coupon.status).toBe(201);
     shop = createServer((req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><html lang="en"><title>Shop</title><h1>Back at the shop: ${req.url === '/success' ? 'paid' : 'not paid'}</h1></html>`);
+      res.end(
+        `<!doctype html><html lang="en"><title>Shop</title><h1>Back at the shop: ${req.url === '/success' ? 'paid' : 'not paid'}</h1></html>`,
+      );
     });
     await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
     shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
@@ -74,8 +90,10 @@ describe('hosted checkout, console and portal in Chromium', () => {
   async function checkAccessibility(page: Page, name: string): Promise<void> {
     await page.evaluate(AXE_SOURCE);
     const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-      const result = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+      const axe = (globalThis as unknown as BrowserGlobals).axe;
+      const result = await axe.run({
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      });
       return result.violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
         .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
@@ -87,7 +105,9 @@ describe('hosted checkout, console and portal in Chromium', () => {
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-1280.png`), fullPage: true });
     await page.setViewportSize({ width: 360, height: 780 });
     // 360 px wide: nothing sticks out sideways.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      360,
+    );
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-360.png`), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
   }
@@ -96,7 +116,12 @@ describe('hosted checkout, console and portal in Chromium', () => {
     const res = await createCheckout(
       api,
       pk,
-      checkoutBody(productId, { items: [{ productId, quantity: 1 }], customer: { email }, successUrl: `${shopUrl}/success`, cancelUrl: `${shopUrl}/cancel` }),
+      checkoutBody(productId, {
+        items: [{ productId, quantity: 1 }],
+        customer: { email },
+        successUrl: `${shopUrl}/success`,
+        cancelUrl: `${shopUrl}/cancel`,
+      }),
     );
     expect(res.status).toBe(201);
     return res.body;
@@ -116,7 +141,10 @@ describe('hosted checkout, console and portal in Chromium', () => {
 
       await page.getByLabel('Coupon code').fill('WRONG');
       await page.getByRole('button', { name: 'Apply coupon' }).click();
-      await page.getByRole('alert').filter({ hasText: /coupon/i }).waitFor();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: /coupon/i })
+        .waitFor();
 
       await page.getByLabel('Coupon code').fill('BROWSER10');
       await page.getByRole('button', { name: 'Apply coupon' }).click();
@@ -172,7 +200,9 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await page.waitForURL(/\/simulator\/checkout\//);
       await page.getByRole('button', { name: 'Pay' }).click();
       await page.waitForURL(`${shopUrl}/success`);
-      await eventually(async () => (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', sk)).body.status === 'complete');
+      await eventually(
+        async () => (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', sk)).body.status === 'complete',
+      );
 
       await page.goto(session.hostedUrl);
       await page.getByRole('status').filter({ hasText: 'This order is paid' }).waitFor();
@@ -191,7 +221,7 @@ describe('hosted checkout, console and portal in Chromium', () => {
       let focused = '';
       for (let i = 0; i < 15 && !focused.startsWith('Continue to payment'); i++) {
         await page.keyboard.press('Tab');
-        focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+        focused = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.activeElement?.textContent ?? '');
       }
       expect(focused).toMatch(/^Continue to payment/);
       await page.keyboard.press('Enter');
@@ -199,7 +229,7 @@ describe('hosted checkout, console and portal in Chromium', () => {
       let onPay = false;
       for (let i = 0; i < 10 && !onPay; i++) {
         await page.keyboard.press('Tab');
-        onPay = await page.evaluate(() => document.activeElement?.textContent === 'Pay');
+        onPay = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.activeElement?.textContent === 'Pay');
       }
       await page.keyboard.press('Enter');
       await page.waitForURL(`${shopUrl}/success`);
@@ -225,7 +255,7 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('button', { name: 'Sign out' }).waitFor();
       expect(page.url()).toBe(`${api.url}/console`); // the key is never in the URL
-      expect(await page.evaluate(() => document.cookie)).toBe(''); // HttpOnly: scripts cannot read the session
+      expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.cookie)).toBe(''); // HttpOnly: scripts cannot read the session
 
       await page.getByLabel('Customer email').fill(email);
       await page.getByRole('button', { name: 'Search' }).click();
@@ -272,7 +302,10 @@ describe('hosted checkout, console and portal in Chromium', () => {
     try {
       await page.goto(`${portal.body.url}?locale=pt-BR`);
       await page.getByRole('heading', { name: 'Sua conta' }).waitFor();
-      await page.getByText(/US\$\s?29,99/).first().waitFor();
+      await page
+        .getByText(/US\$\s?29,99/)
+        .first()
+        .waitFor();
       await page.getByLabel('Código do cartão-presente').fill(giftCard);
       await page.getByRole('button', { name: 'Consultar saldo' }).click();
       await page.getByRole('status').filter({ hasText: /25,00/ }).waitFor();

@@ -40,7 +40,14 @@ describe('hosted pages: capability routes and console sessions', () => {
     const session = await newSession();
     expect(session.hostedUrl).toBe(`${api.url}/pay/${session.id}`);
     const view = await api.http().get(`/pay/${session.id}/session?locale=pt-BR`).expect(200);
-    expect(view.body).toMatchObject({ id: session.id, status: 'open', locale: 'pt-BR', currency: 'USD', exponent: 2, total: session.total });
+    expect(view.body).toMatchObject({
+      id: session.id,
+      status: 'open',
+      locale: 'pt-BR',
+      currency: 'USD',
+      exponent: 2,
+      total: session.total,
+    });
     expect(view.body.providers).toContain('simulator');
     expect(view.body).not.toHaveProperty('metadata');
     await api.http().get('/pay/cs_doesnotexist/session').expect(404);
@@ -144,7 +151,12 @@ describe('hosted pages: capability routes and console sessions', () => {
     await api.http().get('/portal/notavalidtoken/session').expect(404);
     await api.http().post('/portal/sessions').set('X-Api-Key', pk).send({ customerId, returnUrl: 'https://x.example' }).expect(403);
 
-    await api.http().put('/admin/settings/allowed-origins').set('X-Api-Key', admin).send({ origins: ['https://shop.example/path'] }).expect(400);
+    await api
+      .http()
+      .put('/admin/settings/allowed-origins')
+      .set('X-Api-Key', admin)
+      .send({ origins: ['https://shop.example/path'] })
+      .expect(400);
     const saved = await api
       .http()
       .put('/admin/settings/allowed-origins')

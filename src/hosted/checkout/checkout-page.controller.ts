@@ -61,12 +61,7 @@ export class CheckoutPageController {
   @UseGuards(CheckoutCapabilityGuard)
   @Idempotent({ mode: 'phased' })
   @ApiErrors(400, 404, 409, 422, 429, 503)
-  applyDiscounts(
-    @Req() req: FastifyRequest,
-    @Body() body: ApplyDiscountsDto,
-    @Idempotency() idem: IdempotencyContext,
-    @Ip() ip: string,
-  ) {
+  applyDiscounts(@Req() req: FastifyRequest, @Body() body: ApplyDiscountsDto, @Idempotency() idem: IdempotencyContext, @Ip() ip: string) {
     const session = req.hostedCheckout as CheckoutSession;
     const caller = req.auth as NonNullable<FastifyRequest['auth']>;
     return this.couponGuessing.check(caller, ip, body.couponCode, () => this.hosted.applyDiscounts(session, body, idem, ip ?? null));

@@ -26,11 +26,7 @@ export class PortalController {
   @Get(':token')
   @Public()
   @ApiExcludeEndpoint()
-  page(
-    @Query('locale') locale: unknown,
-    @Headers('accept-language') acceptLanguage: string | undefined,
-    @Res() reply: FastifyReply,
-  ) {
+  page(@Query('locale') locale: unknown, @Headers('accept-language') acceptLanguage: string | undefined, @Res() reply: FastifyReply) {
     sendPage(reply, 'portal', pickLocale(locale, acceptLanguage));
   }
 

@@ -74,6 +74,12 @@ export class PortalService {
 
   async giftCardBalance(session: PortalSession, code: string) {
     const card = await this.giftCards.get(session.merchantId, code);
-    return { balance: card.balance, currency: card.currency, exponent: currencyExponent(card.currency), status: card.status, expiresAt: card.expiresAt };
+    return {
+      balance: card.balance,
+      currency: card.currency,
+      exponent: currencyExponent(card.currency),
+      status: card.status,
+      expiresAt: card.expiresAt,
+    };
   }
 }

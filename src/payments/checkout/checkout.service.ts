@@ -200,7 +200,8 @@ export class CheckoutService {
         param: 'provider',
       });
     }
-    if (!(await this.breaker.allows(provider))) throw new ProvidersUnavailableError(`${provider} is unavailable (circuit open). Retry later.`);
+    if (!(await this.breaker.allows(provider)))
+      throw new ProvidersUnavailableError(`${provider} is unavailable (circuit open). Retry later.`);
     let opened: { providerSessionId: string; url: string };
     try {
       opened = await this.registry.get(provider).createCheckout({

@@ -56,7 +56,10 @@ function Panel(props: { tab: Tab }) {
             { key: 'createdAt', label: 'Created' },
           ]}
           actions={(row, run) => (
-            <button type="button" onClick={() => run(`Retry ${cell(row.id)}`, () => api('POST', `/admin/retry-payment/${encodeURIComponent(String(row.id))}`))}>
+            <button
+              type="button"
+              onClick={() => run(`Retry ${cell(row.id)}`, () => api('POST', `/admin/retry-payment/${encodeURIComponent(String(row.id))}`))}
+            >
               Retry {cell(row.id)}
             </button>
           )}
@@ -76,7 +79,11 @@ function Panel(props: { tab: Tab }) {
           actions={(row, run) => (
             <button
               type="button"
-              onClick={() => run(`Reset ${cell(row.provider)}`, () => api('POST', `/admin/circuit-breaker/reset?provider=${encodeURIComponent(String(row.provider))}`))}
+              onClick={() =>
+                run(`Reset ${cell(row.provider)}`, () =>
+                  api('POST', `/admin/circuit-breaker/reset?provider=${encodeURIComponent(String(row.provider))}`),
+                )
+              }
             >
               Reset {cell(row.provider)}
             </button>
@@ -95,7 +102,12 @@ function Panel(props: { tab: Tab }) {
             { key: 'lastError', label: 'Last error' },
           ]}
           actions={(row, run) => (
-            <button type="button" onClick={() => run(`Replay ${cell(row.id)}`, () => api('POST', `/admin/dead-letters/${encodeURIComponent(String(row.id))}/replay`))}>
+            <button
+              type="button"
+              onClick={() =>
+                run(`Replay ${cell(row.id)}`, () => api('POST', `/admin/dead-letters/${encodeURIComponent(String(row.id))}/replay`))
+              }
+            >
               Replay {cell(row.id)}
             </button>
           )}
@@ -130,7 +142,9 @@ function Panel(props: { tab: Tab }) {
                 type="button"
                 onClick={() =>
                   run(`Resolve ${cell(row.id)}`, () =>
-                    api('POST', `/admin/reconciliation/discrepancies/${encodeURIComponent(String(row.id))}/resolve`, { note: 'Resolved in the console' }),
+                    api('POST', `/admin/reconciliation/discrepancies/${encodeURIComponent(String(row.id))}/resolve`, {
+                      note: 'Resolved in the console',
+                    }),
                   )
                 }
               >
@@ -191,7 +205,12 @@ function Console() {
       })
       .catch((err: unknown) => (err instanceof RequestFailed && err.error.status === 401 ? setMe(null) : setError(message(err))));
   }, []);
-  if (error) return <p class="alert" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="alert" role="alert">
+        {error}
+      </p>
+    );
   if (me === undefined) return <p aria-live="polite">{t(locale, 'working')}</p>;
   if (me === null) return <SignIn />;
 

@@ -105,7 +105,14 @@ function PaymentDetail(props: { payment: Payment }) {
       <form class="inline" onSubmit={refund}>
         <div class="field">
           <label for="refund-amount">Refund amount (minor units; empty: the rest)</label>
-          <input id="refund-amount" type="number" min="1" step="1" value={amount} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} />
+          <input
+            id="refund-amount"
+            type="number"
+            min="1"
+            step="1"
+            value={amount}
+            onInput={(e) => setAmount((e.target as HTMLInputElement).value)}
+          />
         </div>
         <div class="field">
           <label for="refund-reason">Reason</label>

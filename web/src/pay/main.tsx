@@ -34,14 +34,7 @@ function describe(locale: Locale, err: unknown): string {
   return err instanceof RequestFailed ? err.error.message : t(locale, 'error', { message: String(err) });
 }
 
-function CodeForm(props: {
-  id: string;
-  label: string;
-  button: string;
-  busy: boolean;
-  error: string;
-  onSubmit: (code: string) => void;
-}) {
+function CodeForm(props: { id: string; label: string; button: string; busy: boolean; error: string; onSubmit: (code: string) => void }) {
   const [code, setCode] = useState('');
   const errorId = `${props.id}-error`;
   return (
@@ -105,7 +98,12 @@ function Checkout() {
     return () => window.clearTimeout(timer);
   }, []);
 
-  if (loadError) return <p class="alert" role="alert">{loadError}</p>;
+  if (loadError)
+    return (
+      <p class="alert" role="alert">
+        {loadError}
+      </p>
+    );
   if (!view) return <p aria-live="polite">{t(locale, 'working')}</p>;
   const money = (minor: number) => formatMoney(minor, view.currency, view.exponent, view.locale);
 

@@ -77,10 +77,17 @@ function GiftCardBalance() {
   async function check(e: Event) {
     e.preventDefault();
     try {
-      const card = await request<{ balance: number; currency: string; exponent: number; status: string }>('POST', `${base}/gift-card-balance`, {
-        code: code.trim(),
+      const card = await request<{ balance: number; currency: string; exponent: number; status: string }>(
+        'POST',
+        `${base}/gift-card-balance`,
+        {
+          code: code.trim(),
+        },
+      );
+      setResult({
+        text: t(locale, 'balanceIs', { amount: formatMoney(card.balance, card.currency, card.exponent, locale), status: card.status }),
+        error: false,
       });
-      setResult({ text: t(locale, 'balanceIs', { amount: formatMoney(card.balance, card.currency, card.exponent, locale), status: card.status }), error: false });
     } catch (err) {
       setResult({ text: describe(err), error: true });
     }
@@ -91,7 +98,14 @@ function GiftCardBalance() {
       <form class="inline" onSubmit={check}>
         <div class="field">
           <label for="gift-code">{t(locale, 'giftCardLabel')}</label>
-          <input id="gift-code" type="text" autocomplete="off" required value={code} onInput={(e) => setCode((e.target as HTMLInputElement).value)} />
+          <input
+            id="gift-code"
+            type="text"
+            autocomplete="off"
+            required
+            value={code}
+            onInput={(e) => setCode((e.target as HTMLInputElement).value)}
+          />
         </div>
         <button type="submit">{t(locale, 'checkBalance')}</button>
       </form>
@@ -133,7 +147,12 @@ function Portal() {
       .then(setView)
       .catch((err: unknown) => setError(describe(err)));
   }, []);
-  if (error) return <p class="alert" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="alert" role="alert">
+        {error}
+      </p>
+    );
   if (!view) return <p aria-live="polite">{t(locale, 'working')}</p>;
   return (
     <>
@@ -144,7 +163,11 @@ function Portal() {
       <p class="muted">{view.customer.name ? `${view.customer.name} · ${view.customer.email}` : view.customer.email}</p>
       <section aria-labelledby="tx-h">
         <h2 id="tx-h">{t(locale, 'transactions')}</h2>
-        {view.transactions.length === 0 ? <p class="muted">{t(locale, 'noTransactions')}</p> : view.transactions.map((tx) => <Receipt key={tx.id} tx={tx} />)}
+        {view.transactions.length === 0 ? (
+          <p class="muted">{t(locale, 'noTransactions')}</p>
+        ) : (
+          view.transactions.map((tx) => <Receipt key={tx.id} tx={tx} />)
+        )}
       </section>
       <SubscriptionsSlot />
       <PaymentMethodsSlot />

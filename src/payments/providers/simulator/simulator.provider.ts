@@ -375,4 +375,3 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 }
-
