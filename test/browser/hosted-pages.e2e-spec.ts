@@ -58,6 +58,15 @@ describe('hosted checkout, console and portal in Chromium', () => {
     expect(coupon.status).toBe(201);
     shop = createServer((req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      const url = new URL(req.url ?? '/', 'http://shop');
+      if (url.pathname === '/embed') {
+        // The merchant's own page: the embed script opens the hosted checkout in a frame.
+        res.end(`<!doctype html><html lang="en"><title>Shop checkout</title>
+<script src="${url.searchParams.get('api')}/web/embed.js"></script>
+<button data-paybridge-checkout="${url.searchParams.get('checkout')}" data-container="#checkout">Pay now</button>
+<div id="checkout"></div></html>`);
+        return;
+      }
       res.end(
         `<!doctype html><html lang="en"><title>Shop</title><h1>Back at the shop: ${req.url === '/success' ? 'paid' : 'not paid'}</h1></html>`,
       );
@@ -166,6 +175,10 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await page.waitForURL(`${shopUrl}/success`);
       expect(cspViolations).toEqual([]);
 
+      // The session the coupon replaced says so.
+      await page.goto(session.hostedUrl);
+      await page.getByRole('status').filter({ hasText: 'This checkout was canceled.' }).waitFor();
+
       const final = (await api.http().get(`/payments/checkout/${finalId}`).set('X-Api-Key', sk)).body;
       expect(final).toMatchObject({ discount: 300, giftCardApplied: 1000, total: 1699, couponCode: 'BROWSER10' });
       const payment = await eventually(async () => {
@@ -235,6 +248,45 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await page.waitForURL(`${shopUrl}/success`);
     } finally {
       await page.close();
+    }
+  });
+
+  it('embedded: the merchant page frames the checkout only from an origin the merchant allowed', async () => {
+    const session = await newSession();
+    const embedUrl = `${shopUrl}/embed?api=${encodeURIComponent(api.url)}&checkout=${encodeURIComponent(session.hostedUrl)}`;
+    const allowed = await api
+      .http()
+      .put('/admin/settings/allowed-origins')
+      .set('X-Api-Key', admin)
+      .send({ origins: [shopUrl] });
+    expect(allowed.body.origins).toEqual([shopUrl]);
+    const { page } = await openPage();
+    try {
+      await page.goto(embedUrl);
+      await page.getByRole('button', { name: 'Pay now' }).click();
+      const frame = page.frameLocator('iframe.paybridge-checkout-frame');
+      await frame.getByRole('heading', { name: 'Checkout' }).waitFor();
+      await frame.getByRole('button', { name: /Continue to payment/ }).waitFor();
+    } finally {
+      await page.close();
+    }
+
+    await api.http().put('/admin/settings/allowed-origins').set('X-Api-Key', admin).send({ origins: [] }).expect(200);
+    const blocked = await openPage();
+    try {
+      const refused = new Promise<string>((resolve) =>
+        blocked.page.on('console', (m) => {
+          if (/frame-ancestors/.test(m.text())) resolve(m.text());
+        }),
+      );
+      await blocked.page.goto(embedUrl);
+      await blocked.page.getByRole('button', { name: 'Pay now' }).click();
+      // Chromium names the framed page and the directive that refused it (no longer the shop's origin).
+      await expect(refused).resolves.toContain(
+        `Framing '${api.url}/' violates the following Content Security Policy directive: "frame-ancestors 'self'"`,
+      );
+    } finally {
+      await blocked.page.close();
     }
   });
 
