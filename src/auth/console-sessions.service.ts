@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../common/errors/domain-errors';
 import { randomBase62 } from '../common/ids';
@@ -60,6 +61,12 @@ export class ConsoleSessionsService {
     if (!session) return null;
     if (!SAFE_METHODS.has(req.method)) assertCsrf(req.headers[CSRF_HEADER], session.csrfToken);
     return session.key;
+  }
+
+  /** Every instance deletes ended sessions hourly (a second DELETE finds nothing: no lock needed). */
+  @Interval('console-sessions-cleanup', 3_600_000)
+  async deleteExpired(): Promise<void> {
+    await this.sessions.deleteExpired().catch(() => undefined);
   }
 
   async signOut(req: FastifyRequest): Promise<void> {

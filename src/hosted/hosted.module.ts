@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PublicUrl } from '../common/public-url';
+import { RateLimitRepository } from '../common/rate-limit/rate-limit.repository';
 import { CouponsModule } from '../coupons/coupons.module';
 import { CustomersModule } from '../customers/customers.module';
 import { GiftCardsStoreModule } from '../gift-cards/gift-cards-store.module';
@@ -25,6 +26,8 @@ import { MerchantSettingsRepository } from './settings/merchant-settings.reposit
     PortalService,
     PortalSessionsRepository,
     MerchantSettingsRepository,
+    // The portal's gift-card lookups count in the rate-limit table (stateless: its own instance is the same table).
+    RateLimitRepository,
     PublicUrl,
   ],
 })

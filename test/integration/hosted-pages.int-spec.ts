@@ -1,3 +1,4 @@
+import { awayFromMinuteEnd } from '../factories/clock';
 import { activeGiftCard } from '../factories/gift-cards';
 import { checkoutBody, createCheckout, createProduct, getPayment, newKey } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
@@ -149,6 +150,22 @@ describe('hosted pages: capability routes and console sessions', () => {
     const view = await api.http().get(`/portal/${token}/session`).expect(200);
     expect(view.body.transactions.map((t: { id: string }) => t.id)).toContain(session.paymentId);
     await api.http().get('/portal/notavalidtoken/session').expect(404);
+
+    // Gift-card lookups through a portal link are limited per address (20 a minute by default): guessing codes must not pay.
+    await awayFromMinuteEnd(api, 5);
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      statuses.push(
+        (
+          await api
+            .http()
+            .post(`/portal/${token}/gift-card-balance`)
+            .send({ code: `NOPE-${i}` })
+        ).status,
+      );
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 404)).toBe(true);
+    expect(statuses[20]).toBe(429);
     await api.http().post('/portal/sessions').set('X-Api-Key', pk).send({ customerId, returnUrl: 'https://x.example' }).expect(403);
 
     await api

@@ -32,4 +32,8 @@ export class PortalSessionsRepository {
     );
     return rows[0] ?? null;
   }
+
+  async deleteExpired(): Promise<void> {
+    await this.db.query(`DELETE FROM portal_sessions WHERE expires_at < now()`);
+  }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Ip, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AllowKeys, Caller, Public } from '../../auth/auth.decorators';
@@ -46,8 +46,8 @@ export class PortalController {
   @Post(':token/gift-card-balance')
   @Public()
   @HttpCode(200)
-  @ApiErrors(400, 404)
-  async giftCardBalance(@Param('token') token: string, @Body() body: GiftCardBalanceDto) {
-    return this.portal.giftCardBalance(await this.portal.find(token), body.code);
+  @ApiErrors(400, 404, 429)
+  async giftCardBalance(@Param('token') token: string, @Body() body: GiftCardBalanceDto, @Ip() ip: string) {
+    return this.portal.giftCardBalance(await this.portal.find(token), body.code, ip ?? null);
   }
 }

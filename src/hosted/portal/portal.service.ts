@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
+import { clientAddressKey } from '../../common/rate-limit/client-address';
+import { RateLimitExceededError } from '../../common/rate-limit/rate-limit.guard';
+import { RateLimitRepository } from '../../common/rate-limit/rate-limit.repository';
+import type { Env } from '../../config/env';
 import { DomainError, NotFoundError } from '../../common/errors/domain-errors';
 import { randomBase62 } from '../../common/ids';
 import { currencyExponent } from '../../common/money';
@@ -31,6 +37,8 @@ export class PortalService {
     private readonly giftCards: GiftCardsService,
     private readonly publicUrl: PublicUrl,
     private readonly db: DatabaseService,
+    private readonly counters: RateLimitRepository,
+    private readonly config: ConfigService<Env, true>,
   ) {}
 
   async create(merchantId: string, customerId: string, returnUrl: string): Promise<{ url: string; expiresAt: Date }> {
@@ -39,6 +47,12 @@ export class PortalService {
     const token = randomBase62(43);
     const session = await this.sessions.insert(hashToken(token), { merchantId, customerId, returnUrl }, PORTAL_SESSION_MINUTES);
     return { url: `${this.publicUrl.base()}/portal/${token}`, expiresAt: session.expiresAt };
+  }
+
+  /** Every instance deletes ended portal sessions hourly (a second DELETE finds nothing: no lock needed). */
+  @Interval('portal-sessions-cleanup', 3_600_000)
+  async deleteExpired(): Promise<void> {
+    await this.sessions.deleteExpired().catch(() => undefined);
   }
 
   async find(token: string): Promise<PortalSession> {
@@ -72,7 +86,20 @@ export class PortalService {
     };
   }
 
-  async giftCardBalance(session: PortalSession, code: string) {
+  /**
+   * A gift card's balance. Every lookup counts against a per-address limit (the coupon guessing limit's
+   * rate, COUPON_VALIDATE_RATE_LIMIT_PER_MINUTE): a portal link must not become a way to guess codes.
+   */
+  async giftCardBalance(session: PortalSession, code: string, clientIp: string | null) {
+    const taken = await this.counters.takeOne({
+      merchantId: session.merchantId,
+      bucket: 'portal-gift-card-balance',
+      apiKeyId: 'portal',
+      clientIp: clientAddressKey(clientIp ?? undefined),
+    });
+    if (taken.count > this.config.get('COUPON_VALIDATE_RATE_LIMIT_PER_MINUTE', { infer: true })) {
+      throw new RateLimitExceededError(Math.max(1, Math.ceil(taken.resetMs / 1000)));
+    }
     const card = await this.giftCards.get(session.merchantId, code);
     return {
       balance: card.balance,
