@@ -74,6 +74,14 @@ describe('hosted pages: capability routes and console sessions', () => {
     // The same key replays the answer: no third session.
     const replay = await api.http().post(`/pay/${session.id}/discounts`).set('Idempotency-Key', key).send({ couponCode: 'HOSTED10' });
     expect(replay.body.id).toBe(applied.body.id);
+    // Two replacements of one session at once: one goes on, the other is refused (no second session).
+    const twice = await newSession();
+    const racing = await Promise.all(
+      ['HOSTED10', 'HOSTED10'].map((couponCode) =>
+        api.http().post(`/pay/${twice.id}/discounts`).set('Idempotency-Key', newKey()).send({ couponCode }),
+      ),
+    );
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 422]);
     // A closed session takes nothing more.
     const closed = await api.http().post(`/pay/${session.id}/discounts`).set('Idempotency-Key', newKey()).send({ couponCode: 'HOSTED10' });
     expect(closed.status).toBe(422);

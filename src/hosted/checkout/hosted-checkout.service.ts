@@ -103,7 +103,7 @@ export class HostedCheckoutService {
     if (codes.giftCardCode && codes.giftCardCode !== session.giftCardCode) {
       await this.holds.quote(session.merchantId, codes.giftCardCode, cart.total, session.currency);
     }
-    await this.checkout.cancel(session.merchantId, session.id);
+    await this.checkout.cancel(session.merchantId, session.id, true);
     const card = giftCardCode ? await this.holds.quote(session.merchantId, giftCardCode, cart.total, session.currency) : null;
     const cartDto = {
       items,

@@ -235,12 +235,16 @@ export class CheckoutService {
     return this.get(merchantId, id);
   }
 
-  /** An open session can be canceled; its pending payment is canceled with it. */
-  async cancel(merchantId: string, id: string): Promise<CheckoutSession> {
+  /**
+   * An open session can be canceled; its pending payment is canceled with it. Canceling a canceled session
+   * answers it again, unless `onlyIfOpen` (the hosted page replacing it: a second, concurrent replacement
+   * must not go on).
+   */
+  async cancel(merchantId: string, id: string, onlyIfOpen = false): Promise<CheckoutSession> {
     const session = await this.db.transaction(async (tx) => {
       const current = await this.sessions.findByIdForUpdate(merchantId, id, tx);
       if (!current) throw new NotFoundError('checkout session', id);
-      if (current.status === 'canceled') return current;
+      if (current.status === 'canceled' && !onlyIfOpen) return current;
       if (current.status !== 'open')
         throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`, { param: 'id' });
       await this.sessions.transition(merchantId, id, ['open'], 'canceled', tx);
