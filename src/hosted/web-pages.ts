@@ -29,10 +29,11 @@ function template(page: PageName): string {
  * Policy (no inline script or style; framed only by `frameAncestors`). Helmet's X-Frame-Options would
  * forbid every other origin's frame whatever the policy says, so it is removed here: frame-ancestors rules.
  */
-export function sendPage(reply: FastifyReply, page: PageName, locale: Locale, frameAncestors: string[] = []): void {
+export function sendPage(reply: FastifyReply, page: PageName, locale: Locale, frameAncestors: string[] = [], status = 200): void {
   const html = template(page).replace('<html lang="en">', `<html lang="${locale}">`);
   reply.raw.removeHeader('X-Frame-Options');
   void reply
+    .status(status)
     .header('Content-Security-Policy', hostedPagePolicy(frameAncestors))
     .header('Cache-Control', 'no-store')
     .header('Referrer-Policy', 'no-referrer')

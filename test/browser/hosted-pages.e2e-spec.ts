@@ -138,6 +138,30 @@ describe('hosted checkout, console and portal in Chromium', () => {
 
   const sessionIdOf = (url: string) => new URL(url).pathname.split('/')[2];
 
+  it('serves each page in the asked language under a policy without unsafe-inline; an unknown session is a 404 page', async () => {
+    const session = await newSession();
+    const page = await api.http().get(`/pay/${session.id}`).set('Accept-Language', 'pt-BR,pt;q=0.9');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('<html lang="pt-BR">');
+    const policy = page.headers['content-security-policy'];
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain('unsafe-inline');
+    expect(page.headers['x-frame-options']).toBeUndefined();
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    const missing = await api.http().get('/pay/cs_nothere?locale=es');
+    expect(missing.status).toBe(404);
+    expect(missing.text).toContain('<html lang="es">');
+    const consolePage = await api.http().get('/console');
+    expect(consolePage.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+    expect(consolePage.headers['x-frame-options']).toBeUndefined();
+    // The built HTML entries are served only by their routes (with their policy), never as files.
+    expect((await api.http().get('/web/pay.html')).status).toBe(404);
+    const embed = await api.http().get('/web/embed.js');
+    expect(embed.status).toBe(200);
+    expect(embed.headers['cross-origin-resource-policy']).toBe('cross-origin');
+  });
+
   it('a customer applies a coupon and a gift card, pays on the simulator and lands on the shop; the API agrees', async () => {
     const giftCard = await activeGiftCard(api, pk, 1000);
     const session = await newSession();

@@ -39,7 +39,8 @@ export class CheckoutPageController {
   ) {
     const session = await this.hosted.find(sessionId).catch(() => null);
     const origins = session ? await this.settings.findFrameOrigins(session.merchantId) : [];
-    sendPage(reply, 'pay', pickLocale(locale, acceptLanguage), origins);
+    // Unknown: the page itself (it says so, in the customer's language) with a 404.
+    sendPage(reply, 'pay', pickLocale(locale, acceptLanguage), origins, session ? 200 : 404);
   }
 
   /** What the page shows: lines, amounts (minor units, with the currency's exponent), state, providers. */
