@@ -3,12 +3,14 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
+import { StripeEmulator } from '../emulators/stripe-emulator';
 import { activeGiftCard } from '../factories/gift-cards';
 import { checkoutBody, createCheckout, createProduct, eventually, getPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 import { ROOT } from '../helpers/process';
 
 const CHROMIUM = '/usr/bin/chromium';
+const STRIPE_SECRET = 'whsec_hosted_pages';
 const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -40,12 +42,21 @@ describe('hosted checkout, console and portal in Chromium', () => {
   let shop: Server;
   let shopUrl: string;
   let browser: Browser;
+  const stripe = new StripeEmulator({ webhookSecret: STRIPE_SECRET });
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
     mkdirSync(SCREENSHOTS, { recursive: true });
+    await stripe.start();
     dbUrl = await createTestDatabase();
-    api = await startTestApp(dbUrl);
+    // USD has two providers, so the page offers a choice; the simulator (first) is where sessions open.
+    api = await startTestApp(dbUrl, {
+      STRIPE_SECRET_KEY: 'sk_test_hosted_pages',
+      STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+      STRIPE_API_BASE: stripe.url,
+      PROVIDER_ROUTING: 'USD=simulator,stripe;*=simulator',
+    });
+    stripe.webhookUrl = `${api.url}/webhooks/stripe`;
     pk = await api.key('publishable');
     sk = await api.key('secret');
     admin = await api.key('admin');
@@ -82,6 +93,7 @@ describe('hosted checkout, console and portal in Chromium', () => {
     await browser?.close();
     if (shop) await new Promise((resolve) => shop.close(resolve));
     await api?.close();
+    await stripe.stop();
     if (dbUrl) await dropDatabase(dbUrl);
   });
 
@@ -244,6 +256,30 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await page.goto(session.hostedUrl);
       await page.getByRole('status').filter({ hasText: 'This order is paid' }).waitFor();
       await screenshots(page, 'checkout-complete');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('several providers serve the currency: the customer picks Stripe with the arrow keys and reaches its page', async () => {
+    const session = await newSession();
+    expect(session.provider).toBe('simulator');
+    const { page } = await openPage();
+    try {
+      await page.goto(session.hostedUrl);
+      const simulator = page.getByRole('radio', { name: 'Simulator (test card)' });
+      await expect(simulator.isChecked()).resolves.toBe(true);
+      await simulator.focus();
+      await page.keyboard.press('ArrowDown');
+      await expect(page.getByRole('radio', { name: 'Card (Stripe)' }).isChecked()).resolves.toBe(true);
+      await page.getByRole('button', { name: /Continue to payment/ }).click();
+      await page.waitForURL((url) => url.href.startsWith(stripe.url));
+      const reopened = (await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', sk)).body;
+      expect(reopened).toMatchObject({ provider: 'stripe', status: 'open' });
+      expect(reopened.url.startsWith(stripe.url)).toBe(true);
+      // The simulator page it replaced is closed: paying there no longer works.
+      const stale = await fetch(`${session.url}/pay`, { method: 'POST', redirect: 'manual' });
+      expect(stale.status).toBe(409);
     } finally {
       await page.close();
     }
