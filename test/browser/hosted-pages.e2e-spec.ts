@@ -280,6 +280,13 @@ describe('hosted checkout, console and portal in Chromium', () => {
       // The simulator page it replaced is closed: paying there no longer works.
       const stale = await fetch(`${session.url}/pay`, { method: 'POST', redirect: 'manual' });
       expect(stale.status).toBe(409);
+
+      // Back to the simulator, then Stripe again: a new Stripe page (the first was expired when it was left).
+      await api.http().post(`/pay/${session.id}/continue`).send({ provider: 'simulator' }).expect(200);
+      const again = await api.http().post(`/pay/${session.id}/continue`).send({ provider: 'stripe' }).expect(200);
+      expect(again.body.url).not.toBe(reopened.url);
+      const statusAtStripe = (url: string) => stripe.checkoutSessions().find((c) => url.endsWith(c.id))?.status;
+      expect([statusAtStripe(reopened.url), statusAtStripe(again.body.url)]).toEqual(['expired', 'open']);
     } finally {
       await page.close();
     }

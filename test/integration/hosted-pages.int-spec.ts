@@ -98,6 +98,14 @@ describe('hosted pages: capability routes and console sessions', () => {
     const other = await newSession();
     const go = await api.http().post(`/pay/${other.id}/continue?locale=es`).send({ provider: 'simulator' }).expect(200);
     expect(go.body.url).toMatch(/\/simulator\/checkout\//);
+    // The page the API opened returns a decline to the shop: the hosted page opens one that returns to it,
+    // and closes the first. Continuing again (after a decline) reuses the page that returns here.
+    expect(go.body.url).not.toBe(other.url);
+    expect((await fetch(`${other.url}/pay`, { method: 'POST', redirect: 'manual' })).status).toBe(409);
+    const declined = await fetch(`${go.body.url}/decline`, { method: 'POST', redirect: 'manual' });
+    expect(declined.headers.get('location')).toBe(`${api.url}/pay/${other.id}?locale=es&returned=1`);
+    const again = await api.http().post(`/pay/${other.id}/continue`).send({ provider: 'simulator' }).expect(200);
+    expect(again.body.url).toBe(go.body.url);
     const refused = await api.http().post(`/pay/${other.id}/continue`).send({ provider: 'segpay' });
     expect(refused.status).toBe(422);
   });

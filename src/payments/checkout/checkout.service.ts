@@ -188,8 +188,8 @@ export class CheckoutService {
   /**
    * The hosted page sends the customer to `provider` (one that serves the currency), whose page returns a
    * decline to `returnUrl` (the hosted page, to try again): the session is opened there anew and its
-   * previous provider page closed. Opening moves no money; the provider's idempotency key makes a repeat
-   * answer the same page.
+   * previous provider page closed (unless the session's page there already returns here: then that one).
+   * Opening moves no money.
    */
   async reopenAt(merchantId: string, id: string, provider: ProviderId, returnUrl: string): Promise<CheckoutSession> {
     const session = await this.get(merchantId, id);
@@ -200,6 +200,8 @@ export class CheckoutService {
         param: 'provider',
       });
     }
+    // Its page already returns here (a retry after a decline, a second click): the same page again.
+    if (session.provider === provider && session.url && session.providerPageReturnsToHosted) return session;
     if (!(await this.breaker.allows(provider)))
       throw new ProvidersUnavailableError(`${provider} is unavailable (circuit open). Retry later.`);
     let opened: { providerSessionId: string; url: string };
@@ -213,7 +215,9 @@ export class CheckoutService {
         customer: { email: session.customer.email },
         successUrl: session.successUrl,
         cancelUrl: returnUrl,
-        idempotencyKey: `${session.id}_${provider}_hosted`,
+        // One provider page per state the page leaves: a repeat of this request gets the same page; coming
+        // back to a provider after another was chosen opens a new one (the earlier one was closed).
+        idempotencyKey: `${session.id}_${provider}_after_${session.providerSessionId ?? 'none'}`,
       });
       await this.breaker.recordSuccess(provider);
     } catch (err) {
@@ -223,15 +227,24 @@ export class CheckoutService {
       }
       throw err;
     }
-    if (opened.providerSessionId === session.providerSessionId && session.provider === provider) return session;
-    await this.db.transaction(async (tx) => {
+    const attached = await this.db.transaction(async (tx) => {
       const locked = await this.sessions.findByIdForUpdate(merchantId, id, tx);
-      if (locked?.status !== 'open') throw new DomainError('unprocessable', 'checkout_not_open', 'The checkout session closed meanwhile.');
-      await this.sessions.attachProvider(merchantId, id, provider, opened.providerSessionId, opened.url, tx);
+      if (locked?.status !== 'open') return false;
+      // Another request moved the session meanwhile: its page stands, this one is closed below.
+      if (locked.providerSessionId !== session.providerSessionId && locked.providerSessionId !== opened.providerSessionId) return false;
+      await this.sessions.attachProvider(merchantId, id, provider, opened.providerSessionId, opened.url, tx, true);
       const payment = locked.paymentId ? await this.payments.findById(merchantId, locked.paymentId, tx) : null;
       if (payment?.status === 'pending') await this.payments.setProvider(merchantId, payment.id, provider, tx);
+      return true;
     });
-    await this.closeAtProvider(session);
+    if (!attached) {
+      await this.closeAtProvider({ ...session, provider, providerSessionId: opened.providerSessionId });
+      const current = await this.get(merchantId, id);
+      if (current.status !== 'open')
+        throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`);
+      return current;
+    }
+    if (session.providerSessionId !== opened.providerSessionId) await this.closeAtProvider(session);
     return this.get(merchantId, id);
   }
 
