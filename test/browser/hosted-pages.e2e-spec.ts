@@ -3,6 +3,8 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
+import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
+import { CheckoutService } from '../../src/payments/checkout/checkout.service';
 import { StripeEmulator } from '../emulators/stripe-emulator';
 import { activeGiftCard } from '../factories/gift-cards';
 import { checkoutBody, createCheckout, createProduct, eventually, getPayment, uniqueEmail } from '../factories/payments';
@@ -256,6 +258,23 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await page.goto(session.hostedUrl);
       await page.getByRole('status').filter({ hasText: 'This order is paid' }).waitFor();
       await screenshots(page, 'checkout-complete');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('an expired session says so, in the customer language, with the way back to the shop', async () => {
+    const session = await newSession();
+    // What the expiry job does once expiresAt has passed.
+    expect(await api.app.get(CheckoutService).expire(DEFAULT_MERCHANT_ID, session.id)).toBe(true);
+    const { page } = await openPage();
+    try {
+      await page.goto(`${session.hostedUrl}?locale=pt-BR`);
+      await page.getByRole('status').filter({ hasText: 'Esta compra expirou.' }).waitFor();
+      await expect(page.getByRole('link', { name: 'Voltar à loja' }).getAttribute('href')).resolves.toBe(`${shopUrl}/cancel`);
+      await expect(page.getByRole('button', { name: /Continuar/ }).count()).resolves.toBe(0);
+      await checkAccessibility(page, 'checkout expired');
+      await screenshots(page, 'checkout-expired');
     } finally {
       await page.close();
     }
