@@ -411,6 +411,20 @@ describe('hosted checkout, console and portal in Chromium', () => {
       await checkAccessibility(page, 'console breakers');
       await screenshots(page, 'console-breakers');
 
+      // Every other section: it loads from the API (no error shown), passes axe, fits 360 px.
+      for (const [tab, heading] of [
+        ['Failed payments', 'Failed payments'],
+        ['Dead letters', 'Dead letters'],
+        ['Reconciliation', 'Reconciliation runs'],
+        ['Webhook endpoints', 'Webhook endpoints'],
+      ]) {
+        await page.getByRole('button', { name: tab, exact: true }).click();
+        await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+        await expect(page.locator('.alert').count()).resolves.toBe(0);
+        await checkAccessibility(page, `console ${tab}`);
+        await screenshots(page, `console-${tab.toLowerCase().replace(/ /g, '-')}`);
+      }
+
       // The session cookie alone does not change anything: a state-changing request needs the CSRF token.
       const forged = await page.evaluate(async () => (await fetch('/admin/circuit-breaker/reset', { method: 'POST' })).status);
       expect(forged).toBe(403);
