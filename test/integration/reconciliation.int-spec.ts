@@ -3,16 +3,7 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { SimulatorDisputesRepository } from '../../src/payments/providers/simulator/simulator-disputes.repository';
 import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import {
-  checkoutBody,
-  createCheckout,
-  createProduct,
-  eventually,
-  getPayment,
-  processBody,
-  processPayment,
-  refundPayment,
-} from '../factories/payments';
+import { checkoutBody, createCheckout, createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 interface Run {
@@ -171,19 +162,8 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       expected: { status: 'requires_action', amount: 8000, currency: 'USD' },
       actual: { status: 'succeeded', amount: 8000 },
     });
-    expect(byKind.missing_locally).toMatchObject({
-      status: 'open',
-      paymentId: null,
-      providerRef: stray,
-      expected: {},
-      actual: { amount: 4200 },
-    });
-    expect(byKind.amount_mismatch).toMatchObject({
-      status: 'open',
-      paymentId: changed.id,
-      expected: { amount: 8000 },
-      actual: { amount: 8100 },
-    });
+    expect(byKind.missing_locally).toMatchObject({ status: 'open', paymentId: null, providerRef: stray, expected: {}, actual: { amount: 4200 } });
+    expect(byKind.amount_mismatch).toMatchObject({ status: 'open', paymentId: changed.id, expected: { amount: 8000 }, actual: { amount: 8100 } });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, actual: {} });
     expect(byKind.refund_mismatch).toMatchObject({
       status: 'open',
@@ -238,13 +218,8 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect((await resolve(byKind.status_mismatch.id, { note: 'healed already' })).status).toBe(409);
     expect((await resolve('dsc_nothing', { note: 'x' })).status).toBe(404);
     expect(
-      (
-        await api
-          .http()
-          .post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`)
-          .set('X-Api-Key', otherAdmin)
-          .send({ note: 'x' })
-      ).status,
+      (await api.http().post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`).set('X-Api-Key', otherAdmin).send({ note: 'x' }))
+        .status,
     ).toBe(404);
   });
 

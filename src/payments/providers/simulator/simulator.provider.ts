@@ -375,3 +375,4 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 }
+
