@@ -302,6 +302,14 @@ describe('hosted checkout, console and portal in Chromium', () => {
 
       // Back to the simulator, then Stripe again: a new Stripe page (the first was expired when it was left).
       await api.http().post(`/pay/${session.id}/continue`).send({ provider: 'simulator' }).expect(200);
+      // Stripe reports the page it left as expired: that is not the session expiring.
+      await eventually(async () => {
+        const { rows } = await api.db.query<{ status: string }>(
+          `SELECT status FROM payment_webhook_events WHERE provider = 'stripe' AND type = 'checkout.session.expired'`,
+        );
+        return rows.length === 1 && rows[0].status !== 'pending';
+      });
+      expect((await api.http().get(`/payments/checkout/${session.id}`).set('X-Api-Key', sk)).body.status).toBe('open');
       const again = await api.http().post(`/pay/${session.id}/continue`).send({ provider: 'stripe' }).expect(200);
       expect(again.body.url).not.toBe(reopened.url);
       const statusAtStripe = (url: string) => stripe.checkoutSessions().find((c) => url.endsWith(c.id))?.status;
@@ -460,7 +468,10 @@ describe('hosted checkout, console and portal in Chromium', () => {
         .waitFor();
       await page.getByLabel('Código do cartão-presente').fill(giftCard);
       await page.getByRole('button', { name: 'Consultar saldo' }).click();
-      await page.getByRole('status').filter({ hasText: /25,00/ }).waitFor();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /25,00 \(ativo\)/ })
+        .waitFor();
       await checkAccessibility(page, 'portal');
       await screenshots(page, 'portal');
       expect(cspViolations).toEqual([]);

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { localeQuery, request, RequestFailed } from '../shared/api';
-import { pageLocale, t, type Locale } from '../shared/i18n';
+import { pageLocale, statusText, t, type Locale } from '../shared/i18n';
 import { formatMoney } from '../shared/money';
 import '../shared/styles.css';
 
@@ -39,7 +39,7 @@ function Receipt(props: { tx: Transaction }) {
   return (
     <details class="card">
       <summary>
-        {date} · {money(tx.amount)} · {tx.status}
+        {date} · {money(tx.amount)} · {statusText(locale, tx.status)}
         {tx.amountRefunded > 0 && ` · ${t(locale, 'refunded', { amount: money(tx.amountRefunded) })}`}
       </summary>
       <table>
@@ -85,7 +85,10 @@ function GiftCardBalance() {
         },
       );
       setResult({
-        text: t(locale, 'balanceIs', { amount: formatMoney(card.balance, card.currency, card.exponent, locale), status: card.status }),
+        text: t(locale, 'balanceIs', {
+          amount: formatMoney(card.balance, card.currency, card.exponent, locale),
+          status: statusText(locale, card.status),
+        }),
         error: false,
       });
     } catch (err) {

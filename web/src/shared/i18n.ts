@@ -172,3 +172,47 @@ export const PROVIDER_NAMES: Record<string, string> = {
   mercadopago: 'Mercado Pago',
   segpay: 'Segpay',
 };
+
+/** Payment and gift-card states as the customer reads them (an unknown state shows as the API names it). */
+const STATUSES: Record<Locale, Record<string, string>> = {
+  en: {
+    pending: 'pending',
+    processing: 'processing',
+    requires_action: 'awaiting authentication',
+    succeeded: 'paid',
+    failed: 'failed',
+    canceled: 'canceled',
+    partially_refunded: 'partially refunded',
+    refunded: 'refunded',
+    active: 'active',
+    expired: 'expired',
+  },
+  'pt-BR': {
+    pending: 'pendente',
+    processing: 'em processamento',
+    requires_action: 'aguardando autenticação',
+    succeeded: 'pago',
+    failed: 'recusado',
+    canceled: 'cancelado',
+    partially_refunded: 'parcialmente reembolsado',
+    refunded: 'reembolsado',
+    active: 'ativo',
+    expired: 'expirado',
+  },
+  es: {
+    pending: 'pendiente',
+    processing: 'en proceso',
+    requires_action: 'pendiente de autenticación',
+    succeeded: 'pagado',
+    failed: 'rechazado',
+    canceled: 'cancelado',
+    partially_refunded: 'reembolsado en parte',
+    refunded: 'reembolsado',
+    active: 'activa',
+    expired: 'caducada',
+  },
+};
+
+export function statusText(locale: Locale, status: string): string {
+  return STATUSES[locale][status] ?? status;
+}
