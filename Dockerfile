@@ -4,7 +4,9 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY src ./src
-RUN npx nest build && npm prune --omit=dev
+COPY web ./web
+# The API (nest build) and the hosted pages (web/, Vite) into dist/ and dist/web.
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -30,6 +30,7 @@ import { FraudModule } from './fraud/fraud.module';
 import { FxModule } from './fx/fx.module';
 import { GiftCardsModule } from './gift-cards/gift-cards.module';
 import { GiftCardsStoreModule } from './gift-cards/gift-cards-store.module';
+import { HostedModule } from './hosted/hosted.module';
 
 @Module({})
 export class AppModule {
@@ -65,6 +66,7 @@ export class AppModule {
         GiftCardsModule,
         CustomersApiModule,
         SubscriptionsModule,
+        HostedModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -12,6 +12,7 @@ import { assertNoNullBytes, clientErrorHandler, frameworkErrors, jsonNestsDeeper
 import { securityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { trustProxySetting, validateEnv } from './config/env';
+import { registerWebAssets } from './hosted/web-pages';
 import { MetricsService } from './metrics/metrics.service';
 
 /**
@@ -79,6 +80,7 @@ export async function createApp(overrides: Record<string, string> = {}): Promise
     });
   }
   app.useGlobalPipes(createValidationPipe());
+  await registerWebAssets(app);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -41,7 +41,11 @@ export class ApiKeysService {
 
   /** The active key for this plaintext, or null. */
   authenticate(plaintext: string): Promise<ApiKey | null> {
-    const hash = hashApiKey(plaintext);
+    return this.authenticateHash(hashApiKey(plaintext));
+  }
+
+  /** The active key whose hash this is (a console session keeps the hash, never the key). */
+  authenticateHash(hash: Buffer): Promise<ApiKey | null> {
     return this.cache.getOrLoad(hash.toString('hex'), () => this.keys.findActiveByHash(hash));
   }
 

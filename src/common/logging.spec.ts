@@ -6,6 +6,8 @@ describe('log redaction', () => {
   it('removes secrets and personal data from URLs', () => {
     expect(redactUrl('/webhooks/segpay/s3cret-token')).toBe('/webhooks/segpay/[redacted]');
     expect(redactUrl('/gift-cards/ABCD-EFGH-JKMN/balance')).toBe('/gift-cards/[redacted]/balance');
+    expect(redactUrl('/portal/AbC123/session')).toBe('/portal/[redacted]/session');
+    expect(redactUrl('/portal/sessions')).toBe('/portal/sessions');
     expect(redactUrl('/gift-cards/redeem')).toBe('/gift-cards/redeem');
     expect(redactUrl('/transactions?status=failed&customerEmail=ada@example.com')).toBe(
       '/transactions?status=failed&customerEmail=[redacted]',

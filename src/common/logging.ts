@@ -49,10 +49,14 @@ export function assignRequestId(req: IncomingMessage): string {
  * (bearer secrets, in paths), and emails or tokens in query strings.
  */
 export function redactUrl(url: string): string {
-  return url
-    .replace(/^(\/webhooks\/segpay\/)[^/?#]+/, '$1[redacted]')
-    .replace(/^(\/gift-cards\/)(?!purchase\b|redeem\b)[^/?#]+/, '$1[redacted]')
-    .replace(/([?&](?:customerEmail|email|recipientEmail|token|code)=)[^&#]*/gi, '$1[redacted]');
+  return (
+    url
+      .replace(/^(\/webhooks\/segpay\/)[^/?#]+/, '$1[redacted]')
+      .replace(/^(\/gift-cards\/)(?!purchase\b|redeem\b)[^/?#]+/, '$1[redacted]')
+      // A portal URL's token is the customer's access (sessions is the merchant's route that makes them).
+      .replace(/^(\/portal\/)(?!sessions\b)[^/?#]+/, '$1[redacted]')
+      .replace(/([?&](?:customerEmail|email|recipientEmail|token|code)=)[^&#]*/gi, '$1[redacted]')
+  );
 }
 
 /**

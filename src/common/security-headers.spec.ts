@@ -1,4 +1,4 @@
-import { contentSecurityPolicy } from './security-headers';
+import { contentSecurityPolicy, hostedPagePolicy } from './security-headers';
 
 describe('contentSecurityPolicy', () => {
   const formAction = (policy: string) => policy.split(';').find((d) => d.startsWith('form-action '));
@@ -13,5 +13,18 @@ describe('contentSecurityPolicy', () => {
     expect(formAction(contentSecurityPolicy(['javascript:alert(1)', 'not a url', "https://a.example/'x"]))).toBe(
       "form-action 'self' https://a.example",
     );
+  });
+});
+
+describe('hostedPagePolicy', () => {
+  const directive = (policy: string, name: string) => policy.split(';').find((d) => d.startsWith(`${name} `));
+
+  it('allows no inline script or style, and frames only from this origin and the given ones', () => {
+    const policy = hostedPagePolicy(['https://shop.example']);
+    expect(policy).not.toContain('unsafe-inline');
+    expect(directive(policy, 'script-src')).toBe("script-src 'self'");
+    expect(directive(policy, 'style-src')).toBe("style-src 'self'");
+    expect(directive(policy, 'frame-ancestors')).toBe("frame-ancestors 'self' https://shop.example");
+    expect(directive(hostedPagePolicy(), 'frame-ancestors')).toBe("frame-ancestors 'self'");
   });
 });

@@ -38,3 +38,24 @@ export function contentSecurityPolicy(formActionUrls: string[]): string {
     .map(([name, values]) => [name, ...values].join(' '))
     .join(';');
 }
+
+/**
+ * The policy of Paybridge's own pages (checkout, portal, console): scripts and styles from this origin
+ * only (the built files under /web/, no inline code), no plugins, and framed only by `frameAncestors`
+ * (the merchant's configured origins, for the embedded checkout) besides this origin.
+ */
+export function hostedPagePolicy(frameAncestors: string[] = []): string {
+  const directives: Record<string, string[]> = {
+    ...DIRECTIVES,
+    'script-src': ["'self'"],
+    'style-src': ["'self'"],
+    'img-src': ["'self'", 'data:'],
+    'connect-src': ["'self'"],
+    'frame-ancestors': ["'self'", ...frameAncestors],
+  };
+  // Same-origin relative URLs only: upgrading them would break a plain-http deployment behind no proxy.
+  delete directives['upgrade-insecure-requests'];
+  return Object.entries(directives)
+    .map(([name, values]) => [name, ...values].join(' '))
+    .join(';');
+}

@@ -118,6 +118,7 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     PaymentsRepository,
     PaymentOutcomes,
     ProviderRefunds,
+    ChargesService,
   ],
 })
 export class PaymentsModule implements OnModuleInit {

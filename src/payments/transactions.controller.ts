@@ -29,7 +29,7 @@ export class TransactionsController {
   }
 
   @Get(':id')
-  @AllowKeys('secret', 'publishable')
+  @AllowKeys('secret', 'publishable', 'admin')
   @ApiErrors(401, 403, 404)
   get(@Caller() caller: AuthContext, @Param('id') id: string) {
     return this.payments.getById(caller.merchantId, id);
@@ -37,7 +37,7 @@ export class TransactionsController {
 
   /** Status changes, provider attempts, webhook receipts and refunds, in order. */
   @Get(':id/timeline')
-  @AllowKeys('secret')
+  @AllowKeys('secret', 'admin')
   @ApiErrors(401, 403, 404)
   async timeline(@Caller() caller: AuthContext, @Param('id') id: string) {
     return { data: await this.payments.timeline(caller.merchantId, id) };

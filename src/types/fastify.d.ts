@@ -1,5 +1,6 @@
 import type { AuthContext } from '../auth/auth.types';
 import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+import type { CheckoutSession } from '../payments/checkout/checkout-sessions.types';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -16,6 +17,8 @@ declare module 'fastify' {
     idempotency?: IdempotencyContext;
     /** Set by Nest (rawBody: true): webhook signatures are computed over it. */
     rawBody?: Buffer;
+    /** Set by CheckoutCapabilityGuard on the hosted checkout page's routes. */
+    hostedCheckout?: CheckoutSession;
   }
 }
 export {};

@@ -9,7 +9,7 @@ import { databaseUrl } from './test-database';
 
 /**
  * Once per run: a PostgreSQL server (DATABASE_URL, or an embedded one), a template database with every
- * migration applied (each test file clones it: CREATE DATABASE … TEMPLATE), and a fresh dist/ build for
+ * migration applied (each test file clones it: CREATE DATABASE … TEMPLATE), and a fresh dist/ build (the API and the web pages) for
  * the tests that start the real process.
  */
 export default async function globalSetup(): Promise<void> {
@@ -36,5 +36,5 @@ export default async function globalSetup(): Promise<void> {
   process.env.PAYBRIDGE_TEST_PREFIX = prefix;
   // Tests that spawn the real server or CLI run the compiled output of this very tree
   // (PAYBRIDGE_TEST_SKIP_BUILD=1 skips it when running only tests that do not spawn it).
-  if (process.env.PAYBRIDGE_TEST_SKIP_BUILD !== '1') execSync('npx nest build', { stdio: 'inherit' });
+  if (process.env.PAYBRIDGE_TEST_SKIP_BUILD !== '1') execSync('npm run build', { stdio: 'inherit' });
 }

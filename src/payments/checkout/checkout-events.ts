@@ -52,8 +52,12 @@ export class CheckoutEvents {
     }
     if (event.kind === 'checkout.completed') await this.complete(session, provider, event);
     else if (event.kind === 'checkout.attempt_failed') await this.attemptFailed(session, provider, event);
-    else if (event.kind === 'checkout.expired') await this.checkout.expire(merchantId, session.id);
-    else return 'ignored';
+    else if (event.kind === 'checkout.expired') {
+      // A provider page the session has left (the hosted checkout opened it at another page, closing this
+      // one) expiring is not the session expiring.
+      if (event.providerSessionId && session.providerSessionId && event.providerSessionId !== session.providerSessionId) return 'ignored';
+      await this.checkout.expire(merchantId, session.id);
+    } else return 'ignored';
     return 'processed';
   }
 

@@ -8,7 +8,8 @@ import type { Line } from '../payments.types';
 const SELECT_SESSION = `
   SELECT s.merchant_id, s.id, s.status, s.currency, s.subtotal, s.discount, s.gift_card_applied, s.total, s.lines,
          s.customer_id, c.email AS customer_email, s.provider, s.provider_session_id, s.url, s.success_url, s.cancel_url,
-         s.payment_id, s.metadata, s.idempotency_key, s.coupon_code, s.gift_card_code, s.expires_at, s.completed_at, s.created_at, s.updated_at
+         s.payment_id, s.metadata, s.idempotency_key, s.coupon_code, s.gift_card_code, s.expires_at, s.completed_at, s.created_at, s.updated_at,
+         s.provider_page_returns_to_hosted
     FROM checkout_sessions s
     JOIN customers c ON c.merchant_id = s.merchant_id AND c.id = s.customer_id`;
 
@@ -71,6 +72,12 @@ export class CheckoutSessionsRepository {
     return rows[0] ? toCheckoutSession(rows[0]) : null;
   }
 
+  /** The hosted checkout page's lookup: a session id is unique across merchants (and the page's capability). */
+  async findByIdAnyMerchant(id: string, executor: Executor = this.db): Promise<CheckoutSession | null> {
+    const { rows } = await executor.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.id = $1`, [id]);
+    return rows[0] ? toCheckoutSession(rows[0]) : null;
+  }
+
   async findByIdForUpdate(merchantId: string, id: string, tx: Executor): Promise<CheckoutSession | null> {
     const { rows } = await tx.query<CheckoutSessionRow>(`${SELECT_SESSION} WHERE s.merchant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [
       merchantId,
@@ -100,7 +107,10 @@ export class CheckoutSessionsRepository {
     return rows[0] ? toCheckoutSession(rows[0]) : null;
   }
 
-  /** Records where the customer pays: the provider's session and its hosted page. */
+  /**
+   * Records where the customer pays: the provider's session and its hosted page, and whether that page
+   * returns to Paybridge's hosted checkout (opened by it) or to the shop.
+   */
   async attachProvider(
     merchantId: string,
     id: string,
@@ -108,13 +118,14 @@ export class CheckoutSessionsRepository {
     providerSessionId: string,
     url: string,
     tx: Executor,
+    returnsToHosted = false,
   ): Promise<void> {
     await tx.query(
       `UPDATE checkout_sessions
-          SET provider = $3, provider_session_id = $4, url = $5, updated_at = now()
+          SET provider = $3, provider_session_id = $4, url = $5, provider_page_returns_to_hosted = $6, updated_at = now()
         WHERE merchant_id = $1
           AND id = $2`,
-      [merchantId, id, provider, providerSessionId, url],
+      [merchantId, id, provider, providerSessionId, url, returnsToHosted],
     );
   }
 

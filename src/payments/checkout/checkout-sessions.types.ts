@@ -29,6 +29,7 @@ export interface CheckoutSessionRow {
   completed_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  provider_page_returns_to_hosted: boolean;
 }
 
 export interface CheckoutSession {
@@ -36,8 +37,12 @@ export interface CheckoutSession {
   merchantId: string;
   status: CheckoutStatus;
   url: string | null;
+  /** Paybridge's own checkout page for this session (/pay/cs_…), added to every answer. */
+  hostedUrl?: string;
   provider: ProviderId | null;
   providerSessionId: string | null;
+  /** The provider's page was opened by the hosted checkout page (its decline link returns there). */
+  providerPageReturnsToHosted: boolean;
   currency: string;
   subtotal: number;
   discount: number;
@@ -65,6 +70,7 @@ export function toCheckoutSession(row: CheckoutSessionRow): CheckoutSession {
     url: row.url,
     provider: row.provider,
     providerSessionId: row.provider_session_id,
+    providerPageReturnsToHosted: row.provider_page_returns_to_hosted,
     currency: row.currency,
     subtotal: row.subtotal,
     discount: row.discount,

@@ -8,6 +8,7 @@ import type { IdempotencyContext } from '../../common/idempotency/idempotency.de
 import { errorResponse, successResponse } from '../../common/idempotency/idempotency.interceptor';
 import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
+import { PublicUrl } from '../../common/public-url';
 import { DatabaseService } from '../../database/database.service';
 import type { Executor, Transaction } from '../../database/database.types';
 import { OutboxRepository } from '../../events/outbox.repository';
@@ -62,6 +63,7 @@ export class CheckoutService {
     private readonly breaker: CircuitBreakerService,
     private readonly fraud: FraudService,
     private readonly holds: GiftCardHolds,
+    private readonly publicUrl: PublicUrl,
     config: ConfigService<Env, true>,
   ) {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
@@ -177,15 +179,92 @@ export class CheckoutService {
   async get(merchantId: string, id: string): Promise<CheckoutSession> {
     const session = await this.sessions.findById(merchantId, id);
     if (!session) throw new NotFoundError('checkout session', id);
-    return session;
+    return this.withHostedUrl(session);
   }
 
-  /** An open session can be canceled; its pending payment is canceled with it. */
-  async cancel(merchantId: string, id: string): Promise<CheckoutSession> {
+  /** The hosted page's lookup by the id alone (the page's capability); null when there is none. */
+  async findForHostedPage(id: string): Promise<CheckoutSession | null> {
+    const session = await this.sessions.findByIdAnyMerchant(id);
+    return session && this.withHostedUrl(session);
+  }
+
+  withHostedUrl(session: CheckoutSession): CheckoutSession {
+    return { ...session, hostedUrl: `${this.publicUrl.base()}/pay/${session.id}` };
+  }
+
+  /**
+   * The hosted page sends the customer to `provider` (one that serves the currency), whose page returns a
+   * decline to `returnUrl` (the hosted page, to try again): the session is opened there anew and its
+   * previous provider page closed (unless the session's page there already returns here: then that one).
+   * Opening moves no money.
+   */
+  async reopenAt(merchantId: string, id: string, provider: ProviderId, returnUrl: string): Promise<CheckoutSession> {
+    const session = await this.get(merchantId, id);
+    if (session.status !== 'open')
+      throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${session.status}.`, { param: 'id' });
+    if (!this.router.candidates(session.currency).includes(provider)) {
+      throw new DomainError('unprocessable', 'provider_not_available', `${provider} does not take ${session.currency}.`, {
+        param: 'provider',
+      });
+    }
+    // Its page already returns here (a retry after a decline, a second click): the same page again.
+    if (session.provider === provider && session.url && session.providerPageReturnsToHosted) return session;
+    if (!(await this.breaker.allows(provider)))
+      throw new ProvidersUnavailableError(`${provider} is unavailable (circuit open). Retry later.`);
+    let opened: { providerSessionId: string; url: string };
+    try {
+      opened = await this.registry.get(provider).createCheckout({
+        merchantId,
+        reference: session.id,
+        amount: session.total,
+        currency: session.currency,
+        lines: session.lines.map((l) => ({ name: l.name, unitAmount: l.unitAmount, quantity: l.quantity })),
+        customer: { email: session.customer.email },
+        successUrl: session.successUrl,
+        cancelUrl: returnUrl,
+        // One provider page per state the page leaves: a repeat of this request gets the same page; coming
+        // back to a provider after another was chosen opens a new one (the earlier one was closed).
+        idempotencyKey: `${session.id}_${provider}_after_${session.providerSessionId ?? 'none'}`,
+      });
+      await this.breaker.recordSuccess(provider);
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError || err instanceof ProviderUnknownOutcomeError) {
+        await this.breaker.recordFailure(provider);
+        throw new ProvidersUnavailableError(`${provider} is unavailable. Retry later or choose another.`);
+      }
+      throw err;
+    }
+    const attached = await this.db.transaction(async (tx) => {
+      const locked = await this.sessions.findByIdForUpdate(merchantId, id, tx);
+      if (locked?.status !== 'open') return false;
+      // Another request moved the session meanwhile: its page stands, this one is closed below.
+      if (locked.providerSessionId !== session.providerSessionId && locked.providerSessionId !== opened.providerSessionId) return false;
+      await this.sessions.attachProvider(merchantId, id, provider, opened.providerSessionId, opened.url, tx, true);
+      const payment = locked.paymentId ? await this.payments.findById(merchantId, locked.paymentId, tx) : null;
+      if (payment?.status === 'pending') await this.payments.setProvider(merchantId, payment.id, provider, tx);
+      return true;
+    });
+    if (!attached) {
+      await this.closeAtProvider({ ...session, provider, providerSessionId: opened.providerSessionId });
+      const current = await this.get(merchantId, id);
+      if (current.status !== 'open')
+        throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`);
+      return current;
+    }
+    if (session.providerSessionId !== opened.providerSessionId) await this.closeAtProvider(session);
+    return this.get(merchantId, id);
+  }
+
+  /**
+   * An open session can be canceled; its pending payment is canceled with it. Canceling a canceled session
+   * answers it again, unless `onlyIfOpen` (the hosted page replacing it: a second, concurrent replacement
+   * must not go on).
+   */
+  async cancel(merchantId: string, id: string, onlyIfOpen = false): Promise<CheckoutSession> {
     const session = await this.db.transaction(async (tx) => {
       const current = await this.sessions.findByIdForUpdate(merchantId, id, tx);
       if (!current) throw new NotFoundError('checkout session', id);
-      if (current.status === 'canceled') return current;
+      if (current.status === 'canceled' && !onlyIfOpen) return current;
       if (current.status !== 'open')
         throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${current.status}.`, { param: 'id' });
       await this.sessions.transition(merchantId, id, ['open'], 'canceled', tx);
@@ -267,7 +346,7 @@ export class CheckoutService {
 
   /** The session is open at its provider: the answer (the extension's own, or the session) is stored for the key. */
   private async opened(op: PhasedOperation, session: CheckoutSession, extension: CheckoutExtension): Promise<unknown> {
-    const body = extension.respond ? await extension.respond(session) : session;
+    const body = extension.respond ? await extension.respond(this.withHostedUrl(session)) : this.withHostedUrl(session);
     await op.answer(successResponse(201, body));
     return body;
   }
