@@ -9,6 +9,7 @@ import {
   ProviderWebhookEvent,
   SavedMethodRef,
   SaveMethodInput,
+  WebhookVerificationError,
 } from '../payment-provider';
 import { CUSTOM, SrsMembership, SrsTransaction, toProviderPayment } from './segpay.mapper';
 
@@ -69,17 +70,20 @@ export class SegpayOneClick {
   }
 
   /**
-   * A one-click sale on the saved purchase, on SEGPAY_PACKAGE_ID:SEGPAY_PRICE_POINT_ID at our amount,
+   * A one-click sale on the saved purchase, on the product's price point (priceRef) or else
+   * SEGPAY_PACKAGE_ID:SEGPAY_PRICE_POINT_ID, at our amount,
    * with our idempotency key as its RefID: Segpay answers the same transaction to a retry. A decline is a
    * ProviderDeclineError; a purchase Segpay refuses (unknown, charged back) is invalid_payment_method.
    */
   async charge(input: ChargeInput & { saved: SavedMethodRef }): Promise<ProviderPayment> {
-    if (!this.eticketId)
+    // The product's own price point (a recurring one starts a membership Segpay rebills), else the configured one.
+    const eticketId = input.priceRef ?? this.eticketId;
+    if (!eticketId)
       throw new ProviderUnavailableError('segpay', 'Segpay has no price point configured (SEGPAY_PACKAGE_ID, SEGPAY_PRICE_POINT_ID)');
     const answer = await this.access.srs('POST', '/srs/oneclick', {
       params: {
         OCToken: input.saved.providerMethodRef,
-        EticketID: this.eticketId,
+        EticketID: eticketId,
         Amount: toMajorString(input.amount, input.currency),
         CurrencyCode: input.currency,
         RefID: oneClickRefId(input),
@@ -105,6 +109,20 @@ export class SegpayOneClick {
     if (answer.status >= 400 && answer.status < 500)
       throw new ProviderDeclineError('segpay', 'invalid_request', undefined, `Segpay refused the one-click sale: ${errorText(answer)}`);
     throw new ProviderUnknownOutcomeError('segpay', `Segpay answered the one-click sale with HTTP ${answer.status} and no transaction`);
+  }
+
+  /**
+   * Whose subscription a membership is, from SRS's records only: the membership must have been started
+   * by a one-click sale of ours (its RefID names the merchant); that sale is our subscription's first
+   * payment (firstChargeRef). Otherwise WebhookVerificationError: a rebill or cancellation of nothing ours.
+   */
+  async membershipOwner(purchaseId: string): Promise<{ merchantId: string; firstChargeRef: string }> {
+    const membership = await this.access.findMembership(purchaseId);
+    if (!membership?.initialTranId) throw new WebhookVerificationError(`SRS has no purchase ${purchaseId}`);
+    const first = await this.access.findTransaction(membership.initialTranId);
+    const ref = parseRefId(first?.refId);
+    if (!ref) throw new WebhookVerificationError(`Segpay purchase ${purchaseId} was not started by a one-click sale of ours`);
+    return { merchantId: ref.merchantId, firstChargeRef: membership.initialTranId };
   }
 
   /** The one-click sale made under our idempotency key (in its RefID), from the transactions report; null: none. */

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -41,6 +40,7 @@ import {
   toWebhookEvent,
   verifiedCheckoutClaim,
 } from './segpay.mapper';
+import { describe, sameSecret } from './segpay-support';
 import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
 import { errorText, oneClickEvent, SegpayOneClick, SrsAnswer } from './segpay-one-click';
 
@@ -258,7 +258,8 @@ export class SegpayProvider implements PaymentProvider {
   /**
    * Nothing in a postback is trusted until SRS confirms it: the transaction exists and matches the
    * postback field for field; for a first sale, it is also what our checkout asked for (the signed
-   * custom parameters); a one-click sale is a direct charge's outcome (oneClickEvent). Returns the event with SRS's amount and currency; throws
+   * custom parameters); a one-click sale is a direct charge's outcome (oneClickEvent); a rebill or
+   * cancellation is of the membership a one-click sale of ours started (membershipOwner). Returns the event with SRS's amount and currency; throws
    * WebhookVerificationError when SRS does not confirm (the event is then ignored), and a provider
    * error when SRS cannot answer (the worker retries).
    */
@@ -271,13 +272,17 @@ export class SegpayProvider implements PaymentProvider {
       const membership = await this.findMembership(fields.purchaseid ?? '');
       if (!membership || membership.status !== 'cancelled')
         throw new WebhookVerificationError(`SRS does not confirm the cancellation of purchase ${fields.purchaseid}`);
-      return { ...event, ...owner };
+      return { ...event, ...(await this.oneClick.membershipOwner(membership.purchaseId)) };
     }
     const transaction = await this.findTransaction(fields.tranid ?? '');
     if (!transaction) throw new WebhookVerificationError(`SRS has no transaction ${fields.tranid}`);
     const problems = confirmationProblems(fields, transaction);
     if (problems.length > 0) throw new WebhookVerificationError(`SRS does not confirm postback ${event.eventId}: ${problems.join('; ')}`);
 
+    if (event.kind === 'renewal.succeeded' || event.kind === 'renewal.failed') {
+      const subscriber = await this.oneClick.membershipOwner(transaction.purchaseId ?? '');
+      return { ...event, ...subscriber, reference: undefined, providerRef: transaction.tranId, ...this.amountOf(transaction) };
+    }
     if (event.kind === 'payment.succeeded' || event.kind === 'payment.failed') {
       const oneClick = oneClickEvent(event, transaction);
       if (!oneClick) throw new WebhookVerificationError(`SRS shows ${transaction.tranId} as no one-click sale of ours`);
@@ -387,14 +392,4 @@ export class SegpayProvider implements PaymentProvider {
       throw new ProviderUnavailableError(this.id, `SRS refused our credentials (HTTP ${res.status})`);
     return { status: res.status, body };
   }
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-function describe(err: unknown): string {
-  const e = err as { name?: string; cause?: { code?: string } };
-  return e.cause?.code ?? e.name ?? 'error';
 }
