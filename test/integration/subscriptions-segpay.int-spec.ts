@@ -178,14 +178,14 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
     expect((await settled(paid.tranId)).status).toBe('processed');
     const invoices = await invoicesOf(api, m.sk, sub.id);
     expect(invoices.map((i) => [i.kind, i.status, i.attempts])).toEqual([
-      ['first', 'paid', 0],
+      ['first', 'paid', 1],
       ['renewal', 'paid', 2],
     ]);
     expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'active' });
     expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.past_due', 'subscription.renewed']);
   });
 
-  it('a cancellation postback (confirmed through SRS) cancels; a later rebill postback is not applied', async () => {
+  it('a cancellation postback (confirmed through SRS) cancels at once: subscription.canceled', async () => {
     const m = await newMerchant(api);
     const plan = await createProduct(api, m.admin, {
       billingType: 'SUBSCRIPTION',

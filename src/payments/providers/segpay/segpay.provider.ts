@@ -17,6 +17,7 @@ import {
   ProviderWebhookEvent,
   ProviderSavedMethod,
   RefundInput,
+  SavedMethodRef,
   SaveMethodInput,
   WebhookRequest,
   WebhookVerificationError,
@@ -149,10 +150,13 @@ export class SegpayProvider implements PaymentProvider {
     );
   }
 
-  /** Keeps a purchase id for one-click sales, once SRS shows it is this customer's and chargeable. No detach: nothing to revoke at Segpay. */
+  /** Keeps a purchase id for one-click sales, once SRS shows it is this customer's and chargeable. */
   saveMethod(input: SaveMethodInput): Promise<ProviderSavedMethod> {
     return this.oneClick.save(input);
   }
+
+  /** Nothing to revoke at Segpay (no customer object, no vault): a deleted method is only forgotten here. */
+  async detachMethod(_ref: SavedMethodRef): Promise<void> {}
 
   /** One-click sales never wait on the customer, so none is canceled. */
   async cancel(_providerRef: string): Promise<void> {}
