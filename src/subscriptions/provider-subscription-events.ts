@@ -5,7 +5,9 @@ import { DatabaseService } from '../database/database.service';
 import type { Transaction } from '../database/database.types';
 import { SavedCharges } from '../payments/charges/saved-charges';
 import { PaymentHooks } from '../payments/payment-hooks';
+import { PaymentsService } from '../payments/payments.service';
 import { HeldEventError } from '../payments/provider-event-matcher';
+import { ProviderRegistry } from '../payments/providers/provider-registry';
 import type { ProviderId, ProviderWebhookEvent } from '../payments/providers/payment-provider';
 import { InvoicesRepository } from './invoices.repository';
 import { SubscriptionBilling } from './subscription-billing';
@@ -33,7 +35,17 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
     private readonly billing: SubscriptionBilling,
     private readonly savedCharges: SavedCharges,
     private readonly clock: BillingClock,
+    private readonly registry: ProviderRegistry,
+    private readonly payments: PaymentsService,
   ) {}
+
+  /** Ends it at the provider (before anything is written here): the provider renews it no more. */
+  async cancelAtProvider(sub: SubscriptionRow): Promise<void> {
+    const adapter = this.registry.get(sub.provider);
+    const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
+    if (!adapter.cancelSubscription || !first.providerRef) throw new Error(`${sub.provider} cannot cancel subscription ${sub.id}`);
+    await adapter.cancelSubscription(first.providerRef);
+  }
 
   onModuleInit(): void {
     this.hooks.onSubscriptionEvent({ check: (p, e) => this.check(p, e), apply: (p, e) => this.apply(p, e) });

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { SegpayEmulator } from '../emulators/segpay-emulator';
 import { createProduct, eventually, ledgerTotals, processBody, processPayment, uniqueEmail } from '../factories/payments';
-import { advance, getSubscription, invoicesOf, newMerchant, subscriptionEvents, SubscriptionBody } from '../factories/subscriptions';
+import {
+  advance,
+  getSubscription,
+  invoicesOf,
+  newMerchant,
+  subscriptionAction,
+  subscriptionEvents,
+  SubscriptionBody,
+} from '../factories/subscriptions';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 /**
@@ -201,6 +209,36 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
     );
     expect(res.status).toBe(200);
     await eventually(async () => (await getSubscription(api, m.sk, sub.id)).status === 'canceled');
+    expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.canceled']);
+  });
+
+  it('cancel through the API cancels the membership at Segpay and ends it now; plan and method changes are refused (422)', async () => {
+    const m = await newMerchant(api);
+    const plan = await createProduct(api, m.admin, {
+      billingType: 'SUBSCRIPTION',
+      interval: 'month',
+      prices: [{ currency: 'USD', amount: 1999 }],
+      segpayPackageId: '197010',
+      segpayPricePointId: '26010',
+    });
+    const { sub, membership } = await subscribe(m, plan.id);
+    const change = await subscriptionAction(api, m.sk, sub.id, 'change', { productId: plan.id });
+    expect(change.status).toBe(422);
+    expect(change.body.error.code).toBe('subscription_managed_by_provider');
+    const res = await subscriptionAction(api, m.sk, sub.id, 'cancel', {});
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'canceled' });
+    expect(emulator.memberships().find((x) => x.purchaseId === membership.purchaseId)).toMatchObject({ status: 'cancelled' });
+    // Segpay's cancellation postback then finds it ended: one subscription.canceled.
+    const cancelRow = await eventually(async () =>
+      (
+        await api.db.query<{ status: string }>(
+          `SELECT status FROM payment_webhook_events WHERE provider = 'segpay' AND type = 'membership.cancelled' AND payload::text LIKE $1`,
+          [`%"purchaseid": "${membership.purchaseId}"%`],
+        )
+      ).rows.find((r) => r.status !== 'pending'),
+    );
+    expect(cancelRow.status).toBe('ignored');
     expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.canceled']);
   });
 

@@ -226,6 +226,8 @@ export interface PaymentProvider {
   saveMethod?(input: SaveMethodInput): Promise<ProviderSavedMethod>;
   /** Detaches a saved method at the provider: it can no longer be charged. */
   detachMethod?(ref: SavedMethodRef): Promise<void>;
+  /** Ends a subscription the provider renews (`managedBy: "provider"`), named by the charge that started it. */
+  cancelSubscription?(firstChargeRef: string): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
   /**

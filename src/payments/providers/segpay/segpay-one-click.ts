@@ -125,6 +125,17 @@ export class SegpayOneClick {
     return { merchantId: ref.merchantId, firstChargeRef: membership.initialTranId };
   }
 
+  /** Cancels the membership started by the sale `firstChargeRef` (SRS); one already cancelled is fine. */
+  async cancelMembership(firstChargeRef: string): Promise<void> {
+    const sale = await this.access.findTransaction(firstChargeRef);
+    if (!sale?.purchaseId) throw new ProviderUnavailableError('segpay', `SRS shows no purchase for sale ${firstChargeRef}`);
+    const answer = await this.access.srs('POST', `/srs/memberships/${encodeURIComponent(sale.purchaseId)}/cancel`, {
+      params: { CancelReason: 'Canceled through Paybridge' },
+    });
+    if (answer.status !== 200 && answer.status !== 409)
+      throw new ProviderUnavailableError('segpay', `SRS did not cancel purchase ${sale.purchaseId}: ${errorText(answer)}`);
+  }
+
   /** The one-click sale made under our idempotency key (in its RefID), from the transactions report; null: none. */
   async findByKey(idempotencyKey: string): Promise<ProviderPayment | null> {
     const answer = await this.access.srs('GET', '/srs/transactions', {

@@ -41,12 +41,9 @@ import {
   toWebhookEvent,
   verifiedCheckoutClaim,
 } from './segpay.mapper';
-import { describe, sameSecret } from './segpay-support';
+import { describe, NOT_SENT, sameSecret } from './segpay-support';
 import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
 import { errorText, oneClickEvent, SegpayOneClick, SrsAnswer } from './segpay-one-click';
-
-/** Connection errors raised before a request could be sent: nothing reached Segpay. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * Segpay: no SDK and no payment API. Money is taken only on Segpay's hosted payment page; Segpay tells
@@ -142,12 +139,8 @@ export class SegpayProvider implements PaymentProvider {
    */
   async charge(input: ChargeInput): Promise<ProviderPayment> {
     if (input.saved) return this.oneClick.charge({ ...input, saved: input.saved });
-    throw new ProviderDeclineError(
-      this.id,
-      'not_supported',
-      undefined,
-      'Segpay does not take direct charges: use a hosted checkout (POST /payments/checkout).',
-    );
+    const why = 'Segpay does not take direct charges: use a hosted checkout (POST /payments/checkout).';
+    throw new ProviderDeclineError(this.id, 'not_supported', undefined, why);
   }
 
   /** Keeps a purchase id for one-click sales, once SRS shows it is this customer's and chargeable. */
@@ -157,6 +150,11 @@ export class SegpayProvider implements PaymentProvider {
 
   /** Nothing to revoke at Segpay (no customer object, no vault): a deleted method is only forgotten here. */
   async detachMethod(_ref: SavedMethodRef): Promise<void> {}
+
+  /** Cancels the membership a one-click sale of ours started: Segpay rebills it no more. */
+  cancelSubscription(firstChargeRef: string): Promise<void> {
+    return this.oneClick.cancelMembership(firstChargeRef);
+  }
 
   /** One-click sales never wait on the customer, so none is canceled. */
   async cancel(_providerRef: string): Promise<void> {}
