@@ -30,6 +30,8 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
     emulator.addPricePoint({ packageId: '197001', pricePointId: '26001', initialPrice: 29.99, description: 'One-off' });
     emulator.addPricePoint({ packageId: '197002', pricePointId: '26002', initialPrice: 9.99, recurringPrice: 9.99, recurringDays: 30 });
     emulator.addPricePoint({ packageId: '197010', pricePointId: '26010', initialPrice: 19.99, recurringPrice: 19.99, recurringDays: 30 });
+    // A price point whose rebill price is not the plan's price.
+    emulator.addPricePoint({ packageId: '197012', pricePointId: '26012', initialPrice: 19.99, recurringPrice: 24.99, recurringDays: 30 });
     emulator.addPricePoint({ packageId: '197011', pricePointId: '26011', initialPrice: 199.0, recurringPrice: 199.0, recurringDays: 365 });
     dbUrl = await createTestDatabase();
     api = await startTestApp(dbUrl, {
@@ -263,5 +265,23 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
     expect(row.last_error).toContain('does not confirm');
     expect(await invoicesOf(api, m.sk, sub.id)).toHaveLength(1);
     expect((await api.db.query(`SELECT count(*)::int AS n FROM payments WHERE merchant_id = $1`, [m.id])).rows[0].n).toBe(1);
+  });
+
+  it('a confirmed rebill for another amount than the subscription renews at is a dead letter: nothing written', async () => {
+    const m = await newMerchant(api);
+    const plan = await createProduct(api, m.admin, {
+      billingType: 'SUBSCRIPTION',
+      interval: 'month',
+      prices: [{ currency: 'USD', amount: 1999 }],
+      segpayPackageId: '197012',
+      segpayPricePointId: '26012',
+    });
+    const { sub, membership } = await subscribe(m, plan.id);
+    const rebill = await emulator.rebill(membership.purchaseId);
+    const row = await settled(rebill.tranId);
+    expect(row.status).toBe('dead');
+    expect(row.last_error).toContain(`does not match subscription ${sub.id}: amount 2499`);
+    expect(await invoicesOf(api, m.sk, sub.id)).toHaveLength(1);
+    expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'active' });
   });
 });
