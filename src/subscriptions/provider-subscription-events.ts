@@ -53,7 +53,7 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
 
   /** A renewal that moved money must be of a provider-managed subscription of ours there, for its amount and currency. */
   private async check(provider: ProviderId, event: ProviderWebhookEvent): Promise<void> {
-    const sub = await this.subscriptionOf(provider, event);
+    const sub = await this.required(provider, event);
     const expected = sub.pending_amount ?? sub.amount;
     const problems: string[] = [];
     if (event.amount !== expected) problems.push(`amount ${event.amount ?? 'missing'}, the subscription renews at ${expected}`);
@@ -64,7 +64,9 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
   }
 
   private async apply(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
-    const found = await this.subscriptionOf(provider, event);
+    // The end of something that is no subscription of ours changes nothing; a renewal of it is a dead letter.
+    if (event.kind === 'subscription.canceled' && !(await this.subscriptionOf(provider, event))) return 'ignored';
+    const found = await this.required(provider, event);
     return this.db.transaction(async (tx) => {
       const sub = (await this.subscriptions.findForUpdate(found.merchant_id, found.id, tx)) as SubscriptionRow;
       if (sub.status === 'canceled' || sub.status === 'incomplete') return 'ignored';
@@ -102,12 +104,15 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
     return this.renewals.renewalInvoice(tx, sub);
   }
 
-  /** The provider-managed subscription whose first payment is the charge the event names; else a dead letter. */
-  private async subscriptionOf(provider: ProviderId, event: ProviderWebhookEvent): Promise<SubscriptionRow> {
-    const sub =
-      event.merchantId && event.firstChargeRef
-        ? await this.subscriptions.findByFirstCharge(event.merchantId, provider, event.firstChargeRef)
-        : null;
+  /** The provider-managed subscription whose first payment is the charge the event names. */
+  private async subscriptionOf(provider: ProviderId, event: ProviderWebhookEvent): Promise<SubscriptionRow | null> {
+    if (!event.merchantId || !event.firstChargeRef) return null;
+    return this.subscriptions.findByFirstCharge(event.merchantId, provider, event.firstChargeRef);
+  }
+
+  /** subscriptionOf, else a dead letter. */
+  private async required(provider: ProviderId, event: ProviderWebhookEvent): Promise<SubscriptionRow> {
+    const sub = await this.subscriptionOf(provider, event);
     if (!sub)
       throw new HeldEventError(
         `${provider} ${event.type} names no provider-managed subscription of merchant ${event.merchantId ?? '(none)'}`,

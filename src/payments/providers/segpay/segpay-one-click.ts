@@ -9,7 +9,6 @@ import {
   ProviderWebhookEvent,
   SavedMethodRef,
   SaveMethodInput,
-  WebhookVerificationError,
 } from '../payment-provider';
 import { CUSTOM, SrsMembership, SrsTransaction, toProviderPayment } from './segpay.mapper';
 
@@ -112,17 +111,15 @@ export class SegpayOneClick {
   }
 
   /**
-   * Whose subscription a membership is, from SRS's records only: the membership must have been started
-   * by a one-click sale of ours (its RefID names the merchant); that sale is our subscription's first
-   * payment (firstChargeRef). Otherwise WebhookVerificationError: a rebill or cancellation of nothing ours.
+   * Whose subscription a membership is, from SRS's records only: a membership started by a one-click sale
+   * of ours (its RefID names the merchant), that sale being our subscription's first payment
+   * (firstChargeRef). Empty for any other membership (no subscription of ours: not applied as one).
    */
-  async membershipOwner(purchaseId: string): Promise<{ merchantId: string; firstChargeRef: string }> {
+  async membershipOwner(purchaseId: string): Promise<{ merchantId?: string; firstChargeRef?: string }> {
     const membership = await this.access.findMembership(purchaseId);
-    if (!membership?.initialTranId) throw new WebhookVerificationError(`SRS has no purchase ${purchaseId}`);
-    const first = await this.access.findTransaction(membership.initialTranId);
+    const first = membership?.initialTranId ? await this.access.findTransaction(membership.initialTranId) : null;
     const ref = parseRefId(first?.refId);
-    if (!ref) throw new WebhookVerificationError(`Segpay purchase ${purchaseId} was not started by a one-click sale of ours`);
-    return { merchantId: ref.merchantId, firstChargeRef: membership.initialTranId };
+    return ref && membership?.initialTranId ? { merchantId: ref.merchantId, firstChargeRef: membership.initialTranId } : {};
   }
 
   /** Cancels the membership started by the sale `firstChargeRef` (SRS); one already cancelled is fine. */
