@@ -69,7 +69,12 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
     const found = await this.required(provider, event);
     return this.db.transaction(async (tx) => {
       const sub = (await this.subscriptions.findForUpdate(found.merchant_id, found.id, tx)) as SubscriptionRow;
-      if (sub.status === 'canceled' || sub.status === 'incomplete') return 'ignored';
+      if (sub.status === 'canceled' || sub.status === 'incomplete') {
+        // Money taken for a subscription that is not running here is for someone to look at, never dropped.
+        if (event.kind === 'renewal.succeeded')
+          throw new HeldEventError(`${provider} ${event.type} renews subscription ${sub.id}, which is ${sub.status}: not applied`);
+        return 'ignored';
+      }
       if (event.kind === 'subscription.canceled') {
         if (sub.latest_invoice_id && sub.status === 'past_due')
           await this.invoices.setStatus(sub.merchant_id, sub.latest_invoice_id, 'void', tx);
