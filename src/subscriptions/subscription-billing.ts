@@ -69,6 +69,7 @@ export class SubscriptionBilling implements OnModuleInit {
 
   /** One subscription per subscription line, with its first invoice, beside the first payment. */
   private recorded(tx: Transaction, purchase: RecordedPurchase): void {
+    const managedBy = PAYBRIDGE_RENEWED.includes(purchase.provider) ? 'paybridge' : 'provider';
     for (const line of purchase.cart.lines) {
       if (!line.interval || !line.productId) continue;
       const discount = line.discount ?? 0;
@@ -81,14 +82,15 @@ export class SubscriptionBilling implements OnModuleInit {
             productId: line.productId,
             quantity: line.quantity,
             provider: purchase.provider,
-            managedBy: PAYBRIDGE_RENEWED.includes(purchase.provider) ? 'paybridge' : 'provider',
+            managedBy,
             amount: line.amount,
             currency: purchase.currency,
             interval: line.interval,
             paymentMethodId: purchase.paymentMethodId,
             firstPaymentId: purchase.paymentId,
             couponCode: discount > 0 ? purchase.cart.couponCode : null,
-            renewalDiscount: discount,
+            // The provider bills its renewals at its own price: a coupon discounts only the first payment there.
+            renewalDiscount: managedBy === 'paybridge' ? discount : 0,
             firstInvoice: { id: newId('in'), amount: line.amount - discount, discount },
           },
           tx,

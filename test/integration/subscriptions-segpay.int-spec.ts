@@ -66,7 +66,7 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
   };
 
   /** Buys the plan with the purchase id; answers the subscription and the membership the one-click sale started. */
-  const subscribe = async (m: { sk: string }, productId: string) => {
+  const subscribe = async (m: { sk: string }, productId: string, overrides: Record<string, unknown> = {}) => {
     const email = uniqueEmail();
     const purchaseId = await earlierPurchase(email);
     const res = await processPayment(
@@ -75,6 +75,7 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
       processBody(productId, purchaseId, {
         customer: { email, name: 'Sub Scriber' },
         paymentMethod: { provider: 'segpay', token: purchaseId },
+        ...overrides,
       }),
     );
     if (res.status !== 201) throw new Error(`purchase: ${res.status} ${JSON.stringify(res.body)}`);
@@ -283,5 +284,32 @@ describe('subscriptions through Segpay (renewed by Segpay: rebill and cancellati
     expect(row.last_error).toContain(`does not match subscription ${sub.id}: amount 2499`);
     expect(await invoicesOf(api, m.sk, sub.id)).toHaveLength(1);
     expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'active' });
+  });
+
+  it('a forever coupon discounts only the first payment: Segpay rebills at its price, and the renewal invoice says so', async () => {
+    const m = await newMerchant(api);
+    const plan = await createProduct(api, m.admin, {
+      billingType: 'SUBSCRIPTION',
+      interval: 'month',
+      prices: [{ currency: 'USD', amount: 1999 }],
+      segpayPackageId: '197010',
+      segpayPricePointId: '26010',
+    });
+    const coupon = await api
+      .http()
+      .post('/admin/coupons')
+      .set('X-Api-Key', m.admin)
+      .send({ code: `SEGEVER${Date.now() % 100000}`, type: 'FLAT', amountOff: 500, currency: 'USD', duration: 'forever' });
+    expect(coupon.status).toBe(201);
+    const { res, sub, membership } = await subscribe(m, plan.id, { couponCode: coupon.body.code });
+    expect(res.body).toMatchObject({ status: 'succeeded', amount: 1499 });
+    const rebill = await emulator.rebill(membership.purchaseId);
+    expect((await settled(rebill.tranId)).status).toBe('processed');
+    expect((await invoicesOf(api, m.sk, sub.id)).map((i) => [i.kind, i.status, i.amount, i.discount])).toEqual([
+      ['first', 'paid', 1499, 500],
+      ['renewal', 'paid', 1999, 0],
+    ]);
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
   });
 });
