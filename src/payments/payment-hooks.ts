@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Transaction } from '../database/database.types';
 import type { Payment } from './payments.types';
 import type { DiscountedCart } from './pricing.service';
-import type { ProviderId } from './providers/payment-provider';
+import type { ProviderId, ProviderWebhookEvent } from './providers/payment-provider';
 
 /** A purchase as phase 1 of a direct charge records it. */
 export interface RecordedPurchase {
@@ -27,6 +27,16 @@ export interface PurchaseHook {
 export type OutcomeHook = (tx: Transaction, payment: Payment, outcome: 'succeeded' | 'failed') => Promise<void>;
 
 /**
+ * A provider-managed subscription's confirmed events (`renewal.succeeded|failed`, `subscription.canceled`):
+ * `check` throws HeldEventError when a renewal does not match the subscription (a dead letter), `apply`
+ * writes what it means.
+ */
+export interface SubscriptionEventHook {
+  check(provider: ProviderId, event: ProviderWebhookEvent): Promise<void>;
+  apply(provider: ProviderId, event: ProviderWebhookEvent): Promise<'processed' | 'ignored'>;
+}
+
+/**
  * What domains above payments attach to a purchase and to a payment's outcome (subscriptions), without
  * payments knowing them: arrows keep pointing down.
  */
@@ -34,6 +44,7 @@ export type OutcomeHook = (tx: Transaction, payment: Payment, outcome: 'succeede
 export class PaymentHooks {
   private readonly purchase: PurchaseHook[] = [];
   private readonly outcome: OutcomeHook[] = [];
+  private subscriptionEvents: SubscriptionEventHook | null = null;
 
   onPurchase(hook: PurchaseHook): void {
     this.purchase.push(hook);
@@ -41,6 +52,15 @@ export class PaymentHooks {
 
   onOutcome(hook: OutcomeHook): void {
     this.outcome.push(hook);
+  }
+
+  onSubscriptionEvent(hook: SubscriptionEventHook): void {
+    this.subscriptionEvents = hook;
+  }
+
+  /** Null when nothing handles subscription events (then they are not applied). */
+  get subscriptionEvent(): SubscriptionEventHook | null {
+    return this.subscriptionEvents;
   }
 
   check(merchantId: string, cart: DiscountedCart, provider: ProviderId | null): void {

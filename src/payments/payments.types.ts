@@ -28,6 +28,8 @@ export interface Line {
   convertedFrom?: ConvertedFrom;
   /** A subscription product's billing interval: the line starts (or renews) a subscription. */
   interval?: 'month' | 'year';
+  /** The product's own Segpay price point (`package:pricepoint`), which a Segpay charge for it sells through. */
+  segpayPricePoint?: string;
 }
 
 export interface NextAction {

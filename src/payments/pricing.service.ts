@@ -75,6 +75,9 @@ export class PricingService {
           image: item.image ?? null,
           ...(convertedFrom && { convertedFrom }),
           ...(product.billingType === 'SUBSCRIPTION' && product.interval ? { interval: product.interval } : {}),
+          ...(product.segpayPackageId && product.segpayPricePointId
+            ? { segpayPricePoint: `${product.segpayPackageId}:${product.segpayPricePointId}` }
+            : {}),
         };
       }
       if (item.name === undefined || item.amount === undefined) {

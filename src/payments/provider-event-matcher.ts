@@ -1,10 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { CheckoutSessionsRepository } from './checkout/checkout-sessions.repository';
+import { PaymentHooks } from './payment-hooks';
 import { PaymentsRepository } from './payments.repository';
 import type { ProviderEventKind, ProviderId, ProviderWebhookEvent } from './providers/payment-provider';
 
 /** The kinds of event that say money moved: never applied on the event's word alone. */
-export const MONEY_KINDS: readonly ProviderEventKind[] = ['checkout.completed', 'payment.succeeded', 'payment.refunded', 'dispute'];
+export const MONEY_KINDS: readonly ProviderEventKind[] = [
+  'checkout.completed',
+  'payment.succeeded',
+  'payment.refunded',
+  'dispute',
+  'renewal.succeeded',
+];
 
 export const movesMoney = (event: Pick<ProviderWebhookEvent, 'kind'>): boolean => MONEY_KINDS.includes(event.kind);
 
@@ -21,7 +28,7 @@ export class HeldEventError extends Error {
 }
 
 /** The fields an event claims that its provider's own record must confirm, as they are compared. */
-const CLAIMS = ['merchantId', 'reference', 'providerSessionId', 'providerRef', 'amount', 'currency'] as const;
+const CLAIMS = ['merchantId', 'reference', 'providerSessionId', 'providerRef', 'amount', 'currency', 'firstChargeRef'] as const;
 
 /**
  * What the event claimed that the provider's record (the confirmed event) does not show: a signed event
@@ -49,7 +56,8 @@ function normalized(value: string | number | undefined): string | number | undef
  * The one rule every money-moving event passes before it is applied, whatever its provider: it names a
  * merchant and a checkout session or payment of ours, at the provider that reports it, for the amount
  * and currency we asked that provider for. Anything else throws HeldEventError (nothing is applied).
- * Refund reports are only a prompt to ask the provider what it shows refunded (RefundsService), so for
+ * A provider-managed subscription's renewal must name a subscription of ours at that provider, for its
+ * amount and currency (SubscriptionEventHook.check). Refund reports are only a prompt to ask the provider what it shows refunded (RefundsService), so for
  * them the rule only asks that they name a merchant and a charge.
  */
 @Injectable()
@@ -57,6 +65,7 @@ export class ProviderEventMatcher {
   constructor(
     private readonly sessions: CheckoutSessionsRepository,
     private readonly payments: PaymentsRepository,
+    private readonly hooks: PaymentHooks,
   ) {}
 
   async check(provider: ProviderId, event: ProviderWebhookEvent): Promise<void> {
@@ -68,6 +77,12 @@ export class ProviderEventMatcher {
       return;
     }
     if (event.kind === 'dispute') return this.checkDispute(provider, merchantId, event);
+    if (event.kind === 'renewal.succeeded') {
+      // A provider-managed subscription's renewal: checked against the subscription by its owner.
+      const hook = this.hooks.subscriptionEvent;
+      if (!hook) throw new HeldEventError(`${provider} reports a subscription renewal (${event.type}) but nothing here takes it`);
+      return hook.check(provider, event);
+    }
     if (event.kind === 'checkout.completed') {
       const session =
         (event.providerSessionId && (await this.sessions.findByProviderSession(merchantId, provider, event.providerSessionId))) ||

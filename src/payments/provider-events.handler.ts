@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DisputeEvents } from '../disputes/dispute-events';
 import { CheckoutEvents } from './checkout/checkout-events';
 import { ChargeEvents } from './charges/charge-events';
+import { PaymentHooks } from './payment-hooks';
 import { contradictions, HeldEventError, movesMoney, ProviderEventMatcher } from './provider-event-matcher';
 import { ProviderRefunds } from './refunds/provider-refunds';
 import { ProviderId, ProviderWebhookEvent, WebhookVerificationError } from './providers/payment-provider';
@@ -22,6 +23,7 @@ export class ProviderEventsHandler {
     private readonly registry: ProviderRegistry,
     private readonly matcher: ProviderEventMatcher,
     private readonly disputes: DisputeEvents,
+    private readonly hooks: PaymentHooks,
   ) {}
 
   async handle(provider: ProviderId, stored: ProviderWebhookEvent): Promise<'processed' | 'ignored'> {
@@ -40,6 +42,10 @@ export class ProviderEventsHandler {
         return this.refunds.applyProviderEvent(provider, event);
       case 'dispute':
         return this.disputes.applyEvent(provider, event);
+      case 'renewal.succeeded':
+      case 'renewal.failed':
+      case 'subscription.canceled':
+        return (await this.hooks.subscriptionEvent?.apply(provider, event)) ?? 'ignored';
       default:
         return 'ignored';
     }

@@ -15,7 +15,7 @@ import type { ProviderId } from '../payments/providers/payment-provider';
 import { isHardDecline, nextDunningDue, nextRetryAt, openDunning, parseRetryDays, PROVIDER_DOWN_RETRY_MS } from './dunning-rules';
 import { InvoicesRepository } from './invoices.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
-import { InvoiceRow, PAYBRIDGE_RENEWED, SubscriptionRow } from './subscriptions.types';
+import { InvoiceRow, PAYBRIDGE_RENEWED, PROVIDER_RENEWED, SubscriptionRow } from './subscriptions.types';
 
 /**
  * How payments move subscriptions, inside the transaction that settles the payment (PaymentHooks): a
@@ -49,7 +49,7 @@ export class SubscriptionBilling implements OnModuleInit {
     this.hooks.onOutcome((tx, payment, outcome) => this.onOutcome(tx, payment, outcome));
   }
 
-  /** A cart with subscription lines needs a provider whose renewals Paybridge charges. */
+  /** A cart with subscription lines needs a provider that renews: Paybridge's renewal job, or the provider itself. */
   private check(_merchantId: string, cart: DiscountedCart, provider: ProviderId | null): void {
     if (!cart.lines.some((l) => l.interval)) return;
     if (provider === null) {
@@ -57,11 +57,11 @@ export class SubscriptionBilling implements OnModuleInit {
         param: 'paymentMethod',
       });
     }
-    if (!PAYBRIDGE_RENEWED.includes(provider)) {
+    if (!PAYBRIDGE_RENEWED.includes(provider) && !PROVIDER_RENEWED.includes(provider)) {
       throw new DomainError(
         'unprocessable',
         'subscription_provider_not_supported',
-        `Subscriptions are not sold through ${provider} yet (simulator and mercadopago renew through Paybridge).`,
+        `Subscriptions are not sold through ${provider} yet (simulator and mercadopago renew through Paybridge, segpay by itself).`,
         { param: 'provider' },
       );
     }
@@ -69,6 +69,7 @@ export class SubscriptionBilling implements OnModuleInit {
 
   /** One subscription per subscription line, with its first invoice, beside the first payment. */
   private recorded(tx: Transaction, purchase: RecordedPurchase): void {
+    const managedBy = PAYBRIDGE_RENEWED.includes(purchase.provider) ? 'paybridge' : 'provider';
     for (const line of purchase.cart.lines) {
       if (!line.interval || !line.productId) continue;
       const discount = line.discount ?? 0;
@@ -81,14 +82,15 @@ export class SubscriptionBilling implements OnModuleInit {
             productId: line.productId,
             quantity: line.quantity,
             provider: purchase.provider,
-            managedBy: 'paybridge',
+            managedBy,
             amount: line.amount,
             currency: purchase.currency,
             interval: line.interval,
             paymentMethodId: purchase.paymentMethodId,
             firstPaymentId: purchase.paymentId,
             couponCode: discount > 0 ? purchase.cart.couponCode : null,
-            renewalDiscount: discount,
+            // The provider bills its renewals at its own price: a coupon discounts only the first payment there.
+            renewalDiscount: managedBy === 'paybridge' ? discount : 0,
             firstInvoice: { id: newId('in'), amount: line.amount - discount, discount },
           },
           tx,
@@ -161,6 +163,7 @@ export class SubscriptionBilling implements OnModuleInit {
       return;
     }
     const now = await this.now(payment, tx);
+    if (sub.managed_by === 'provider') return this.providerDeclined(tx, sub, invoice, now);
     if (payment.failureCode !== 'card_declined') {
       const retryAt = new Date(now.getTime() + PROVIDER_DOWN_RETRY_MS);
       const failure = {
@@ -185,6 +188,25 @@ export class SubscriptionBilling implements OnModuleInit {
     if (sub.status !== 'past_due') {
       await this.event(tx, sub, 'subscription.past_due', { invoiceId: invoice.id, declineCode: payment.declineCode, nextRetryAt: retryAt });
     }
+  }
+
+  /**
+   * A provider-managed renewal declined: past_due (subscription.past_due the first time), no retry of
+   * ours (the renewal job never charges it): the provider retries on its own schedule and its next
+   * event pays this invoice or ends the subscription.
+   */
+  private async providerDeclined(tx: Transaction, sub: SubscriptionRow, invoice: InvoiceRow, now: Date): Promise<void> {
+    const failure = {
+      declines: invoice.declines + 1,
+      retryDays: null,
+      firstFailedAt: invoice.first_failed_at ?? now,
+      graceEndsAt: null,
+      nextRetryAt: null,
+      hardDeclined: false,
+    };
+    await this.invoices.failed(sub.merchant_id, invoice.id, failure, tx);
+    await this.subscriptions.setState(sub.merchant_id, sub.id, 'past_due', null, tx);
+    if (sub.status !== 'past_due') await this.event(tx, sub, 'subscription.past_due', { invoiceId: invoice.id, nextRetryAt: null });
   }
 
   /** Retries and grace spent: unpaid (or canceled with DUNNING_FINAL_ACTION=cancel), subscription.failed once. */

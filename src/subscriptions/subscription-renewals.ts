@@ -5,7 +5,7 @@ import { newId } from '../common/ids';
 import type { Env } from '../config/env';
 import { DatabaseService } from '../database/database.service';
 import type { Transaction } from '../database/database.types';
-import { SavedCharges } from '../payments/charges/saved-charges';
+import { SavedCharge, SavedCharges } from '../payments/charges/saved-charges';
 import { PaymentsService } from '../payments/payments.service';
 import type { ProviderId } from '../payments/providers/payment-provider';
 import { nextDunningDue } from './dunning-rules';
@@ -36,6 +36,34 @@ const MAX_STEPS_PER_SUBSCRIPTION = 400;
 /** The end of the period that starts at `start`. */
 export function periodEndOf(start: Date, interval: 'month' | 'year'): Date {
   return addMonths(start, interval === 'year' ? 12 : 1);
+}
+
+/** The saved-method charge that pays a renewal invoice: one line, the period it pays for, with its coupon share. */
+export function renewalCharge(sub: SubscriptionRow, invoice: InvoiceRow, paymentId: string, idempotencyKey: string): SavedCharge {
+  const listAmount = invoice.amount + invoice.discount;
+  return {
+    merchantId: sub.merchant_id,
+    paymentId,
+    customerId: sub.customer_id,
+    amount: invoice.amount,
+    currency: invoice.currency,
+    lines: [
+      {
+        productId: sub.product_id,
+        name: `Subscription ${sub.id}, ${invoice.period_start.toISOString().slice(0, 10)} to ${invoice.period_end.toISOString().slice(0, 10)}`,
+        unitAmount: listAmount,
+        quantity: 1,
+        amount: listAmount,
+        discount: invoice.discount,
+        productType: 'STANDARD',
+        interval: sub.interval,
+      },
+    ],
+    discount: invoice.discount,
+    idempotencyKey,
+    paymentMethodId: sub.payment_method_id as string,
+    provider: sub.provider as ProviderId,
+  };
 }
 
 /**
@@ -139,7 +167,7 @@ export class SubscriptionRenewals {
   }
 
   /** The renewal invoice of the period after the current one (created once), with a waiting downgrade and the coupon's share. */
-  private async renewalInvoice(tx: Transaction, sub: SubscriptionRow): Promise<InvoiceRow> {
+  async renewalInvoice(tx: Transaction, sub: SubscriptionRow): Promise<InvoiceRow> {
     const start = sub.current_period_end as Date;
     const amount = sub.pending_amount ?? sub.amount;
     const discounted = sub.renewal_discount > 0 && (sub.discount_ends_at === null || start < sub.discount_ends_at);
@@ -176,30 +204,10 @@ export class SubscriptionRenewals {
     }
     const n = invoice.attempts + 1;
     const paymentId = newId('pay');
-    const listAmount = invoice.amount + invoice.discount;
-    this.savedCharges.recordSavedCharge(tx, {
-      merchantId: sub.merchant_id,
-      paymentId,
-      customerId: sub.customer_id,
-      amount: invoice.amount,
-      currency: invoice.currency,
-      lines: [
-        {
-          productId: sub.product_id,
-          name: `Subscription ${sub.id}, ${invoice.period_start.toISOString().slice(0, 10)} to ${invoice.period_end.toISOString().slice(0, 10)}`,
-          unitAmount: listAmount,
-          quantity: 1,
-          amount: listAmount,
-          discount: invoice.discount,
-          productType: 'STANDARD',
-          interval: sub.interval,
-        },
-      ],
-      discount: invoice.discount,
-      idempotencyKey: `renewal:${sub.id}:${invoice.period_start.toISOString()}:${n}`,
-      paymentMethodId: sub.payment_method_id as string,
-      provider: sub.provider as ProviderId,
-    });
+    this.savedCharges.recordSavedCharge(
+      tx,
+      renewalCharge(sub, invoice, paymentId, `renewal:${sub.id}:${invoice.period_start.toISOString()}:${n}`),
+    );
     await this.invoices.attempt(sub.merchant_id, invoice.id, paymentId, n, tx);
     return paymentId;
   }

@@ -4,6 +4,7 @@ import { EventsModule } from '../events/events.module';
 import { PaymentsModule } from '../payments/payments.module';
 import { ProductsModule } from '../products/products.module';
 import { InvoicesRepository } from './invoices.repository';
+import { ProviderSubscriptionEvents } from './provider-subscription-events';
 import { SubscriptionBilling } from './subscription-billing';
 import { SubscriptionRenewalJob } from './subscription-renewal.job';
 import { SubscriptionRenewals } from './subscription-renewals';
@@ -23,6 +24,7 @@ import { TestClockController } from './test-clock.controller';
     SubscriptionRenewals,
     SubscriptionRenewalJob,
     SubscriptionsService,
+    ProviderSubscriptionEvents,
   ],
   exports: [SubscriptionRenewals],
 })

@@ -102,6 +102,17 @@ export class SubscriptionsRepository {
     return rows[0] ?? null;
   }
 
+  /** The provider-managed subscription whose first payment is this provider charge. */
+  async findByFirstCharge(merchantId: string, provider: string, chargeRef: string): Promise<SubscriptionRow | null> {
+    const { rows } = await this.db.query<SubscriptionRow>(
+      `SELECT ${VIEW} FROM ${FROM}
+         JOIN payments p ON p.merchant_id = s.merchant_id AND p.id = s.first_payment_id
+        WHERE s.merchant_id = $1 AND s.provider = $2 AND s.managed_by = 'provider' AND p.provider = $2 AND p.provider_ref = $3`,
+      [merchantId, provider, chargeRef],
+    );
+    return rows[0] ?? null;
+  }
+
   async findForUpdate(merchantId: string, id: string, tx: Executor): Promise<SubscriptionRow | null> {
     const { rows } = await tx.query<SubscriptionRow>(`SELECT ${VIEW} FROM ${FROM} WHERE s.merchant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [
       merchantId,

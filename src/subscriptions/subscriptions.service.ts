@@ -12,6 +12,7 @@ import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import type { ProviderId } from '../payments/providers/payment-provider';
 import { InvoicesRepository } from './invoices.repository';
+import { ProviderSubscriptionEvents } from './provider-subscription-events';
 import { SubscriptionBilling } from './subscription-billing';
 import { SubscriptionFilter, SubscriptionsRepository } from './subscriptions.repository';
 import { invoiceView, SubscriptionRow, subscriptionView, SubscriptionView } from './subscriptions.types';
@@ -28,6 +29,16 @@ export function prorate(diff: number, remainingSeconds: number, periodSeconds: n
 
 const ENDED = ['canceled', 'unpaid'];
 
+/** Resume, change of plan or method: Paybridge's own (a provider-managed subscription changes at its provider). */
+function paybridgeManaged(sub: SubscriptionRow): void {
+  if (sub.managed_by === 'provider')
+    throw new DomainError(
+      'unprocessable',
+      'subscription_managed_by_provider',
+      `Subscription ${sub.id} renews at ${sub.provider}: it can only be canceled through Paybridge.`,
+    );
+}
+
 /** Reads and changes of subscriptions (API.md, Subscriptions); the money moves through SavedCharges. */
 @Injectable()
 export class SubscriptionsService {
@@ -40,6 +51,7 @@ export class SubscriptionsService {
     private readonly savedMethods: SavedMethods,
     private readonly products: ProductsService,
     private readonly clock: BillingClock,
+    private readonly providerManaged: ProviderSubscriptionEvents,
   ) {}
 
   async get(merchantId: string, id: string): Promise<SubscriptionView> {
@@ -59,8 +71,15 @@ export class SubscriptionsService {
   /**
    * At the period end (default: it stays active until then) or now (subscription.canceled at once). A
    * past-due subscription's paid period is already over: it ends now, its open invoice void.
+   * Aprovider-managed one is canceled at its provider first, and ends now (the provider's cancellation
+   * event then finds it ended).
    */
   async cancel(merchantId: string, id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
+    const current = await this.row(merchantId, id);
+    if (current.managed_by === 'provider' && !ENDED.includes(current.status)) {
+      await this.providerManaged.cancelAtProvider(current);
+      atPeriodEnd = false;
+    }
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
       if (atPeriodEnd && sub.status === 'active') {
@@ -79,6 +98,7 @@ export class SubscriptionsService {
   async resume(merchantId: string, id: string): Promise<SubscriptionView> {
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
+      paybridgeManaged(sub);
       if (!sub.cancel_at_period_end) {
         throw new DomainError('unprocessable', 'subscription_not_resumable', 'Only a subscription canceled at period end can be resumed.');
       }
@@ -98,6 +118,7 @@ export class SubscriptionsService {
     // A retry of a request that died after recording its payment charges that payment (same provider key).
     const recorded = await this.savedCharges.findByKey(merchantId, idempotencyKey);
     if (recorded) return this.settleChange(merchantId, id, recorded.id);
+    paybridgeManaged(sub);
     if (sub.status !== 'active') throw new DomainError('unprocessable', 'subscription_not_active', `The subscription is ${sub.status}.`);
     const [product] = await this.products.findMany(merchantId, [productId]);
     if (!product || !product.active || product.archivedAt) {
@@ -196,6 +217,7 @@ export class SubscriptionsService {
    */
   async setPaymentMethod(merchantId: string, id: string, paymentMethodId: string): Promise<SubscriptionView> {
     const sub = await this.row(merchantId, id);
+    paybridgeManaged(sub);
     const pm = await this.savedMethods.get(merchantId, paymentMethodId, sub.customer_id);
     if (pm.provider !== sub.provider) {
       throw new DomainError('unprocessable', 'payment_method_not_supported', `The subscription renews through ${sub.provider}.`, {

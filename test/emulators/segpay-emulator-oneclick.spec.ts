@@ -73,6 +73,28 @@ describe('SegpayEmulator one-click sales and rebills', () => {
     expect(found.body.transactions.map((t: { tranId: string }) => t.tranId)).toEqual([body.transaction.tranId]);
   });
 
+  it('a one-click sale on a recurring price point starts a membership of its own, which rebills (Conversion, then Rebill)', async () => {
+    const purchaseId = await purchase();
+    const { body } = await oneClick({ OCToken: purchaseId, EticketID: monthly, Amount: '7.00' });
+    const started = body.transaction.purchaseId;
+    const { body: lookup } = await srs('GET', `/srs/memberships/${started}`);
+    expect(lookup.membership).toMatchObject({
+      eticketId: monthly,
+      recurring: true,
+      status: 'active',
+      initialTranId: body.transaction.tranId,
+    });
+    const first = await emulator.rebill(started);
+    const second = await emulator.rebill(started);
+    expect([first, second].map((t) => [t.stage, t.purchaseId, t.amountCents])).toEqual([
+      ['Conversion', started, 999],
+      ['Rebill', started, 999],
+    ]);
+    // A one-click sale on a one-off price point starts nothing to rebill.
+    const { body: oneOffSale } = await oneClick({ OCToken: purchaseId });
+    await expect(emulator.rebill(oneOffSale.transaction.purchaseId)).rejects.toThrow(/not an active recurring membership/);
+  });
+
   it('is strict: unknown purchase 404, charged-back purchase 409, unknown eticket or other currency 400, no RefID 400', async () => {
     expect((await oneClick({ OCToken: '123' })).status).toBe(404);
     const purchaseId = await purchase();

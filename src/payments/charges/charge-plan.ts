@@ -3,7 +3,7 @@ import type { ProcessPaymentDto } from '../dto/checkout.dto';
 import type { ProviderRouter } from '../routing/provider-router';
 import { normalizeEmail } from '../../customers/customers.types';
 import type { DiscountedCart } from '../pricing.service';
-import type { Attempt } from '../payments.types';
+import type { Attempt, Line } from '../payments.types';
 import type { ProviderId, SavedMethodRef } from '../providers/payment-provider';
 
 /** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
@@ -63,4 +63,14 @@ export function planMethods(dto: ProcessPaymentDto, router: ProviderRouter): Pla
     );
   }
   return plan;
+}
+
+/**
+ * The provider's own price a charge sells through (ChargeInput.priceRef): Segpay's price point of the
+ * cart's subscription line, else of its only line; undefined (the configured one) otherwise.
+ */
+export function priceRefOf(lines: Line[], provider: ProviderId): string | undefined {
+  if (provider !== 'segpay') return undefined;
+  const line = lines.find((l) => l.interval && l.segpayPricePoint) ?? (lines.length === 1 ? lines[0] : undefined);
+  return line?.segpayPricePoint;
 }

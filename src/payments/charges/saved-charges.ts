@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-errors';
 import { Phases } from '../../common/idempotency/phased-operation';
 import type { Transaction } from '../../database/database.types';
+import { PaymentOutcomes } from '../outcomes/payment-outcomes';
 import { PaymentsRepository } from '../payments.repository';
 import type { Line, Payment } from '../payments.types';
 import type { ProviderId } from '../providers/payment-provider';
@@ -34,11 +35,12 @@ export class SavedCharges {
     private readonly charges: ChargesService,
     private readonly payments: PaymentsRepository,
     private readonly phases: Phases,
+    private readonly outcomes: PaymentOutcomes,
   ) {}
 
   /** The payment recorded under this idempotency key, if any (a request retried after a crash resumes it). */
-  async findByKey(merchantId: string, idempotencyKey: string): Promise<Payment | null> {
-    return this.payments.findByIdempotencyKey(merchantId, idempotencyKey);
+  async findByKey(merchantId: string, idempotencyKey: string, executor?: Transaction): Promise<Payment | null> {
+    return this.payments.findByIdempotencyKey(merchantId, idempotencyKey, executor);
   }
 
   /** Phase 1 of a saved-method charge (SavedCharge), in the caller's transaction: the payment (processing) and its attempt. */
@@ -65,6 +67,43 @@ export class SavedCharges {
         tx,
       ),
     );
+  }
+
+  /**
+   * A charge the provider made by itself on the saved method (a provider-managed subscription's renewal),
+   * reported by a confirmed event: recorded as a saved-method charge and settled at once through
+   * PaymentOutcomes, in the caller's transaction, so its posting, timeline and events are any charge's.
+   * Once per idempotency key: the payment already recorded under it is answered as it is (nothing written).
+   */
+  async recordProviderCharge(
+    tx: Transaction,
+    charge: SavedCharge,
+    result: { succeeded: boolean; providerRef: string; eventId: string; type: string; declineCode?: string },
+    /** What the caller writes beside the payment before it settles (the invoice it pays). */
+    beside: () => Promise<unknown>,
+  ): Promise<{ payment: Payment; recorded: boolean }> {
+    const earlier = await this.payments.findByIdempotencyKey(charge.merchantId, charge.idempotencyKey, tx);
+    if (earlier) return { payment: earlier, recorded: false };
+    this.recordSavedCharge(tx, charge);
+    await beside();
+    const payment = (await this.payments.findById(charge.merchantId, charge.paymentId, tx)) as Payment;
+    const { provider, providerRef, eventId } = { provider: charge.provider, ...result };
+    await this.payments.addTimelineEntry(charge.merchantId, payment.id, 'webhook', { provider, eventId, type: result.type }, tx);
+    const settled = result.succeeded
+      ? await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId })
+      : await this.outcomes.fail(
+          tx,
+          payment,
+          {
+            code: 'card_declined',
+            message: `${provider} declined the renewal.`,
+            declineCode: result.declineCode ?? 'generic_decline',
+            provider,
+            providerRef,
+          },
+          null,
+        );
+    return { payment: settled ?? payment, recorded: true };
   }
 
   /**

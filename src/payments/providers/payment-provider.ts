@@ -53,6 +53,8 @@ export interface ChargeInput {
   description?: string;
   /** Where the customer comes back after a 3-D Secure challenge. */
   returnUrl?: string;
+  /** The provider's own price the cart sells through, when its product has one (Segpay: `package:pricepoint`). */
+  priceRef?: string;
   idempotencyKey: string;
 }
 
@@ -118,6 +120,11 @@ export type ProviderEventKind =
   | 'payment.refunded'
   /** A dispute (chargeback) opened, changed or closed: its state is in `dispute`, as the provider shows it. */
   | 'dispute'
+  /** A provider-managed subscription's renewal charged (money moved) or declined, by the provider on its own schedule. */
+  | 'renewal.succeeded'
+  | 'renewal.failed'
+  /** A provider-managed subscription ended at the provider. */
+  | 'subscription.canceled'
   | 'other';
 
 /** Our dispute statuses (API.md); a provider's own status is kept beside it. */
@@ -156,6 +163,11 @@ export interface ProviderWebhookEvent {
   declineCode?: string;
   /** For kind `dispute`: the dispute, as the event claims it (as the provider shows it once confirmed). */
   dispute?: ProviderDispute;
+  /**
+   * For `renewal.*` and `subscription.canceled`: the provider's charge that started the subscription (our
+   * subscription's first payment's providerRef), as the provider's records show it once confirmed.
+   */
+  firstChargeRef?: string;
   payload: unknown;
 }
 
@@ -217,6 +229,8 @@ export interface PaymentProvider {
   saveMethod?(input: SaveMethodInput): Promise<ProviderSavedMethod>;
   /** Detaches a saved method at the provider: it can no longer be charged. */
   detachMethod?(ref: SavedMethodRef): Promise<void>;
+  /** Ends a subscription the provider renews (`managedBy: "provider"`), named by the charge that started it. */
+  cancelSubscription?(firstChargeRef: string): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
   /**

@@ -69,17 +69,20 @@ export class SegpayOneClick {
   }
 
   /**
-   * A one-click sale on the saved purchase, on SEGPAY_PACKAGE_ID:SEGPAY_PRICE_POINT_ID at our amount,
+   * A one-click sale on the saved purchase, on the product's price point (priceRef) or else
+   * SEGPAY_PACKAGE_ID:SEGPAY_PRICE_POINT_ID, at our amount,
    * with our idempotency key as its RefID: Segpay answers the same transaction to a retry. A decline is a
    * ProviderDeclineError; a purchase Segpay refuses (unknown, charged back) is invalid_payment_method.
    */
   async charge(input: ChargeInput & { saved: SavedMethodRef }): Promise<ProviderPayment> {
-    if (!this.eticketId)
+    // The product's own price point (a recurring one starts a membership Segpay rebills), else the configured one.
+    const eticketId = input.priceRef ?? this.eticketId;
+    if (!eticketId)
       throw new ProviderUnavailableError('segpay', 'Segpay has no price point configured (SEGPAY_PACKAGE_ID, SEGPAY_PRICE_POINT_ID)');
     const answer = await this.access.srs('POST', '/srs/oneclick', {
       params: {
         OCToken: input.saved.providerMethodRef,
-        EticketID: this.eticketId,
+        EticketID: eticketId,
         Amount: toMajorString(input.amount, input.currency),
         CurrencyCode: input.currency,
         RefID: oneClickRefId(input),
@@ -105,6 +108,29 @@ export class SegpayOneClick {
     if (answer.status >= 400 && answer.status < 500)
       throw new ProviderDeclineError('segpay', 'invalid_request', undefined, `Segpay refused the one-click sale: ${errorText(answer)}`);
     throw new ProviderUnknownOutcomeError('segpay', `Segpay answered the one-click sale with HTTP ${answer.status} and no transaction`);
+  }
+
+  /**
+   * Whose subscription a membership is, from SRS's records only: a membership started by a one-click sale
+   * of ours (its RefID names the merchant), that sale being our subscription's first payment
+   * (firstChargeRef). Empty for any other membership (no subscription of ours: not applied as one).
+   */
+  async membershipOwner(purchaseId: string): Promise<{ merchantId?: string; firstChargeRef?: string }> {
+    const membership = await this.access.findMembership(purchaseId);
+    const first = membership?.initialTranId ? await this.access.findTransaction(membership.initialTranId) : null;
+    const ref = parseRefId(first?.refId);
+    return ref && membership?.initialTranId ? { merchantId: ref.merchantId, firstChargeRef: membership.initialTranId } : {};
+  }
+
+  /** Cancels the membership started by the sale `firstChargeRef` (SRS); one already cancelled is fine. */
+  async cancelMembership(firstChargeRef: string): Promise<void> {
+    const sale = await this.access.findTransaction(firstChargeRef);
+    if (!sale?.purchaseId) throw new ProviderUnavailableError('segpay', `SRS shows no purchase for sale ${firstChargeRef}`);
+    const answer = await this.access.srs('POST', `/srs/memberships/${encodeURIComponent(sale.purchaseId)}/cancel`, {
+      params: { CancelReason: 'Canceled through Paybridge' },
+    });
+    if (answer.status !== 200 && answer.status !== 409)
+      throw new ProviderUnavailableError('segpay', `SRS did not cancel purchase ${sale.purchaseId}: ${errorText(answer)}`);
   }
 
   /** The one-click sale made under our idempotency key (in its RefID), from the transactions report; null: none. */

@@ -80,9 +80,9 @@ describe('Segpay postbacks → our events', () => {
     ['saleApproved', 'sale.approved', 'checkout.completed', '401669600', 2999],
     ['saleDeclined', 'sale.declined', 'checkout.attempt_failed', '401669601', 2999],
     ['subscriptionStarted', 'sale.approved', 'checkout.completed', '401669602', 3999],
-    ['conversion', 'rebill.approved', 'other', '401669603', 3999],
-    ['rebillDeclined', 'rebill.declined', 'other', '401669604', 3999],
-    ['rebill', 'rebill.approved', 'other', '401669605', 3999],
+    ['conversion', 'rebill.approved', 'renewal.succeeded', '401669603', 3999],
+    ['rebillDeclined', 'rebill.declined', 'renewal.failed', '401669604', 3999],
+    ['rebill', 'rebill.approved', 'renewal.succeeded', '401669605', 3999],
     ['refund', 'refund', 'payment.refunded', '401669600', 1000],
     ['chargeback', 'chargeback', 'dispute', '401669602', 3999],
   ] as const)('%s → %s (%s), providerRef %s, %i minor units', (name, type, kind, providerRef, amount) => {
@@ -99,7 +99,7 @@ describe('Segpay postbacks → our events', () => {
   it('a cancellation has no transaction, amount or currency', () => {
     expect(event(RECORDED.cancel)).toMatchObject({
       type: 'membership.cancelled',
-      kind: 'other',
+      kind: 'subscription.canceled',
       eventId: 'Cancel:78197651:2026-11-23 17:51:37',
     });
     expect(event(RECORDED.cancel).amount).toBeUndefined();

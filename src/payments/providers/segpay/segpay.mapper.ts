@@ -118,21 +118,21 @@ export type SegpayPostbackType =
  * The exhaustive table: action × trantype × stage × approved → our event kind.
  *   Auth   sale    Initial             Yes  sale.approved        → checkout.completed
  *   Auth   sale    Initial             No   sale.declined        → checkout.attempt_failed
- *   Auth   sale    Conversion|Rebill   Yes  rebill.approved      → other (subscriptions are not modelled yet)
- *   Auth   sale    Conversion|Rebill   No   rebill.declined      → other
+ *   Auth   sale    Conversion|Rebill   Yes  rebill.approved      → renewal.succeeded (a provider-managed subscription)
+ *   Auth   sale    Conversion|Rebill   No   rebill.declined      → renewal.failed
  *   Void   credit  (stage of the sale)      refund               → payment.refunded
  *   Void   charge  (stage of the sale)      chargeback           → dispute (final: lost at once)
- *   Cancel                                  membership.cancelled → other
+ *   Cancel                                  membership.cancelled → subscription.canceled
  *   anything else                           unknown              → other (stored, acknowledged, ignored)
  */
 export const POSTBACK_KINDS: Readonly<Record<SegpayPostbackType, ProviderEventKind>> = {
   'sale.approved': 'checkout.completed',
   'sale.declined': 'checkout.attempt_failed',
-  'rebill.approved': 'other',
-  'rebill.declined': 'other',
+  'rebill.approved': 'renewal.succeeded',
+  'rebill.declined': 'renewal.failed',
   refund: 'payment.refunded',
   chargeback: 'dispute',
-  'membership.cancelled': 'other',
+  'membership.cancelled': 'subscription.canceled',
   unknown: 'other',
 };
 

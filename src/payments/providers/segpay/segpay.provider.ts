@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -19,6 +18,7 @@ import {
   ProviderWebhookEvent,
   ProviderSavedMethod,
   RefundInput,
+  SavedMethodRef,
   SaveMethodInput,
   TransactionWindow,
   WebhookRequest,
@@ -43,12 +43,10 @@ import {
   toWebhookEvent,
   verifiedCheckoutClaim,
 } from './segpay.mapper';
+import { describe, NOT_SENT, sameSecret } from './segpay-support';
 import { SegpayRefundClaimsRepository } from './segpay-refund-claims.repository';
 import { errorText, oneClickEvent, SegpayOneClick, SrsAnswer } from './segpay-one-click';
 import { listSegpayTransactions } from './segpay-listing';
-
-/** Connection errors raised before a request could be sent: nothing reached Segpay. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * Segpay: no SDK and no payment API. Money is taken only on Segpay's hosted payment page; Segpay tells
@@ -144,17 +142,21 @@ export class SegpayProvider implements PaymentProvider {
    */
   async charge(input: ChargeInput): Promise<ProviderPayment> {
     if (input.saved) return this.oneClick.charge({ ...input, saved: input.saved });
-    throw new ProviderDeclineError(
-      this.id,
-      'not_supported',
-      undefined,
-      'Segpay does not take direct charges: use a hosted checkout (POST /payments/checkout).',
-    );
+    const why = 'Segpay does not take direct charges: use a hosted checkout (POST /payments/checkout).';
+    throw new ProviderDeclineError(this.id, 'not_supported', undefined, why);
   }
 
-  /** Keeps a purchase id for one-click sales, once SRS shows it is this customer's and chargeable. No detach: nothing to revoke at Segpay. */
+  /** Keeps a purchase id for one-click sales, once SRS shows it is this customer's and chargeable. */
   saveMethod(input: SaveMethodInput): Promise<ProviderSavedMethod> {
     return this.oneClick.save(input);
+  }
+
+  /** Nothing to revoke at Segpay (no customer object, no vault): a deleted method is only forgotten here. */
+  async detachMethod(_ref: SavedMethodRef): Promise<void> {}
+
+  /** Cancels the membership a one-click sale of ours started: Segpay rebills it no more. */
+  cancelSubscription(firstChargeRef: string): Promise<void> {
+    return this.oneClick.cancelMembership(firstChargeRef);
   }
 
   /** One-click sales never wait on the customer, so none is canceled. */
@@ -261,7 +263,8 @@ export class SegpayProvider implements PaymentProvider {
   /**
    * Nothing in a postback is trusted until SRS confirms it: the transaction exists and matches the
    * postback field for field; for a first sale, it is also what our checkout asked for (the signed
-   * custom parameters); a one-click sale is a direct charge's outcome (oneClickEvent). Returns the event with SRS's amount and currency; throws
+   * custom parameters); a one-click sale is a direct charge's outcome (oneClickEvent); a rebill or
+   * cancellation is of the membership a one-click sale of ours started (membershipOwner). Returns the event with SRS's amount and currency; throws
    * WebhookVerificationError when SRS does not confirm (the event is then ignored), and a provider
    * error when SRS cannot answer (the worker retries).
    */
@@ -274,13 +277,17 @@ export class SegpayProvider implements PaymentProvider {
       const membership = await this.findMembership(fields.purchaseid ?? '');
       if (!membership || membership.status !== 'cancelled')
         throw new WebhookVerificationError(`SRS does not confirm the cancellation of purchase ${fields.purchaseid}`);
-      return { ...event, ...owner };
+      return { ...event, ...(await this.oneClick.membershipOwner(membership.purchaseId)) };
     }
     const transaction = await this.findTransaction(fields.tranid ?? '');
     if (!transaction) throw new WebhookVerificationError(`SRS has no transaction ${fields.tranid}`);
     const problems = confirmationProblems(fields, transaction);
     if (problems.length > 0) throw new WebhookVerificationError(`SRS does not confirm postback ${event.eventId}: ${problems.join('; ')}`);
 
+    if (event.kind === 'renewal.succeeded' || event.kind === 'renewal.failed') {
+      const subscriber = await this.oneClick.membershipOwner(transaction.purchaseId ?? '');
+      return { ...event, ...subscriber, reference: undefined, providerRef: transaction.tranId, ...this.amountOf(transaction) };
+    }
     if (event.kind === 'payment.succeeded' || event.kind === 'payment.failed') {
       const oneClick = oneClickEvent(event, transaction);
       if (!oneClick) throw new WebhookVerificationError(`SRS shows ${transaction.tranId} as no one-click sale of ours`);
@@ -397,14 +404,4 @@ export class SegpayProvider implements PaymentProvider {
       throw new ProviderUnavailableError(this.id, `SRS refused our credentials (HTTP ${res.status})`);
     return { status: res.status, body };
   }
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-function describe(err: unknown): string {
-  const e = err as { name?: string; cause?: { code?: string } };
-  return e.cause?.code ?? e.name ?? 'error';
 }
