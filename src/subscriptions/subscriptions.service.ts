@@ -71,7 +71,7 @@ export class SubscriptionsService {
   /**
    * At the period end (default: it stays active until then) or now (subscription.canceled at once). A
    * past-due subscription's paid period is already over: it ends now, its open invoice void.
-   * Aprovider-managed one is canceled at its provider first, and ends now (the provider's cancellation
+   * A provider-managed one is canceled at its provider first, and ends now (the provider's cancellation
    * event then finds it ended).
    */
   async cancel(merchantId: string, id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
