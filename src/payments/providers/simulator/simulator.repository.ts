@@ -13,6 +13,16 @@ export interface SimulatorCharge {
   amountRefunded: number;
   reference: string | null;
   sessionId: string | null;
+  /** Its fee (simulator-fees.ts) and when its money becomes available (null: a charge recorded before fees). */
+  fee: number;
+  availableOn: Date | null;
+  available: boolean;
+}
+
+/** What a new charge's settlement will be: its fee and the days until its money is available. */
+export interface SimulatorSettlementTerms {
+  fee: number;
+  availableAfterDays: number;
 }
 
 export type SimulatorChargeListing = Pick<
@@ -37,7 +47,8 @@ export interface SimulatorSession {
 const chargeColumns = (
   amountRefunded: string,
 ) => `id, merchant_id AS "merchantId", idempotency_key AS "idempotencyKey", token, amount, currency,
-                status, decline_code AS "declineCode", ${amountRefunded} AS "amountRefunded", reference, session_id AS "sessionId"`;
+                status, decline_code AS "declineCode", ${amountRefunded} AS "amountRefunded", reference, session_id AS "sessionId",
+                fee, available_on AS "availableOn", coalesce(available_on <= now(), false) AS available`;
 const CHARGE = chargeColumns('amount_refunded');
 /** A simulator refund not (yet) refunded: failed, or still waiting to settle. */
 const UNSETTLED = `(failed OR coalesce(settles_at > now(), false))`;
@@ -57,11 +68,15 @@ export class SimulatorRepository {
    * not wait for the disk (DatabaseService.commitWithoutFlush): Paybridge's transaction of the outcome,
    * which commits before the client hears of the charge, makes it durable.
    */
-  async recordCharge(charge: Omit<SimulatorCharge, 'amountRefunded'>): Promise<SimulatorCharge> {
+  async recordCharge(
+    charge: Omit<SimulatorCharge, 'amountRefunded' | 'fee' | 'availableOn' | 'available'>,
+    terms: SimulatorSettlementTerms,
+  ): Promise<SimulatorCharge> {
     const { rows } = await this.db.commitWithoutFlush<SimulatorCharge>(
       `WITH inserted AS (
-         INSERT INTO simulator_charges (id, idempotency_key, token, amount, currency, status, decline_code, reference, session_id, merchant_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         INSERT INTO simulator_charges (id, idempotency_key, token, amount, currency, status, decline_code, reference, session_id, merchant_id,
+                                        fee, available_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(days => $12))
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING ${CHARGE}
        )
@@ -80,6 +95,8 @@ export class SimulatorRepository {
         charge.reference,
         charge.sessionId,
         charge.merchantId,
+        terms.fee,
+        terms.availableAfterDays,
       ],
     );
     return rows[0];
