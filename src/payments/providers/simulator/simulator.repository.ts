@@ -70,7 +70,7 @@ export class SimulatorRepository {
    */
   async recordCharge(
     charge: Omit<SimulatorCharge, 'amountRefunded' | 'fee' | 'availableOn' | 'available'>,
-    terms: SimulatorSettlementTerms,
+    terms: SimulatorSettlementTerms = { fee: 0, availableAfterDays: 0 },
   ): Promise<SimulatorCharge> {
     const { rows } = await this.db.commitWithoutFlush<SimulatorCharge>(
       `WITH inserted AS (
