@@ -100,7 +100,14 @@ export class ReconciliationRepository {
   async finishRun(
     merchantId: string,
     id: string,
-    outcome: { status: 'completed' | 'failed'; checked?: number; matched?: number; discrepancies?: number; healed?: number; error?: string },
+    outcome: {
+      status: 'completed' | 'failed';
+      checked?: number;
+      matched?: number;
+      discrepancies?: number;
+      healed?: number;
+      error?: string;
+    },
   ): Promise<ReconciliationRun> {
     const { rows } = await this.db.query<RunRow>(
       `UPDATE reconciliation_runs
@@ -178,10 +185,7 @@ export class ReconciliationRepository {
    * missing there. New discrepancies are inserted (one per provider record and kind, ever: a second
    * run adds none twice) and returned.
    */
-  async match(
-    run: Pick<ReconciliationRun, 'id' | 'merchantId' | 'provider' | 'from' | 'to'>,
-    tx: Executor,
-  ): Promise<MatchResult> {
+  async match(run: Pick<ReconciliationRun, 'id' | 'merchantId' | 'provider' | 'from' | 'to'>, tx: Executor): Promise<MatchResult> {
     const { rows } = await tx.query<MatchResult>(
       `WITH staged AS (
          SELECT s.provider_ref, s.status, s.amount, s.amount_refunded, s.currency, m.id AS payment_id, m.status AS payment_status,
@@ -312,7 +316,15 @@ export class ReconciliationRepository {
           AND ($5::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM reconciliation_discrepancies WHERE merchant_id = $1 AND id = $5))
         ORDER BY created_at, id
         LIMIT $6 OFFSET $7`,
-      [merchantId, filter.runId ?? null, filter.kind ?? null, filter.status ?? null, page.startingAfter ?? null, page.limit + 1, page.offset],
+      [
+        merchantId,
+        filter.runId ?? null,
+        filter.kind ?? null,
+        filter.status ?? null,
+        page.startingAfter ?? null,
+        page.limit + 1,
+        page.offset,
+      ],
     );
     return rows;
   }

@@ -114,7 +114,11 @@ export class ReconciliationService implements OnModuleInit {
     return { ...found, data: found.data.map(view) };
   }
 
-  async listDiscrepancies(merchantId: string, filter: DiscrepancyFilter, page: PageRequest): Promise<Page<Omit<Discrepancy, 'merchantId'>>> {
+  async listDiscrepancies(
+    merchantId: string,
+    filter: DiscrepancyFilter,
+    page: PageRequest,
+  ): Promise<Page<Omit<Discrepancy, 'merchantId'>>> {
     const found = toPage(await this.runs.listDiscrepancies(merchantId, filter, page), page);
     return { ...found, data: found.data.map(view) };
   }
@@ -143,7 +147,8 @@ export class ReconciliationService implements OnModuleInit {
 
   /** Called under the run's lock: a run still marked running was killed mid-way, and ends failed first. */
   private async create(merchantId: string, provider: ProviderId, window: { from: Date; to: Date }): Promise<ReconciliationRun> {
-    if (await this.runs.failInterrupted(merchantId, provider)) this.logger.warn({ merchantId, provider }, 'interrupted reconciliation runs failed');
+    if (await this.runs.failInterrupted(merchantId, provider))
+      this.logger.warn({ merchantId, provider }, 'interrupted reconciliation runs failed');
     return this.runs.createRun({ id: newId('rr'), merchantId, provider, ...window });
   }
 

@@ -61,8 +61,8 @@ export class SettlementsRepository {
   ): Promise<{ fee: number } | null> {
     const { rows } = await tx.query<{ fee: number }>(
       `UPDATE payments
-          SET settlement_status = $3, settlement_fee = coalesce(settlement_fee, $4), settlement_available_on = $5,
-              settlement_check_at = CASE WHEN $3 = 'pending' THEN greatest($5, $6) END
+          SET settlement_status = $3, settlement_fee = coalesce(settlement_fee, $4), settlement_available_on = $5::timestamptz,
+              settlement_check_at = CASE WHEN $3 = 'pending' THEN greatest($5::timestamptz, $6::timestamptz) END
         WHERE merchant_id = $1 AND id = $2 AND settlement_status IS DISTINCT FROM 'available'
         RETURNING settlement_fee AS fee`,
       [merchantId, id, settlement.status, settlement.fee, settlement.availableOn, notBefore],
