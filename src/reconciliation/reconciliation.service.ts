@@ -159,15 +159,20 @@ export class ReconciliationService implements OnModuleInit {
   private begin(merchantId: string, provider: ProviderId, window: { from: Date; to: Date }): Promise<ReconciliationRun | undefined> {
     return new Promise((resolve, reject) => {
       let answered = false;
-      this.locked(merchantId, provider, async () => {
-        const run = await this.create(merchantId, provider, window);
-        answered = true;
-        resolve(run);
-        await this.execute(run);
-      }).then(
-        () => answered || resolve(undefined),
-        (err: unknown) => (answered ? this.logger.error({ err }, 'reconciliation run failed') : reject(err)),
-      );
+      // The run outlives the request: its statements never join the request's transaction.
+      this.db
+        .outsideTransaction(() =>
+          this.locked(merchantId, provider, async () => {
+            const run = await this.create(merchantId, provider, window);
+            answered = true;
+            resolve(run);
+            await this.execute(run);
+          }),
+        )
+        .then(
+          () => answered || resolve(undefined),
+          (err: unknown) => (answered ? this.logger.error({ err }, 'reconciliation run failed') : reject(err)),
+        );
     });
   }
 

@@ -3,7 +3,17 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SimulatorRepository } from '../../src/payments/providers/simulator/simulator.repository';
 import { SimulatorDisputesRepository } from '../../src/payments/providers/simulator/simulator-disputes.repository';
 import { previousUtcDay, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import { checkoutBody, createCheckout, createProduct, eventually, getPayment, processBody, processPayment, refundPayment } from '../factories/payments';
+import {
+  checkoutBody,
+  createCheckout,
+  createProduct,
+  eventually,
+  getPayment,
+  newKey,
+  processBody,
+  processPayment,
+  refundPayment,
+} from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
 
 interface Run {
@@ -54,9 +64,13 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect(res.status).toBe(status);
     return res.body as { id: string; providerRef: string; status: string };
   };
-  /** Starts a run for the window and waits for it to finish (it goes on in the background). */
-  const reconcile = async (from: Date, to: Date): Promise<Run> => {
-    const res = await api.http().post('/admin/reconciliation/run').set('X-Api-Key', admin).send({ provider: 'simulator', from, to });
+  /**
+   * Starts a run for the window and waits for it to finish (it goes on in the background). With an
+   * Idempotency-Key the request runs in a transaction of its own, which the run must not join.
+   */
+  const reconcile = async (from: Date, to: Date, idempotencyKey?: string): Promise<Run> => {
+    const post = api.http().post('/admin/reconciliation/run').set('X-Api-Key', admin);
+    const res = await (idempotencyKey ? post.set('Idempotency-Key', idempotencyKey) : post).send({ provider: 'simulator', from, to });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: expect.stringMatching(/^rr_/), provider: 'simulator' });
     return eventually(async () => {
@@ -90,7 +104,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       return s.status === 'complete';
     });
     cleanTo = await dbNow();
-    const run = await reconcile(from, cleanTo);
+    const run = await reconcile(from, cleanTo, newKey());
     expect(run).toMatchObject({ status: 'completed', counts: { checked: 4, matched: 4, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${run.id}`)).toEqual([]);
   });
@@ -162,8 +176,19 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       expected: { status: 'requires_action', amount: 8000, currency: 'USD' },
       actual: { status: 'succeeded', amount: 8000 },
     });
-    expect(byKind.missing_locally).toMatchObject({ status: 'open', paymentId: null, providerRef: stray, expected: {}, actual: { amount: 4200 } });
-    expect(byKind.amount_mismatch).toMatchObject({ status: 'open', paymentId: changed.id, expected: { amount: 8000 }, actual: { amount: 8100 } });
+    expect(byKind.missing_locally).toMatchObject({
+      status: 'open',
+      paymentId: null,
+      providerRef: stray,
+      expected: {},
+      actual: { amount: 4200 },
+    });
+    expect(byKind.amount_mismatch).toMatchObject({
+      status: 'open',
+      paymentId: changed.id,
+      expected: { amount: 8000 },
+      actual: { amount: 8100 },
+    });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, actual: {} });
     expect(byKind.refund_mismatch).toMatchObject({
       status: 'open',
@@ -218,8 +243,13 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect((await resolve(byKind.status_mismatch.id, { note: 'healed already' })).status).toBe(409);
     expect((await resolve('dsc_nothing', { note: 'x' })).status).toBe(404);
     expect(
-      (await api.http().post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`).set('X-Api-Key', otherAdmin).send({ note: 'x' }))
-        .status,
+      (
+        await api
+          .http()
+          .post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`)
+          .set('X-Api-Key', otherAdmin)
+          .send({ note: 'x' })
+      ).status,
     ).toBe(404);
   });
 
