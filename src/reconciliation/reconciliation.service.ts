@@ -181,9 +181,11 @@ export class ReconciliationService implements OnModuleInit {
     try {
       const provider = this.registry.get(run.provider);
       if (!provider.listTransactions) throw new Error(`${run.provider} cannot list its records`);
+      const started = Date.now();
       for await (const page of provider.listTransactions({ from: run.from, to: run.to, merchantId: run.merchantId })) {
         await this.runs.stage(run.id, page);
       }
+      const staged = Date.now();
       const result = await this.db.transaction(async (tx) => {
         const matched = await this.runs.match(run, tx);
         await this.outbox.insert(
@@ -198,8 +200,11 @@ export class ReconciliationService implements OnModuleInit {
         );
         return matched;
       });
+      const matched = Date.now();
       const healed = await this.heal(run, result.found);
       await this.runs.clearStaging(run.id);
+      const phases = { listAndStageMs: staged - started, matchMs: matched - staged, healAndClearMs: Date.now() - matched };
+      this.logger.log({ runId: run.id, checked: result.checked, ...phases }, 'reconciliation run completed');
       return await this.runs.finishRun(run.merchantId, run.id, {
         status: 'completed',
         checked: result.checked,
