@@ -178,6 +178,15 @@ export class ReconciliationRepository {
     );
   }
 
+  /**
+   * Fresh statistics for the staged rows before matching (autovacuum never sees a table filled and
+   * emptied within minutes): without them the planner takes a million rows for a handful and probes an
+   * index per row instead of one hash join.
+   */
+  async analyzeStaging(): Promise<void> {
+    await this.db.query(`ANALYZE reconciliation_staging`);
+  }
+
   async clearStaging(runId: string): Promise<void> {
     await this.db.query(`DELETE FROM reconciliation_staging WHERE run_id = $1`, [runId]);
   }

@@ -182,9 +182,15 @@ export class ReconciliationService implements OnModuleInit {
       const provider = this.registry.get(run.provider);
       if (!provider.listTransactions) throw new Error(`${run.provider} cannot list its records`);
       const started = Date.now();
+      // Each page is staged while the provider lists the next: at most two pages in memory.
+      let staging: Promise<void> = Promise.resolve();
       for await (const page of provider.listTransactions({ from: run.from, to: run.to, merchantId: run.merchantId })) {
-        await this.runs.stage(run.id, page);
+        await staging;
+        staging = this.runs.stage(run.id, page);
+        staging.catch(() => undefined); // awaited above or below
       }
+      await staging;
+      await this.runs.analyzeStaging();
       const staged = Date.now();
       const result = await this.db.transaction(async (tx) => {
         const matched = await this.runs.match(run, tx);
