@@ -47,6 +47,8 @@ export interface MatchResult {
 
 /** How far around a run's window its payments are hash-joined to the charges (others are looked up one by one). */
 const NEARBY = '2 days';
+/** The matching statement's own timeout (DATABASE_STATEMENT_TIMEOUT_MS is for requests). */
+const MATCH_TIMEOUT = '15min';
 /** Memory for the matching's hashes and sort (the statement's transaction only). */
 const MATCH_WORK_MEM = '128MB';
 
@@ -173,7 +175,7 @@ export class ReconciliationRepository {
         page.map((t) => t.currency),
         page.map((t) => t.reference ?? null),
         page.map((t) => t.merchantId ?? null),
-        page.map((t) => t.createdAt),
+        page.map((t) => t.createdAt.toISOString()),
       ],
     );
   }
@@ -206,7 +208,11 @@ export class ReconciliationRepository {
    * hashes and the sort of the duplicates' removal.
    */
   async match(run: Pick<ReconciliationRun, 'id' | 'merchantId' | 'provider' | 'from' | 'to'>, tx: Executor): Promise<MatchResult> {
-    await tx.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', $1, true)`, [MATCH_WORK_MEM]);
+    // One statement over the whole window: longer than a request's statement timeout at a million records.
+    await tx.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', $1, true), set_config('statement_timeout', $2, true)`, [
+      MATCH_WORK_MEM,
+      MATCH_TIMEOUT,
+    ]);
     const inSuspense = (alias: string) =>
       `EXISTS (SELECT 1 FROM ledger_entries l
                 WHERE l.merchant_id = $2 AND l.payment_id = ${alias}.payment_id
