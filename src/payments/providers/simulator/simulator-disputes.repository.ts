@@ -56,10 +56,12 @@ export class SimulatorDisputesRepository {
     const { rows } = await this.db.query<SimulatorDispute & { createdAt: Date }>(
       `SELECT ${COLUMNS}, created_at AS "createdAt" FROM simulator_disputes
         WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3
-          AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))
+          AND (created_at, id) > ($4::timestamptz, $5::text)
         ORDER BY created_at, id
         LIMIT $6`,
-      [window.merchantId, window.from, window.to, after?.createdAt ?? null, after?.id ?? null, limit],
+      // The first page starts before every row of the window (ids are never empty). One condition, never an
+      // OR: a cached generic plan would otherwise scan the window from its start for every page.
+      [window.merchantId, window.from, window.to, after?.createdAt ?? window.from, after?.id ?? '', limit],
     );
     return rows;
   }
