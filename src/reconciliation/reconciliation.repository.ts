@@ -50,7 +50,7 @@ const NEARBY = '2 days';
 /** The matching statement's own timeout (DATABASE_STATEMENT_TIMEOUT_MS is for requests). */
 const MATCH_TIMEOUT = '15min';
 /** Memory for the matching's hashes and sort (the statement's transaction only). */
-const MATCH_WORK_MEM = '128MB';
+const MATCH_WORK_MEM = '256MB';
 
 /** Statuses of ours in which the charge took money. */
 const SETTLED = `('succeeded', 'partially_refunded', 'refunded')`;
@@ -226,35 +226,41 @@ export class ReconciliationRepository {
        ), nearby AS (
          -- The payments made around the window: most charges find theirs here, in one hash join.
          SELECT p.id, p.status, p.amount - p.gift_card_amount AS charged, p.amount_refunded AS refunded,
-                p.currency AS payment_currency, p.provider_ref AS payment_ref
+                p.currency AS payment_currency, p.provider_ref AS payment_ref, p.created_at AS payment_created_at
            FROM payments p
           WHERE p.merchant_id = $2 AND p.provider = $3 AND p.provider_ref IS NOT NULL
             AND p.created_at >= $4::timestamptz - interval '${NEARBY}' AND p.created_at < $5::timestamptz + interval '${NEARBY}'
-       ), staged AS (
-         SELECT s.provider_ref, s.status, s.amount, s.amount_refunded, s.currency, m.id AS payment_id, m.status AS payment_status,
-                m.charged, m.refunded, m.payment_currency, m.payment_ref, m.how
+       ), joined AS MATERIALIZED (
+         -- One hash join both ways: charges with their payment, and payments no charge was listed for.
+         SELECT s.provider_ref, s.status, s.amount, s.amount_refunded, s.currency, s.reference, n.id, n.status AS our_status,
+                n.charged, n.refunded, n.payment_currency, n.payment_ref, n.payment_created_at
            FROM charges s
-           LEFT JOIN nearby n ON n.payment_ref = s.provider_ref
+           FULL JOIN nearby n ON n.payment_ref = s.provider_ref
+       ), staged AS (
+         SELECT n.provider_ref, n.status, n.amount, n.amount_refunded, n.currency, m.id AS payment_id, m.status AS payment_status,
+                m.charged, m.refunded, m.payment_currency, m.payment_ref, m.how
+           FROM joined n
            LEFT JOIN LATERAL (
              SELECT c.id, c.status, c.charged, c.refunded, c.payment_currency, c.payment_ref, c.how FROM (
-               SELECT n.id, n.status, n.charged, n.refunded, n.payment_currency, n.payment_ref, 1 AS how WHERE n.id IS NOT NULL
+               SELECT n.id, n.our_status AS status, n.charged, n.refunded, n.payment_currency, n.payment_ref, 1 AS how WHERE n.id IS NOT NULL
                UNION ALL
                -- Not among them: each way, by index (made long before the window, an attempt's charge, our id).
                SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 1
-                 FROM payments p WHERE n.id IS NULL AND p.merchant_id = $2 AND p.provider = $3 AND p.provider_ref = s.provider_ref
+                 FROM payments p WHERE n.id IS NULL AND p.merchant_id = $2 AND p.provider = $3 AND p.provider_ref = n.provider_ref
                UNION ALL
                SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 2
                  FROM payment_attempts a JOIN payments p ON p.merchant_id = a.merchant_id AND p.id = a.payment_id
-                WHERE n.id IS NULL AND a.merchant_id = $2 AND a.provider = $3 AND a.provider_ref = s.provider_ref
+                WHERE n.id IS NULL AND a.merchant_id = $2 AND a.provider = $3 AND a.provider_ref = n.provider_ref
                UNION ALL
                SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 3
-                 FROM payments p WHERE n.id IS NULL AND p.merchant_id = $2 AND p.id = s.reference
+                 FROM payments p WHERE n.id IS NULL AND p.merchant_id = $2 AND p.id = n.reference
                UNION ALL
                -- The reference a hosted page's charge echoes is our checkout session's id.
                SELECT p.id, p.status, p.amount - p.gift_card_amount, p.amount_refunded, p.currency, p.provider_ref, 3
-                 FROM payments p WHERE n.id IS NULL AND p.merchant_id = $2 AND p.checkout_session_id = s.reference
+                 FROM payments p WHERE n.id IS NULL AND p.merchant_id = $2 AND p.checkout_session_id = n.reference
              ) c ORDER BY c.how LIMIT 1
            ) m ON true
+          WHERE n.provider_ref IS NOT NULL
        ), classified AS (
          SELECT st.*,
                 CASE
@@ -283,14 +289,12 @@ export class ReconciliationRepository {
            FROM classified
           WHERE kind IS NOT NULL
        ), unlisted AS (
-         SELECT p.provider_ref, p.id AS payment_id, 'missing_at_provider' AS kind,
-                jsonb_build_object('paymentId', p.id, 'status', p.status, 'amount', p.amount - p.gift_card_amount, 'currency', p.currency) AS expected,
+         -- Settled here within the window, and the provider listed no such charge.
+         SELECT j.payment_ref AS provider_ref, j.id AS payment_id, 'missing_at_provider' AS kind,
+                jsonb_build_object('paymentId', j.id, 'status', j.our_status, 'amount', j.charged, 'currency', j.payment_currency) AS expected,
                 '{}'::jsonb AS actual
-           FROM payments p
-          WHERE p.merchant_id = $2 AND p.provider = $3 AND p.provider_ref IS NOT NULL AND p.status IN ${SETTLED}
-            AND p.created_at >= $4 AND p.created_at < $5
-            AND NOT EXISTS (SELECT 1 FROM reconciliation_staging s
-                             WHERE s.run_id = $1 AND s.kind = 'charge' AND s.provider_ref = p.provider_ref)
+           FROM joined j
+          WHERE j.provider_ref IS NULL AND j.our_status IN ${SETTLED} AND j.payment_created_at >= $4 AND j.payment_created_at < $5
        ), staged_disputes AS (
          SELECT DISTINCT ON (s.provider_ref) s.provider_ref, s.status, s.amount, s.currency, s.reference AS charge_ref,
                 EXISTS (SELECT 1 FROM disputes d WHERE d.provider = $3 AND d.provider_ref = s.provider_ref) AS recorded
