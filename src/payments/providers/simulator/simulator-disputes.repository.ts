@@ -55,13 +55,13 @@ export class SimulatorDisputesRepository {
   ): Promise<Array<SimulatorDispute & { createdAt: Date }>> {
     const { rows } = await this.db.query<SimulatorDispute & { createdAt: Date }>(
       `SELECT ${COLUMNS}, created_at AS "createdAt" FROM simulator_disputes
-        WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3
-          AND (created_at, id) > ($4::timestamptz, $5::text)
+        WHERE merchant_id = $1 AND (created_at, id) > ($2::timestamptz, $3::text) AND created_at < $4
         ORDER BY created_at, id
-        LIMIT $6`,
-      // The first page starts before every row of the window (ids are never empty). One condition, never an
-      // OR: a cached generic plan would otherwise scan the window from its start for every page.
-      [window.merchantId, window.from, window.to, after?.createdAt ?? window.from, after?.id ?? '', limit],
+        LIMIT $5`,
+      // The first page starts before every row of the window (ids are never empty): the keyset position is
+      // the only lower bound, never an OR nor a second bound, or a cached generic plan scans the window
+      // from its start for every page (quadratic).
+      [window.merchantId, after?.createdAt ?? window.from, after?.id ?? '', window.to, limit],
     );
     return rows;
   }

@@ -201,13 +201,13 @@ export class SimulatorRepository {
          -- The few refunds not settled (failed, or settling later), from their partial index: no probe per charge.
          LEFT JOIN (SELECT r.charge_id, sum(r.amount)::bigint AS amount FROM simulator_refunds r
                      WHERE r.failed OR r.settles_at > now() GROUP BY r.charge_id) unsettled ON unsettled.charge_id = c.id
-        WHERE c.merchant_id = $1 AND c.created_at >= $2 AND c.created_at < $3
-          AND (c.created_at, c.id) > ($4::timestamptz, $5::text)
+        WHERE c.merchant_id = $1 AND (c.created_at, c.id) > ($2::timestamptz, $3::text) AND c.created_at < $4
         ORDER BY c.created_at, c.id
-        LIMIT $6`,
-      // The first page starts before every row of the window (ids are never empty). One condition, never an
-      // OR: a cached generic plan would otherwise scan the window from its start for every page.
-      [window.merchantId, window.from, window.to, after?.createdAt ?? window.from, after?.id ?? '', limit],
+        LIMIT $5`,
+      // The first page starts before every row of the window (ids are never empty): the keyset position is
+      // the only lower bound, never an OR nor a second bound, or a cached generic plan scans the window
+      // from its start for every page (quadratic).
+      [window.merchantId, after?.createdAt ?? window.from, after?.id ?? '', window.to, limit],
     );
     return rows;
   }
