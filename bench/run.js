@@ -5,6 +5,7 @@ const { randomUUID } = require('node:crypto');
 const autocannon = require('autocannon');
 const { eventsRelay } = require('./events-relay');
 const { subscriptionsRenew } = require('./subscriptions-renew');
+const { reconciliationBench } = require('./reconciliation');
 
 const BASE = process.env.PAYBRIDGE_URL ?? 'http://127.0.0.1:3000';
 const ADMIN_KEY = process.env.BENCH_ADMIN_KEY;
@@ -104,6 +105,11 @@ function run(name, request, duration = DURATION) {
 }
 
 async function main() {
+  // reconciliation starts its own API process and needs no running instance nor admin key (bench/README.md).
+  if (process.argv.slice(2).join(' ') === 'reconciliation') {
+    console.table(await reconciliationBench({ databaseUrl: DATABASE_URL }));
+    return;
+  }
   if (!ADMIN_KEY) throw new Error('Set BENCH_ADMIN_KEY to an admin key (npm run --silent keys:create -- --kind admin)');
   const publishable = (await api('POST', '/admin/api-keys', ADMIN_KEY, { kind: 'publishable', label: 'bench' })).secret;
   const secret = (await api('POST', '/admin/api-keys', ADMIN_KEY, { kind: 'secret', label: 'bench' })).secret;

@@ -147,6 +147,32 @@ export class Env {
   @Min(0)
   SIMULATOR_REFUND_SETTLE_SECONDS: number = 30;
 
+  /**
+   * The simulator's fee on a charge: SIMULATOR_FEE_PERCENT of the amount (up to two decimals, read as
+   * basis points, never as a float) rounded half up to a minor unit, plus SIMULATOR_FEE_FIXED minor
+   * units, at most the amount. Its money becomes available SIMULATOR_AVAILABILITY_DAYS after the charge.
+   */
+  @IsString()
+  @Matches(/^\d{1,2}(\.\d{1,2})?$/, { message: 'SIMULATOR_FEE_PERCENT must be a percentage with at most two decimals, e.g. 2.9' })
+  SIMULATOR_FEE_PERCENT: string = '0';
+
+  @IsInt()
+  @Min(0)
+  SIMULATOR_FEE_FIXED: number = 0;
+
+  @IsInt()
+  @Min(0)
+  SIMULATOR_AVAILABILITY_DAYS: number = 0;
+
+  /** The settlement job: how often it asks providers for fees and availability, and how long it waits before asking again. */
+  @IsInt()
+  @Min(100)
+  SETTLEMENT_INTERVAL_MS: number = 60000;
+
+  @IsInt()
+  @Min(1)
+  SETTLEMENT_RETRY_SECONDS: number = 3600;
+
   /** Recovery of payments left in processing (a crash or an unknown outcome): how often, and how old they must be. */
   @IsInt()
   @Min(100)

@@ -289,6 +289,15 @@ export class DatabaseService implements Executor, OnApplicationBootstrap, OnAppl
   }
 
   /**
+   * Runs fn outside the caller's transaction, if any: work a request starts that goes on after its
+   * answer (a reconciliation run), whose statements must not join the request's transaction (an
+   * Idempotency-Key's atomic mode) nor be refused once it has ended.
+   */
+  outsideTransaction<T>(fn: () => T): T {
+    return this.ambient.exit(fn);
+  }
+
+  /**
    * Runs fn only if this instance wins the session-level advisory lock `name`: single-runner jobs
    * across instances. Returns undefined when another instance holds it.
    */

@@ -76,6 +76,19 @@ export class LedgerRepository {
     );
   }
 
+  /** Charges' gross taken by providers and the providers' fees, for one currency (LedgerBalance.settlement). */
+  async settlementTotals(merchantId: string, currency: string, executor: Executor = this.db): Promise<{ gross: number; fees: number }> {
+    const { rows } = await executor.query<{ gross: number; fees: number }>(
+      `SELECT coalesce(sum(amount) FILTER (WHERE kind = 'charge' AND direction = 'debit' AND account LIKE 'receivable:%'), 0)::bigint AS gross,
+              (coalesce(sum(amount) FILTER (WHERE account = $3 AND direction = 'debit'), 0)
+               - coalesce(sum(amount) FILTER (WHERE account = $3 AND direction = 'credit'), 0))::bigint AS fees
+         FROM ledger_entries
+        WHERE merchant_id = $1 AND currency = $2`,
+      [merchantId, currency, ACCOUNTS.providerFees],
+    );
+    return rows[0];
+  }
+
   async balances(merchantId: string, currency: string, executor: Executor = this.db): Promise<AccountBalance[]> {
     const { rows } = await executor.query<AccountBalance>(
       `SELECT account,

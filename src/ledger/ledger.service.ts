@@ -77,9 +77,13 @@ export class LedgerService {
   }
 
   async balance(merchantId: string, currency: string): Promise<LedgerBalance> {
-    const accounts = await this.ledger.balances(merchantId, currency, this.db.reports);
+    const [accounts, { gross, fees }] = await Promise.all([
+      this.ledger.balances(merchantId, currency, this.db.reports),
+      this.ledger.settlementTotals(merchantId, currency, this.db.reports),
+    ]);
     const totalDebits = accounts.reduce((sum, a) => sum + a.debits, 0);
     const totalCredits = accounts.reduce((sum, a) => sum + a.credits, 0);
-    return { currency, accounts, totalDebits, totalCredits, balanced: totalDebits === totalCredits };
+    const settlement = { gross, fees, net: gross - fees };
+    return { currency, accounts, totalDebits, totalCredits, balanced: totalDebits === totalCredits, settlement };
   }
 }

@@ -25,6 +25,8 @@ export const ACCOUNTS = {
   suspense: 'suspense',
   /** Money a provider took back for a dispute (chargeback); given back to receivable when it is won. */
   disputes: 'disputes',
+  /** Providers' fees on charges (an expense), booked against what the provider holds for us. */
+  providerFees: 'provider_fees',
   /** Providers' dispute fees (an expense). */
   disputeFees: 'dispute_fees',
 } as const;
@@ -60,4 +62,9 @@ export interface LedgerBalance {
   totalDebits: number;
   totalCredits: number;
   balanced: boolean;
+  /**
+   * What providers took for charges (`gross`: debits to `receivable:<provider>` of charge postings),
+   * their fees on them (`fees`: the `provider_fees` balance), and `net` = gross - fees.
+   */
+  settlement: { gross: number; fees: number; net: number };
 }

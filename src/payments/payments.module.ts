@@ -15,6 +15,8 @@ import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service
 import { CheckoutEvents } from './checkout/checkout-events';
 import { CheckoutService } from './checkout/checkout.service';
 import { PaymentJobs } from './payment-jobs';
+import { SettlementJob } from './settlement/settlement.job';
+import { SettlementsRepository } from './settlement/settlements.repository';
 import { PaymentOutcomes } from './outcomes/payment-outcomes';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
@@ -99,6 +101,8 @@ import { DisputesRepository } from '../disputes/disputes.repository';
     ProviderEventsHandler,
     ProviderEventMatcher,
     PaymentJobs,
+    SettlementsRepository,
+    SettlementJob,
     DisputesRepository,
     DisputeEvents,
   ],

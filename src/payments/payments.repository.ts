@@ -11,7 +11,8 @@ export const SELECT_PAYMENT = `
   SELECT p.merchant_id, p.id, p.status, p.amount, p.amount_refunded, p.amount_refund_pending, p.currency, p.provider,
          p.provider_ref, p.customer_id, c.email AS customer_email, p.checkout_session_id, p.lines, p.discount,
          p.failure_code, p.failure_message, p.decline_code, p.next_action, p.idempotency_key, p.retry_of,
-         p.metadata, p.return_url, p.coupon_code, p.gift_card_code, p.gift_card_amount, p.fx, p.created_at, p.updated_at
+         p.metadata, p.return_url, p.coupon_code, p.gift_card_code, p.gift_card_amount, p.fx, p.settlement_status, p.settlement_fee,
+         p.settlement_available_on, p.created_at, p.updated_at
     FROM payments p
     JOIN customers c ON c.merchant_id = p.merchant_id AND c.id = p.customer_id`;
 
@@ -145,6 +146,13 @@ export class PaymentsRepository {
                 failure_message = CASE WHEN $7 THEN $9 ELSE p.failure_message END,
                 decline_code = CASE WHEN $7 THEN $10 ELSE p.decline_code END,
                 next_action = CASE WHEN $11 THEN $12::jsonb ELSE p.next_action END,
+                -- A success: the provider's settlement as its answer reports it, or the settlement job asks (now).
+                settlement_status = coalesce(p.settlement_status, $19),
+                settlement_fee = coalesce(p.settlement_fee, $20),
+                settlement_available_on = coalesce(p.settlement_available_on, $21),
+                settlement_check_at = CASE WHEN NOT $18 OR p.settlement_status IS NOT NULL THEN p.settlement_check_at
+                                           WHEN $19 = 'available' THEN NULL
+                                           ELSE coalesce($21, now()) END,
                 updated_at = now()
            FROM current
           WHERE p.merchant_id = $1 AND p.id = $2 AND current.status = ANY($4::text[])
@@ -178,6 +186,10 @@ export class PaymentsRepository {
         attempt?.providerRef ?? null,
         attempt?.errorCode ?? null,
         detail,
+        changes.settlementDue ?? false,
+        changes.settlement?.status ?? null,
+        changes.settlement?.fee ?? null,
+        changes.settlement?.availableOn ?? null,
       ],
     );
     return rows[0] ? { from: rows[0].from_status, payment: toPayment(rows[0]) } : null;

@@ -1,5 +1,5 @@
 import type { ConvertedFrom, FxSnapshot } from '../fx/fx.types';
-import type { ProviderId } from './providers/payment-provider';
+import type { ProviderId, ProviderSettlement } from './providers/payment-provider';
 
 export const PAYMENT_STATUSES = [
   'pending',
@@ -32,6 +32,14 @@ export interface Line {
   segpayPricePoint?: string;
 }
 
+/** A charge's settlement at its provider (README, "Settlement and fees"). */
+export interface PaymentSettlement {
+  status: 'pending' | 'available';
+  availableOn: Date;
+  /** The provider's fee, minor units of the payment's currency; booked to `provider_fees`. */
+  fee: number;
+}
+
 export interface NextAction {
   type: 'redirect_to_url';
   url: string;
@@ -60,6 +68,9 @@ export interface PaymentRow {
   retry_of: string | null;
   metadata: Record<string, string>;
   return_url: string | null;
+  settlement_status: PaymentSettlement['status'] | null;
+  settlement_fee: number | null;
+  settlement_available_on: Date | null;
   coupon_code: string | null;
   gift_card_code: string | null;
   gift_card_amount: number;
@@ -98,6 +109,8 @@ export interface Payment {
   amountRefundPending: number;
   /** The conversion rate its converted lines were priced with; null when nothing was converted. */
   fx: FxSnapshot | null;
+  /** The provider's fee and when the money is available to us, once the provider reports them (null before, or never). */
+  settlement: PaymentSettlement | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -129,6 +142,10 @@ export function toPayment(row: PaymentRow): Payment {
     giftCardAmount: row.gift_card_amount,
     amountRefundPending: row.amount_refund_pending,
     fx: row.fx ?? null,
+    settlement:
+      row.settlement_status && row.settlement_available_on
+        ? { status: row.settlement_status, availableOn: row.settlement_available_on, fee: Number(row.settlement_fee ?? 0) }
+        : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -162,6 +179,10 @@ export interface TransitionChanges {
   failureMessage?: string | null;
   declineCode?: string | null;
   nextAction?: NextAction | null;
+  /** The provider took the money: the settlement job is to ask it for the fee and availability (settlement_check_at). */
+  settlementDue?: boolean;
+  /** …unless the provider's answer already reported the settlement: recorded at once. */
+  settlement?: ProviderSettlement | null;
 }
 
 export interface AttemptResult {

@@ -111,7 +111,11 @@ export class ReconciliationService implements OnModuleInit {
     return { ...found, data: found.data.map(view) };
   }
 
-  async listDiscrepancies(merchantId: string, filter: DiscrepancyFilter, page: PageRequest): Promise<Page<Omit<Discrepancy, 'merchantId'>>> {
+  async listDiscrepancies(
+    merchantId: string,
+    filter: DiscrepancyFilter,
+    page: PageRequest,
+  ): Promise<Page<Omit<Discrepancy, 'merchantId'>>> {
     const found = toPage(await this.runs.listDiscrepancies(merchantId, filter, page), page);
     return { ...found, data: found.data.map(view) };
   }
@@ -140,7 +144,8 @@ export class ReconciliationService implements OnModuleInit {
 
   /** Called under the run's lock: a run still marked running was killed mid-way, and ends failed first. */
   private async create(merchantId: string, provider: ProviderId, window: { from: Date; to: Date }): Promise<ReconciliationRun> {
-    if (await this.runs.failInterrupted(merchantId, provider)) this.logger.warn({ merchantId, provider }, 'interrupted reconciliation runs failed');
+    if (await this.runs.failInterrupted(merchantId, provider))
+      this.logger.warn({ merchantId, provider }, 'interrupted reconciliation runs failed');
     return this.runs.createRun({ id: newId('rr'), merchantId, provider, ...window });
   }
 
@@ -151,15 +156,20 @@ export class ReconciliationService implements OnModuleInit {
   private begin(merchantId: string, provider: ProviderId, window: { from: Date; to: Date }): Promise<ReconciliationRun | undefined> {
     return new Promise((resolve, reject) => {
       let answered = false;
-      this.locked(merchantId, provider, async () => {
-        const run = await this.create(merchantId, provider, window);
-        answered = true;
-        resolve(run);
-        await this.execute(run);
-      }).then(
-        () => answered || resolve(undefined),
-        (err: unknown) => (answered ? this.logger.error({ err }, 'reconciliation run failed') : reject(err)),
-      );
+      // The run outlives the request: its statements never join the request's transaction.
+      this.db
+        .outsideTransaction(() =>
+          this.locked(merchantId, provider, async () => {
+            const run = await this.create(merchantId, provider, window);
+            answered = true;
+            resolve(run);
+            await this.execute(run);
+          }),
+        )
+        .then(
+          () => answered || resolve(undefined),
+          (err: unknown) => (answered ? this.logger.error({ err }, 'reconciliation run failed') : reject(err)),
+        );
     });
   }
 
@@ -168,9 +178,17 @@ export class ReconciliationService implements OnModuleInit {
     try {
       const provider = this.registry.get(run.provider);
       if (!provider.listTransactions) throw new Error(`${run.provider} cannot list its records`);
+      const started = Date.now();
+      // Each page is staged while the provider lists the next: at most two pages in memory.
+      let staging: Promise<void> = Promise.resolve();
       for await (const page of provider.listTransactions({ from: run.from, to: run.to, merchantId: run.merchantId })) {
-        await this.runs.stage(run.id, page);
+        await staging;
+        staging = this.runs.stage(run.id, page);
+        staging.catch(() => undefined); // awaited above or below
       }
+      await staging;
+      await this.runs.analyzeStaging();
+      const staged = Date.now();
       const result = await this.db.transaction(async (tx) => {
         const matched = await this.runs.match(run, tx);
         await this.outbox.insert(
@@ -186,8 +204,11 @@ export class ReconciliationService implements OnModuleInit {
         await this.healing.bookToSuspense(tx, run, matched.found);
         return matched;
       });
+      const matched = Date.now();
       const healed = await this.healing.heal(run, result.found);
       await this.runs.clearStaging(run.id);
+      const phases = { listAndStageMs: staged - started, matchMs: matched - staged, healAndClearMs: Date.now() - matched };
+      this.logger.log({ runId: run.id, checked: result.checked, ...phases }, 'reconciliation run completed');
       return await this.runs.finishRun(run.merchantId, run.id, {
         status: 'completed',
         checked: result.checked,

@@ -54,6 +54,7 @@ export type {
   StripePaymentIntent,
   StripeRefund,
 } from './stripe-emulator-support';
+import { StripeBalance, type StripeBalanceOptions } from './stripe-balance';
 
 /**
  * Stripe emulator: PaymentIntents, Refunds, Checkout Sessions (payment and subscription mode), and the
@@ -73,6 +74,8 @@ export interface StripeEmulatorOptions {
   apiVersion?: string;
   /** Stripe Billing's retry schedule and final action (stripe-emulator-billing.ts). */
   billing?: BillingOptions;
+  /** Fees and availability of balance transactions (default: 2.9% + 30, available 2 days later). */
+  balance?: StripeBalanceOptions;
 }
 
 const DEFAULT_API_VERSION = '2026-10-28.endive';
@@ -120,6 +123,8 @@ export class StripeEmulator extends EmulatorServer {
   private refundsToHold = 0;
   /** Subscriptions, invoices and test clocks (stripe-emulator-billing.ts). */
   private readonly billing: StripeBilling;
+  /** Balance transactions of charges and refunds (fee, net, available_on, status). */
+  readonly balance: StripeBalance;
 
   constructor(options: StripeEmulatorOptions) {
     super('Stripe');
@@ -127,6 +132,7 @@ export class StripeEmulator extends EmulatorServer {
     this.webhookUrl = options.webhookUrl;
     this.apiKey = options.apiKey;
     this.apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
+    this.balance = new StripeBalance(options.balance);
 
     const api = { auth: true };
     const money = { auth: true, money: true };
@@ -164,6 +170,7 @@ export class StripeEmulator extends EmulatorServer {
     this.post('/v1/payment_methods/:id/detach', (req, p) => this.detachPaymentMethod(req, p), api);
     this.get('/v1/charges', (req, p) => this.list(req, p, '/v1/charges', this.filterCharges(p)));
     this.get('/v1/charges/:id', (req, p) => this.retrieve(req, p, this.getCharge(req.params.id)));
+    this.get('/v1/balance_transactions/:id', (req, p) => this.retrieve(req, p, this.getBalanceTransaction(req.params.id)));
     this.post('/v1/refunds', (req, p) => this.createRefund(req, p), money);
     this.get('/v1/refunds', (req, p) => this.list(req, p, '/v1/refunds', this.filterRefunds(p)));
     this.get('/v1/refunds/:id', (req, p) => this.retrieve(req, p, this.getRefund(req.params.id)));
@@ -205,6 +212,9 @@ export class StripeEmulator extends EmulatorServer {
       return json(200, { held: this.refundsToHold });
     });
     this.route('POST', '/_emulator/refunds/:id/settle', (req) => this.settleRefundRoute(req));
+    this.route('POST', '/_emulator/balance_transactions/:id/available', (req) =>
+      json(200, clone(this.balance.makeAvailable(req.params.id))),
+    );
     this.route('POST', '/_emulator/events/:id/resend', (req) => this.resendRoute(req));
     this.route('POST', '/_emulator/charges/:id/dispute', async (req) => json(200, await this.createDispute(req.params.id)));
     this.route('POST', '/_emulator/disputes/:id/withdraw', async (req) => json(200, await this.withdrawDisputeFunds(req.params.id)));
@@ -839,6 +849,7 @@ export class StripeEmulator extends EmulatorServer {
       ['in_', this.invoiceMap],
       ['du_', this.disputeMap],
     ];
+    if (id.startsWith('txn_')) return this.balance.get(id) as Json | undefined;
     for (const [prefix, map] of maps) if (id.startsWith(prefix)) return map.get(id) as Json | undefined;
     return undefined;
   }
@@ -1078,6 +1089,7 @@ export class StripeEmulator extends EmulatorServer {
       charge.captured = true;
       charge.amount_captured = amount;
       charge.status = 'succeeded';
+      charge.balance_transaction = this.balance.forCharge(charge).id;
     }
     pi.amount_received = amount;
     pi.amount_capturable = 0;
@@ -1173,7 +1185,7 @@ export class StripeEmulator extends EmulatorServer {
       amount: pi.amount,
       amount_captured: declined || manual ? 0 : pi.amount,
       amount_refunded: 0,
-      balance_transaction: declined || manual ? null : `txn_${randomId(24)}`,
+      balance_transaction: null,
       captured: !declined && !manual,
       created: now(),
       currency: pi.currency,
@@ -1205,6 +1217,7 @@ export class StripeEmulator extends EmulatorServer {
       refunded: false,
       status: declined ? 'failed' : manual ? 'pending' : 'succeeded',
     };
+    if (charge.captured) charge.balance_transaction = this.balance.forCharge(charge).id;
     this.chargeMap.set(charge.id, charge);
     return charge;
   }
@@ -1223,6 +1236,12 @@ export class StripeEmulator extends EmulatorServer {
     const pi = this.intents.get(id);
     if (!pi) throw noSuch('payment_intent', id);
     return pi;
+  }
+
+  private getBalanceTransaction(id: string): object {
+    const txn = this.balance.get(id);
+    if (!txn) throw noSuch('balance transaction', id);
+    return txn;
   }
 
   private getCharge(id: string): StripeCharge {
@@ -1439,7 +1458,7 @@ export class StripeEmulator extends EmulatorServer {
       id: `re_${randomId(24)}`,
       object: 'refund',
       amount,
-      balance_transaction: `txn_${randomId(24)}`,
+      balance_transaction: '',
       charge: charge.id,
       created: now(),
       currency: charge.currency,
@@ -1459,6 +1478,7 @@ export class StripeEmulator extends EmulatorServer {
     };
     if (this.refundsToHold > 0) this.refundsToHold--;
     this.refundMap.set(refund.id, refund);
+    refund.balance_transaction = this.balance.forRefund(refund).id;
     const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
     charge.amount_refunded += amount;
     charge.refunded = charge.amount_refunded >= charge.amount_captured;

@@ -9,6 +9,7 @@ import {
   createProduct,
   eventually,
   getPayment,
+  newKey,
   processBody,
   processPayment,
   refundPayment,
@@ -53,7 +54,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     return res.body as { id: string; providerRef: string; status: string };
   };
   const dbNow = () => dbNowOf(api);
-  const reconcile = (from: Date, to: Date) => reconcileWith(api, admin, 'simulator', from, to);
+  const reconcile = (from: Date, to: Date, idempotencyKey?: string) => reconcileWith(api, admin, 'simulator', from, to, idempotencyKey);
   const discrepancies = (query: string, key = admin) => discrepanciesOf(api, key, query);
   const balanced = () => ledgerBalanced(api, admin, 'USD');
   const suspenseOf = (discrepancyId: string) => strayChargeSuspense(api, discrepancyId);
@@ -74,7 +75,7 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       return s.status === 'complete';
     });
     cleanTo = await dbNow();
-    const run = await reconcile(from, cleanTo);
+    const run = await reconcile(from, cleanTo, newKey());
     expect(run).toMatchObject({ status: 'completed', counts: { checked: 4, matched: 4, discrepancies: 0, healed: 0 } });
     expect(await discrepancies(`runId=${run.id}`)).toEqual([]);
   });
@@ -146,8 +147,19 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
       expected: { status: 'requires_action', amount: 8000, currency: 'USD' },
       actual: { status: 'succeeded', amount: 8000 },
     });
-    expect(byKind.missing_locally).toMatchObject({ status: 'open', paymentId: null, providerRef: stray, expected: {}, actual: { amount: 4200 } });
-    expect(byKind.amount_mismatch).toMatchObject({ status: 'open', paymentId: changed.id, expected: { amount: 8000 }, actual: { amount: 8100 } });
+    expect(byKind.missing_locally).toMatchObject({
+      status: 'open',
+      paymentId: null,
+      providerRef: stray,
+      expected: {},
+      actual: { amount: 4200 },
+    });
+    expect(byKind.amount_mismatch).toMatchObject({
+      status: 'open',
+      paymentId: changed.id,
+      expected: { amount: 8000 },
+      actual: { amount: 8100 },
+    });
     expect(byKind.missing_at_provider).toMatchObject({ status: 'open', paymentId: unknown.id, actual: {} });
     expect(byKind.refund_mismatch).toMatchObject({
       status: 'healed',
@@ -207,8 +219,13 @@ describe('reconciliation runs (real PostgreSQL, the simulator)', () => {
     expect((await resolve(byKind.status_mismatch.id, { note: 'healed already' })).status).toBe(409);
     expect((await resolve('dsc_nothing', { note: 'x' })).status).toBe(404);
     expect(
-      (await api.http().post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`).set('X-Api-Key', otherAdmin).send({ note: 'x' }))
-        .status,
+      (
+        await api
+          .http()
+          .post(`/admin/reconciliation/discrepancies/${byKind.amount_mismatch.id}/resolve`)
+          .set('X-Api-Key', otherAdmin)
+          .send({ note: 'x' })
+      ).status,
     ).toBe(404);
   });
 

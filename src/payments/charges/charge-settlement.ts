@@ -46,7 +46,8 @@ export class ChargeSettlement {
         const outcome = { attemptId: attempt.id, providerRef: result.providerRef };
         let after: Payment | null = null;
         if (result.status === 'succeeded') {
-          after = await this.outcomes.succeed(tx, payment, attempt.provider, result.providerRef, { ...outcome, status: 'succeeded' });
+          const succeeded = { ...outcome, status: 'succeeded' as const };
+          after = await this.outcomes.succeed(tx, payment, attempt.provider, result.providerRef, succeeded, {}, result.settlement);
         } else if (result.status === 'requires_action' && result.nextActionUrl) {
           const nextAction = { type: 'redirect_to_url' as const, url: result.nextActionUrl };
           after = await this.outcomes.requireAction(tx, payment, attempt.provider, result.providerRef, nextAction, {

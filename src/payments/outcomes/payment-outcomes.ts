@@ -10,7 +10,8 @@ import { MetricsService } from '../../metrics/metrics.service';
 import { PaymentHooks } from '../payment-hooks';
 import { PaymentsRepository } from '../payments.repository';
 import type { AttemptResult, NextAction, Payment } from '../payments.types';
-import type { ProviderId } from '../providers/payment-provider';
+import type { ProviderId, ProviderSettlement } from '../providers/payment-provider';
+import { SettlementsRepository } from '../settlement/settlements.repository';
 
 /** What an outcome needs to know of the payment: enough for the ledger and the event. */
 export type PaymentRef = Pick<Payment, 'id' | 'merchantId' | 'amount' | 'currency' | 'customer' | 'checkoutSessionId'> &
@@ -33,6 +34,21 @@ function chargeLines(payment: PaymentRef, provider: ProviderId | null): LedgerLi
     { account: ACCOUNTS.sales, direction: 'credit' as const, amount: sales },
     { account: ACCOUNTS.giftCardLiability, direction: 'credit' as const, amount: giftCards },
   ].filter((line) => line.amount > 0);
+}
+
+/** A provider's fee on a charge: from what it holds for us to the `provider_fees` expense, once per payment. */
+function feePosting(payment: Pick<PaymentRef, 'id' | 'merchantId' | 'currency'>, provider: ProviderId, fee: number) {
+  return {
+    merchantId: payment.merchantId,
+    postingId: `fee:${payment.id}`,
+    kind: 'fee',
+    currency: payment.currency,
+    paymentId: payment.id,
+    lines: [
+      { account: ACCOUNTS.providerFees, direction: 'debit' as const, amount: fee },
+      { account: ACCOUNTS.receivable(provider), direction: 'credit' as const, amount: fee },
+    ],
+  };
 }
 
 /**
@@ -71,6 +87,7 @@ export class PaymentOutcomes {
     private readonly coupons: CouponsService,
     private readonly holds: GiftCardHolds,
     private readonly hooks: PaymentHooks,
+    private readonly settlements: SettlementsRepository,
     metrics: MetricsService,
   ) {
     this.outcomes = metrics.counter('payments_outcomes_total', 'Payments reaching an outcome, by provider', ['provider', 'outcome']);
@@ -83,12 +100,13 @@ export class PaymentOutcomes {
     providerRef: string | null,
     attempt: AttemptResult | null,
     detail: Record<string, unknown> = {},
+    settlement: ProviderSettlement | null = null,
   ): Promise<Payment | null> {
     const moved = await this.payments.transition(
       payment.merchantId,
       payment.id,
       'succeeded',
-      { provider: provider ?? undefined, providerRef, nextAction: null },
+      { provider: provider ?? undefined, providerRef, nextAction: null, settlementDue: provider !== null, settlement },
       attempt,
       { provider, ...detail },
       tx,
@@ -108,6 +126,8 @@ export class PaymentOutcomes {
         tx,
       ),
     );
+    // The fee the provider's answer reports, booked with the sale (the settlement job books one learned later).
+    if (provider && settlement && settlement.fee > 0) tx.later(this.ledger.post(feePosting(payment, provider, settlement.fee), tx));
     if (payment.couponCode) {
       tx.later(
         this.coupons.redeem(tx, payment.merchantId, payment.couponCode, { sessionId: payment.checkoutSessionId, paymentId: payment.id }),
@@ -117,6 +137,25 @@ export class PaymentOutcomes {
     await this.hooks.outcomeReached(tx, moved.payment, 'succeeded');
     this.outcomes.inc({ provider: provider ?? 'gift_card', outcome: 'succeeded' });
     return moved.payment;
+  }
+
+  /**
+   * What the provider reports of a succeeded charge's settlement, after it succeeded (the settlement
+   * job): recorded on the payment, and its fee booked once (feePosting), whoever reported it first.
+   * `checkAgainAt`: the earliest the job asks again about one still pending. False when the payment's
+   * settlement was already available (nothing written).
+   */
+  async settle(
+    tx: Transaction,
+    payment: Pick<Payment, 'id' | 'merchantId' | 'currency'>,
+    provider: ProviderId,
+    settlement: ProviderSettlement,
+    checkAgainAt: Date,
+  ): Promise<boolean> {
+    const recorded = await this.settlements.record(payment.merchantId, payment.id, settlement, checkAgainAt, tx);
+    if (!recorded) return false;
+    if (recorded.fee > 0) await this.ledger.postOnce(feePosting(payment, provider, recorded.fee), tx);
+    return true;
   }
 
   async requireAction(

@@ -93,6 +93,18 @@ export interface ProviderPayment {
   declineCode?: string;
   /** 3-D Secure or another customer step. */
   nextActionUrl?: string;
+  /** A succeeded charge's settlement, when the provider's answer reports it (the simulator does). */
+  settlement?: ProviderSettlement;
+}
+
+/**
+ * A charge's settlement as its provider reports it (Stripe's balance transaction, the simulator's
+ * books): its fee in the charge's currency and minor units, and when the money becomes available to us.
+ */
+export interface ProviderSettlement {
+  status: 'pending' | 'available';
+  fee: number;
+  availableOn: Date;
 }
 
 export interface RefundInput {
@@ -245,6 +257,11 @@ export interface PaymentProvider {
    * it only have the text recorded here.
    */
   submitDisputeEvidence?(providerDisputeId: string, text: string): Promise<void>;
+  /**
+   * Optional: a succeeded charge's settlement (fee, availability), asked by the settlement job; null
+   * while the provider does not report it yet. Providers without it leave payments' settlement null.
+   */
+  retrieveSettlement?(providerRef: string): Promise<ProviderSettlement | null>;
   /**
    * Optional: what the provider holds for a window, page by page (bounded pages, keyset paging), for
    * reconciliation. Providers without it are not reconciled.

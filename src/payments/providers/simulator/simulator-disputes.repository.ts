@@ -55,11 +55,13 @@ export class SimulatorDisputesRepository {
   ): Promise<Array<SimulatorDispute & { createdAt: Date }>> {
     const { rows } = await this.db.query<SimulatorDispute & { createdAt: Date }>(
       `SELECT ${COLUMNS}, created_at AS "createdAt" FROM simulator_disputes
-        WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3
-          AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5))
+        WHERE merchant_id = $1 AND (created_at, id) > ($2::timestamptz, $3::text) AND created_at < $4
         ORDER BY created_at, id
-        LIMIT $6`,
-      [window.merchantId, window.from, window.to, after?.createdAt ?? null, after?.id ?? null, limit],
+        LIMIT $5`,
+      // The first page starts before every row of the window (ids are never empty): the keyset position is
+      // the only lower bound, never an OR nor a second bound, or a cached generic plan scans the window
+      // from its start for every page (quadratic).
+      [window.merchantId, after?.createdAt ?? window.from, after?.id ?? '', window.to, limit],
     );
     return rows;
   }

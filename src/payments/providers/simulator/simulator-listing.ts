@@ -4,7 +4,7 @@ import type { SimulatorDisputesRepository } from './simulator-disputes.repositor
 import type { SimulatorRepository } from './simulator.repository';
 
 /** Rows per page of the simulator's listing (reconciliation): memory stays one page whatever the window. */
-const LIST_PAGE_SIZE = 1000;
+const LIST_PAGE_SIZE = 5000;
 
 type Position = { createdAt: Date; id: string } | null;
 

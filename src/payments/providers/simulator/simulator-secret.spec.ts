@@ -10,7 +10,15 @@ import type { SimulatorVault } from './simulator-vault';
 
 /** The simulator as configured by these variables (its books and URL are not used by what is tested here). */
 function simulator(env: Partial<Env>): SimulatorProvider {
-  const values: Partial<Env> = { SIMULATOR_LATENCY_MS: 0, SIMULATOR_OUTAGE: false, SIMULATOR_REFUND_SETTLE_SECONDS: 30, ...env };
+  const values: Partial<Env> = {
+    SIMULATOR_LATENCY_MS: 0,
+    SIMULATOR_OUTAGE: false,
+    SIMULATOR_REFUND_SETTLE_SECONDS: 30,
+    SIMULATOR_FEE_PERCENT: '0',
+    SIMULATOR_FEE_FIXED: 0,
+    SIMULATOR_AVAILABILITY_DAYS: 0,
+    ...env,
+  };
   const config = { get: (name: keyof Env) => values[name] } as unknown as ConfigService<Env, true>;
   return new SimulatorProvider({} as SimulatorRepository, {} as SimulatorDisputesRepository, {} as PublicUrl, {} as SimulatorVault, config);
 }

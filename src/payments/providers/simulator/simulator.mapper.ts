@@ -6,6 +6,7 @@ import {
   type ProviderEventKind,
   type ProviderPayment,
   type ProviderPaymentStatus,
+  type ProviderSettlement,
   type ProviderTransaction,
 } from '../payment-provider';
 import type { SimulatorDispute } from './simulator-disputes.repository';
@@ -69,7 +70,14 @@ export function toProviderPayment(charge: SimulatorCharge, nextActionUrl?: strin
     amountRefunded: charge.amountRefunded,
     declineCode: charge.declineCode ?? undefined,
     nextActionUrl: charge.status === 'requires_action' ? nextActionUrl : undefined,
+    settlement: settlementOf(charge),
   };
+}
+
+/** A succeeded charge's settlement as the simulator's books show it (none for a charge recorded before fees). */
+export function settlementOf(charge: SimulatorCharge): ProviderSettlement | undefined {
+  if (charge.status !== 'succeeded' || !charge.availableOn) return undefined;
+  return { status: charge.available ? 'available' : 'pending', fee: Number(charge.fee), availableOn: charge.availableOn };
 }
 
 /** A listed charge, for reconciliation: its status in our terms, its reference (our payment id). */

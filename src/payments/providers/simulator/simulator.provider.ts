@@ -14,6 +14,7 @@ import {
   ProviderPayment,
   ProviderRefund,
   ProviderRefundStatus,
+  ProviderSettlement,
   ProviderTransaction,
   ProviderUnavailableError,
   ProviderWebhookEvent,
@@ -35,9 +36,11 @@ import {
   signSimulatorPayload,
   SimulatorEvent,
   toProviderPayment,
+  settlementOf,
 } from './simulator.mapper';
+import { settlementTerms } from './simulator-fees';
 import { listSimulatorTransactions } from './simulator-listing';
-import { SimulatorCharge, SimulatorRepository } from './simulator.repository';
+import { SimulatorCharge, SimulatorRepository, type SimulatorSettlementTerms } from './simulator.repository';
 import { SimulatorDispute, SimulatorDisputesRepository } from './simulator-disputes.repository';
 import { SimulatorVault } from './simulator-vault';
 
@@ -72,6 +75,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
   private readonly secret: string;
   private readonly refundSettleSeconds: number;
   private readonly nodeEnv: string;
+  private readonly terms: (amount: number) => SimulatorSettlementTerms;
 
   constructor(
     private readonly records: SimulatorRepository,
@@ -85,6 +89,11 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     this.secret = config.get('SIMULATOR_WEBHOOK_SECRET', { infer: true });
     this.refundSettleSeconds = config.get('SIMULATOR_REFUND_SETTLE_SECONDS', { infer: true });
     this.nodeEnv = config.get('NODE_ENV', { infer: true });
+    this.terms = settlementTerms({
+      percent: config.get('SIMULATOR_FEE_PERCENT', { infer: true }),
+      fixed: config.get('SIMULATOR_FEE_FIXED', { infer: true }),
+      availabilityDays: config.get('SIMULATOR_AVAILABILITY_DAYS', { infer: true }),
+    });
   }
 
   onModuleInit(): void {
@@ -142,18 +151,21 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     const outcome = outcomeOf(token);
     if (outcome.status === 'processing_error')
       throw new ProviderUnavailableError(this.id, 'Simulated processing error', { testToken: true });
-    const charge = await this.records.recordCharge({
-      id: `sim_ch_${randomBase62(20)}`,
-      merchantId: input.merchantId,
-      idempotencyKey: input.idempotencyKey,
-      token,
-      amount: input.amount,
-      currency: input.currency,
-      status: outcome.status,
-      declineCode: outcome.status === 'declined' ? outcome.declineCode : null,
-      reference: input.reference,
-      sessionId: null,
-    });
+    const charge = await this.records.recordCharge(
+      {
+        id: `sim_ch_${randomBase62(20)}`,
+        merchantId: input.merchantId,
+        idempotencyKey: input.idempotencyKey,
+        token,
+        amount: input.amount,
+        currency: input.currency,
+        status: outcome.status,
+        declineCode: outcome.status === 'declined' ? outcome.declineCode : null,
+        reference: input.reference,
+        sessionId: null,
+      },
+      this.terms(input.amount),
+    );
     await this.networkDelay();
     if (charge.status === 'declined') throw new ProviderDeclineError(this.id, charge.declineCode ?? 'generic_decline', charge.id);
     return toProviderPayment(charge, this.authenticationUrl(charge));
@@ -163,6 +175,13 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     this.assertUp();
     const charge = await this.records.findCharge({ id: lookup.providerRef, idempotencyKey: lookup.idempotencyKey });
     return charge ? toProviderPayment(charge, this.authenticationUrl(charge)) : null;
+  }
+
+  /** A succeeded charge's fee and availability, from the simulator's books. */
+  async retrieveSettlement(providerRef: string): Promise<ProviderSettlement | null> {
+    this.assertUp();
+    const charge = await this.records.findCharge({ id: providerRef });
+    return (charge && settlementOf(charge)) ?? null;
   }
 
   async refund(input: RefundInput): Promise<ProviderRefund> {
@@ -311,18 +330,21 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
   async submitHostedPayment(sessionId: string, approve: boolean): Promise<{ redirectTo: string } | null> {
     const session = await this.records.findSession(sessionId);
     if (!session || session.status !== 'open') return null;
-    const charge = await this.records.recordCharge({
-      id: `sim_ch_${randomBase62(20)}`,
-      merchantId: session.merchantId,
-      idempotencyKey: `hosted:${sessionId}:${newId('evt')}`,
-      token: approve ? 'tok_visa' : 'tok_chargeDeclined',
-      amount: session.amount,
-      currency: session.currency,
-      status: approve ? 'succeeded' : 'declined',
-      declineCode: approve ? null : 'generic_decline',
-      reference: session.reference,
-      sessionId,
-    });
+    const charge = await this.records.recordCharge(
+      {
+        id: `sim_ch_${randomBase62(20)}`,
+        merchantId: session.merchantId,
+        idempotencyKey: `hosted:${sessionId}:${newId('evt')}`,
+        token: approve ? 'tok_visa' : 'tok_chargeDeclined',
+        amount: session.amount,
+        currency: session.currency,
+        status: approve ? 'succeeded' : 'declined',
+        declineCode: approve ? null : 'generic_decline',
+        reference: session.reference,
+        sessionId,
+      },
+      this.terms(session.amount),
+    );
     if (approve) await this.records.setSessionStatus(sessionId, 'open', 'complete');
     await this.sendWebhook(approve ? 'checkout.session.completed' : 'checkout.session.payment_failed', session.merchantId, charge);
     return { redirectTo: approve ? session.successUrl : session.cancelUrl };

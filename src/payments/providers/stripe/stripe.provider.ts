@@ -11,6 +11,7 @@ import {
   ProviderDeclineError,
   ProviderPayment,
   ProviderRefund,
+  ProviderSettlement,
   ProviderRefundStatus,
   ProviderUnavailableError,
   ProviderUnknownOutcomeError,
@@ -24,6 +25,7 @@ import {
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
+import { toProviderSettlement } from './stripe-settlement.mapper';
 import { isMissingResource, isServerError, StripeOperation, toProviderError } from './stripe-errors';
 import { listStripeTransactions } from './stripe-listing';
 import {
@@ -144,6 +146,14 @@ export class StripeProvider implements PaymentProvider {
       if (intent) return toProviderPayment(intent);
     }
     return this.findIntentByKey(lookup.idempotencyKey);
+  }
+
+  /** The charge's balance transaction (Stripe's fee, available_on, pending/available), through the intent. */
+  async retrieveSettlement(providerRef: string): Promise<ProviderSettlement | null> {
+    const intent = await this.send('read', null, (stripe) =>
+      stripe.paymentIntents.retrieve(providerRef, { expand: ['latest_charge.balance_transaction'] }),
+    );
+    return toProviderSettlement(intent);
   }
 
   async refund(input: RefundInput): Promise<ProviderRefund> {
