@@ -51,9 +51,10 @@ export class SimulatorVaultRepository {
 
   /** The card saved under this idempotency key (a hosted page's: `hosted:<session>`). */
   async findByKey(idempotencyKey: string): Promise<SimulatorSavedMethod | null> {
-    const { rows } = await this.db.query<SimulatorSavedMethod>(`SELECT ${COLUMNS} FROM simulator_saved_methods WHERE idempotency_key = $1`, [
-      idempotencyKey,
-    ]);
+    const { rows } = await this.db.query<SimulatorSavedMethod>(
+      `SELECT ${COLUMNS} FROM simulator_saved_methods WHERE idempotency_key = $1`,
+      [idempotencyKey],
+    );
     return rows[0] ?? null;
   }
 
