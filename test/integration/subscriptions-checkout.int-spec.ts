@@ -214,7 +214,7 @@ describe('subscriptions through the hosted checkout (simulator, test clock)', ()
       ],
     });
     const cart = { items: [{ productId: plan.id, quantity: 1 }] };
-    const cases: Array<[object, number, string | null]> = [
+    const cases: Array<[Record<string, unknown>, number, string | null]> = [
       // Mercado Pago's hosted page cannot save the card.
       [{ ...cart, currency: 'BRL' }, 422, 'payment_method_not_supported'],
       [{ items: [{ productId: oneTime.id, quantity: 1 }], currency: 'BRL', savePaymentMethod: true }, 422, 'payment_method_not_supported'],
