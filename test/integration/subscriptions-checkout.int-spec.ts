@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { checkoutBody, createCheckout, createProduct, eventually, getPayment, ledgerTotals, runJob } from '../factories/payments';
@@ -246,5 +247,33 @@ describe('subscriptions through the hosted checkout (simulator, test clock)', ()
     });
     expect(methods).toHaveLength(1);
     expect(await subscriptionsOf(m.sk, email)).toEqual([]);
+  });
+
+  it('a completion naming a saved method the simulator does not show is held as a dead letter, nothing saved', async () => {
+    const m = await newMerchant(api);
+    const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
+    const session = (await createCheckout(api, m.sk, checkoutBody(oneTime.id, { provider: 'simulator' }))).body;
+    expect(session.savePaymentMethod).toBe(false);
+    await submit(session.url, 'pay');
+    await eventually(async () => (await getSession(m.sk, session.id)).status === 'complete');
+    const stored = await api.db.query(`SELECT payload FROM payment_webhook_events WHERE payload->>'reference' = $1`, [session.id]);
+    const genuine = stored.rows[0].payload.payload;
+    // Signed with the right secret, the real charge, but a saved method the vault never saved for it.
+    const body = JSON.stringify({ ...genuine, id: `evt_sim_${session.id}_pm`, data: { ...genuine.data, paymentMethod: 'sim_pm_forged' } });
+    const res = await api
+      .http()
+      .post('/webhooks/simulator')
+      .set('Content-Type', 'application/json')
+      .set('X-Signature', createHmac('sha256', 'whsec_simulator_dev').update(body).digest('hex'))
+      .send(body);
+    expect(res.status).toBe(200);
+    const held = await eventually(async () => {
+      const { rows } = await api.db.query<{ status: string }>(`SELECT status FROM payment_webhook_events WHERE event_id = $1`, [
+        `evt_sim_${session.id}_pm`,
+      ]);
+      return rows[0]?.status === 'dead' && rows[0];
+    });
+    expect(held.status).toBe('dead');
+    expect((await counts(m.id)).methods).toBe(0);
   });
 });
