@@ -231,21 +231,28 @@ describe('subscriptions through the hosted checkout (simulator, test clock)', ()
     expect(await counts(m.id)).toEqual({ sessions: 0, payments: 0, subscriptions: 0, methods: 0 });
   });
 
-  it('savePaymentMethod on a one-time cart: the page saves the card for the customer, no subscription', async () => {
+  it('savePaymentMethod on a one-time cart: the page saves the card for the customer (one provider customer), no subscription', async () => {
     const m = await newMerchant(api);
     const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
     const email = uniqueEmail();
-    const session = (
-      await createCheckout(api, m.sk, checkoutBody(oneTime.id, { customer: { email }, savePaymentMethod: true, provider: 'simulator' }))
-    ).body;
-    expect(session.savePaymentMethod).toBe(true);
-    await submit(session.url, 'pay');
-    await eventually(async () => (await getSession(m.sk, session.id)).status === 'complete');
-    const methods = await eventually(async () => {
-      const { rows } = await api.db.query(`SELECT id FROM payment_methods WHERE merchant_id = $1`, [m.id]);
-      return rows.length > 0 && rows;
-    });
-    expect(methods).toHaveLength(1);
+    for (let purchase = 0; purchase < 2; purchase++) {
+      const session = (
+        await createCheckout(api, m.sk, checkoutBody(oneTime.id, { customer: { email }, savePaymentMethod: true, provider: 'simulator' }))
+      ).body;
+      expect(session.savePaymentMethod).toBe(true);
+      expect(await (await fetch(session.url)).text()).toContain('Your card will be saved');
+      await submit(session.url, 'pay');
+      await eventually(async () => (await getSession(m.sk, session.id)).status === 'complete');
+    }
+    // The second page saved its card for the simulator customer the first one created.
+    const { rows } = await api.db.query<{ ref: string }>(
+      `SELECT provider_customer_ref AS ref FROM payment_methods WHERE merchant_id = $1 ORDER BY created_at`,
+      [m.id],
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[1].ref).toBe(rows[0].ref);
+    const customers = await api.db.query(`SELECT 1 FROM provider_customers WHERE merchant_id = $1`, [m.id]);
+    expect(customers.rows).toHaveLength(1);
     expect(await subscriptionsOf(m.sk, email)).toEqual([]);
   });
 
