@@ -8,6 +8,7 @@ import {
   getSubscription,
   invoicesOf,
   newMerchant,
+  subscribe,
   subscriptionEvents,
   SubscriptionBody,
   TEST_CLOCK_ENV,
@@ -282,5 +283,39 @@ describe('subscriptions through the hosted checkout (simulator, test clock)', ()
     });
     expect(held.status).toBe('dead');
     expect((await counts(m.id)).methods).toBe(0);
+  });
+
+  it('two plans in one cart (hosted, then direct): two subscriptions, both active with the one payment and the saved method', async () => {
+    const m = await newMerchant(api);
+    const monthly = await createPlan(api, m.admin, 1000);
+    const yearly = await createPlan(api, m.admin, 9000, 'year');
+    const email = uniqueEmail();
+    const created = await createCheckout(
+      api,
+      m.sk,
+      checkoutBody(monthly.id, {
+        items: [
+          { productId: monthly.id, quantity: 1 },
+          { productId: yearly.id, quantity: 1 },
+        ],
+        customer: { email },
+        provider: 'simulator',
+      }),
+    );
+    expect(created.status).toBe(201);
+    await submit(created.body.url, 'pay');
+    const subs = await whenStatus(m.sk, email, 'active');
+    expect(subs.map((s) => s.interval).sort()).toEqual(['month', 'year']);
+    expect(new Set(subs.map((s) => s.paymentMethodId)).size).toBe(1);
+    for (const sub of subs) expect((await invoicesOf(api, m.sk, sub.id)).map((i) => [i.kind, i.status])).toEqual([['first', 'paid']]);
+    // The same cart bought directly: one payment, two first invoices naming it.
+    const direct = await subscribe(api, m.sk, monthly.id, 'tok_visa', {
+      items: [
+        { productId: monthly.id, quantity: 1 },
+        { productId: yearly.id, quantity: 1 },
+      ],
+    });
+    expect(direct.res.status).toBe(201);
+    expect(direct.subscriptions.map((s) => s.status)).toEqual(['active', 'active']);
   });
 });
