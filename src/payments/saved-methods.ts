@@ -95,13 +95,13 @@ export class SavedMethods {
   }
 
   /**
-   * The provider's references of a method an attempt was made with, detached or not: a charge on a
-   * detached method goes to the provider, which declines it (its references no longer charge).
+   * The provider's references of a saved method an attempt was made with, detached or not (a charge on a
+   * detached method goes to the provider, which declines it); null when `id` is no saved method of ours
+   * but a provider's own token (Stripe's test methods are `pm_…` too).
    */
-  async refOf(merchantId: string, id: string): Promise<SavedMethodRef> {
+  async refOf(merchantId: string, id: string): Promise<SavedMethodRef | null> {
     const pm = await this.methods.findAny(merchantId, id);
-    if (!pm) throw new Error(`payment method ${id} of ${merchantId} is not recorded`);
-    return savedRef(pm);
+    return pm ? savedRef(pm) : null;
   }
 
   /** The customer's saved method `id` (not detached), or 4xx. */

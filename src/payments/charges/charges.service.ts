@@ -350,8 +350,8 @@ export class ChargesService {
   /** The method an attempt was made with: a token, or a saved method (`pm_…`) and its references. */
   async methodOf(merchantId: string, attempt: Pick<Attempt, 'provider' | 'paymentMethod'>): Promise<PlannedMethod> {
     const token = attempt.paymentMethod as string;
-    if (!token.startsWith('pm_')) return { provider: attempt.provider, token };
-    return { provider: attempt.provider, token, saved: await this.savedMethods.refOf(merchantId, token) };
+    const saved = token.startsWith('pm_') ? await this.savedMethods.refOf(merchantId, token) : null;
+    return saved ? { provider: attempt.provider, token, saved } : { provider: attempt.provider, token };
   }
 
   /** The attempt at an unavailable provider failed (nothing happened there); the next one is recorded. */
