@@ -24,6 +24,6 @@ import { TestClockController } from './test-clock.controller';
     SubscriptionRenewalJob,
     SubscriptionsService,
   ],
-  exports: [SubscriptionRenewals],
+  exports: [SubscriptionRenewals, SubscriptionsService],
 })
 export class SubscriptionsModule {}
