@@ -21,6 +21,19 @@ export interface PurchaseHook {
   check(merchantId: string, cart: DiscountedCart, provider: ProviderId | null): void;
   /** In phase 1's transaction, with the payment: what the purchase creates beside it (handed over with tx.later). */
   recorded(tx: Transaction, purchase: RecordedPurchase): void;
+  /**
+   * A hosted checkout's purchase is being paid, before the payment's success is recorded (same
+   * transaction): `paymentId` (the session's payment, perhaps a new one after a declined attempt) and the
+   * method its page saved now carry what was recorded with the session's first payment.
+   */
+  sessionPaying?(tx: Transaction, paying: SessionPaying): Promise<void>;
+}
+
+export interface SessionPaying {
+  merchantId: string;
+  checkoutSessionId: string;
+  paymentId: string;
+  paymentMethodId: string | null;
 }
 
 /** Runs inside the transaction that moves a payment to succeeded or failed, after the move. */
@@ -49,6 +62,10 @@ export class PaymentHooks {
 
   recorded(tx: Transaction, purchase: RecordedPurchase): void {
     for (const hook of this.purchase) hook.recorded(tx, purchase);
+  }
+
+  async sessionPaying(tx: Transaction, paying: SessionPaying): Promise<void> {
+    for (const hook of this.purchase) await hook.sessionPaying?.(tx, paying);
   }
 
   async outcomeReached(tx: Transaction, payment: Payment, outcome: 'succeeded' | 'failed'): Promise<void> {

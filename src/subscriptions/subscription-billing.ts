@@ -45,7 +45,11 @@ export class SubscriptionBilling implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.hooks.onPurchase({ check: (m, cart, provider) => this.check(m, cart, provider), recorded: (tx, p) => this.recorded(tx, p) });
+    this.hooks.onPurchase({
+      check: (m, cart, provider) => this.check(m, cart, provider),
+      recorded: (tx, p) => this.recorded(tx, p),
+      sessionPaying: async (tx, p) => void (await this.subscriptions.moveToSessionPayment(p, tx)),
+    });
     this.hooks.onOutcome((tx, payment, outcome) => this.onOutcome(tx, payment, outcome));
   }
 

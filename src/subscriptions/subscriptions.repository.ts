@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import type { Executor } from '../database/database.types';
+import type { SessionPaying } from '../payments/payment-hooks';
 import type { SubscriptionRow, SubscriptionStatus } from './subscriptions.types';
 
 const VIEW = `s.merchant_id, s.id, s.customer_id, c.email AS customer_email, s.product_id, s.quantity, s.provider, s.managed_by,
@@ -70,6 +71,28 @@ export class SubscriptionsRepository {
         sub.firstInvoice.amount,
         sub.firstInvoice.discount,
       ],
+    );
+  }
+
+  /**
+   * A hosted checkout is being paid by `paymentId` (a new payment after a declined attempt) with the method
+   * its page saved: the session's incomplete subscriptions, and their open first invoices, follow it.
+   */
+  moveToSessionPayment(p: SessionPaying, tx: Executor): Promise<unknown> {
+    return tx.query(
+      `WITH moved AS (
+         UPDATE subscriptions s
+            SET first_payment_id = $3, payment_method_id = coalesce($4, s.payment_method_id), updated_at = now()
+           FROM payments p
+          WHERE s.merchant_id = $1 AND s.status = 'incomplete'
+            AND p.merchant_id = s.merchant_id AND p.id = s.first_payment_id AND p.checkout_session_id = $2
+         RETURNING s.merchant_id, s.id
+       )
+       UPDATE invoices i
+          SET payment_id = $3, updated_at = now()
+         FROM moved
+        WHERE i.merchant_id = moved.merchant_id AND i.subscription_id = moved.id AND i.kind = 'first' AND i.status = 'open'`,
+      [p.merchantId, p.checkoutSessionId, p.paymentId, p.paymentMethodId],
     );
   }
 

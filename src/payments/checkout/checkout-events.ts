@@ -1,10 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { newId } from '../../common/ids';
 import { DatabaseService } from '../../database/database.service';
-import type { Executor } from '../../database/database.types';
+import { PaymentMethodsRepository } from '../../customers/payment-methods.repository';
+import type { Executor, Transaction } from '../../database/database.types';
 import { OutboxRepository } from '../../events/outbox.repository';
 import { GiftCardHolds } from '../../gift-cards/gift-card-holds';
 import { PaymentOutcomes } from '../outcomes/payment-outcomes';
+import { PaymentHooks } from '../payment-hooks';
 import { PaymentsRepository } from '../payments.repository';
 import type { Payment } from '../payments.types';
 import type { ProviderId, ProviderWebhookEvent } from '../providers/payment-provider';
@@ -33,6 +35,8 @@ export class CheckoutEvents {
     private readonly outbox: OutboxRepository,
     private readonly holds: GiftCardHolds,
     private readonly checkout: CheckoutService,
+    private readonly methods: PaymentMethodsRepository,
+    private readonly hooks: PaymentHooks,
   ) {}
 
   onCompleted(hook: CompletionHook): void {
@@ -99,11 +103,40 @@ export class CheckoutEvents {
         { provider, eventId: event.eventId, type: event.type },
         tx,
       );
+      await this.methodSaved(tx, locked, payment, provider, event);
       const succeeded = await this.outcomes.succeed(tx, payment, provider, providerRef, null, { eventId: event.eventId });
       if (succeeded) for (const hook of this.completionHooks) await hook(tx, locked, succeeded);
       if (await this.sessions.transition(session.merchantId, session.id, ['open', 'expired', 'canceled'], 'complete', tx)) {
         await this.outbox.insert([checkoutEvent({ ...locked, paymentId: payment.id }, 'checkout.completed')], tx);
       }
+    });
+  }
+
+  /**
+   * A session that saves the method: the method its page saved (the confirmed event's) is stored for the
+   * customer, and what was recorded with the session (subscriptions) follows the paying payment and method.
+   */
+  private async methodSaved(
+    tx: Transaction,
+    session: CheckoutSession,
+    payment: Payment,
+    provider: ProviderId,
+    event: ProviderWebhookEvent,
+  ) {
+    if (!session.savePaymentMethod) return;
+    const saved = event.savedMethod;
+    const pm = saved
+      ? await this.methods.insert(session.merchantId, { id: newId('pm'), customerId: session.customer.id, provider, ...saved }, tx)
+      : null;
+    if (!pm) {
+      this.logger.warn({ sessionId: session.id, provider }, 'the hosted page did not save the payment method');
+      await this.payments.addTimelineEntry(session.merchantId, payment.id, 'note', { paymentMethod: 'not saved by the hosted page' }, tx);
+    }
+    await this.hooks.sessionPaying(tx, {
+      merchantId: session.merchantId,
+      checkoutSessionId: session.id,
+      paymentId: payment.id,
+      paymentMethodId: pm?.id ?? null,
     });
   }
 

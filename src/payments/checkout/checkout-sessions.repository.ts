@@ -8,7 +8,7 @@ import type { Line } from '../payments.types';
 const SELECT_SESSION = `
   SELECT s.merchant_id, s.id, s.status, s.currency, s.subtotal, s.discount, s.gift_card_applied, s.total, s.lines,
          s.customer_id, c.email AS customer_email, s.provider, s.provider_session_id, s.url, s.success_url, s.cancel_url,
-         s.payment_id, s.metadata, s.idempotency_key, s.coupon_code, s.gift_card_code, s.expires_at, s.completed_at, s.created_at, s.updated_at,
+         s.payment_id, s.metadata, s.idempotency_key, s.coupon_code, s.gift_card_code, s.save_payment_method, s.expires_at, s.completed_at, s.created_at, s.updated_at,
          s.provider_page_returns_to_hosted
     FROM checkout_sessions s
     JOIN customers c ON c.merchant_id = s.merchant_id AND c.id = s.customer_id`;
@@ -32,6 +32,7 @@ export interface NewCheckoutSession {
   expiresInHours: number;
   couponCode: string | null;
   giftCardCode: string | null;
+  savePaymentMethod: boolean;
 }
 
 @Injectable()
@@ -42,8 +43,8 @@ export class CheckoutSessionsRepository {
     await tx.query(
       `INSERT INTO checkout_sessions (merchant_id, id, status, currency, subtotal, discount, gift_card_applied, total, lines,
                                       customer_id, provider, success_url, cancel_url, payment_id, metadata, idempotency_key, expires_at, coupon_code,
-                                      gift_card_code)
-       VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now() + make_interval(hours => $16), $17, $18)`,
+                                      gift_card_code, save_payment_method)
+       VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now() + make_interval(hours => $16), $17, $18, $19)`,
       [
         session.merchantId,
         session.id,
@@ -63,6 +64,7 @@ export class CheckoutSessionsRepository {
         session.expiresInHours,
         session.couponCode,
         session.giftCardCode,
+        session.savePaymentMethod,
       ],
     );
   }

@@ -25,6 +25,7 @@ export interface CheckoutSessionRow {
   idempotency_key: string | null;
   coupon_code: string | null;
   gift_card_code: string | null;
+  save_payment_method: boolean;
   expires_at: Date;
   completed_at: Date | null;
   created_at: Date;
@@ -56,6 +57,8 @@ export interface CheckoutSession {
   metadata: Record<string, string>;
   couponCode: string | null;
   giftCardCode: string | null;
+  /** The hosted page saves the method for later charges (a cart with subscriptions, or savePaymentMethod). */
+  savePaymentMethod: boolean;
   expiresAt: Date;
   completedAt: Date | null;
   createdAt: Date;
@@ -84,6 +87,7 @@ export function toCheckoutSession(row: CheckoutSessionRow): CheckoutSession {
     metadata: row.metadata,
     couponCode: row.coupon_code,
     giftCardCode: row.gift_card_code,
+    savePaymentMethod: row.save_payment_method,
     expiresAt: row.expires_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,

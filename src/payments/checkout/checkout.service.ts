@@ -9,6 +9,7 @@ import { errorResponse, successResponse } from '../../common/idempotency/idempot
 import { PhasedOperation, Phases } from '../../common/idempotency/phased-operation';
 import { CustomersRepository } from '../../customers/customers.repository';
 import { PublicUrl } from '../../common/public-url';
+import { PaymentMethodsRepository } from '../../customers/payment-methods.repository';
 import { DatabaseService } from '../../database/database.service';
 import type { Executor, Transaction } from '../../database/database.types';
 import { OutboxRepository } from '../../events/outbox.repository';
@@ -19,6 +20,7 @@ import { CheckoutSessionsRepository } from './checkout-sessions.repository';
 import type { CheckoutSession } from './checkout-sessions.types';
 import type { CreateCheckoutDto } from '../dto/checkout.dto';
 import { ProvidersUnavailableError } from '../payment-errors';
+import { PaymentHooks } from '../payment-hooks';
 import { PaymentOutcomes } from '../outcomes/payment-outcomes';
 import { PaymentsRepository } from '../payments.repository';
 import type { Line } from '../payments.types';
@@ -64,6 +66,8 @@ export class CheckoutService {
     private readonly fraud: FraudService,
     private readonly holds: GiftCardHolds,
     private readonly publicUrl: PublicUrl,
+    private readonly hooks: PaymentHooks,
+    private readonly methods: PaymentMethodsRepository,
     config: ConfigService<Env, true>,
   ) {
     this.expiryHours = config.get('CHECKOUT_EXPIRY_HOURS', { infer: true });
@@ -81,11 +85,13 @@ export class CheckoutService {
     if (op.resumesFrom(SESSION_CREATED)) {
       const existing = await this.sessions.findByIdempotencyKey(merchantId, op.key);
       if (!existing) throw new DomainError('conflict', 'idempotency_state_invalid', 'This key has no checkout session to resume.');
-      return this.openAtProvider(op, existing, this.router.candidates(existing.currency, dto.provider), extension);
+      const candidates =
+        existing.savePaymentMethod && existing.provider ? [existing.provider] : this.router.candidates(existing.currency, dto.provider);
+      return this.openAtProvider(op, existing, candidates, extension);
     }
     const verdict = await this.fraud.assess({ merchantId, ip: clientIp, email: dto.customer.email, country: dto.customer.country ?? null });
     if (!verdict.allowed) throw this.fraud.errorFor(verdict); // nothing written: no payment exists yet
-    const candidates = await this.available(this.router.candidates(dto.currency, dto.provider));
+    const routed = this.router.candidates(dto.currency, dto.provider);
     const cart = extension.lines
       ? await this.pricing.applyCoupon(
           merchantId,
@@ -95,12 +101,10 @@ export class CheckoutService {
           dto.customer.email,
         )
       : await this.pricing.priceWithCoupon(merchantId, dto.items, dto.currency, caller.kind, dto.couponCode, dto.customer.email);
-    if (cart.lines.some((l) => l.interval)) {
-      // Hosted pages cannot save the card for renewals yet: subscriptions are bought through /payments/process.
-      throw new DomainError('unprocessable', 'subscription_not_supported', 'Subscriptions are bought through POST /payments/process.', {
-        param: 'items',
-      });
-    }
+    // A cart with subscriptions saves its method for the renewals; so does savePaymentMethod: true.
+    const saving = cart.lines.some((l) => l.interval) || dto.savePaymentMethod === true;
+    if (saving) this.hooks.check(merchantId, cart, routed[0] ?? null);
+    const candidates = await this.available(saving ? this.savingAt(routed[0]) : routed);
     // A gift card pays first (held with the session); the hosted page charges the rest.
     const card = dto.giftCardCode ? await this.holds.quote(merchantId, dto.giftCardCode, cart.total, dto.currency) : null;
     if (card && card.amount === cart.total) {
@@ -161,9 +165,22 @@ export class CheckoutService {
           expiresInHours: this.expiryHours,
           couponCode: cart.couponCode,
           giftCardCode: card?.code ?? null,
+          savePaymentMethod: saving,
         },
         tx,
       );
+      if (saving) {
+        // The subscriptions (incomplete) beside the session's payment, as a direct charge records them.
+        this.hooks.recorded(tx, {
+          merchantId,
+          paymentId,
+          customerId: customer.id,
+          provider: candidates[0],
+          paymentMethodId: null,
+          cart,
+          currency: dto.currency,
+        });
+      }
       if (card) await this.holds.hold(tx, merchantId, card.code, card.amount, dto.currency, sessionId);
       this.pricing.reserveCoupon(tx, merchantId, cart, {
         sessionId,
@@ -309,6 +326,9 @@ export class CheckoutService {
           successUrl: session.successUrl,
           cancelUrl: session.cancelUrl,
           idempotencyKey: `${session.id}_${providerId}`,
+          saveMethod: session.savePaymentMethod
+            ? { providerCustomerRef: await this.methods.providerCustomerRef(session.merchantId, session.customer.id, providerId) }
+            : undefined,
         });
         await this.breaker.recordSuccess(providerId);
         await this.db.transaction(async (tx) => {
@@ -332,6 +352,20 @@ export class CheckoutService {
       () => errorResponse(error, op.requestId),
     );
     throw error;
+  }
+
+  /**
+   * A checkout that saves the method is opened only where the page can save it (one provider, no failover:
+   * its subscriptions renew there); elsewhere 422, nothing written.
+   */
+  private savingAt(provider: ProviderId | undefined): ProviderId[] {
+    if (provider && this.registry.has(provider) && this.registry.get(provider).savesOnHostedPage) return [provider];
+    throw new DomainError(
+      'unprocessable',
+      'payment_method_not_supported',
+      `The hosted page of ${provider ?? 'this currency'} cannot save the payment method: use POST /payments/process.`,
+      { param: 'provider' },
+    );
   }
 
   /**

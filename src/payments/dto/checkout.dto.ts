@@ -115,6 +115,14 @@ export class CreateCheckoutDto extends CartDto {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2000)
   cancelUrl: string;
+
+  /**
+   * The hosted page saves the method for later charges (a cart with subscriptions saves it by itself);
+   * only at providers whose page can (the simulator), else 422.
+   */
+  @IsOptionalNotNull()
+  @IsBoolean()
+  savePaymentMethod?: boolean;
 }
 
 export class PaymentMethodDto {

@@ -33,6 +33,12 @@ export interface CreateCheckoutInput {
   cancelUrl: string;
   /** Derived from our idempotency key: the provider deduplicates retries. */
   idempotencyKey: string;
+  /**
+   * The page must save the method for later charges without the customer (Stripe's setup_future_usage:
+   * off_session), for the provider customer we hold (null: the provider creates one). Only providers with
+   * `savesOnHostedPage` are asked.
+   */
+  saveMethod?: { providerCustomerRef: string | null };
 }
 
 export interface ProviderCheckout {
@@ -154,6 +160,8 @@ export interface ProviderWebhookEvent {
   amount?: number;
   currency?: string;
   declineCode?: string;
+  /** For kind `checkout.completed` of a session that saved the method: the method, as the provider's books show it. */
+  savedMethod?: ProviderSavedMethod;
   /** For kind `dispute`: the dispute, as the event claims it (as the provider shows it once confirmed). */
   dispute?: ProviderDispute;
   payload: unknown;
@@ -213,6 +221,11 @@ export interface PaymentProvider {
    */
   cancel(providerRef: string): Promise<void>;
   cancelCheckout(providerSessionId: string): Promise<void>;
+  /**
+   * Its hosted page can save the method while the customer pays (createCheckout's `saveMethod`), and the
+   * completion event carries it (`savedMethod`). Without it, a checkout that must save is refused.
+   */
+  readonly savesOnHostedPage?: boolean;
   /** Saves a payment method at the provider for later charges without the customer (`charge` with `saved`). */
   saveMethod?(input: SaveMethodInput): Promise<ProviderSavedMethod>;
   /** Detaches a saved method at the provider: it can no longer be charged. */

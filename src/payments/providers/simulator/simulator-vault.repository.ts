@@ -49,6 +49,15 @@ export class SimulatorVaultRepository {
     return rows[0];
   }
 
+  /** The card saved under this idempotency key (a hosted page's: `hosted:<session>`). */
+  async findByKey(idempotencyKey: string): Promise<SimulatorSavedMethod | null> {
+    const { rows } = await this.db.query<SimulatorSavedMethod>(
+      `SELECT ${COLUMNS} FROM simulator_saved_methods WHERE idempotency_key = $1`,
+      [idempotencyKey],
+    );
+    return rows[0] ?? null;
+  }
+
   async find(id: string, customerRef: string): Promise<SimulatorSavedMethod | null> {
     const { rows } = await this.db.query<SimulatorSavedMethod>(
       `SELECT ${COLUMNS} FROM simulator_saved_methods WHERE id = $1 AND customer_ref = $2`,

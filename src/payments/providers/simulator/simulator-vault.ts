@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBase62 } from '../../../common/ids';
 import { ProviderDeclineError, ProviderSavedMethod, SavedMethodRef, SaveMethodInput } from '../payment-provider';
 import { cardOf, outcomeOf, saveable } from './simulator.mapper';
-import { SimulatorVaultRepository } from './simulator-vault.repository';
+import { SimulatorSavedMethod, SimulatorVaultRepository } from './simulator-vault.repository';
 
 /** Stands for a saved method the simulator does not have (detached, or never saved): its charges decline. */
 const NO_SUCH_METHOD = 'tok_detachedMethod';
@@ -16,31 +16,42 @@ const NO_SUCH_METHOD = 'tok_detachedMethod';
 export class SimulatorVault {
   constructor(private readonly records: SimulatorVaultRepository) {}
 
-  async save(input: SaveMethodInput): Promise<ProviderSavedMethod> {
-    const outcome = outcomeOf(input.token);
+  save(input: SaveMethodInput): Promise<ProviderSavedMethod> {
+    return this.store(input.merchantId, input.token, input.providerCustomerRef, input.idempotencyKey);
+  }
+
+  /**
+   * A hosted page whose session asks for it saves the card it charged, once per session (`hosted:<session>`),
+   * as Stripe's setup_future_usage does; null when the session does not ask.
+   */
+  async saveOnPage(session: { id: string; merchantId: string; saveMethod: boolean; customerRef: string | null }, token: string) {
+    if (!session.saveMethod) return null;
+    return this.store(session.merchantId, token, session.customerRef, hostedKey(session.id));
+  }
+
+  /** The card a hosted session's page saved, as the vault shows it (null: none). */
+  async savedOnPage(sessionId: string): Promise<ProviderSavedMethod | null> {
+    const method = await this.records.findByKey(hostedKey(sessionId));
+    return method && toSaved(method);
+  }
+
+  private async store(merchantId: string, token: string, customerRef: string | null, idempotencyKey: string): Promise<ProviderSavedMethod> {
+    const outcome = outcomeOf(token);
     if (!saveable(outcome)) {
       throw new ProviderDeclineError('simulator', outcome.status === 'declined' ? outcome.declineCode : 'card_not_saveable');
     }
-    const customerRef = input.providerCustomerRef ?? `sim_cus_${randomBase62(20)}`;
-    const card = cardOf(input.token);
+    const card = cardOf(token);
     const saved = await this.records.save({
       id: `sim_pm_${randomBase62(20)}`,
-      customerRef,
-      merchantId: input.merchantId,
-      idempotencyKey: input.idempotencyKey,
-      token: input.token,
+      customerRef: customerRef ?? `sim_cus_${randomBase62(20)}`,
+      merchantId,
+      idempotencyKey,
+      token,
       ...card,
       expMonth: 12,
       expYear: new Date().getUTCFullYear() + 3,
     });
-    return {
-      providerCustomerRef: saved.customerRef,
-      providerMethodRef: saved.id,
-      brand: saved.brand,
-      last4: saved.last4,
-      expMonth: saved.expMonth,
-      expYear: saved.expYear,
-    };
+    return toSaved(saved);
   }
 
   async detach(ref: SavedMethodRef): Promise<void> {
@@ -52,4 +63,11 @@ export class SimulatorVault {
     const method = await this.records.find(ref.providerMethodRef, ref.providerCustomerRef);
     return method && !method.detached ? method.token : NO_SUCH_METHOD;
   }
+}
+
+const hostedKey = (sessionId: string) => `hosted:${sessionId}`;
+
+function toSaved(method: SimulatorSavedMethod): ProviderSavedMethod {
+  const { id, customerRef, brand, last4, expMonth, expYear } = method;
+  return { providerCustomerRef: customerRef, providerMethodRef: id, brand, last4, expMonth, expYear };
 }

@@ -107,6 +107,8 @@ export interface SimulatorEvent {
     amount: number;
     currency: string;
     declineCode?: string | null;
+    /** checkout.session.completed of a session that asked to save the card: the vault's method (`sim_pm_…`). */
+    paymentMethod?: string;
     /** Dispute events: the simulator's dispute (its amount and currency are the event's). */
     dispute?: { id: string; status: string; reason: string; fee: number; evidenceDueBy: string };
   };
@@ -122,6 +124,14 @@ export const EVENT_KINDS: Record<SimulatorEvent['type'], ProviderEventKind> = {
   // Paybridge asks the simulator's records for the dispute (confirmEvent) before it books anything.
   'charge.dispute.created': 'dispute',
   'charge.dispute.closed': 'dispute',
+};
+
+/** The states of its charge in which the simulator confirms an event of each kind. */
+export const CONFIRMED_STATUSES: Partial<Record<ProviderEventKind, SimulatorCharge['status'][]>> = {
+  'checkout.completed': ['succeeded'],
+  'payment.succeeded': ['succeeded'],
+  'checkout.attempt_failed': ['declined', 'failed'],
+  'payment.failed': ['declined', 'failed'],
 };
 
 /** X-Signature: hex HMAC-SHA256 of the raw body. */

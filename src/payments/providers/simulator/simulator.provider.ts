@@ -10,7 +10,6 @@ import {
   PaymentProvider,
   ProviderCheckout,
   ProviderDeclineError,
-  ProviderEventKind,
   ProviderPayment,
   ProviderRefund,
   ProviderRefundStatus,
@@ -27,6 +26,7 @@ import {
 } from '../payment-provider';
 import {
   claimedDispute,
+  CONFIRMED_STATUSES,
   toProviderDispute,
   EVENT_KINDS,
   isValidSimulatorSignature,
@@ -48,14 +48,6 @@ import { DEV_SIMULATOR_SECRET, SimulatorInsecureSecretError, simulatorSecretRefu
 
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 
-/** The states of its charge in which the simulator confirms an event of each kind. */
-const CONFIRMED_STATUSES: Partial<Record<ProviderEventKind, SimulatorCharge['status'][]>> = {
-  'checkout.completed': ['succeeded'],
-  'payment.succeeded': ['succeeded'],
-  'checkout.attempt_failed': ['declined', 'failed'],
-  'payment.failed': ['declined', 'failed'],
-};
-
 /**
  * A card processor built in, for development, tests and benchmarks. It keeps its own records (its own
  * tables, committed on their own), deduplicates by idempotency key, answers retrieve() from them, and
@@ -66,6 +58,8 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
   readonly id = 'simulator' as const;
   /** Built in: always available (routing decides whether it takes real traffic). */
   readonly configured = true;
+  /** Its page saves the card in its vault when the session asks (SimulatorVault.saveOnPage). */
+  readonly savesOnHostedPage = true;
   private readonly logger = new Logger(SimulatorProvider.name);
   private readonly latencyMs: number;
   private readonly outage: boolean;
@@ -119,6 +113,8 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       successUrl: input.successUrl,
       cancelUrl: input.cancelUrl,
       status: 'open',
+      saveMethod: input.saveMethod !== undefined,
+      customerRef: input.saveMethod?.providerCustomerRef ?? null,
     });
     await this.networkDelay();
     return { providerSessionId: session.id, url: `${this.publicUrl.base()}/simulator/checkout/${session.id}` };
@@ -227,6 +223,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       amount: event.data.amount,
       currency: event.data.currency,
       declineCode: event.data.declineCode ?? undefined,
+      savedMethod: event.data.paymentMethod ? ({ providerMethodRef: event.data.paymentMethod } as ProviderSavedMethod) : undefined,
       dispute: EVENT_KINDS[event.type] === 'dispute' ? claimedDispute(event) : undefined,
       payload: event,
     };
@@ -248,6 +245,9 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     const hosted = event.kind === 'checkout.completed' || event.kind === 'checkout.attempt_failed';
     if (hosted !== (charge.sessionId !== null))
       throw new WebhookVerificationError(`The simulator's charge ${charge.id} was ${hosted ? 'not ' : ''}made on a hosted page`);
+    const savedMethod = event.kind === 'checkout.completed' && charge.sessionId ? await this.vault.savedOnPage(charge.sessionId) : null;
+    if ((savedMethod?.providerMethodRef ?? null) !== (event.savedMethod?.providerMethodRef ?? null))
+      throw new WebhookVerificationError(`The simulator's vault does not show the saved method the event names`);
     return {
       ...event,
       merchantId: charge.merchantId,
@@ -257,6 +257,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       amount: charge.amount,
       currency: charge.currency,
       declineCode: charge.declineCode ?? undefined,
+      savedMethod: savedMethod ?? undefined,
     };
   }
 
@@ -323,8 +324,10 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
       reference: session.reference,
       sessionId,
     });
+    const saved = approve ? await this.vault.saveOnPage(session, charge.token) : null;
     if (approve) await this.records.setSessionStatus(sessionId, 'open', 'complete');
-    await this.sendWebhook(approve ? 'checkout.session.completed' : 'checkout.session.payment_failed', session.merchantId, charge);
+    const type = approve ? 'checkout.session.completed' : 'checkout.session.payment_failed';
+    await this.sendWebhook(type, session.merchantId, charge, undefined, saved?.providerMethodRef);
     return { redirectTo: approve ? session.successUrl : session.cancelUrl };
   }
 
@@ -348,6 +351,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
     merchantId: string,
     charge: SimulatorCharge,
     dispute?: SimulatorDispute,
+    paymentMethod?: string,
   ): Promise<void> {
     const event: SimulatorEvent = {
       id: `evt_sim_${randomBase62(20)}`,
@@ -361,6 +365,7 @@ export class SimulatorProvider implements PaymentProvider, OnModuleInit {
         amount: dispute?.amount ?? charge.amount,
         currency: charge.currency,
         declineCode: charge.declineCode,
+        ...(paymentMethod && { paymentMethod }),
         ...(dispute && {
           dispute: {
             id: dispute.id,

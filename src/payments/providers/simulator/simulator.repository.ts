@@ -32,6 +32,9 @@ export interface SimulatorSession {
   successUrl: string;
   cancelUrl: string;
   status: 'open' | 'complete' | 'canceled';
+  /** Its page saves the card in the vault (for `customerRef`, or a new customer) when the customer pays. */
+  saveMethod: boolean;
+  customerRef: string | null;
 }
 
 const chargeColumns = (
@@ -42,7 +45,7 @@ const CHARGE = chargeColumns('amount_refunded');
 /** A simulator refund not (yet) refunded: failed, or still waiting to settle. */
 const UNSETTLED = `(failed OR coalesce(settles_at > now(), false))`;
 const SESSION = `id, reference, merchant_id AS "merchantId", amount, currency, lines, success_url AS "successUrl",
-                 cancel_url AS "cancelUrl", status`;
+                 cancel_url AS "cancelUrl", status, save_method AS "saveMethod", customer_ref AS "customerRef"`;
 
 /**
  * The simulator's own books, as an outside processor keeps them. Every write is its own commit
@@ -195,8 +198,9 @@ export class SimulatorRepository {
   async recordSession(session: SimulatorSession & { idempotencyKey: string }): Promise<SimulatorSession> {
     const { rows } = await this.db.query<SimulatorSession>(
       `WITH inserted AS (
-         INSERT INTO simulator_sessions (id, idempotency_key, reference, merchant_id, amount, currency, lines, success_url, cancel_url, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')
+         INSERT INTO simulator_sessions (id, idempotency_key, reference, merchant_id, amount, currency, lines, success_url, cancel_url, status,
+                                         save_method, customer_ref)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING ${SESSION}
        )
@@ -214,6 +218,8 @@ export class SimulatorRepository {
         JSON.stringify(session.lines),
         session.successUrl,
         session.cancelUrl,
+        session.saveMethod,
+        session.customerRef,
       ],
     );
     return rows[0];

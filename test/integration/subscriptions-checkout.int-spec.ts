@@ -1,0 +1,227 @@
+import { PaymentJobs } from '../../src/payments/payment-jobs';
+import { checkoutBody, createCheckout, createProduct, eventually, getPayment, ledgerTotals, runJob } from '../factories/payments';
+import {
+  advance,
+  createPlan,
+  getSubscription,
+  invoicesOf,
+  newMerchant,
+  subscriptionEvents,
+  SubscriptionBody,
+  TEST_CLOCK_ENV,
+  uniqueEmail,
+} from '../factories/subscriptions';
+import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
+
+/** Subscriptions bought through the simulator's hosted page, renewed by Paybridge with the method the page saved. */
+describe('subscriptions through the hosted checkout (simulator, test clock)', () => {
+  let dbUrl: string;
+  let api: TestApp;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    api = await startTestApp(dbUrl, TEST_CLOCK_ENV);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await dropDatabase(dbUrl);
+  });
+
+  const submit = (url: string, action: 'pay' | 'decline') => fetch(`${url}/${action}`, { method: 'POST', redirect: 'manual' });
+  const getSession = async (sk: string, id: string) => (await api.http().get(`/payments/checkout/${id}`).set('X-Api-Key', sk)).body;
+  const subscriptionsOf = async (sk: string, email: string): Promise<SubscriptionBody[]> =>
+    (await api.http().get('/subscriptions').query({ customerEmail: email }).set('X-Api-Key', sk)).body.data;
+  const whenStatus = (sk: string, email: string, status: string) =>
+    eventually(async () => {
+      const subs = await subscriptionsOf(sk, email);
+      return subs.length > 0 && subs.every((s) => s.status === status) ? subs : undefined;
+    });
+  const counts = async (merchantId: string) =>
+    (
+      await api.db.query<{ sessions: number; payments: number; subscriptions: number; methods: number }>(
+        `SELECT (SELECT count(*) FROM checkout_sessions WHERE merchant_id = $1)::int AS sessions,
+                (SELECT count(*) FROM payments WHERE merchant_id = $1)::int AS payments,
+                (SELECT count(*) FROM subscriptions WHERE merchant_id = $1)::int AS subscriptions,
+                (SELECT count(*) FROM payment_methods WHERE merchant_id = $1)::int AS methods`,
+        [merchantId],
+      )
+    ).rows[0];
+
+  it('a product and a monthly plan with a once coupon, paid on the page: active, the saved method renews, the renewal undiscounted', async () => {
+    const m = await newMerchant(api);
+    const plan = await createPlan(api, m.admin, 2000);
+    const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
+    const coupon = await api
+      .http()
+      .post('/admin/coupons')
+      .set('X-Api-Key', m.admin)
+      .send({ code: `HOSTED${Date.now() % 100000}`, type: 'PERCENTAGE', percentOff: 10 });
+    expect(coupon.status).toBe(201);
+    const email = uniqueEmail();
+    const created = await createCheckout(
+      api,
+      m.sk,
+      checkoutBody(plan.id, {
+        items: [
+          { productId: plan.id, quantity: 1 },
+          { productId: oneTime.id, quantity: 1 },
+        ],
+        customer: { email, name: 'Hosted Subscriber' },
+        couponCode: coupon.body.code,
+        provider: 'simulator',
+      }),
+    );
+    expect(created.status).toBe(201);
+    const session = created.body;
+    expect(session).toMatchObject({
+      status: 'open',
+      provider: 'simulator',
+      subtotal: 3000,
+      discount: 300,
+      total: 2700,
+      savePaymentMethod: true,
+    });
+    // The page can say the plan renews: the subscription line carries its interval.
+    expect(session.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ productId: plan.id, interval: 'month' }),
+        expect.objectContaining({ productId: oneTime.id }),
+      ]),
+    );
+    expect(session.lines.find((l: { productId: string }) => l.productId === oneTime.id).interval ?? null).toBeNull();
+    // Created with the session, incomplete until it is paid.
+    const [pending] = await subscriptionsOf(m.sk, email);
+    expect(pending).toMatchObject({ status: 'incomplete', productId: plan.id, provider: 'simulator', paymentMethodId: null });
+
+    const paid = await submit(session.url, 'pay');
+    expect(paid.status).toBe(303);
+    const [sub] = await whenStatus(m.sk, email, 'active');
+    expect(sub.paymentMethodId).toMatch(/^pm_/);
+    const completed = await getSession(m.sk, session.id);
+    expect(completed.status).toBe('complete');
+    expect(await getPayment(api, m.sk, completed.paymentId)).toMatchObject({ status: 'succeeded', amount: 2700, discount: 300 });
+    const methods = await api.http().get(`/customers/${sub.customer.id}/payment-methods`).set('X-Api-Key', m.sk);
+    expect(methods.body.data).toEqual([
+      expect.objectContaining({ id: sub.paymentMethodId, provider: 'simulator', brand: 'visa', last4: '4242' }),
+    ]);
+
+    const { ran } = await advance(api, m.admin, 31);
+    expect(ran.renewals).toBe(1);
+    const invoices = await invoicesOf(api, m.sk, sub.id);
+    expect(invoices.map((i) => [i.kind, i.status, i.amount, i.discount])).toEqual([
+      ['first', 'paid', 1800, 200],
+      ['renewal', 'paid', 2000, 0],
+    ]);
+    // The renewal was charged on the method the page saved (the simulator's vault card).
+    const renewal = await getPayment(api, m.sk, invoices[1].paymentId as string);
+    expect(renewal).toMatchObject({ status: 'succeeded', amount: 2000, provider: 'simulator' });
+    const { rows } = await api.db.query<{ payment_method: string }>(
+      `SELECT payment_method FROM payment_attempts WHERE merchant_id = $1 AND payment_id = $2`,
+      [m.id, renewal.id],
+    );
+    expect(rows.map((r) => r.payment_method)).toEqual([sub.paymentMethodId]);
+    expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'active', paymentMethodId: sub.paymentMethodId });
+    expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.renewed']);
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
+  });
+
+  it('a declined attempt leaves the session open and the subscription incomplete; paying then activates it', async () => {
+    const m = await newMerchant(api);
+    const plan = await createPlan(api, m.admin, 1500);
+    const email = uniqueEmail();
+    const session = (
+      await createCheckout(
+        api,
+        m.sk,
+        checkoutBody(plan.id, { items: [{ productId: plan.id, quantity: 1 }], customer: { email }, provider: 'simulator' }),
+      )
+    ).body;
+    expect((await submit(session.url, 'decline')).status).toBe(303);
+    await eventually(async () => (await getPayment(api, m.sk, session.paymentId)).status === 'failed');
+    expect((await getSession(m.sk, session.id)).status).toBe('open');
+    expect((await subscriptionsOf(m.sk, email)).map((s) => s.status)).toEqual(['incomplete']);
+    expect((await counts(m.id)).methods).toBe(0);
+
+    expect((await submit(session.url, 'pay')).status).toBe(303);
+    const [sub] = await whenStatus(m.sk, email, 'active');
+    expect(sub.paymentMethodId).toMatch(/^pm_/);
+    const completed = await getSession(m.sk, session.id);
+    expect(completed.paymentId).not.toBe(session.paymentId);
+    const invoices = await invoicesOf(api, m.sk, sub.id);
+    expect(invoices.map((i) => [i.kind, i.status, i.paymentId])).toEqual([['first', 'paid', completed.paymentId]]);
+    expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated']);
+    await advance(api, m.admin, 31);
+    expect((await invoicesOf(api, m.sk, sub.id)).map((i) => [i.kind, i.status])).toEqual([
+      ['first', 'paid'],
+      ['renewal', 'paid'],
+    ]);
+    const totals = await ledgerTotals(api, 'USD');
+    expect(totals.debits).toBe(totals.credits);
+  });
+
+  it('an expired session leaves nothing active: its subscription incomplete, never renewed, its page closed', async () => {
+    const m = await newMerchant(api);
+    const plan = await createPlan(api, m.admin, 1500);
+    const email = uniqueEmail();
+    const session = (
+      await createCheckout(
+        api,
+        m.sk,
+        checkoutBody(plan.id, { items: [{ productId: plan.id, quantity: 1 }], customer: { email }, provider: 'simulator' }),
+      )
+    ).body;
+    await api.db.query(`UPDATE checkout_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [session.id]);
+    expect(await runJob(() => api.app.get(PaymentJobs).expireSessions())).toBeGreaterThanOrEqual(1);
+    expect((await getSession(m.sk, session.id)).status).toBe('expired');
+    expect((await submit(session.url, 'pay')).status).toBe(409);
+    const { ran } = await advance(api, m.admin, 40);
+    expect(ran.renewals).toBe(0);
+    const [sub] = await subscriptionsOf(m.sk, email);
+    expect(sub).toMatchObject({ status: 'incomplete', paymentMethodId: null });
+    expect((await invoicesOf(api, m.sk, sub.id)).map((i) => i.kind)).toEqual(['first']);
+    expect(await subscriptionEvents(api, sub.id)).toEqual([]);
+    expect((await getPayment(api, m.sk, session.paymentId)).status).toBe('canceled');
+  });
+
+  it('bad input: 4xx with nothing written', async () => {
+    const m = await newMerchant(api);
+    const plan = await createPlan(api, m.admin, 1500);
+    const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
+    const cart = { items: [{ productId: plan.id, quantity: 1 }] };
+    const cases: Array<[object, number, string]> = [
+      [{ ...cart, provider: 'stripe' }, 422, 'subscription_provider_not_supported'],
+      [
+        { items: [{ productId: oneTime.id, quantity: 1 }], savePaymentMethod: true, provider: 'stripe' },
+        422,
+        'payment_method_not_supported',
+      ],
+      [{ items: [{ productId: 'prod_unknown', quantity: 1 }], provider: 'simulator' }, 422, ''],
+      [{ ...cart, savePaymentMethod: 'yes', provider: 'simulator' }, 400, ''],
+    ];
+    for (const [overrides, status, code] of cases) {
+      const res = await createCheckout(api, m.sk, checkoutBody(plan.id, overrides));
+      expect([res.status, code && res.body.error?.code]).toEqual([status, code || undefined]);
+      expect(res.body.error.requestId).toBeDefined();
+    }
+    expect(await counts(m.id)).toEqual({ sessions: 0, payments: 0, subscriptions: 0, methods: 0 });
+  });
+
+  it('savePaymentMethod on a one-time cart: the page saves the card for the customer, no subscription', async () => {
+    const m = await newMerchant(api);
+    const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
+    const email = uniqueEmail();
+    const session = (
+      await createCheckout(api, m.sk, checkoutBody(oneTime.id, { customer: { email }, savePaymentMethod: true, provider: 'simulator' }))
+    ).body;
+    expect(session.savePaymentMethod).toBe(true);
+    await submit(session.url, 'pay');
+    await eventually(async () => (await getSession(m.sk, session.id)).status === 'complete');
+    const methods = await eventually(async () => {
+      const { rows } = await api.db.query(`SELECT id FROM payment_methods WHERE merchant_id = $1`, [m.id]);
+      return rows.length > 0 && rows;
+    });
+    expect(methods).toHaveLength(1);
+    expect(await subscriptionsOf(m.sk, email)).toEqual([]);
+  });
+});
