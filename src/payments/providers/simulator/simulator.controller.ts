@@ -54,9 +54,10 @@ export class SimulatorController {
         ? `<form method="post" action="/simulator/checkout/${escape(id)}/pay"><button type="submit">Pay</button></form>
            <form method="post" action="/simulator/checkout/${escape(id)}/decline"><button type="submit">Decline</button></form>`
         : `<p>This checkout is ${escape(session.status)}.</p>`;
+    const saving = session.saveMethod ? '<p>Your card will be saved for later charges (renewals) by this merchant.</p>' : '';
     return page(
       'Simulator checkout',
-      `<h1>Simulator checkout</h1><table>${rows}<tr><td><strong>Total</strong></td><td><strong>${toMajorString(session.amount, session.currency)} ${session.currency}</strong></td></tr></table>${actions}`,
+      `<h1>Simulator checkout</h1><table>${rows}<tr><td><strong>Total</strong></td><td><strong>${toMajorString(session.amount, session.currency)} ${session.currency}</strong></td></tr></table>${saving}${actions}`,
     );
   }
 
