@@ -29,8 +29,9 @@ describe('portal: subscriptions and saved payment methods (capability routes)', 
 
   it('lists the subscriptions with the plans they may change to; cancel at period end, resume, change as the API rules', async () => {
     const m = await newMerchant(api);
-    const basic = await createPlan(api, m.admin, 1000);
-    const pro = await createPlan(api, m.admin, 3000);
+    type Plan = { id: string; name: string };
+    const basic = (await createPlan(api, m.admin, 1000)) as Plan;
+    const pro = (await createPlan(api, m.admin, 3000)) as Plan;
     const yearly = await createPlan(api, m.admin, 9000, 'year');
     const sub = (await subscribe(api, m.sk, basic.id)).subscriptions[0];
     const token = await portalFor(m.sk, sub.customer.id);
