@@ -29,7 +29,7 @@ export class PortalAccountService {
     private readonly registry: ProviderRegistry,
   ) {}
 
-  /** The customer's subscriptions (newest first), each with its plan's name and the plans it may change to. */
+  /** The customer's subscriptions (newest first, not the incomplete ones), each with its plan's name and the plans it may change to. */
   async listSubscriptions(session: PortalSession) {
     const customer = await this.customers.get(session.merchantId, session.customerId);
     const page = await this.subscriptions.list(
@@ -41,14 +41,17 @@ export class PortalAccountService {
     const names = new Map(plans.map((p) => [p.id, p.name]));
     const missing = page.data.flatMap((s) => [s.productId, s.pendingProductId]).filter((id): id is string => !!id && !names.has(id));
     for (const p of missing.length ? await this.products.findMany(session.merchantId, [...new Set(missing)]) : []) names.set(p.id, p.name);
+    // An incomplete subscription was never paid (an abandoned or replaced checkout): nothing the customer has.
     return {
-      data: page.data.map((s) => ({
-        ...this.subscriptionView(s, names),
-        plans: plans.flatMap((p) => {
-          const unit = p.interval === s.interval && p.id !== s.productId ? priceIn(p, s.currency) : undefined;
-          return unit === undefined ? [] : [{ productId: p.id, name: p.name, amount: unit * s.quantity }];
-        }),
-      })),
+      data: page.data
+        .filter((s) => s.status !== 'incomplete')
+        .map((s) => ({
+          ...this.subscriptionView(s, names),
+          plans: plans.flatMap((p) => {
+            const unit = p.interval === s.interval && p.id !== s.productId ? priceIn(p, s.currency) : undefined;
+            return unit === undefined ? [] : [{ productId: p.id, name: p.name, amount: unit * s.quantity }];
+          }),
+        })),
     };
   }
 
