@@ -171,6 +171,8 @@ describe('subscriptions on the checkout page and in the portal (Chromium)', () =
       await card.getByRole('status').filter({ hasText: 'Done: you are now on Pro plan.' }).waitFor();
       expect(await getSubscription(api, sk, sub.id)).toMatchObject({ productId: pro.id, amount: 3000 });
       await card.getByRole('heading', { name: 'Pro plan' }).waitFor();
+      // The plans offered now are the others: Basic back.
+      await expect(card.getByLabel('Change to').inputValue()).resolves.toBe(basic.id);
 
       // Saved methods: the subscription's card is listed; a new one is saved through the simulator's token, then removed.
       const methods = page.locator('section', { has: page.getByRole('heading', { name: 'Saved payment methods' }) });

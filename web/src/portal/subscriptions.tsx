@@ -40,6 +40,8 @@ function SubscriptionCard(props: { sub: Subscription; onChanged: () => void }) {
   const [outcome, setOutcome] = useState<Outcome>(NO_OUTCOME);
   const [busy, setBusy] = useState(false);
   const [plan, setPlan] = useState(sub.plans[0]?.productId ?? '');
+  // The plan picked, while it is still offered (after a change the list is another).
+  const selected = sub.plans.some((p) => p.productId === plan) ? plan : (sub.plans[0]?.productId ?? '');
   const headingId = `sub-${sub.id}`;
 
   async function act(path: string, body: object | undefined, confirm: (answer: ActionAnswer) => string) {
@@ -59,9 +61,9 @@ function SubscriptionCard(props: { sub: Subscription; onChanged: () => void }) {
 
   function changePlan(e: Event) {
     e.preventDefault();
-    const name = sub.plans.find((p) => p.productId === plan)?.name ?? plan;
-    void act('change', { productId: plan }, (answer) =>
-      answer.productId === plan
+    const name = sub.plans.find((p) => p.productId === selected)?.name ?? selected;
+    void act('change', { productId: selected }, (answer) =>
+      answer.productId === selected
         ? t(locale, 'changedNow', { plan: name })
         : t(locale, 'changedLater', { plan: name, date: formatDate(answer.currentPeriodEnd) }),
     );
@@ -110,7 +112,7 @@ function SubscriptionCard(props: { sub: Subscription; onChanged: () => void }) {
         <form class="inline" onSubmit={changePlan}>
           <div class="field">
             <label for={`plan-${sub.id}`}>{t(locale, 'newPlan')}</label>
-            <select id={`plan-${sub.id}`} value={plan} onChange={(e) => setPlan((e.target as HTMLSelectElement).value)}>
+            <select id={`plan-${sub.id}`} value={selected} onChange={(e) => setPlan((e.target as HTMLSelectElement).value)}>
               {sub.plans.map((p) => (
                 <option key={p.productId} value={p.productId}>
                   {p.name} — {t(locale, every, { amount: money(p.amount) })}
