@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { MercadoPagoEmulator } from '../emulators/mercadopago-emulator';
 import { PaymentJobs } from '../../src/payments/payment-jobs';
 import { checkoutBody, createCheckout, createProduct, eventually, getPayment, ledgerTotals, runJob } from '../factories/payments';
@@ -7,6 +8,7 @@ import {
   getSubscription,
   invoicesOf,
   newMerchant,
+  subscribe,
   subscriptionEvents,
   SubscriptionBody,
   TEST_CLOCK_ENV,
@@ -230,21 +232,90 @@ describe('subscriptions through the hosted checkout (simulator, test clock)', ()
     expect(await counts(m.id)).toEqual({ sessions: 0, payments: 0, subscriptions: 0, methods: 0 });
   });
 
-  it('savePaymentMethod on a one-time cart: the page saves the card for the customer, no subscription', async () => {
+  it('savePaymentMethod on a one-time cart: the page saves the card for the customer (one provider customer), no subscription', async () => {
     const m = await newMerchant(api);
     const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
     const email = uniqueEmail();
-    const session = (
-      await createCheckout(api, m.sk, checkoutBody(oneTime.id, { customer: { email }, savePaymentMethod: true, provider: 'simulator' }))
-    ).body;
-    expect(session.savePaymentMethod).toBe(true);
+    for (let purchase = 0; purchase < 2; purchase++) {
+      const session = (
+        await createCheckout(api, m.sk, checkoutBody(oneTime.id, { customer: { email }, savePaymentMethod: true, provider: 'simulator' }))
+      ).body;
+      expect(session.savePaymentMethod).toBe(true);
+      expect(await (await fetch(session.url)).text()).toContain('Your card will be saved');
+      await submit(session.url, 'pay');
+      await eventually(async () => (await getSession(m.sk, session.id)).status === 'complete');
+    }
+    // The second page saved its card for the simulator customer the first one created.
+    const { rows } = await api.db.query<{ ref: string }>(
+      `SELECT provider_customer_ref AS ref FROM payment_methods WHERE merchant_id = $1 ORDER BY created_at`,
+      [m.id],
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[1].ref).toBe(rows[0].ref);
+    const customers = await api.db.query(`SELECT 1 FROM provider_customers WHERE merchant_id = $1`, [m.id]);
+    expect(customers.rows).toHaveLength(1);
+    expect(await subscriptionsOf(m.sk, email)).toEqual([]);
+  });
+
+  it('a completion naming a saved method the simulator does not show is held as a dead letter, nothing saved', async () => {
+    const m = await newMerchant(api);
+    const oneTime = await createProduct(api, m.admin, { prices: [{ currency: 'USD', amount: 1000 }] });
+    const session = (await createCheckout(api, m.sk, checkoutBody(oneTime.id, { provider: 'simulator' }))).body;
+    expect(session.savePaymentMethod).toBe(false);
     await submit(session.url, 'pay');
     await eventually(async () => (await getSession(m.sk, session.id)).status === 'complete');
-    const methods = await eventually(async () => {
-      const { rows } = await api.db.query(`SELECT id FROM payment_methods WHERE merchant_id = $1`, [m.id]);
-      return rows.length > 0 && rows;
+    const stored = await api.db.query(`SELECT payload FROM payment_webhook_events WHERE payload->>'reference' = $1`, [session.id]);
+    const genuine = stored.rows[0].payload.payload;
+    // Signed with the right secret, the real charge, but a saved method the vault never saved for it.
+    const body = JSON.stringify({ ...genuine, id: `evt_sim_${session.id}_pm`, data: { ...genuine.data, paymentMethod: 'sim_pm_forged' } });
+    const res = await api
+      .http()
+      .post('/webhooks/simulator')
+      .set('Content-Type', 'application/json')
+      .set('X-Signature', createHmac('sha256', 'whsec_simulator_dev').update(body).digest('hex'))
+      .send(body);
+    expect(res.status).toBe(200);
+    const held = await eventually(async () => {
+      const { rows } = await api.db.query<{ status: string }>(`SELECT status FROM payment_webhook_events WHERE event_id = $1`, [
+        `evt_sim_${session.id}_pm`,
+      ]);
+      return rows[0]?.status === 'dead' && rows[0];
     });
-    expect(methods).toHaveLength(1);
-    expect(await subscriptionsOf(m.sk, email)).toEqual([]);
+    expect(held.status).toBe('dead');
+    expect((await counts(m.id)).methods).toBe(0);
+  });
+
+  it('two plans in one cart (hosted, then direct): two subscriptions, both active with the one payment and the saved method', async () => {
+    const m = await newMerchant(api);
+    const monthly = await createPlan(api, m.admin, 1000);
+    const yearly = await createPlan(api, m.admin, 9000, 'year');
+    const email = uniqueEmail();
+    const created = await createCheckout(
+      api,
+      m.sk,
+      checkoutBody(monthly.id, {
+        items: [
+          { productId: monthly.id, quantity: 1 },
+          { productId: yearly.id, quantity: 1 },
+        ],
+        customer: { email },
+        provider: 'simulator',
+      }),
+    );
+    expect(created.status).toBe(201);
+    await submit(created.body.url, 'pay');
+    const subs = await whenStatus(m.sk, email, 'active');
+    expect(subs.map((s) => s.interval).sort()).toEqual(['month', 'year']);
+    expect(new Set(subs.map((s) => s.paymentMethodId)).size).toBe(1);
+    for (const sub of subs) expect((await invoicesOf(api, m.sk, sub.id)).map((i) => [i.kind, i.status])).toEqual([['first', 'paid']]);
+    // The same cart bought directly: one payment, two first invoices naming it.
+    const direct = await subscribe(api, m.sk, monthly.id, 'tok_visa', {
+      items: [
+        { productId: monthly.id, quantity: 1 },
+        { productId: yearly.id, quantity: 1 },
+      ],
+    });
+    expect(direct.res.status).toBe(201);
+    expect(direct.subscriptions.map((s) => s.status)).toEqual(['active', 'active']);
   });
 });
