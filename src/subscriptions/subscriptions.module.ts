@@ -26,6 +26,6 @@ import { TestClockController } from './test-clock.controller';
     SubscriptionsService,
     ProviderSubscriptionEvents,
   ],
-  exports: [SubscriptionRenewals],
+  exports: [SubscriptionRenewals, SubscriptionsService],
 })
 export class SubscriptionsModule {}

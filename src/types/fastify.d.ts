@@ -1,5 +1,6 @@
 import type { AuthContext } from '../auth/auth.types';
 import type { IdempotencyContext } from '../common/idempotency/idempotency.decorator';
+import type { PortalSession } from '../hosted/portal/portal-sessions.repository';
 import type { CheckoutSession } from '../payments/checkout/checkout-sessions.types';
 
 declare module 'http' {
@@ -19,6 +20,8 @@ declare module 'fastify' {
     rawBody?: Buffer;
     /** Set by CheckoutCapabilityGuard on the hosted checkout page's routes. */
     hostedCheckout?: CheckoutSession;
+    /** Set by PortalCapabilityGuard on the customer portal's routes. */
+    portalSession?: PortalSession;
   }
 }
 export {};

@@ -1,32 +1,17 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { DEFAULT_MERCHANT_ID } from '../../src/auth/auth.types';
 import { CheckoutService } from '../../src/payments/checkout/checkout.service';
 import { StripeEmulator } from '../emulators/stripe-emulator';
 import { activeGiftCard } from '../factories/gift-cards';
 import { checkoutBody, createCheckout, createProduct, eventually, getPayment, uniqueEmail } from '../factories/payments';
 import { createTestDatabase, dropDatabase, startTestApp, TestApp } from '../factories/test-app';
-import { ROOT } from '../helpers/process';
+import { type BrowserGlobals, checkAccessibility, launchChromium, openPage as openPageIn, screenshots } from './browser-kit';
 
-const CHROMIUM = '/usr/bin/chromium';
 const STRIPE_SECRET = 'whsec_hosted_pages';
-const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 jest.setTimeout(180_000);
-
-/** What the page functions below use of the browser's globals (this file compiles without the DOM lib). */
-interface BrowserGlobals {
-  document: { documentElement: { scrollWidth: number }; activeElement: { textContent: string | null } | null; cookie: string };
-  axe: {
-    run: (
-      options: unknown,
-    ) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }>;
-  };
-}
 
 /**
  * Paybridge's own pages in Chromium against the real app: the hosted checkout (coupon, gift card,
@@ -47,8 +32,6 @@ describe('hosted checkout, console and portal in Chromium', () => {
   const stripe = new StripeEmulator({ webhookSecret: STRIPE_SECRET });
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
     await stripe.start();
     dbUrl = await createTestDatabase();
     // USD has two providers, so the page offers a choice; the simulator (first) is where sessions open.
@@ -86,10 +69,7 @@ describe('hosted checkout, console and portal in Chromium', () => {
     });
     await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
     shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -99,41 +79,7 @@ describe('hosted checkout, console and portal in Chromium', () => {
     if (dbUrl) await dropDatabase(dbUrl);
   });
 
-  /** A page that records Content Security Policy violations reported on its console. */
-  async function openPage(): Promise<{ page: Page; cspViolations: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const cspViolations: string[] = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
-    return { page, cspViolations };
-  }
-
-  /** axe-core (evaluated over DevTools, which the page's policy does not govern): no serious or critical violation. */
-  async function checkAccessibility(page: Page, name: string): Promise<void> {
-    await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as BrowserGlobals).axe;
-      const result = await axe.run({
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-      });
-      return result.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-    });
-    expect({ page: name, violations }).toEqual({ page: name, violations: [] });
-  }
-
-  async function screenshots(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-1280.png`), fullPage: true });
-    await page.setViewportSize({ width: 360, height: 780 });
-    // 360 px wide: nothing sticks out sideways.
-    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(
-      360,
-    );
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-360.png`), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
-  }
+  const openPage = () => openPageIn(browser);
 
   async function newSession(email = uniqueEmail()) {
     const res = await createCheckout(

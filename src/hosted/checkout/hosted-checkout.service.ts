@@ -12,7 +12,6 @@ import type { CheckoutItemDto, CreateCheckoutDto, ProcessPaymentDto } from '../.
 import { PaymentsService } from '../../payments/payments.service';
 import { PricingService } from '../../payments/pricing.service';
 import type { ProviderId } from '../../payments/providers/payment-provider';
-import { ProviderRouter } from '../../payments/routing/provider-router';
 import type { Locale } from '../locale';
 import type { CheckoutView } from './hosted-checkout.types';
 
@@ -32,7 +31,6 @@ export class HostedCheckoutService {
     private readonly checkout: CheckoutService,
     private readonly charges: ChargesService,
     private readonly pricing: PricingService,
-    private readonly router: ProviderRouter,
     private readonly holds: GiftCardHolds,
     private readonly payments: PaymentsService,
     private readonly publicUrl: PublicUrl,
@@ -59,6 +57,7 @@ export class HostedCheckoutService {
         unitAmount: l.unitAmount,
         amount: l.amount,
         discount: l.discount ?? 0,
+        interval: l.interval ?? null,
       })),
       subtotal: session.subtotal,
       discount: session.discount,
@@ -66,7 +65,7 @@ export class HostedCheckoutService {
       total: session.total,
       couponCode: session.couponCode,
       giftCardLast4: session.giftCardCode ? session.giftCardCode.slice(-4) : null,
-      providers: this.router.candidates(session.currency),
+      providers: this.checkout.hostedProviders(session),
       provider: session.provider,
       successUrl: session.successUrl,
       cancelUrl: session.cancelUrl,
@@ -101,10 +100,23 @@ export class HostedCheckoutService {
     const email = session.customer.email;
     const cart = await this.pricing.priceWithCoupon(session.merchantId, items, session.currency, 'secret', couponCode, email);
     if (codes.giftCardCode && codes.giftCardCode !== session.giftCardCode) {
-      await this.holds.quote(session.merchantId, codes.giftCardCode, cart.total, session.currency);
+      const quote = await this.holds.quote(session.merchantId, codes.giftCardCode, cart.total, session.currency);
+      if (session.savePaymentMethod && quote.amount === cart.total) {
+        // Checked before the session is replaced: nothing changes.
+        throw new DomainError(
+          'unprocessable',
+          'gift_card_covers_total',
+          'A subscription needs a card for its renewals: the gift card cannot pay all of it.',
+          {
+            param: 'giftCardCode',
+          },
+        );
+      }
     }
     await this.checkout.cancel(session.merchantId, session.id, true);
     const card = giftCardCode ? await this.holds.quote(session.merchantId, giftCardCode, cart.total, session.currency) : null;
+    // A session that saves the method (a cart with subscriptions) stays at the provider whose page saves it.
+    const saving = session.savePaymentMethod ? { savePaymentMethod: true, provider: session.provider ?? undefined } : {};
     const cartDto = {
       items,
       currency: session.currency,
@@ -112,6 +124,7 @@ export class HostedCheckoutService {
       couponCode,
       giftCardCode,
       metadata: { ...session.metadata, [REPLACES_METADATA_KEY]: session.id },
+      ...saving,
     };
     if (card && card.amount === cart.total) {
       const dto: ProcessPaymentDto = { ...cartDto, returnUrl: session.successUrl };

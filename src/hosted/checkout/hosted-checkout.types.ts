@@ -10,7 +10,7 @@ export interface CheckoutView {
   currency: string;
   /** The currency's minor-unit exponent: the page formats amount / 10^exponent with Intl.NumberFormat. */
   exponent: number;
-  lines: Array<{ name: string; quantity: number; unitAmount: number; amount: number; discount: number }>;
+  lines: Array<{ name: string; quantity: number; unitAmount: number; amount: number; discount: number; interval: 'month' | 'year' | null }>;
   subtotal: number;
   discount: number;
   giftCardApplied: number;

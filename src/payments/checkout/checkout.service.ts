@@ -219,7 +219,7 @@ export class CheckoutService {
     const session = await this.get(merchantId, id);
     if (session.status !== 'open')
       throw new DomainError('unprocessable', 'checkout_not_open', `The checkout session is ${session.status}.`, { param: 'id' });
-    if (!this.router.candidates(session.currency).includes(provider)) {
+    if (!this.hostedProviders(session).includes(provider)) {
       throw new DomainError('unprocessable', 'provider_not_available', `${provider} does not take ${session.currency}.`, {
         param: 'provider',
       });
@@ -242,6 +242,7 @@ export class CheckoutService {
         // One provider page per state the page leaves: a repeat of this request gets the same page; coming
         // back to a provider after another was chosen opens a new one (the earlier one was closed).
         idempotencyKey: `${session.id}_${provider}_after_${session.providerSessionId ?? 'none'}`,
+        saveMethod: await this.saveMethodFor(session, provider),
       });
       await this.breaker.recordSuccess(provider);
     } catch (err) {
@@ -326,9 +327,7 @@ export class CheckoutService {
           successUrl: session.successUrl,
           cancelUrl: session.cancelUrl,
           idempotencyKey: `${session.id}_${providerId}`,
-          saveMethod: session.savePaymentMethod
-            ? { providerCustomerRef: await this.methods.providerCustomerRef(session.merchantId, session.customer.id, providerId) }
-            : undefined,
+          saveMethod: await this.saveMethodFor(session, providerId),
         });
         await this.breaker.recordSuccess(providerId);
         await this.db.transaction(async (tx) => {
@@ -352,6 +351,17 @@ export class CheckoutService {
       () => errorResponse(error, op.requestId),
     );
     throw error;
+  }
+
+  /** The providers a session's page may go on to: those of its currency; for one that saves the method, those whose page can. */
+  hostedProviders(session: CheckoutSession): ProviderId[] {
+    const candidates = this.router.candidates(session.currency);
+    return session.savePaymentMethod ? candidates.filter((p) => this.registry.get(p).savesOnHostedPage) : candidates;
+  }
+
+  private async saveMethodFor(session: CheckoutSession, provider: ProviderId) {
+    if (!session.savePaymentMethod) return undefined;
+    return { providerCustomerRef: await this.methods.providerCustomerRef(session.merchantId, session.customer.id, provider) };
   }
 
   /**

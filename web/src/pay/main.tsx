@@ -11,7 +11,7 @@ interface CheckoutView {
   locale: Locale;
   currency: string;
   exponent: number;
-  lines: Array<{ name: string; quantity: number; unitAmount: number; amount: number; discount: number }>;
+  lines: Array<{ name: string; quantity: number; unitAmount: number; amount: number; discount: number; interval: 'month' | 'year' | null }>;
   subtotal: number;
   discount: number;
   giftCardApplied: number;
@@ -176,7 +176,14 @@ function Checkout() {
             <tbody>
               {view.lines.map((line, i) => (
                 <tr key={i}>
-                  <td>{line.name}</td>
+                  <td>
+                    {line.name}
+                    {line.interval && (
+                      <span class="renews">
+                        {t(locale, line.interval === 'month' ? 'renewsMonthly' : 'renewsYearly', { amount: money(line.amount) })}
+                      </span>
+                    )}
+                  </td>
                   <td class="num">{line.quantity}</td>
                   <td class="num">{money(line.amount)}</td>
                 </tr>

@@ -1,9 +1,12 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { localeQuery, request, RequestFailed } from '../shared/api';
-import { pageLocale, statusText, t, type Locale } from '../shared/i18n';
+import { localeQuery, request } from '../shared/api';
+import { statusText, t, type Locale } from '../shared/i18n';
 import { formatMoney } from '../shared/money';
 import '../shared/styles.css';
+import { base, describe, locale } from './context';
+import { PaymentMethods } from './payment-methods';
+import { type Subscription, Subscriptions } from './subscriptions';
 
 interface Transaction {
   id: string;
@@ -22,14 +25,6 @@ interface PortalView {
   customer: { email: string; name: string | null };
   returnUrl: string;
   transactions: Transaction[];
-}
-
-const token = decodeURIComponent(location.pathname.split('/')[2] ?? '');
-const base = `/portal/${encodeURIComponent(token)}`;
-const locale = pageLocale();
-
-function describe(err: unknown): string {
-  return err instanceof RequestFailed ? err.error.message : t(locale, 'error', { message: String(err) });
 }
 
 function Receipt(props: { tx: Transaction }) {
@@ -119,32 +114,13 @@ function GiftCardBalance() {
   );
 }
 
-/**
- * Slots for what lands with subscriptions (branch `subs`): subscriptions (cancel, resume, change plan)
- * and saved payment methods (add through the provider, remove). Each becomes its own component here,
- * fed by GET /portal/:token/session.
- */
-function SubscriptionsSlot() {
-  return (
-    <section aria-labelledby="subs-h" data-slot="subscriptions">
-      <h2 id="subs-h">{t(locale, 'subscriptions')}</h2>
-      <p class="muted">{t(locale, 'comingSoon')}</p>
-    </section>
-  );
-}
-
-function PaymentMethodsSlot() {
-  return (
-    <section aria-labelledby="pm-h" data-slot="payment-methods">
-      <h2 id="pm-h">{t(locale, 'paymentMethods')}</h2>
-      <p class="muted">{t(locale, 'comingSoon')}</p>
-    </section>
-  );
-}
-
 function Portal() {
   const [view, setView] = useState<PortalView | null>(null);
   const [error, setError] = useState('');
+  // Bumped after every change: both sections read again (a removed method, a plan's next charge).
+  const [version, setVersion] = useState(0);
+  const [inUse, setInUse] = useState<Set<string>>(new Set());
+  const changed = () => setVersion((v) => v + 1);
   useEffect(() => {
     request<PortalView>('GET', `${base}/session${localeQuery()}`)
       .then(setView)
@@ -172,8 +148,12 @@ function Portal() {
           view.transactions.map((tx) => <Receipt key={tx.id} tx={tx} />)
         )}
       </section>
-      <SubscriptionsSlot />
-      <PaymentMethodsSlot />
+      <Subscriptions
+        version={version}
+        onChanged={changed}
+        onLoaded={(subs: Subscription[]) => setInUse(new Set(subs.flatMap((s) => (s.paymentMethodId ? [s.paymentMethodId] : []))))}
+      />
+      <PaymentMethods version={version} inUse={inUse} onChanged={changed} />
       <GiftCardBalance />
     </>
   );
