@@ -5,5 +5,10 @@ import { CustomersModule } from './customers.module';
 import { CustomersService } from './customers.service';
 
 /** The customers API, above payments (saving a method goes to its provider); the store (CustomersModule) sits below. */
-@Module({ imports: [CustomersModule, PaymentsModule], controllers: [CustomersController], providers: [CustomersService], exports: [CustomersService] })
+@Module({
+  imports: [CustomersModule, PaymentsModule],
+  controllers: [CustomersController],
+  providers: [CustomersService],
+  exports: [CustomersService],
+})
 export class CustomersApiModule {}
