@@ -22,7 +22,7 @@ import type { InvoiceRow, SubscriptionRow } from './subscriptions.types';
  * renewal left, which the provider retried), a saved-method payment recorded and settled through
  * PaymentOutcomes (SavedCharges.recordProviderCharge), and SubscriptionBilling moving the subscription
  * (renewed, or past_due with no retry of ours: the provider's retries stand). A cancellation ends it.
- * One payment per provider charge: its key is `provider-renewal:<provider>:<providerRef>`.
+ * One payment per provider charge: its key is `provider-renewal:<provider>:<chargeKey or providerRef>`.
  */
 @Injectable()
 export class ProviderSubscriptionEvents implements OnModuleInit {
@@ -82,7 +82,7 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
         await this.billing.event(tx, sub, 'subscription.canceled', { reason: 'provider' });
         return 'processed';
       }
-      const key = `provider-renewal:${provider}:${event.providerRef}`;
+      const key = `provider-renewal:${provider}:${event.chargeKey ?? event.providerRef}`;
       if (await this.savedCharges.findByKey(sub.merchant_id, key, tx)) return 'ignored'; // already mirrored
       const invoice = await this.invoiceToPay(tx, sub);
       const charge = renewalCharge(sub, invoice, newId('pay'), key);

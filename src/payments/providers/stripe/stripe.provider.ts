@@ -39,6 +39,8 @@ import {
   toWebhookEvent,
 } from './stripe.mapper';
 import { customerParams, toSavedMethod } from './stripe-saved-methods.mapper';
+import { apiBase } from './stripe-amounts';
+import { StripeSubscriptions } from './stripe-subscriptions';
 
 /** Stripe's default, and what the webhook endpoint allows between signing and receipt. */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -80,6 +82,7 @@ export class StripeProvider implements PaymentProvider {
   private readonly webhookSecret?: string;
   /** Requests the SDK sent per idempotency key for calls in flight (see toProviderError). */
   private readonly attempts = new Map<string, number>();
+  private readonly billing = new StripeSubscriptions((operation, key, call) => this.send(operation, key, call));
 
   constructor(
     config: ConfigService<Env, true>,
@@ -114,9 +117,12 @@ export class StripeProvider implements PaymentProvider {
     const returnUrl = input.returnUrl ?? `${this.publicUrl.base()}${DEFAULT_RETURN_PATH}`;
     let payment: ProviderPayment;
     try {
-      const intent = await this.send('money', input.idempotencyKey, (stripe) =>
-        stripe.paymentIntents.create(paymentIntentParams(input, returnUrl), { idempotencyKey: input.idempotencyKey }),
-      );
+      const intent =
+        input.saved && input.subscription
+          ? await this.billing.start({ ...input, saved: input.saved, subscription: input.subscription })
+          : await this.send('money', input.idempotencyKey, (stripe) =>
+              stripe.paymentIntents.create(paymentIntentParams(input, returnUrl), { idempotencyKey: input.idempotencyKey }),
+            );
       payment = toProviderPayment(intent);
     } catch (err) {
       payment = await this.afterServerError(err, () => this.findIntentByKey(input.idempotencyKey));
@@ -231,6 +237,11 @@ export class StripeProvider implements PaymentProvider {
     });
   }
 
+  /** Cancels now the Stripe subscription the charge `firstChargeRef` (its first invoice's) started. */
+  cancelSubscription(firstChargeRef: string): Promise<void> {
+    return this.billing.cancel(firstChargeRef);
+  }
+
   /**
    * Verifies `Stripe-Signature` on the raw body with the SDK (HMAC-SHA256, 300 s tolerance; any of
    * several `v1` signatures may match, which is how Stripe signs while a secret is being rolled).
@@ -262,6 +273,8 @@ export class StripeProvider implements PaymentProvider {
     const reported = (event.payload as { data?: { object?: { id?: unknown } } } | null)?.data?.object?.id;
     const id = typeof reported === 'string' ? reported : '';
     if (isDisputeEventType(event.type)) return this.confirmDispute(event, id);
+    if (event.kind === 'subscription.canceled') return this.billing.confirmDeleted(event, id);
+    if (event.kind.startsWith('renewal.')) return (await this.billing.confirmInvoice(event, id)) ?? { ...event, kind: 'other' };
     const confirmation = STRIPE_CONFIRMATIONS[event.type];
     if (!confirmation) return event;
     if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no ${confirmation.object}`);
@@ -383,11 +396,4 @@ export class StripeProvider implements PaymentProvider {
   }
 }
 
-/** STRIPE_API_BASE (scheme://host:port) as the SDK's host/port/protocol; unset: Stripe itself. */
-export function apiBase(base: string | undefined): { host?: string; port?: number; protocol?: 'http' | 'https' } {
-  if (!base) return {};
-  const url = new URL(base);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`STRIPE_API_BASE must be http(s)://host[:port], got ${base}`);
-  const protocol = url.protocol === 'http:' ? 'http' : 'https';
-  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
-}
+export { apiBase } from './stripe-amounts';
