@@ -39,12 +39,29 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
     private readonly payments: PaymentsService,
   ) {}
 
-  /** Ends it at the provider (before anything is written here): the provider renews it no more. */
-  async cancelAtProvider(sub: SubscriptionRow): Promise<void> {
+  /**
+   * Ends it at the provider (before anything is written here): at the period end when asked and the
+   * provider can (answers true: its cancellation event ends it here then), else now (false).
+   */
+  async cancelAtProvider(sub: SubscriptionRow, atPeriodEnd: boolean): Promise<boolean> {
     const adapter = this.registry.get(sub.provider);
     const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
     if (!adapter.cancelSubscription || !first.providerRef) throw new Error(`${sub.provider} cannot cancel subscription ${sub.id}`);
+    if (atPeriodEnd && adapter.setCancelAtPeriodEnd) {
+      await adapter.setCancelAtPeriodEnd(first.providerRef, true);
+      return true;
+    }
     await adapter.cancelSubscription(first.providerRef);
+    return false;
+  }
+
+  /** Undoes a cancel at period end at the provider; false when the provider cannot (then nothing changes). */
+  async resumeAtProvider(sub: SubscriptionRow): Promise<boolean> {
+    const adapter = this.registry.get(sub.provider);
+    const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
+    if (!adapter.setCancelAtPeriodEnd || !first.providerRef) return false;
+    await adapter.setCancelAtPeriodEnd(first.providerRef, false);
+    return true;
   }
 
   onModuleInit(): void {

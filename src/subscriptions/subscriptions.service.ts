@@ -71,14 +71,13 @@ export class SubscriptionsService {
   /**
    * At the period end (default: it stays active until then) or now (subscription.canceled at once). A
    * past-due subscription's paid period is already over: it ends now, its open invoice void.
-   * A provider-managed one is canceled at its provider first, and ends now (the provider's cancellation
-   * event then finds it ended).
+   * A provider-managed one is canceled at its provider first: at the period end where the provider can
+   * (Stripe: its deletion event ends it here then), else now (the provider's event then finds it ended).
    */
   async cancel(merchantId: string, id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     const current = await this.row(merchantId, id);
     if (current.managed_by === 'provider' && !ENDED.includes(current.status)) {
-      await this.providerManaged.cancelAtProvider(current);
-      atPeriodEnd = false;
+      atPeriodEnd = await this.providerManaged.cancelAtProvider(current, atPeriodEnd && current.status === 'active');
     }
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
@@ -96,9 +95,15 @@ export class SubscriptionsService {
 
   /** Undoes a pending cancel at period end. */
   async resume(merchantId: string, id: string): Promise<SubscriptionView> {
+    const current = await this.row(merchantId, id);
+    // A provider-managed one resumes at its provider first (Stripe), where the provider can.
+    const atProvider =
+      current.managed_by === 'provider' && current.cancel_at_period_end && !ENDED.includes(current.status)
+        ? await this.providerManaged.resumeAtProvider(current)
+        : false;
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
-      paybridgeManaged(sub);
+      if (!atProvider) paybridgeManaged(sub);
       if (!sub.cancel_at_period_end) {
         throw new DomainError('unprocessable', 'subscription_not_resumable', 'Only a subscription canceled at period end can be resumed.');
       }

@@ -6,6 +6,7 @@ import {
   getSubscription,
   invoicesOf,
   newMerchant,
+  subscriptionAction,
   subscriptionEvents,
   SubscriptionBody,
   TEST_CLOCK_ENV,
@@ -174,6 +175,34 @@ describe('subscriptions through Stripe (renewed by Stripe Billing: invoice and s
     expect((await settled('customer.subscription.deleted', stripeSub)).status).toBe('processed');
     expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'canceled' });
     expect(await subscriptionEvents(api, sub.id)).toEqual(['subscription.activated', 'subscription.canceled']);
+  });
+
+  it('cancel at period end sets it at Stripe (active here until Stripe ends it); resume undoes it there; cancel now ends it at Stripe', async () => {
+    const m = await newMerchant(api);
+    const plan = await monthlyPlan(m);
+    const { sub, stripeSub } = await subscribe(m, plan.id);
+    const canceled = await subscriptionAction(api, m.sk, sub.id, 'cancel', { atPeriodEnd: true });
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toMatchObject({ status: 'active', cancelAtPeriodEnd: true });
+    expect(await stripe.subscriptions.retrieve(stripeSub)).toMatchObject({ status: 'active', cancel_at_period_end: true });
+    const resumed = await subscriptionAction(api, m.sk, sub.id, 'resume');
+    expect(resumed.status).toBe(200);
+    expect(resumed.body).toMatchObject({ status: 'active', cancelAtPeriodEnd: false });
+    expect(await stripe.subscriptions.retrieve(stripeSub)).toMatchObject({ cancel_at_period_end: false });
+
+    // Canceled at period end again; at the period end Stripe deletes it (here: its deletion, as Stripe sends it then).
+    expect((await subscriptionAction(api, m.sk, sub.id, 'cancel', { atPeriodEnd: true })).status).toBe(200);
+    await stripe.subscriptions.cancel(stripeSub);
+    expect((await settled('customer.subscription.deleted', stripeSub)).status).toBe('processed');
+    expect(await getSubscription(api, m.sk, sub.id)).toMatchObject({ status: 'canceled' });
+
+    // Cancel now: Stripe ends it at once; its deletion event then finds it ended here.
+    const other = await subscribe(m, plan.id);
+    const now = await subscriptionAction(api, m.sk, other.sub.id, 'cancel', { atPeriodEnd: false });
+    expect(now.body).toMatchObject({ status: 'canceled' });
+    expect(await stripe.subscriptions.retrieve(other.stripeSub)).toMatchObject({ status: 'canceled' });
+    expect((await settled('customer.subscription.deleted', other.stripeSub)).status).toBe('ignored');
+    expect(await subscriptionEvents(api, other.sub.id)).toEqual(['subscription.activated', 'subscription.canceled']);
   });
 
   it('an invoice.paid Stripe does not have, or one that contradicts Stripe’s invoice, is a dead letter: nothing written', async () => {

@@ -248,6 +248,11 @@ export interface PaymentProvider {
   detachMethod?(ref: SavedMethodRef): Promise<void>;
   /** Ends a subscription the provider renews (`managedBy: "provider"`), named by the charge that started it. */
   cancelSubscription?(firstChargeRef: string): Promise<void>;
+  /**
+   * Optional: has the provider end it at its period end (`true`), or undo that (`false`); the provider's
+   * cancellation event ends it here when the period is over. Without it, a cancel ends it now.
+   */
+  setCancelAtPeriodEnd?(firstChargeRef: string, cancel: boolean): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
   /**

@@ -8,7 +8,7 @@ import {
   WebhookVerificationError,
 } from '../payment-provider';
 import { fromStripeAmount, idOf, toStripeAmount } from './stripe-amounts';
-import { isMissingResource } from './stripe-errors';
+import { missingAsNull } from './stripe-errors';
 import { declineCodeOf, METADATA } from './stripe.mapper';
 
 /** Runs one SDK call with the adapter's error mapping (StripeProvider.send). */
@@ -31,12 +31,6 @@ function lastIntentOf(invoice: InvoiceWithPayments): string | undefined {
   const payments = invoice.payments?.data ?? [];
   return idOf(payments[payments.length - 1]?.payment?.payment_intent ?? null) ?? undefined;
 }
-
-const missingAsNull = <T>(call: Promise<T>): Promise<T | null> =>
-  call.catch((err: unknown) => {
-    if (isMissingResource(err)) return null;
-    throw err;
-  });
 
 /**
  * Stripe Billing for subscriptions Stripe renews itself (`managedBy: "provider"`): a purchase starts a
@@ -101,6 +95,13 @@ export class StripeSubscriptions {
       const sub = await stripe.subscriptions.retrieve(id);
       if (sub.status !== 'canceled') await stripe.subscriptions.cancel(id);
     });
+  }
+
+  /** Sets `cancel_at_period_end` on the Stripe subscription our first payment started. */
+  async setCancelAtPeriodEnd(firstChargeRef: string, cancel: boolean): Promise<void> {
+    const id = await this.subscriptionOfFirstCharge(firstChargeRef);
+    if (!id) throw new Error(`Stripe shows no subscription started by ${firstChargeRef}`);
+    await this.send('read', null, (stripe) => stripe.subscriptions.update(id, { cancel_at_period_end: cancel }));
   }
 
   /**

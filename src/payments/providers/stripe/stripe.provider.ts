@@ -24,7 +24,7 @@ import {
   WebhookRequest,
   WebhookVerificationError,
 } from '../payment-provider';
-import { isMissingResource, isServerError, StripeOperation, toProviderError } from './stripe-errors';
+import { isMissingResource, isServerError, missingAsNull, StripeOperation, toProviderError } from './stripe-errors';
 import { listStripeTransactions } from './stripe-listing';
 import {
   checkoutSessionParams,
@@ -237,9 +237,13 @@ export class StripeProvider implements PaymentProvider {
     });
   }
 
-  /** Cancels now the Stripe subscription the charge `firstChargeRef` (its first invoice's) started. */
+  /** The Stripe subscription the charge `firstChargeRef` (its first invoice's) started: canceled now, or at its period end. */
   cancelSubscription(firstChargeRef: string): Promise<void> {
     return this.billing.cancel(firstChargeRef);
+  }
+
+  setCancelAtPeriodEnd(firstChargeRef: string, cancel: boolean): Promise<void> {
+    return this.billing.setCancelAtPeriodEnd(firstChargeRef, cancel);
   }
 
   /**
@@ -299,11 +303,6 @@ export class StripeProvider implements PaymentProvider {
    */
   private async confirmDispute(event: ProviderWebhookEvent, id: string): Promise<ProviderWebhookEvent> {
     if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no dispute`);
-    const missingAsNull = <T>(call: Promise<T>): Promise<T | null> =>
-      call.catch((err: unknown) => {
-        if (isMissingResource(err)) return null;
-        throw err;
-      });
     const dispute = await this.send('read', null, (stripe) => missingAsNull(stripe.disputes.retrieve(id)));
     if (!dispute) throw new WebhookVerificationError(`Stripe has no dispute ${id}`);
     const confirmed = toWebhookEvent({ id: event.eventId, type: event.type, data: { object: dispute } });
