@@ -8,7 +8,7 @@ import { PaymentHooks } from '../payments/payment-hooks';
 import { PaymentsService } from '../payments/payments.service';
 import { HeldEventError } from '../payments/provider-event-matcher';
 import { ProviderRegistry } from '../payments/providers/provider-registry';
-import type { ProviderId, ProviderWebhookEvent } from '../payments/providers/payment-provider';
+import type { ProviderId, ProviderWebhookEvent, SavedMethodRef } from '../payments/providers/payment-provider';
 import { InvoicesRepository } from './invoices.repository';
 import { SubscriptionBilling } from './subscription-billing';
 import { renewalCharge, SubscriptionRenewals } from './subscription-renewals';
@@ -61,6 +61,15 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
     const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
     if (!adapter.setCancelAtPeriodEnd || !first.providerRef) return false;
     await adapter.setCancelAtPeriodEnd(first.providerRef, false);
+    return true;
+  }
+
+  /** Has the provider renew it with another saved method; false when the provider cannot (then nothing changes). */
+  async setMethodAtProvider(sub: SubscriptionRow, method: SavedMethodRef): Promise<boolean> {
+    const adapter = this.registry.get(sub.provider);
+    const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
+    if (!adapter.setSubscriptionMethod || !first.providerRef) return false;
+    await adapter.setSubscriptionMethod(first.providerRef, method);
     return true;
   }
 

@@ -7,7 +7,7 @@ import { toPage, type PageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import { SavedCharges } from '../payments/charges/saved-charges';
 import { errorForFailedPayment } from '../payments/payment-errors';
-import { SavedMethods } from '../payments/saved-methods';
+import { SavedMethods, savedRef } from '../payments/saved-methods';
 import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import type { ProviderId } from '../payments/providers/payment-provider';
@@ -222,12 +222,22 @@ export class SubscriptionsService {
    */
   async setPaymentMethod(merchantId: string, id: string, paymentMethodId: string): Promise<SubscriptionView> {
     const sub = await this.row(merchantId, id);
-    paybridgeManaged(sub);
+    if (ENDED.includes(sub.status)) throw new DomainError('unprocessable', 'subscription_ended', `The subscription is ${sub.status}.`);
     const pm = await this.savedMethods.get(merchantId, paymentMethodId, sub.customer_id);
     if (pm.provider !== sub.provider) {
       throw new DomainError('unprocessable', 'payment_method_not_supported', `The subscription renews through ${sub.provider}.`, {
         param: 'paymentMethodId',
       });
+    }
+    // A provider-managed one changes at its provider first (Stripe: the subscription's default method; Stripe's
+    // own retries of an open invoice then use it), where the provider can.
+    if (sub.managed_by === 'provider') {
+      if (!(await this.providerManaged.setMethodAtProvider(sub, savedRef(pm)))) paybridgeManaged(sub);
+      await this.db.transaction(async (tx) => {
+        await this.lockOpen(merchantId, id, tx);
+        await this.subscriptions.setPaymentMethod(merchantId, id, pm.id, null, tx);
+      });
+      return this.get(merchantId, id);
     }
     await this.db.transaction(async (tx) => {
       const locked = await this.lockOpen(merchantId, id, tx);

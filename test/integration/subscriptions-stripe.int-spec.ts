@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { StripeEmulator } from '../emulators/stripe-emulator';
-import { createProduct, eventually, ledgerTotals, processBody, processPayment, uniqueEmail } from '../factories/payments';
+import { createProduct, eventually, ledgerTotals, newKey, processBody, processPayment, uniqueEmail } from '../factories/payments';
 import {
   advance,
   getSubscription,
@@ -146,9 +146,19 @@ describe('subscriptions through Stripe (renewed by Stripe Billing: invoice and s
     const ran = await advance(api, m.admin, 40);
     expect(ran.ran).toEqual({ renewals: 0, retries: 0, canceled: 0, expired: 0 });
 
-    // A good card again; Stripe pays the open invoice.
-    const good = await stripe.paymentMethods.attach('pm_card_visa', { customer });
-    await stripe.subscriptions.update(stripeSub, { default_payment_method: good.id });
+    // The customer saves a good card here and the subscription takes it (at Stripe too); Stripe's retry pays the open invoice.
+    const saved = await api
+      .http()
+      .post(`/customers/${sub.customer.id}/payment-methods`)
+      .set('X-Api-Key', m.sk)
+      .set('Idempotency-Key', newKey())
+      .send({ provider: 'stripe', token: 'pm_card_visa' });
+    expect(saved.status).toBe(201);
+    const changed = await subscriptionAction(api, m.sk, sub.id, 'payment-method', { paymentMethodId: saved.body.id });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ status: 'past_due', paymentMethodId: saved.body.id });
+    const { rows } = await api.db.query(`SELECT provider_method_ref FROM payment_methods WHERE id = $1`, [saved.body.id]);
+    expect((await stripe.subscriptions.retrieve(stripeSub)).default_payment_method).toBe(rows[0].provider_method_ref);
     await stripe.invoices.pay(invoiceId);
     expect((await settled('invoice.paid', invoiceId)).status).toBe('processed');
     expect((await invoicesOf(api, m.sk, sub.id)).map((i) => [i.kind, i.status, i.attempts])).toEqual([

@@ -253,6 +253,8 @@ export interface PaymentProvider {
    * cancellation event ends it here when the period is over. Without it, a cancel ends it now.
    */
   setCancelAtPeriodEnd?(firstChargeRef: string, cancel: boolean): Promise<void>;
+  /** Optional: the saved method (of the same customer there) the provider renews it with from now on. */
+  setSubscriptionMethod?(firstChargeRef: string, method: SavedMethodRef): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
   /**

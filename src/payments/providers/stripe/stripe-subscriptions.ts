@@ -104,6 +104,13 @@ export class StripeSubscriptions {
     await this.send('read', null, (stripe) => stripe.subscriptions.update(id, { cancel_at_period_end: cancel }));
   }
 
+  /** The saved method (attached to the same Stripe Customer) Stripe renews it with from now on. */
+  async setMethod(firstChargeRef: string, method: SavedMethodRef): Promise<void> {
+    const id = await this.subscriptionOfFirstCharge(firstChargeRef);
+    if (!id) throw new Error(`Stripe shows no subscription started by ${firstChargeRef}`);
+    await this.send('read', null, (stripe) => stripe.subscriptions.update(id, { default_payment_method: method.providerMethodRef }));
+  }
+
   /**
    * An invoice event of a renewal (not the first invoice: that one is the purchase's own charge), from
    * the invoice Stripe holds: `invoice.paid` must show it paid, `invoice.payment_failed` still unpaid.

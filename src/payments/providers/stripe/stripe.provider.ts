@@ -237,14 +237,11 @@ export class StripeProvider implements PaymentProvider {
     });
   }
 
-  /** The Stripe subscription the charge `firstChargeRef` (its first invoice's) started: canceled now, or at its period end. */
-  cancelSubscription(firstChargeRef: string): Promise<void> {
-    return this.billing.cancel(firstChargeRef);
-  }
-
-  setCancelAtPeriodEnd(firstChargeRef: string, cancel: boolean): Promise<void> {
-    return this.billing.setCancelAtPeriodEnd(firstChargeRef, cancel);
-  }
+  /** The Stripe subscription the charge `firstChargeRef` (its first invoice's) started: canceled now or at its period end, its method. */
+  cancelSubscription = (firstChargeRef: string): Promise<void> => this.billing.cancel(firstChargeRef);
+  setCancelAtPeriodEnd = (firstChargeRef: string, cancel: boolean): Promise<void> =>
+    this.billing.setCancelAtPeriodEnd(firstChargeRef, cancel);
+  setSubscriptionMethod = (firstChargeRef: string, method: SavedMethodRef): Promise<void> => this.billing.setMethod(firstChargeRef, method);
 
   /**
    * Verifies `Stripe-Signature` on the raw body with the SDK (HMAC-SHA256, 300 s tolerance; any of
