@@ -237,7 +237,7 @@ export class StripeProvider implements PaymentProvider {
     });
   }
 
-  /** The Stripe subscription the charge `firstChargeRef` (its first invoice's) started: canceled now or at its period end, its method. */
+  /** The Stripe subscription the charge `firstChargeRef` (its first invoice's) started: canceled, at period end, its method. */
   cancelSubscription = (firstChargeRef: string): Promise<void> => this.billing.cancel(firstChargeRef);
   setCancelAtPeriodEnd = (firstChargeRef: string, cancel: boolean): Promise<void> =>
     this.billing.setCancelAtPeriodEnd(firstChargeRef, cancel);
