@@ -261,6 +261,24 @@ describe('subscriptions through Stripe (renewed by Stripe Billing: invoice and s
     expect(row.last_error).toContain('names no provider-managed subscription');
   });
 
+  it('a first invoice Stripe declines creates no Stripe subscription: 402, the payment failed, ours incomplete and never renewed', async () => {
+    const m = await newMerchant(api);
+    const plan = await monthlyPlan(m);
+    const email = uniqueEmail();
+    const token = 'pm_card_chargeCustomerFail'; // attaches, then declines
+    const res = await processPayment(
+      api,
+      m.sk,
+      processBody(plan.id, token, { customer: { email, name: 'Sub Scriber' }, paymentMethod: { provider: 'stripe', token } }),
+    );
+    expect(res.status).toBe(402);
+    expect(emulator.subscriptions().filter((s) => (s.metadata as Record<string, string>).merchant_id === m.id)).toHaveLength(0);
+    const list = await api.http().get('/subscriptions').query({ customerEmail: email }).set('X-Api-Key', m.sk);
+    expect((list.body.data as SubscriptionBody[]).map((s) => s.status)).toEqual(['incomplete']);
+    const { rows } = await api.db.query(`SELECT status FROM payments WHERE merchant_id = $1`, [m.id]);
+    expect(rows.map((r) => r.status)).toEqual(['failed']);
+  });
+
   it('a cart of a subscription with another line (or a coupon) is refused for Stripe: 422, nothing charged', async () => {
     const m = await newMerchant(api);
     const plan = await monthlyPlan(m);
