@@ -8,7 +8,7 @@ import { PaymentHooks } from '../payments/payment-hooks';
 import { PaymentsService } from '../payments/payments.service';
 import { HeldEventError } from '../payments/provider-event-matcher';
 import { ProviderRegistry } from '../payments/providers/provider-registry';
-import type { ProviderId, ProviderWebhookEvent } from '../payments/providers/payment-provider';
+import type { ProviderId, ProviderWebhookEvent, SavedMethodRef } from '../payments/providers/payment-provider';
 import { InvoicesRepository } from './invoices.repository';
 import { SubscriptionBilling } from './subscription-billing';
 import { renewalCharge, SubscriptionRenewals } from './subscription-renewals';
@@ -22,7 +22,7 @@ import type { InvoiceRow, SubscriptionRow } from './subscriptions.types';
  * renewal left, which the provider retried), a saved-method payment recorded and settled through
  * PaymentOutcomes (SavedCharges.recordProviderCharge), and SubscriptionBilling moving the subscription
  * (renewed, or past_due with no retry of ours: the provider's retries stand). A cancellation ends it.
- * One payment per provider charge: its key is `provider-renewal:<provider>:<providerRef>`.
+ * One payment per provider charge: its key is `provider-renewal:<provider>:<chargeKey or providerRef>`.
  */
 @Injectable()
 export class ProviderSubscriptionEvents implements OnModuleInit {
@@ -39,12 +39,38 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
     private readonly payments: PaymentsService,
   ) {}
 
-  /** Ends it at the provider (before anything is written here): the provider renews it no more. */
-  async cancelAtProvider(sub: SubscriptionRow): Promise<void> {
+  /**
+   * Ends it at the provider (before anything is written here): at the period end when asked and the
+   * provider can (answers true: its cancellation event ends it here then), else now (false).
+   */
+  async cancelAtProvider(sub: SubscriptionRow, atPeriodEnd: boolean): Promise<boolean> {
     const adapter = this.registry.get(sub.provider);
     const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
     if (!adapter.cancelSubscription || !first.providerRef) throw new Error(`${sub.provider} cannot cancel subscription ${sub.id}`);
+    if (atPeriodEnd && adapter.setCancelAtPeriodEnd) {
+      await adapter.setCancelAtPeriodEnd(first.providerRef, true);
+      return true;
+    }
     await adapter.cancelSubscription(first.providerRef);
+    return false;
+  }
+
+  /** Undoes a cancel at period end at the provider; false when the provider cannot (then nothing changes). */
+  async resumeAtProvider(sub: SubscriptionRow): Promise<boolean> {
+    const adapter = this.registry.get(sub.provider);
+    const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
+    if (!adapter.setCancelAtPeriodEnd || !first.providerRef) return false;
+    await adapter.setCancelAtPeriodEnd(first.providerRef, false);
+    return true;
+  }
+
+  /** Has the provider renew it with another saved method; false when the provider cannot (then nothing changes). */
+  async setMethodAtProvider(sub: SubscriptionRow, method: SavedMethodRef): Promise<boolean> {
+    const adapter = this.registry.get(sub.provider);
+    const first = await this.payments.getById(sub.merchant_id, sub.first_payment_id);
+    if (!adapter.setSubscriptionMethod || !first.providerRef) return false;
+    await adapter.setSubscriptionMethod(first.providerRef, method);
+    return true;
   }
 
   onModuleInit(): void {
@@ -82,7 +108,7 @@ export class ProviderSubscriptionEvents implements OnModuleInit {
         await this.billing.event(tx, sub, 'subscription.canceled', { reason: 'provider' });
         return 'processed';
       }
-      const key = `provider-renewal:${provider}:${event.providerRef}`;
+      const key = `provider-renewal:${provider}:${event.chargeKey ?? event.providerRef}`;
       if (await this.savedCharges.findByKey(sub.merchant_id, key, tx)) return 'ignored'; // already mirrored
       const invoice = await this.invoiceToPay(tx, sub);
       const charge = renewalCharge(sub, invoice, newId('pay'), key);

@@ -65,8 +65,17 @@ export class SubscriptionBilling implements OnModuleInit {
       throw new DomainError(
         'unprocessable',
         'subscription_provider_not_supported',
-        `Subscriptions are not sold through ${provider} yet (simulator and mercadopago renew through Paybridge, segpay by itself).`,
+        `Subscriptions are not sold through ${provider} yet (simulator and mercadopago renew through Paybridge, segpay and stripe by themselves).`,
         { param: 'provider' },
+      );
+    }
+    // Stripe Billing bills the subscription itself, its first invoice included: the cart is that one line, at its price.
+    if (provider === 'stripe' && (cart.lines.length !== 1 || cart.discount > 0)) {
+      throw new DomainError(
+        'unprocessable',
+        'subscription_cart_not_supported',
+        'A subscription through Stripe is bought alone (one line, no coupon): Stripe bills it, its first invoice included.',
+        { param: 'items' },
       );
     }
   }

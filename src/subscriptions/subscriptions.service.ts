@@ -7,7 +7,7 @@ import { toPage, type PageRequest } from '../common/pagination';
 import { DatabaseService } from '../database/database.service';
 import { SavedCharges } from '../payments/charges/saved-charges';
 import { errorForFailedPayment } from '../payments/payment-errors';
-import { SavedMethods } from '../payments/saved-methods';
+import { SavedMethods, savedRef } from '../payments/saved-methods';
 import { ProductsService } from '../products/products.service';
 import { priceIn } from '../products/products.types';
 import type { ProviderId } from '../payments/providers/payment-provider';
@@ -71,14 +71,13 @@ export class SubscriptionsService {
   /**
    * At the period end (default: it stays active until then) or now (subscription.canceled at once). A
    * past-due subscription's paid period is already over: it ends now, its open invoice void.
-   * A provider-managed one is canceled at its provider first, and ends now (the provider's cancellation
-   * event then finds it ended).
+   * A provider-managed one is canceled at its provider first: at the period end where the provider can
+   * (Stripe: its deletion event ends it here then), else now (the provider's event then finds it ended).
    */
   async cancel(merchantId: string, id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     const current = await this.row(merchantId, id);
     if (current.managed_by === 'provider' && !ENDED.includes(current.status)) {
-      await this.providerManaged.cancelAtProvider(current);
-      atPeriodEnd = false;
+      atPeriodEnd = await this.providerManaged.cancelAtProvider(current, atPeriodEnd && current.status === 'active');
     }
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
@@ -96,9 +95,15 @@ export class SubscriptionsService {
 
   /** Undoes a pending cancel at period end. */
   async resume(merchantId: string, id: string): Promise<SubscriptionView> {
+    const current = await this.row(merchantId, id);
+    // A provider-managed one resumes at its provider first (Stripe), where the provider can.
+    const atProvider =
+      current.managed_by === 'provider' && current.cancel_at_period_end && !ENDED.includes(current.status)
+        ? await this.providerManaged.resumeAtProvider(current)
+        : false;
     await this.db.transaction(async (tx) => {
       const sub = await this.lockOpen(merchantId, id, tx);
-      paybridgeManaged(sub);
+      if (!atProvider) paybridgeManaged(sub);
       if (!sub.cancel_at_period_end) {
         throw new DomainError('unprocessable', 'subscription_not_resumable', 'Only a subscription canceled at period end can be resumed.');
       }
@@ -217,12 +222,22 @@ export class SubscriptionsService {
    */
   async setPaymentMethod(merchantId: string, id: string, paymentMethodId: string): Promise<SubscriptionView> {
     const sub = await this.row(merchantId, id);
-    paybridgeManaged(sub);
+    if (ENDED.includes(sub.status)) throw new DomainError('unprocessable', 'subscription_ended', `The subscription is ${sub.status}.`);
     const pm = await this.savedMethods.get(merchantId, paymentMethodId, sub.customer_id);
     if (pm.provider !== sub.provider) {
       throw new DomainError('unprocessable', 'payment_method_not_supported', `The subscription renews through ${sub.provider}.`, {
         param: 'paymentMethodId',
       });
+    }
+    // A provider-managed one changes at its provider first (Stripe: the subscription's default method; Stripe's
+    // own retries of an open invoice then use it), where the provider can.
+    if (sub.managed_by === 'provider') {
+      if (!(await this.providerManaged.setMethodAtProvider(sub, savedRef(pm)))) paybridgeManaged(sub);
+      await this.db.transaction(async (tx) => {
+        await this.lockOpen(merchantId, id, tx);
+        await this.subscriptions.setPaymentMethod(merchantId, id, pm.id, null, tx);
+      });
+      return this.get(merchantId, id);
     }
     await this.db.transaction(async (tx) => {
       const locked = await this.lockOpen(merchantId, id, tx);

@@ -9,7 +9,7 @@ export type InvoiceKind = 'first' | 'renewal' | 'proration';
 /** Providers whose subscriptions Paybridge renews by charging the saved method (the others renew by themselves). */
 export const PAYBRIDGE_RENEWED: readonly ProviderId[] = ['simulator', 'mercadopago'];
 /** Providers that renew subscriptions by themselves and tell us (ProviderSubscriptionEvents). */
-export const PROVIDER_RENEWED: readonly ProviderId[] = ['segpay'];
+export const PROVIDER_RENEWED: readonly ProviderId[] = ['segpay', 'stripe'];
 
 export interface SubscriptionRow {
   merchant_id: string;

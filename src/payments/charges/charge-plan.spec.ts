@@ -1,5 +1,5 @@
 import type { Line } from '../payments.types';
-import { priceRefOf } from './charge-plan';
+import { priceRefOf, providerSubscriptionOf } from './charge-plan';
 
 const line = (overrides: Partial<Line>): Line => ({
   productId: 'prod_1',
@@ -25,5 +25,18 @@ describe('priceRefOf (the provider price a charge sells through)', () => {
 
   it('other providers: none', () => {
     expect(priceRefOf([line({ interval: 'month', segpayPricePoint: '1:20' })], 'stripe')).toBeUndefined();
+  });
+});
+
+describe('providerSubscriptionOf (the subscription a charge starts at a provider whose Billing renews it)', () => {
+  it('Stripe: the subscription line, at its full amount and interval', () => {
+    const sub = line({ name: 'Pro', interval: 'year', unitAmount: 500, quantity: 2, amount: 1000, discount: 100 });
+    expect(providerSubscriptionOf([sub], 'stripe')).toEqual({ name: 'Pro', amount: 1000, interval: 'year' });
+  });
+
+  it('none for a cart without one, or at another provider', () => {
+    expect(providerSubscriptionOf([line({})], 'stripe')).toBeUndefined();
+    expect(providerSubscriptionOf([line({ interval: 'month' })], 'segpay')).toBeUndefined();
+    expect(providerSubscriptionOf([line({ interval: 'month' })], 'simulator')).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import type { ProviderRouter } from '../routing/provider-router';
 import { normalizeEmail } from '../../customers/customers.types';
 import type { DiscountedCart } from '../pricing.service';
 import type { Attempt, Line } from '../payments.types';
-import type { ProviderId, SavedMethodRef } from '../providers/payment-provider';
+import type { ProviderId, ProviderSubscriptionLine, SavedMethodRef } from '../providers/payment-provider';
 
 /** A provider and the token the request gave for it: one step of a direct charge's failover plan. */
 export interface PlannedMethod {
@@ -73,4 +73,14 @@ export function priceRefOf(lines: Line[], provider: ProviderId): string | undefi
   if (provider !== 'segpay') return undefined;
   const line = lines.find((l) => l.interval && l.segpayPricePoint) ?? (lines.length === 1 ? lines[0] : undefined);
   return line?.segpayPricePoint;
+}
+
+/**
+ * The subscription line a charge starts at a provider whose Billing renews it (ChargeInput.subscription):
+ * Stripe's, for a cart whose subscription line is its only line (SubscriptionBilling refuses any other).
+ */
+export function providerSubscriptionOf(lines: Line[], provider: ProviderId): ProviderSubscriptionLine | undefined {
+  if (provider !== 'stripe') return undefined;
+  const line = lines.find((l) => l.interval);
+  return line?.interval ? { name: line.name, amount: line.amount, interval: line.interval } : undefined;
 }

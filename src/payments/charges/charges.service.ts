@@ -29,7 +29,7 @@ import {
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderRouter } from '../routing/provider-router';
 import { ChargeSettlement, paymentResponse } from './charge-settlement';
-import { directPayment, NewAttempt, PlannedMethod, planMethods, priceRefOf } from './charge-plan';
+import { directPayment, NewAttempt, PlannedMethod, planMethods, priceRefOf, providerSubscriptionOf } from './charge-plan';
 
 /** Recovery points of POST /payments/process (Brandur Leach's design). */
 const PAYMENT_CREATED = 'payment_created';
@@ -309,6 +309,7 @@ export class ChargesService {
             .slice(0, 500),
           returnUrl,
           priceRef: priceRefOf(lines, method.provider),
+          subscription: providerSubscriptionOf(lines, method.provider),
           idempotencyKey: attempt.providerKey,
         });
       } catch (err) {

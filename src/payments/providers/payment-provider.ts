@@ -61,7 +61,19 @@ export interface ChargeInput {
   returnUrl?: string;
   /** The provider's own price the cart sells through, when its product has one (Segpay: `package:pricepoint`). */
   priceRef?: string;
+  /**
+   * With `saved`, at a provider whose Billing renews it (Stripe): the cart's subscription line, which the
+   * charge starts as the provider's own subscription (this charge its first invoice).
+   */
+  subscription?: ProviderSubscriptionLine;
   idempotencyKey: string;
+}
+
+/** A subscription line as a provider's Billing prices it: `amount` every `interval`. */
+export interface ProviderSubscriptionLine {
+  name: string;
+  amount: number;
+  interval: 'month' | 'year';
 }
 
 /** A payment method saved at a provider, named as that provider names it. */
@@ -188,6 +200,11 @@ export interface ProviderWebhookEvent {
    * subscription's first payment's providerRef), as the provider's records show it once confirmed.
    */
   firstChargeRef?: string;
+  /**
+   * For `renewal.*`: what makes this charge attempt one of its own at the provider (the renewal payment's
+   * key); the providerRef when absent. Stripe: its invoice (paid once) or the invoice's failed attempt.
+   */
+  chargeKey?: string;
   payload: unknown;
 }
 
@@ -256,6 +273,13 @@ export interface PaymentProvider {
   detachMethod?(ref: SavedMethodRef): Promise<void>;
   /** Ends a subscription the provider renews (`managedBy: "provider"`), named by the charge that started it. */
   cancelSubscription?(firstChargeRef: string): Promise<void>;
+  /**
+   * Optional: has the provider end it at its period end (`true`), or undo that (`false`); the provider's
+   * cancellation event ends it here when the period is over. Without it, a cancel ends it now.
+   */
+  setCancelAtPeriodEnd?(firstChargeRef: string, cancel: boolean): Promise<void>;
+  /** Optional: the saved method (of the same customer there) the provider renews it with from now on. */
+  setSubscriptionMethod?(firstChargeRef: string, method: SavedMethodRef): Promise<void>;
   /** Verifies the signature on the raw body and maps the event; throws WebhookVerificationError. */
   parseWebhook(request: WebhookRequest): Promise<ProviderWebhookEvent>;
   /**

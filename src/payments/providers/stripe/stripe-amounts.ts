@@ -45,3 +45,12 @@ export function idOf(value: Expandable): string | undefined {
   if (!value) return undefined;
   return typeof value === 'string' ? value : value.id;
 }
+
+/** STRIPE_API_BASE (scheme://host:port) as the SDK's host/port/protocol; unset: Stripe itself. */
+export function apiBase(base: string | undefined): { host?: string; port?: number; protocol?: 'http' | 'https' } {
+  if (!base) return {};
+  const url = new URL(base);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`STRIPE_API_BASE must be http(s)://host[:port], got ${base}`);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
+}

@@ -70,3 +70,11 @@ export function toProviderError(err: unknown, operation: StripeOperation, attemp
   }
   return unknown();
 }
+
+/** The call's answer, or null when Stripe has no such object (404). */
+export function missingAsNull<T>(call: Promise<T>): Promise<T | null> {
+  return call.catch((err: unknown) => {
+    if (isMissingResource(err)) return null;
+    throw err;
+  });
+}

@@ -98,14 +98,15 @@ describe('Stripe mapper', () => {
     });
 
     it.each([
-      ['subscriptionCreated', 'customer.subscription.created', 'mer_default'],
-      ['invoicePaid', 'invoice.paid', 'mer_default'],
-      ['invoicePaymentFailed', 'invoice.payment_failed', 'mer_default'],
-      ['subscriptionDeleted', 'customer.subscription.deleted', 'mer_default'],
-    ])('%s (%s) → other, stored for later issues, merchant %s', (name, type, merchantId) => {
+      ['subscriptionCreated', 'customer.subscription.created', 'other'],
+      // The first invoice is the purchase's own charge; a renewal's invoice (subscription_cycle) is a renewal.
+      ['invoicePaid', 'invoice.paid', 'other'],
+      ['invoicePaymentFailed', 'invoice.payment_failed', 'renewal.failed'],
+      ['subscriptionDeleted', 'customer.subscription.deleted', 'subscription.canceled'],
+    ])('%s (%s) → %s, merchant mer_default', (name, type, kind) => {
       const mapped = toWebhookEvent(events[name]);
-      expect(mapped).toMatchObject({ type, kind: 'other', eventId: events[name].id });
-      expect(mapped.merchantId).toBe(merchantId);
+      expect(mapped).toMatchObject({ type, kind, eventId: events[name].id });
+      expect(mapped.merchantId).toBe('mer_default');
     });
 
     it('charge.dispute.created → dispute on the PaymentIntent, no merchant named (confirmEvent reads it), no funds moved yet', () => {

@@ -203,6 +203,9 @@ interface SessionObject extends Metadata {
 }
 interface IntentObject extends Metadata {
   id: string;
+  description?: string | null;
+  /** Older API versions: the invoice the intent pays. */
+  invoice?: Expandable;
   amount?: number;
   currency?: string;
   last_payment_error?: { decline_code?: string | null; code?: string | null } | null;
@@ -221,6 +224,7 @@ interface InvoiceObject extends Metadata {
   amount_paid?: number;
   amount_due?: number;
   currency?: string;
+  billing_reason?: string | null;
 }
 interface SubscriptionObject extends Metadata {
   id: string;
@@ -235,6 +239,16 @@ function ours(object: Metadata): { merchantId?: string; reference?: string } {
 
 /** Our checkout session ids are `cs_…` (API.md); a PaymentIntent carrying one was opened by a hosted checkout. */
 const isCheckoutReference = (reference: string | undefined) => reference?.startsWith('cs_') === true;
+
+/**
+ * An intent Stripe Billing made to pay a subscription's invoice: it carries no metadata of ours (Stripe
+ * copies none to it), only Billing's description (`Subscription creation|update|cycle`, or `invoice` on
+ * older API versions). The purchase's charge or the invoice events mirror it, never its own events.
+ */
+function paysInvoice(pi: IntentObject): boolean {
+  if (ours(pi).merchantId) return false;
+  return Boolean(idOf(pi.invoice)) || /^Subscription (creation|update|cycle)$/.test(pi.description ?? '');
+}
 
 function completedSession(session: SessionObject): Mapped {
   return {
@@ -270,14 +284,14 @@ const SUBSCRIBED = {
     providerSessionId: s.id,
   }),
   'payment_intent.succeeded': (pi: IntentObject): Mapped => ({
-    kind: 'payment.succeeded',
+    kind: paysInvoice(pi) ? 'other' : 'payment.succeeded',
     ...ours(pi),
     providerRef: pi.id,
     ...eventAmount(pi.amount, pi.currency),
   }),
   'payment_intent.payment_failed': (pi: IntentObject): Mapped => ({
     // A decline on the hosted page fails that attempt (the session stays open); elsewhere the payment fails.
-    kind: isCheckoutReference(ours(pi).reference) ? 'checkout.attempt_failed' : 'payment.failed',
+    kind: paysInvoice(pi) ? 'other' : isCheckoutReference(ours(pi).reference) ? 'checkout.attempt_failed' : 'payment.failed',
     ...ours(pi),
     providerRef: pi.id,
     declineCode: declineCodeOf(pi.last_payment_error),
@@ -295,12 +309,19 @@ const SUBSCRIBED = {
   'charge.dispute.funds_withdrawn': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
   'charge.dispute.funds_reinstated': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
   'charge.dispute.closed': (dispute: DisputeObject): Mapped => disputeEvent(dispute),
-  'invoice.paid': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
-  'invoice.payment_succeeded': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
-  'invoice.payment_failed': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice),
+  // A renewal's invoice (not the first: that is the purchase's own charge); invoice.paid says it once.
+  'invoice.paid': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice, 'renewal.succeeded'),
+  'invoice.payment_succeeded': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice, 'other'),
+  'invoice.payment_failed': (invoice: InvoiceObject): Mapped => invoiceEvent(invoice, 'renewal.failed'),
   'customer.subscription.created': (sub: SubscriptionObject): Mapped => ({ kind: 'other', ...ours(sub), providerRef: sub.id }),
+  // Its status moves with the invoice events (past_due, active again); its end with .deleted.
   'customer.subscription.updated': (sub: SubscriptionObject): Mapped => ({ kind: 'other', ...ours(sub), providerRef: sub.id }),
-  'customer.subscription.deleted': (sub: SubscriptionObject): Mapped => ({ kind: 'other', ...ours(sub), providerRef: sub.id }),
+  // Ours or not is told by its first invoice's charge, once confirmed (our metadata's reference is not compared).
+  'customer.subscription.deleted': (sub: SubscriptionObject): Mapped => ({
+    kind: 'subscription.canceled',
+    merchantId: ours(sub).merchantId,
+    providerRef: sub.id,
+  }),
 } satisfies Record<string, (object: never) => Mapped>;
 
 export type SubscribedStripeEventType = keyof typeof SUBSCRIBED;
@@ -308,15 +329,24 @@ export type SubscribedStripeEventType = keyof typeof SUBSCRIBED;
 /** The event types to enable on the Stripe webhook endpoint (README). */
 export const SUBSCRIBED_EVENT_TYPES = Object.keys(SUBSCRIBED) as SubscribedStripeEventType[];
 
-function invoiceEvent(invoice: InvoiceObject): Mapped {
+/**
+ * An invoice event. A subscription's renewal invoice (any billing reason but `subscription_create`) is a
+ * renewal of a provider-managed subscription: it claims its merchant, amount and currency, and
+ * confirmEvent names the charge (the invoice's PaymentIntent) from Stripe's records. Any other: `other`,
+ * named by its subscription.
+ */
+function invoiceEvent(invoice: InvoiceObject, renewal: 'renewal.succeeded' | 'renewal.failed' | 'other'): Mapped {
   const details = invoice.parent?.subscription_details ?? null;
   const metadata = details?.metadata ?? invoice.subscription_details?.metadata ?? invoice.metadata ?? {};
+  const subscription = idOf(details?.subscription) ?? idOf(invoice.subscription);
+  const isRenewal =
+    renewal !== 'other' && subscription !== undefined && !!invoice.billing_reason && invoice.billing_reason !== 'subscription_create';
   return {
-    kind: 'other',
+    kind: isRenewal ? renewal : 'other',
     merchantId: metadata[METADATA.merchantId] || undefined,
-    reference: metadata[METADATA.reference] || undefined,
-    providerRef: idOf(details?.subscription) ?? idOf(invoice.subscription) ?? invoice.id,
-    ...eventAmount(invoice.amount_paid ?? invoice.amount_due, invoice.currency),
+    reference: isRenewal ? undefined : metadata[METADATA.reference] || undefined,
+    providerRef: isRenewal ? undefined : (subscription ?? invoice.id),
+    ...eventAmount(renewal === 'renewal.failed' ? invoice.amount_due : (invoice.amount_paid ?? invoice.amount_due), invoice.currency),
   };
 }
 

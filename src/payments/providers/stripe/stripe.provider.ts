@@ -26,7 +26,7 @@ import {
   WebhookVerificationError,
 } from '../payment-provider';
 import { toProviderSettlement } from './stripe-settlement.mapper';
-import { isMissingResource, isServerError, StripeOperation, toProviderError } from './stripe-errors';
+import { isMissingResource, isServerError, missingAsNull, StripeOperation, toProviderError } from './stripe-errors';
 import { listStripeTransactions } from './stripe-listing';
 import {
   checkoutSessionParams,
@@ -41,6 +41,8 @@ import {
   toWebhookEvent,
 } from './stripe.mapper';
 import { customerParams, toSavedMethod } from './stripe-saved-methods.mapper';
+import { apiBase } from './stripe-amounts';
+import { StripeSubscriptions } from './stripe-subscriptions';
 
 /** Stripe's default, and what the webhook endpoint allows between signing and receipt. */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -82,6 +84,7 @@ export class StripeProvider implements PaymentProvider {
   private readonly webhookSecret?: string;
   /** Requests the SDK sent per idempotency key for calls in flight (see toProviderError). */
   private readonly attempts = new Map<string, number>();
+  private readonly billing = new StripeSubscriptions((operation, key, call) => this.send(operation, key, call));
 
   constructor(
     config: ConfigService<Env, true>,
@@ -116,9 +119,12 @@ export class StripeProvider implements PaymentProvider {
     const returnUrl = input.returnUrl ?? `${this.publicUrl.base()}${DEFAULT_RETURN_PATH}`;
     let payment: ProviderPayment;
     try {
-      const intent = await this.send('money', input.idempotencyKey, (stripe) =>
-        stripe.paymentIntents.create(paymentIntentParams(input, returnUrl), { idempotencyKey: input.idempotencyKey }),
-      );
+      const intent =
+        input.saved && input.subscription
+          ? await this.billing.start({ ...input, saved: input.saved, subscription: input.subscription })
+          : await this.send('money', input.idempotencyKey, (stripe) =>
+              stripe.paymentIntents.create(paymentIntentParams(input, returnUrl), { idempotencyKey: input.idempotencyKey }),
+            );
       payment = toProviderPayment(intent);
     } catch (err) {
       payment = await this.afterServerError(err, () => this.findIntentByKey(input.idempotencyKey));
@@ -241,6 +247,12 @@ export class StripeProvider implements PaymentProvider {
     });
   }
 
+  /** The Stripe subscription the charge `firstChargeRef` (its first invoice's) started: canceled, at period end, its method. */
+  cancelSubscription = (firstChargeRef: string): Promise<void> => this.billing.cancel(firstChargeRef);
+  setCancelAtPeriodEnd = (firstChargeRef: string, cancel: boolean): Promise<void> =>
+    this.billing.setCancelAtPeriodEnd(firstChargeRef, cancel);
+  setSubscriptionMethod = (firstChargeRef: string, method: SavedMethodRef): Promise<void> => this.billing.setMethod(firstChargeRef, method);
+
   /**
    * Verifies `Stripe-Signature` on the raw body with the SDK (HMAC-SHA256, 300 s tolerance; any of
    * several `v1` signatures may match, which is how Stripe signs while a secret is being rolled).
@@ -272,6 +284,8 @@ export class StripeProvider implements PaymentProvider {
     const reported = (event.payload as { data?: { object?: { id?: unknown } } } | null)?.data?.object?.id;
     const id = typeof reported === 'string' ? reported : '';
     if (isDisputeEventType(event.type)) return this.confirmDispute(event, id);
+    if (event.kind === 'subscription.canceled') return this.billing.confirmDeleted(event, id);
+    if (event.kind.startsWith('renewal.')) return (await this.billing.confirmInvoice(event, id)) ?? { ...event, kind: 'other' };
     const confirmation = STRIPE_CONFIRMATIONS[event.type];
     if (!confirmation) return event;
     if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no ${confirmation.object}`);
@@ -296,11 +310,6 @@ export class StripeProvider implements PaymentProvider {
    */
   private async confirmDispute(event: ProviderWebhookEvent, id: string): Promise<ProviderWebhookEvent> {
     if (!id) throw new WebhookVerificationError(`${event.type} ${event.eventId} names no dispute`);
-    const missingAsNull = <T>(call: Promise<T>): Promise<T | null> =>
-      call.catch((err: unknown) => {
-        if (isMissingResource(err)) return null;
-        throw err;
-      });
     const dispute = await this.send('read', null, (stripe) => missingAsNull(stripe.disputes.retrieve(id)));
     if (!dispute) throw new WebhookVerificationError(`Stripe has no dispute ${id}`);
     const confirmed = toWebhookEvent({ id: event.eventId, type: event.type, data: { object: dispute } });
@@ -393,11 +402,4 @@ export class StripeProvider implements PaymentProvider {
   }
 }
 
-/** STRIPE_API_BASE (scheme://host:port) as the SDK's host/port/protocol; unset: Stripe itself. */
-export function apiBase(base: string | undefined): { host?: string; port?: number; protocol?: 'http' | 'https' } {
-  if (!base) return {};
-  const url = new URL(base);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`STRIPE_API_BASE must be http(s)://host[:port], got ${base}`);
-  const protocol = url.protocol === 'http:' ? 'http' : 'https';
-  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
-}
+export { apiBase } from './stripe-amounts';
