@@ -230,19 +230,11 @@ export class CheckoutService {
       throw new ProvidersUnavailableError(`${provider} is unavailable (circuit open). Retry later.`);
     let opened: { providerSessionId: string; url: string };
     try {
-      opened = await this.registry.get(provider).createCheckout({
-        merchantId,
-        reference: session.id,
-        amount: session.total,
-        currency: session.currency,
-        lines: session.lines.map((l) => ({ name: l.name, unitAmount: l.unitAmount, quantity: l.quantity })),
-        customer: { email: session.customer.email },
-        successUrl: session.successUrl,
+      opened = await this.openPage(session, provider, {
         cancelUrl: returnUrl,
         // One provider page per state the page leaves: a repeat of this request gets the same page; coming
         // back to a provider after another was chosen opens a new one (the earlier one was closed).
         idempotencyKey: `${session.id}_${provider}_after_${session.providerSessionId ?? 'none'}`,
-        saveMethod: await this.saveMethodFor(session, provider),
       });
       await this.breaker.recordSuccess(provider);
     } catch (err) {
@@ -317,17 +309,9 @@ export class CheckoutService {
     for (const [i, providerId] of candidates.entries()) {
       if (i > 0 && !(await this.breaker.allows(providerId))) continue; // the first was asked by available()
       try {
-        const opened = await this.registry.get(providerId).createCheckout({
-          merchantId: session.merchantId,
-          reference: session.id,
-          amount: session.total,
-          currency: session.currency,
-          lines: session.lines.map((l) => ({ name: l.name, unitAmount: l.unitAmount, quantity: l.quantity })),
-          customer: { email: session.customer.email },
-          successUrl: session.successUrl,
+        const opened = await this.openPage(session, providerId, {
           cancelUrl: session.cancelUrl,
           idempotencyKey: `${session.id}_${providerId}`,
-          saveMethod: await this.saveMethodFor(session, providerId),
         });
         await this.breaker.recordSuccess(providerId);
         await this.db.transaction(async (tx) => {
@@ -357,6 +341,21 @@ export class CheckoutService {
   hostedProviders(session: CheckoutSession): ProviderId[] {
     const candidates = this.router.candidates(session.currency);
     return session.savePaymentMethod ? candidates.filter((p) => this.registry.get(p).savesOnHostedPage) : candidates;
+  }
+
+  /** Opens the session's page at a provider (the caller records it and the circuit's outcome). */
+  private async openPage(session: CheckoutSession, provider: ProviderId, page: { cancelUrl: string; idempotencyKey: string }) {
+    return this.registry.get(provider).createCheckout({
+      merchantId: session.merchantId,
+      reference: session.id,
+      amount: session.total,
+      currency: session.currency,
+      lines: session.lines.map((l) => ({ name: l.name, unitAmount: l.unitAmount, quantity: l.quantity })),
+      customer: { email: session.customer.email },
+      successUrl: session.successUrl,
+      ...page,
+      saveMethod: await this.saveMethodFor(session, provider),
+    });
   }
 
   private async saveMethodFor(session: CheckoutSession, provider: ProviderId) {
