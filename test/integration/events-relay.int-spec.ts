@@ -52,12 +52,14 @@ describe('The outbox relay on two instances (real PostgreSQL)', () => {
     }
 
     const total = AGGREGATES * EVENTS_PER_AGGREGATE;
-    // Both instances relay at once; one drain can end while the other still holds an aggregate's
-    // earlier event, so they drain again until every delivery is done.
-    for (let round = 0; round < 20; round++) {
-      await Promise.all([a.app.get(OutboxRelay).drain(), b.app.get(OutboxRelay).drain()]);
-      if (receivers.every((r) => r.received.length >= total)) break;
-    }
+    // Both instances relay at once, each draining again until every delivery is done: a drain ends when it
+    // finds nothing it may take (the other instance holds the fan-out lock, or an aggregate's earlier event),
+    // and a single pass of one could otherwise leave the whole run to the other.
+    const done = () => receivers.every((r) => r.received.length >= total);
+    const relayUntilDone = async (api: TestApp) => {
+      for (let round = 0; round < 10_000 && !done(); round++) await api.app.get(OutboxRelay).drain();
+    };
+    await Promise.all([relayUntilDone(a), relayUntilDone(b)]);
 
     for (const receiver of receivers) {
       const ids = receiver.received.map((d) => d.event.id);
