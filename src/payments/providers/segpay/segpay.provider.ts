@@ -1,3 +1,5 @@
+// Over 400 lines (407) for now: the Segpay adapter's whole contract (hosted page, SRS confirmations, refunds,
+// one-click, listing, rebills). Next split: the postback verification (token, IP list) into its own file.
 import type { BlockList } from 'node:net';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
