@@ -175,12 +175,13 @@ export class ReconciliationService implements OnModuleInit {
 
   /** Stages the provider's pages, matches, records and heals; the run ends completed or failed, never running. */
   private async execute(run: ReconciliationRun): Promise<ReconciliationRun> {
+    // Each page is staged while the provider lists the next: at most two pages in memory. A listing that
+    // fails waits for the page still being staged before the staging is cleared (else it lands after).
+    let staging: Promise<void> = Promise.resolve();
     try {
       const provider = this.registry.get(run.provider);
       if (!provider.listTransactions) throw new Error(`${run.provider} cannot list its records`);
       const started = Date.now();
-      // Each page is staged while the provider lists the next: at most two pages in memory.
-      let staging: Promise<void> = Promise.resolve();
       for await (const page of provider.listTransactions({ from: run.from, to: run.to, merchantId: run.merchantId })) {
         await staging;
         staging = this.runs.stage(run.id, page);
@@ -218,6 +219,7 @@ export class ReconciliationService implements OnModuleInit {
       });
     } catch (err) {
       this.logger.error({ err, runId: run.id }, 'reconciliation run failed');
+      await staging.catch(() => undefined);
       await this.runs.clearStaging(run.id).catch(() => undefined);
       return this.runs.finishRun(run.merchantId, run.id, { status: 'failed', error: (err as Error).message });
     }
